@@ -1,0 +1,220 @@
+//! One session's view of its frames: finds and follows the main face, measures it, picks a hint.
+//!
+//! Detection (YuNet, ~50 ms on a core) is the expensive stage, so it runs only when there is no
+//! face being followed, when the followed face is lost, and every `redetect_every` frames to
+//! notice a second face or a swap. In between, the landmark model looks where the face was in
+//! the previous frame, as MediaPipe's face mesh pipeline does.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use opencv::core::Mat;
+use opencv::prelude::*;
+
+use crate::detector::Detection;
+use crate::error::EngineError;
+use crate::geometry::{Rect, Roi};
+use crate::hint::{self, Hint, HintThresholds};
+use crate::landmarks::{FaceLandmarks, roi_from_detection};
+use crate::models::Models;
+use crate::pose::{self, HeadPose};
+use crate::quality::{self, Quality};
+
+#[derive(Debug, Clone)]
+pub struct AnalyzerConfig {
+    /// Run the detector at least once every this many frames, even while a face is followed.
+    pub redetect_every: u32,
+    /// Landmark-model presence below which a followed face counts as lost (MediaPipe's value).
+    pub min_presence: f32,
+    /// Presence a detection needs before it is taken as a face. The detector alone fires on
+    /// cartoon faces (0.83 on a Big Buck Bunny frame, whose landmark presence was 0.947), while
+    /// every real face in our media scored ≥ 0.999: the two models must agree.
+    pub min_acquire_presence: f32,
+    pub hints: HintThresholds,
+}
+
+impl Default for AnalyzerConfig {
+    fn default() -> Self {
+        AnalyzerConfig {
+            redetect_every: 30,
+            min_presence: 0.5,
+            min_acquire_presence: 0.98,
+            hints: HintThresholds::default(),
+        }
+    }
+}
+
+/// Time spent in each stage for one frame, microseconds.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StageTimings {
+    pub decode_us: u64,
+    pub detect_us: u64,
+    pub landmarks_us: u64,
+    pub pose_us: u64,
+    pub quality_us: u64,
+}
+
+impl StageTimings {
+    pub fn total_us(&self) -> u64 {
+        self.decode_us + self.detect_us + self.landmarks_us + self.pose_us + self.quality_us
+    }
+}
+
+/// The main face of a frame, fully measured.
+#[derive(Debug, Clone)]
+pub struct FaceObservation {
+    pub bbox: Rect,
+    /// Detector score, or landmark presence when the face was followed without detection.
+    pub score: f32,
+    pub landmarks: FaceLandmarks,
+    pub pose: HeadPose,
+    pub eye_openness: f32,
+    pub quality: Quality,
+}
+
+#[derive(Debug, Clone)]
+pub struct FrameAnalysis {
+    pub width: i32,
+    pub height: i32,
+    /// Faces in the frame (as of the latest detection).
+    pub faces: usize,
+    pub face: Option<FaceObservation>,
+    pub hint: Hint,
+    /// True when the detector ran on this frame (the face was (re)acquired, not just followed).
+    pub detected: bool,
+    pub timings: StageTimings,
+}
+
+pub struct FrameAnalyzer {
+    models: Arc<Models>,
+    config: AnalyzerConfig,
+    track: Option<Roi>,
+    last_center: Option<(f32, f32)>,
+    frames_since_detection: u32,
+    faces_at_last_detection: usize,
+}
+
+impl FrameAnalyzer {
+    pub fn new(models: Arc<Models>, config: AnalyzerConfig) -> Self {
+        FrameAnalyzer {
+            models,
+            config,
+            track: None,
+            last_center: None,
+            frames_since_detection: 0,
+            faces_at_last_detection: 0,
+        }
+    }
+
+    pub fn models(&self) -> &Arc<Models> {
+        &self.models
+    }
+
+    /// Analyses one upright BGR frame.
+    pub fn analyze(&mut self, bgr: &Mat) -> Result<FrameAnalysis, EngineError> {
+        let mut timings = StageTimings::default();
+        let (width, height) = (bgr.cols(), bgr.rows());
+        let mut detected = false;
+
+        let due = self.frames_since_detection + 1 >= self.config.redetect_every;
+        let mut face = match self.track {
+            Some(roi) if !due => self.follow(bgr, &roi, self.config.min_presence, &mut timings)?,
+            _ => None,
+        };
+        if face.is_none() {
+            let start = Instant::now();
+            let detections = self.models.detector.detect(bgr)?;
+            timings.detect_us += start.elapsed().as_micros() as u64;
+            detected = true;
+            self.frames_since_detection = 0;
+            self.faces_at_last_detection = detections.len();
+            face = match largest(&detections) {
+                Some(d) => self
+                    .follow(
+                        bgr,
+                        &roi_from_detection(d),
+                        self.config.min_acquire_presence,
+                        &mut timings,
+                    )?
+                    .map(|mut f| {
+                        f.1 = d.score;
+                        f
+                    }),
+                None => None,
+            };
+        } else {
+            self.frames_since_detection += 1;
+        }
+
+        let Some((landmarks, score)) = face else {
+            self.track = None;
+            self.last_center = None;
+            return Ok(FrameAnalysis {
+                width,
+                height,
+                faces: 0,
+                face: None,
+                hint: Hint::NoFace,
+                detected,
+                timings,
+            });
+        };
+        self.track = Some(landmarks.next_roi());
+
+        let start = Instant::now();
+        let pose = pose::estimate(&landmarks, width, height)?;
+        let eye_openness = landmarks.eye_openness();
+        timings.pose_us = start.elapsed().as_micros() as u64;
+
+        let start = Instant::now();
+        let bbox = landmarks.bounding_box();
+        let quality = quality::measure(bgr, &bbox)?;
+        timings.quality_us = start.elapsed().as_micros() as u64;
+
+        let center = bbox.center();
+        let motion = self
+            .last_center
+            .map(|c| crate::geometry::distance(c, center) / bbox.width.max(1.0))
+            .unwrap_or(0.0);
+        self.last_center = Some(center);
+        let faces = self.faces_at_last_detection.max(1);
+        let hint = hint::choose(faces, Some(&quality), motion, &self.config.hints);
+        Ok(FrameAnalysis {
+            width,
+            height,
+            faces,
+            face: Some(FaceObservation {
+                bbox,
+                score,
+                landmarks,
+                pose,
+                eye_openness,
+                quality,
+            }),
+            hint,
+            detected,
+            timings,
+        })
+    }
+
+    /// Landmarks in `roi`, if the model sees a face there.
+    fn follow(
+        &self,
+        bgr: &Mat,
+        roi: &Roi,
+        min_presence: f32,
+        timings: &mut StageTimings,
+    ) -> Result<Option<(FaceLandmarks, f32)>, EngineError> {
+        let start = Instant::now();
+        let landmarks = self.models.landmarker.landmarks(bgr, roi)?;
+        timings.landmarks_us += start.elapsed().as_micros() as u64;
+        let presence = landmarks.presence;
+        Ok((presence >= min_presence).then_some((landmarks, presence)))
+    }
+}
+
+fn largest(detections: &[Detection]) -> Option<&Detection> {
+    detections
+        .iter()
+        .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
+}

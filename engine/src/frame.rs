@@ -1,0 +1,341 @@
+//! Turning what a client sends into an upright BGR image.
+//!
+//! Clients send JPEG or PNG, or raw camera buffers (RGB24, NV21, I420) with their size, plus the
+//! clockwise rotation that makes the picture upright and whether they mirrored it. Everything
+//! downstream works on the upright, unmirrored (camera's view) image, so that "the user's own
+//! left" means the same thing for every client.
+
+use opencv::core::{CV_8UC1, CV_8UC3, Mat, Scalar};
+use opencv::prelude::*;
+use opencv::{core, imgcodecs, imgproc};
+
+use crate::error::EngineError;
+
+/// Largest decoded frame accepted, in pixels (4096×4096). Compressed images declare their size in
+/// their header; a small file that would decode to a huge bitmap is refused before decoding.
+pub const MAX_FRAME_PIXELS: u64 = 4096 * 4096;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameEncoding {
+    Jpeg,
+    Png,
+    Rgb24,
+    Nv21,
+    I420,
+}
+
+/// One frame as a client sent it.
+#[derive(Debug, Clone, Copy)]
+pub struct FrameInput<'a> {
+    pub encoding: FrameEncoding,
+    /// Required for raw encodings; ignored (may be 0) for JPEG and PNG.
+    pub width: u32,
+    pub height: u32,
+    /// Clockwise degrees that make the image upright: 0, 90, 180 or 270.
+    pub rotation: u32,
+    /// The client mirrored the image (a selfie preview); it is flipped back.
+    pub mirrored: bool,
+    pub data: &'a [u8],
+}
+
+fn invalid(msg: impl Into<String>) -> EngineError {
+    EngineError::InvalidFrame(msg.into())
+}
+
+/// Decodes a frame into an upright, unmirrored 8-bit BGR image.
+pub fn decode(input: &FrameInput) -> Result<Mat, EngineError> {
+    if input.data.is_empty() {
+        return Err(invalid("frame has no data"));
+    }
+    let bgr = match input.encoding {
+        FrameEncoding::Jpeg | FrameEncoding::Png => decode_compressed(input)?,
+        FrameEncoding::Rgb24 => {
+            let (w, h) = raw_size(input, 3, 1)?;
+            let mut rgb = Mat::new_rows_cols_with_default(h, w, CV_8UC3, Scalar::all(0.0))?;
+            rgb.data_bytes_mut()?.copy_from_slice(input.data);
+            let mut bgr = Mat::default();
+            imgproc::cvt_color_def(&rgb, &mut bgr, imgproc::COLOR_RGB2BGR)?;
+            bgr
+        }
+        FrameEncoding::Nv21 | FrameEncoding::I420 => {
+            if input.width % 2 != 0 || input.height % 2 != 0 {
+                return Err(invalid("NV21/I420 frames need an even width and height"));
+            }
+            let (w, h) = raw_size(input, 3, 2)?;
+            let mut yuv = Mat::new_rows_cols_with_default(h + h / 2, w, CV_8UC1, Scalar::all(0.0))?;
+            yuv.data_bytes_mut()?.copy_from_slice(input.data);
+            let code = if input.encoding == FrameEncoding::Nv21 {
+                imgproc::COLOR_YUV2BGR_NV21
+            } else {
+                imgproc::COLOR_YUV2BGR_I420
+            };
+            let mut bgr = Mat::default();
+            imgproc::cvt_color_def(&yuv, &mut bgr, code)?;
+            bgr
+        }
+    };
+    orient(bgr, input.rotation, input.mirrored)
+}
+
+/// Checks a raw buffer's declared size: `num/den` bytes per pixel. Returns (width, height).
+fn raw_size(input: &FrameInput, num: u64, den: u64) -> Result<(i32, i32), EngineError> {
+    let (w, h) = (input.width as u64, input.height as u64);
+    if w == 0 || h == 0 {
+        return Err(invalid("raw frames need a width and a height"));
+    }
+    if w * h > MAX_FRAME_PIXELS {
+        return Err(invalid(format!(
+            "{w}x{h} is larger than {MAX_FRAME_PIXELS} pixels"
+        )));
+    }
+    let expected = w * h * num / den;
+    if input.data.len() as u64 != expected {
+        return Err(invalid(format!(
+            "{:?} {w}x{h} needs {expected} bytes, got {}",
+            input.encoding,
+            input.data.len()
+        )));
+    }
+    Ok((w as i32, h as i32))
+}
+
+fn decode_compressed(input: &FrameInput) -> Result<Mat, EngineError> {
+    let (w, h) = match input.encoding {
+        FrameEncoding::Png => png_size(input.data),
+        _ => jpeg_size(input.data),
+    }
+    .ok_or_else(|| invalid(format!("not a {:?} image", input.encoding)))?;
+    if w == 0 || h == 0 || w as u64 * h as u64 > MAX_FRAME_PIXELS {
+        return Err(invalid(format!(
+            "{w}x{h} image is empty or larger than {MAX_FRAME_PIXELS} pixels"
+        )));
+    }
+    let buf = core::Vector::<u8>::from_slice(input.data);
+    let mat = imgcodecs::imdecode(&buf, imgcodecs::IMREAD_COLOR)?;
+    if mat.empty() {
+        return Err(invalid(format!("corrupt {:?} image", input.encoding)));
+    }
+    Ok(mat)
+}
+
+/// Width and height from a PNG's IHDR chunk.
+fn png_size(data: &[u8]) -> Option<(u32, u32)> {
+    const SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+    if data.len() < 24 || !data.starts_with(SIGNATURE) || &data[12..16] != b"IHDR" {
+        return None;
+    }
+    let w = u32::from_be_bytes(data[16..20].try_into().ok()?);
+    let h = u32::from_be_bytes(data[20..24].try_into().ok()?);
+    Some((w, h))
+}
+
+/// Width and height from a JPEG's first start-of-frame marker.
+fn jpeg_size(data: &[u8]) -> Option<(u32, u32)> {
+    if data.len() < 4 || data[0] != 0xFF || data[1] != 0xD8 {
+        return None;
+    }
+    let mut i = 2;
+    while i + 4 <= data.len() {
+        if data[i] != 0xFF {
+            return None;
+        }
+        let marker = data[i + 1];
+        if marker == 0xFF {
+            i += 1; // fill byte
+            continue;
+        }
+        let len = u16::from_be_bytes([data[i + 2], data[i + 3]]) as usize;
+        let is_sof = (0xC0..=0xCF).contains(&marker) && !matches!(marker, 0xC4 | 0xC8 | 0xCC);
+        if is_sof {
+            if i + 9 > data.len() {
+                return None;
+            }
+            let h = u16::from_be_bytes([data[i + 5], data[i + 6]]) as u32;
+            let w = u16::from_be_bytes([data[i + 7], data[i + 8]]) as u32;
+            return Some((w, h));
+        }
+        i += 2 + len;
+    }
+    None
+}
+
+fn orient(img: Mat, rotation: u32, mirrored: bool) -> Result<Mat, EngineError> {
+    let code = match rotation {
+        0 => None,
+        90 => Some(core::ROTATE_90_CLOCKWISE),
+        180 => Some(core::ROTATE_180),
+        270 => Some(core::ROTATE_90_COUNTERCLOCKWISE),
+        other => {
+            return Err(invalid(format!(
+                "rotation must be 0, 90, 180 or 270, not {other}"
+            )));
+        }
+    };
+    let img = match code {
+        Some(code) => {
+            let mut out = Mat::default();
+            core::rotate(&img, &mut out, code)?;
+            out
+        }
+        None => img,
+    };
+    if mirrored {
+        let mut out = Mat::default();
+        core::flip(&img, &mut out, 1)?;
+        return Ok(out);
+    }
+    Ok(img)
+}
+
+/// Encodes a BGR image as JPEG (for reference and audit images).
+pub fn encode_jpeg(img: &Mat, quality: i32) -> Result<Vec<u8>, EngineError> {
+    let mut buf = core::Vector::<u8>::new();
+    let params = core::Vector::<i32>::from_slice(&[imgcodecs::IMWRITE_JPEG_QUALITY, quality]);
+    imgcodecs::imencode(".jpg", img, &mut buf, &params)?;
+    Ok(buf.to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gradient(w: i32, h: i32) -> Mat {
+        let mut m = Mat::new_rows_cols_with_default(h, w, CV_8UC3, Scalar::all(0.0)).unwrap();
+        let bytes = m.data_bytes_mut().unwrap();
+        for y in 0..h {
+            for x in 0..w {
+                let i = ((y * w + x) * 3) as usize;
+                bytes[i] = (x * 255 / w) as u8; // B
+                bytes[i + 1] = (y * 255 / h) as u8; // G
+                bytes[i + 2] = 128; // R
+            }
+        }
+        m
+    }
+
+    fn input(encoding: FrameEncoding, w: u32, h: u32, data: &[u8]) -> FrameInput<'_> {
+        FrameInput {
+            encoding,
+            width: w,
+            height: h,
+            rotation: 0,
+            mirrored: false,
+            data,
+        }
+    }
+
+    #[test]
+    fn jpeg_and_png_round_trip_with_their_size() {
+        let img = gradient(64, 48);
+        let jpeg = encode_jpeg(&img, 95).unwrap();
+        assert_eq!(jpeg_size(&jpeg), Some((64, 48)));
+        let out = decode(&input(FrameEncoding::Jpeg, 0, 0, &jpeg)).unwrap();
+        assert_eq!((out.cols(), out.rows()), (64, 48));
+
+        let mut png = core::Vector::<u8>::new();
+        imgcodecs::imencode_def(".png", &img, &mut png).unwrap();
+        let png = png.to_vec();
+        assert_eq!(png_size(&png), Some((64, 48)));
+        let out = decode(&input(FrameEncoding::Png, 0, 0, &png)).unwrap();
+        assert_eq!(
+            out.data_bytes().unwrap(),
+            img.data_bytes().unwrap(),
+            "PNG is lossless"
+        );
+    }
+
+    #[test]
+    fn raw_rgb_is_converted_to_bgr() {
+        let rgb = [10u8, 20, 30, 40, 50, 60];
+        let out = decode(&input(FrameEncoding::Rgb24, 2, 1, &rgb)).unwrap();
+        assert_eq!(out.data_bytes().unwrap(), &[30, 20, 10, 60, 50, 40]);
+    }
+
+    #[test]
+    fn nv21_and_i420_of_mid_grey_decode_to_grey() {
+        let (w, h) = (4u32, 2u32);
+        let mut buf = vec![128u8; (w * h) as usize];
+        buf.extend(std::iter::repeat_n(128u8, (w * h / 2) as usize));
+        for enc in [FrameEncoding::Nv21, FrameEncoding::I420] {
+            let out = decode(&input(enc, w, h, &buf)).unwrap();
+            assert_eq!((out.cols(), out.rows()), (4, 2));
+            assert!(
+                out.data_bytes()
+                    .unwrap()
+                    .iter()
+                    .all(|&v| (126..=130).contains(&v)),
+                "{enc:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_input_is_an_invalid_frame_error() {
+        let cases: Vec<(FrameInput, &str)> = vec![
+            (input(FrameEncoding::Jpeg, 0, 0, b""), "no data"),
+            (
+                input(
+                    FrameEncoding::Jpeg,
+                    0,
+                    0,
+                    b"\xFF\xD8garbage that is no jpeg",
+                ),
+                "Jpeg",
+            ),
+            (input(FrameEncoding::Png, 0, 0, b"GIF89a"), "Png"),
+            (
+                input(FrameEncoding::Rgb24, 2, 2, &[0; 11]),
+                "needs 12 bytes",
+            ),
+            (input(FrameEncoding::Nv21, 3, 2, &[0; 9]), "even"),
+            (input(FrameEncoding::Rgb24, 0, 2, &[0; 0]), "no data"),
+        ];
+        for (frame, expected) in cases {
+            match decode(&frame) {
+                Err(EngineError::InvalidFrame(msg)) => {
+                    assert!(msg.contains(expected), "{msg} vs {expected}")
+                }
+                other => panic!("{expected}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn truncated_jpeg_is_refused_not_panicking() {
+        let jpeg = encode_jpeg(&gradient(64, 48), 90).unwrap();
+        let cut = &jpeg[..jpeg.len() / 3];
+        // OpenCV may decode a partial image or refuse it; it must never panic or hang.
+        let _ = decode(&input(FrameEncoding::Jpeg, 0, 0, cut));
+    }
+
+    #[test]
+    fn decompression_bomb_is_refused_before_decoding() {
+        // A JPEG header declaring 60000x60000 pixels.
+        let mut data = vec![0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x11, 0x08];
+        data.extend_from_slice(&60000u16.to_be_bytes());
+        data.extend_from_slice(&60000u16.to_be_bytes());
+        data.extend_from_slice(&[0; 12]);
+        let err = decode(&input(FrameEncoding::Jpeg, 0, 0, &data)).unwrap_err();
+        assert!(err.to_string().contains("larger than"), "{err}");
+    }
+
+    #[test]
+    fn rotation_and_mirroring() {
+        let img = gradient(64, 48);
+        let jpeg = encode_jpeg(&img, 95).unwrap();
+        let mut f = input(FrameEncoding::Jpeg, 0, 0, &jpeg);
+        f.rotation = 90;
+        let out = decode(&f).unwrap();
+        assert_eq!((out.cols(), out.rows()), (48, 64));
+        f.rotation = 45;
+        assert!(matches!(decode(&f), Err(EngineError::InvalidFrame(_))));
+
+        let rgb = [1u8, 2, 3, 4, 5, 6];
+        let mut f = input(FrameEncoding::Rgb24, 2, 1, &rgb);
+        f.mirrored = true;
+        assert_eq!(
+            decode(&f).unwrap().data_bytes().unwrap(),
+            &[6, 5, 4, 3, 2, 1]
+        );
+    }
+}

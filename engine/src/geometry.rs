@@ -1,0 +1,76 @@
+//! Small geometric types shared by the stages: boxes, points and the rotated square region that
+//! the landmark model looks at.
+
+/// Axis-aligned box in frame pixels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rect {
+    pub x: f32,
+    pub y: f32,
+    pub width: f32,
+    pub height: f32,
+}
+
+impl Rect {
+    pub fn center(&self) -> (f32, f32) {
+        (self.x + self.width / 2.0, self.y + self.height / 2.0)
+    }
+
+    pub fn area(&self) -> f32 {
+        self.width.max(0.0) * self.height.max(0.0)
+    }
+
+    pub fn iou(&self, other: &Rect) -> f32 {
+        let x0 = self.x.max(other.x);
+        let y0 = self.y.max(other.y);
+        let x1 = (self.x + self.width).min(other.x + other.width);
+        let y1 = (self.y + self.height).min(other.y + other.height);
+        let inter = (x1 - x0).max(0.0) * (y1 - y0).max(0.0);
+        let union = self.area() + other.area() - inter;
+        if union <= 0.0 { 0.0 } else { inter / union }
+    }
+
+    /// The integer rectangle inside a `width`×`height` image covered by this box grown by
+    /// `margin` (a fraction of its size) on every side; `None` if nothing of it is inside.
+    pub fn to_pixels(&self, margin: f32, width: i32, height: i32) -> Option<opencv::core::Rect> {
+        let mx = self.width * margin;
+        let my = self.height * margin;
+        let x0 = ((self.x - mx).floor() as i32).clamp(0, width);
+        let y0 = ((self.y - my).floor() as i32).clamp(0, height);
+        let x1 = ((self.x + self.width + mx).ceil() as i32).clamp(0, width);
+        let y1 = ((self.y + self.height + my).ceil() as i32).clamp(0, height);
+        (x1 - x0 >= 2 && y1 - y0 >= 2).then(|| opencv::core::Rect::new(x0, y0, x1 - x0, y1 - y0))
+    }
+}
+
+/// A rotated square region of the frame: centre, side length and the direction of its x axis.
+/// The landmark model sees this square warped to its input size, so that the face is upright in it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Roi {
+    pub cx: f32,
+    pub cy: f32,
+    pub size: f32,
+    /// Radians; 0 when the eyes are level, positive when the line from the image-left eye to the
+    /// image-right eye points downwards.
+    pub angle: f32,
+}
+
+impl Roi {
+    /// 2×3 affine map from ROI pixel coordinates (0..`side`) to frame coordinates.
+    pub fn to_frame_affine(&self, side: f32) -> [[f64; 3]; 2] {
+        let (s, c) = self.angle.sin_cos();
+        let k = self.size / side;
+        let (ux, uy) = (c * k, s * k); // frame step per ROI pixel along the ROI's x axis
+        let (vx, vy) = (-s * k, c * k); // ... along its y axis
+        let half = side / 2.0;
+        let tx = self.cx - half * (ux + vx);
+        let ty = self.cy - half * (uy + vy);
+        [
+            [ux as f64, vx as f64, tx as f64],
+            [uy as f64, vy as f64, ty as f64],
+        ]
+    }
+}
+
+pub fn distance(a: (f32, f32), b: (f32, f32)) -> f32 {
+    ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt()
+}

