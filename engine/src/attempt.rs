@@ -333,7 +333,9 @@ impl LivenessAttempt {
     fn conclude(&mut self, failure: Option<VerdictReason>) -> Verdict {
         let total = self.config.plan.steps.len().max(1) as f32;
         let done: Vec<&StepTracker> = self.finished_steps.iter().filter(|s| s.completed).collect();
-        let step_scores: f32 = done.iter().map(|s| 0.9 + 0.1 * s.margin()).sum();
+        let step_scores = done
+            .iter()
+            .fold(0.0f32, |sum, s| sum + 0.9 + 0.1 * s.margin());
         let same_face = self.identity_min >= self.config.identity_threshold;
         let confidence = if same_face {
             100.0 * step_scores / total

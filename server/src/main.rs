@@ -1,1 +1,62 @@
-fn main() {}
+//! `livegate-server`: runs the Livegate gRPC API on its configuration (flags or environment;
+//! `livegate-server --help` lists them). With no configuration at all it listens on port 50051.
+
+use clap::Parser;
+use livegate_server::Config;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("LIVEGATE_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    let config = Config::parse();
+    tracing::info!(?config, "configuration");
+
+    let models = match livegate_server::load_models(&config) {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::error!("cannot start: {e}");
+            eprintln!("livegate-server: cannot start: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let (listener, addr) = match livegate_server::bind(config.addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("livegate-server: cannot listen on {}: {e}", config.addr);
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(%addr, "listening (gRPC, reflection, grpc.health.v1)");
+    match livegate_server::serve(config, models, listener, shutdown_signal()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("livegate-server: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

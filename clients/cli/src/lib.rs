@@ -1,0 +1,256 @@
+//! The `livegate` client: creates a session and streams frames into it over gRPC, reporting
+//! everything the server says. It speaks only the public API (`livegate-proto`).
+
+pub mod source;
+
+use std::time::{Duration, Instant};
+
+use livegate_proto::v1 as pb;
+use pb::liveness_client::LivenessClient;
+use pb::stream_session_request::Message as In;
+use pb::stream_session_response::Message as Out;
+use tokio::sync::{mpsc, watch};
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Status;
+use tonic::transport::Channel;
+use tonic_types::StatusExt;
+
+pub use source::{FrameSource, SourceFrame};
+
+/// Longest a lock-step sender waits for the answer to its previous frame.
+const LOCKSTEP_WAIT: Duration = Duration::from_secs(5);
+
+/// How frames are paced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pacing {
+    /// At the source's frame rate, as a camera would, whatever the server does with them.
+    Realtime,
+    /// Each frame once the server has answered the previous one: as fast as it takes them.
+    Lockstep,
+}
+
+#[derive(Debug, Clone)]
+pub struct StreamOptions {
+    pub pacing: Pacing,
+    /// Stop after this many frames.
+    pub max_frames: Option<u32>,
+    pub mirrored: bool,
+    pub device: String,
+}
+
+impl Default for StreamOptions {
+    fn default() -> Self {
+        StreamOptions {
+            pacing: Pacing::Lockstep,
+            max_frames: None,
+            mirrored: false,
+            device: format!("livegate-cli {}", env!("CARGO_PKG_VERSION")),
+        }
+    }
+}
+
+/// Everything a stream produced.
+#[derive(Debug, Default, Clone)]
+pub struct StreamReport {
+    pub session_id: String,
+    pub started: Option<pb::SessionStarted>,
+    pub challenges: Vec<pb::Challenge>,
+    pub feedback: Vec<pb::FrameFeedback>,
+    pub verdict: Option<pb::Verdict>,
+    pub frames_sent: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("server refused: {message} (code {code:?})", message = .0.message(), code = error_code(.0))]
+    Server(Status),
+    #[error("cannot connect: {0}")]
+    Connect(#[from] tonic::transport::Error),
+    #[error(transparent)]
+    Source(#[from] source::SourceError),
+}
+
+impl From<Status> for ClientError {
+    fn from(s: Status) -> Self {
+        ClientError::Server(s)
+    }
+}
+
+/// Livegate's numeric error code carried by a status (e.g. 1008 session not found), if any.
+pub fn error_code(status: &Status) -> Option<i32> {
+    status
+        .get_details_error_info()?
+        .metadata
+        .get("errorCode")?
+        .parse()
+        .ok()
+}
+
+pub async fn connect(server: &str) -> Result<LivenessClient<Channel>, ClientError> {
+    let channel = Channel::from_shared(server.to_string())
+        .map_err(|e| {
+            ClientError::Server(Status::invalid_argument(format!("bad server address: {e}")))
+        })?
+        .connect()
+        .await?;
+    Ok(LivenessClient::new(channel).max_decoding_message_size(64 * 1024 * 1024))
+}
+
+pub async fn create_session(
+    client: &mut LivenessClient<Channel>,
+    audit_images_limit: i32,
+) -> Result<pb::CreateSessionResponse, ClientError> {
+    let request = pb::CreateSessionRequest {
+        settings: Some(pb::SessionSettings {
+            audit_images_limit,
+            confidence_threshold: None,
+        }),
+    };
+    Ok(client.create_session(request).await?.into_inner())
+}
+
+/// Streams `source` into the session, calling `on_message` for every server message, until the
+/// verdict (or the source's end). Frames are read on a blocking thread so decoding never stalls
+/// the connection.
+pub async fn stream(
+    client: &mut LivenessClient<Channel>,
+    session_id: &str,
+    stream_token: &str,
+    mut source: FrameSource,
+    options: &StreamOptions,
+    mut on_message: impl FnMut(&Out),
+) -> Result<StreamReport, ClientError> {
+    let fps = source.fps();
+    let (frames_tx, mut frames_rx) = mpsc::channel::<Result<SourceFrame, source::SourceError>>(4);
+    let max_frames = options.max_frames.unwrap_or(u32::MAX);
+    let reader = tokio::task::spawn_blocking(move || {
+        let mut n = 0;
+        while n < max_frames {
+            match source.next_frame() {
+                Ok(Some(f)) => {
+                    if frames_tx.blocking_send(Ok(f)).is_err() {
+                        return;
+                    }
+                }
+                Ok(None) => return,
+                Err(e) => {
+                    let _ = frames_tx.blocking_send(Err(e));
+                    return;
+                }
+            }
+            n += 1;
+        }
+    });
+
+    let (out_tx, out_rx) = mpsc::channel::<pb::StreamSessionRequest>(8);
+    out_tx
+        .send(pb::StreamSessionRequest {
+            message: Some(In::Start(pb::StreamStart {
+                session_id: session_id.to_string(),
+                stream_token: stream_token.to_string(),
+                client: Some(pb::ClientInfo {
+                    device: options.device.clone(),
+                    fps: fps as f32,
+                    mirrored: options.mirrored,
+                    ..Default::default()
+                }),
+            })),
+        })
+        .await
+        .ok();
+    let mut responses = client
+        .stream_session(ReceiverStream::new(out_rx))
+        .await?
+        .into_inner();
+
+    // The sender learns from the receiver which frame the server answered last.
+    let (answered_tx, mut answered_rx) = watch::channel(i64::MIN);
+    let pacing = options.pacing;
+    let sender = tokio::spawn(async move {
+        let start = Instant::now();
+        let mut sent = 0u32;
+        let mut last_sent_ts = None;
+        while let Some(frame) = frames_rx.recv().await {
+            let frame = frame?;
+            match (pacing, last_sent_ts) {
+                (Pacing::Realtime, _) => {
+                    let due = start + Duration::from_millis(frame.timestamp_ms.max(0) as u64);
+                    tokio::time::sleep_until(due.into()).await;
+                }
+                (Pacing::Lockstep, Some(previous)) => {
+                    // Wait for the answer to the previous frame. The server may skip a frame
+                    // (rate limit) and never answer it, so do not wait forever.
+                    let answered = answered_rx.wait_for(|&t| t >= previous);
+                    match tokio::time::timeout(LOCKSTEP_WAIT, answered).await {
+                        Ok(Err(_)) => break, // the stream ended
+                        Ok(Ok(_)) | Err(_) => {}
+                    }
+                }
+                (Pacing::Lockstep, None) => {}
+            }
+            last_sent_ts = Some(frame.timestamp_ms);
+            let request = pb::StreamSessionRequest {
+                message: Some(In::Frame(pb::Frame {
+                    timestamp_ms: frame.timestamp_ms,
+                    encoding: pb::FrameEncoding::Jpeg as i32,
+                    width: frame.width,
+                    height: frame.height,
+                    rotation: 0,
+                    data: frame.jpeg,
+                })),
+            };
+            if out_tx.send(request).await.is_err() {
+                break;
+            }
+            sent += 1;
+        }
+        Ok::<u32, source::SourceError>(sent)
+    });
+
+    let mut report = StreamReport {
+        session_id: session_id.to_string(),
+        ..Default::default()
+    };
+    let mut failure = None;
+    while let Some(message) = responses.next().await {
+        let message = match message {
+            Ok(m) => m,
+            Err(status) => {
+                failure = Some(status);
+                break;
+            }
+        };
+        let Some(message) = message.message else {
+            continue;
+        };
+        on_message(&message);
+        match message {
+            Out::SessionStarted(s) => report.started = Some(s),
+            Out::Challenge(c) => report.challenges.push(c),
+            Out::Feedback(f) => {
+                answered_tx.send_replace(f.frame_timestamp_ms);
+                report.feedback.push(f);
+            }
+            Out::Verdict(v) => {
+                report.verdict = Some(v);
+                break;
+            }
+        }
+    }
+    drop(answered_tx);
+    // The verdict (or the server's end) ends the attempt: stop reading and sending.
+    if !sender.is_finished() {
+        sender.abort();
+    }
+    reader.abort();
+    match sender.await {
+        Ok(Ok(sent)) => report.frames_sent = sent,
+        Ok(Err(e)) => return Err(e.into()),
+        Err(_) => report.frames_sent = report.feedback.len() as u32, // aborted after the verdict
+    }
+    if let Some(status) = failure {
+        return Err(status.into());
+    }
+    Ok(report)
+}

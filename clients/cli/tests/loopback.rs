@@ -1,0 +1,213 @@
+//! End to end over loopback: a real server, the real client, real video and real models.
+
+mod support;
+
+use std::time::Duration;
+
+use livegate_cli::{
+    ClientError, FrameSource, Pacing, StreamOptions, connect, create_session, error_code, stream,
+};
+use livegate_proto::v1 as pb;
+use support::*;
+
+fn lockstep(max_frames: u32) -> StreamOptions {
+    StreamOptions {
+        pacing: Pacing::Lockstep,
+        max_frames: Some(max_frames),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streamed_video_gets_feedback_with_a_face_and_varying_pose() {
+    // Long steps so the whole clip is analysed whatever the plan asks.
+    let server = start_server(|c| c.step_time_limit = Duration::from_secs(120)).await;
+    let mut client = connect(&server.url).await.unwrap();
+    let session = create_session(&mut client, 2).await.unwrap();
+    let source = FrameSource::open(&media("franck.mp4"), None).unwrap();
+    let report = stream(
+        &mut client,
+        &session.session_id,
+        &session.stream_token,
+        source,
+        &lockstep(480),
+        |_| {},
+    )
+    .await
+    .unwrap();
+
+    let started = report.started.as_ref().expect("session_started");
+    assert_eq!(started.plan.len(), 2);
+    assert_eq!(report.challenges.first().map(|c| c.index), Some(0));
+    let analysed = report.feedback.len();
+    let with_face = report
+        .feedback
+        .iter()
+        .filter(|f| f.faces == 1 && f.face.is_some())
+        .count();
+    let yaws: Vec<f32> = report
+        .feedback
+        .iter()
+        .filter_map(|f| f.pose.map(|p| p.yaw))
+        .collect();
+    let (lo, hi) = yaws
+        .iter()
+        .fold((f32::MAX, f32::MIN), |(a, b), &y| (a.min(y), b.max(y)));
+    println!(
+        "{analysed} analysed of {} sent, {with_face} with a face, yaw {lo:.1}..{hi:.1}",
+        report.frames_sent
+    );
+    assert!(
+        analysed >= 400,
+        "lock-step pacing analyses (nearly) every frame: {analysed}"
+    );
+    assert!(with_face as f32 >= 0.95 * analysed as f32);
+    assert!(hi - lo > 15.0, "poses vary as the head does");
+    let verdict = report.verdict.expect("a verdict when the stream ends");
+    assert_eq!(
+        verdict.status == pb::SessionStatus::Succeeded as i32,
+        verdict.is_live
+    );
+
+    // The result is stored and readable.
+    let result = client
+        .get_session_result(pb::GetSessionResultRequest {
+            session_id: session.session_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(result.is_live, verdict.is_live);
+    assert!(
+        !result.reference_image.is_empty(),
+        "a reference image of the face"
+    );
+    assert!(result.reference_image.starts_with(&[0xFF, 0xD8]), "JPEG");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn still_photo_as_150_frames_is_not_live() {
+    let server = start_server(|c| c.step_time_limit = Duration::from_secs(4)).await;
+    let mut client = connect(&server.url).await.unwrap();
+    let session = create_session(&mut client, 0).await.unwrap();
+    let source = FrameSource::still(&media("franck_02159.jpg"), 150, 30.0).unwrap();
+    let report = stream(
+        &mut client,
+        &session.session_id,
+        &session.stream_token,
+        source,
+        &lockstep(150),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    let verdict = report.verdict.expect("verdict");
+    println!("{verdict:?} after {} frames", report.feedback.len());
+    assert!(!verdict.is_live);
+    assert_eq!(verdict.status, pb::SessionStatus::Failed as i32);
+    assert!(
+        verdict.reasons.contains(&"CHALLENGE_TIMEOUT".to_string()),
+        "{:?}",
+        verdict.reasons
+    );
+
+    // And it cannot be verified.
+    let err = client
+        .verify_session(pb::VerifySessionRequest {
+            session_id: session.session_id,
+            confidence_threshold: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_code(&err),
+        Some(pb::ErrorCode::ConfidenceTooLow as i32)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn second_stream_on_a_session_is_refused() {
+    let server = start_server(|c| c.step_time_limit = Duration::from_secs(2)).await;
+    let mut client = connect(&server.url).await.unwrap();
+    let session = create_session(&mut client, 0).await.unwrap();
+    let first = FrameSource::still(&media("franck_02159.jpg"), 5, 15.0).unwrap();
+    stream(
+        &mut client,
+        &session.session_id,
+        &session.stream_token,
+        first,
+        &lockstep(5),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    let again = FrameSource::still(&media("franck_02159.jpg"), 5, 15.0).unwrap();
+    let err = stream(
+        &mut client,
+        &session.session_id,
+        &session.stream_token,
+        again,
+        &lockstep(5),
+        |_| {},
+    )
+    .await
+    .unwrap_err();
+    let ClientError::Server(status) = err else {
+        panic!("{err}")
+    };
+    assert_eq!(status.code(), tonic::Code::FailedPrecondition);
+    assert_eq!(
+        error_code(&status),
+        Some(pb::ErrorCode::SessionAlreadyStreamed as i32)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_session_or_wrong_token_is_refused_with_our_code() {
+    let server = start_server(|_| {}).await;
+    let mut client = connect(&server.url).await.unwrap();
+    let frames = || FrameSource::still(&media("franck_02159.jpg"), 3, 15.0).unwrap();
+
+    let err = stream(
+        &mut client,
+        "00000000-0000-0000-0000-000000000000",
+        "x",
+        frames(),
+        &lockstep(3),
+        |_| {},
+    )
+    .await
+    .unwrap_err();
+    let ClientError::Server(status) = err else {
+        panic!("{err}")
+    };
+    assert_eq!(status.code(), tonic::Code::NotFound);
+    assert_eq!(error_code(&status), Some(1008));
+
+    let session = create_session(&mut client, 0).await.unwrap();
+    let err = stream(
+        &mut client,
+        &session.session_id,
+        "not-the-token",
+        frames(),
+        &lockstep(3),
+        |_| {},
+    )
+    .await
+    .unwrap_err();
+    let ClientError::Server(status) = err else {
+        panic!("{err}")
+    };
+    assert_eq!(
+        error_code(&status),
+        Some(pb::ErrorCode::InvalidStreamToken as i32)
+    );
+
+    let err = client
+        .get_session_result(pb::GetSessionResultRequest {
+            session_id: "guess".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&err), Some(1008));
+}

@@ -1,0 +1,101 @@
+//! The server's configuration: one typed struct, from flags or environment, with defaults that
+//! run on one machine. Printed at start-up (nothing in it is secret yet).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "livegate-server",
+    version,
+    about = "Livegate face-liveness server (gRPC)"
+)]
+pub struct Config {
+    /// Address the gRPC server listens on.
+    #[arg(long, env = "LIVEGATE_ADDR", default_value = "0.0.0.0:50051")]
+    pub addr: SocketAddr,
+
+    /// Directory holding the model files (see engine/assets/models.toml).
+    /// Default: $LIVEGATE_CACHE_DIR/models, else ~/.cache/livegate/models.
+    #[arg(long, env = "LIVEGATE_MODEL_DIR")]
+    pub model_dir: Option<PathBuf>,
+
+    /// How long a created session may wait for its stream.
+    #[arg(long, env = "LIVEGATE_SESSION_TTL", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub session_ttl: Duration,
+
+    /// How long a finished session's images are kept (reference and audit images).
+    /// Default: the session TTL, counted from the session's creation.
+    #[arg(long, env = "LIVEGATE_IMAGE_RETENTION", value_parser = humantime::parse_duration)]
+    pub image_retention: Option<Duration>,
+
+    /// How long a finished session's result (without images) can still be read and verified.
+    #[arg(long, env = "LIVEGATE_RESULT_RETENTION", default_value = "24h", value_parser = humantime::parse_duration)]
+    pub result_retention: Duration,
+
+    /// Default confidence (0-100) at or above which a session is live.
+    #[arg(long, env = "LIVEGATE_CONFIDENCE_THRESHOLD", default_value_t = 90.0)]
+    pub confidence_threshold: f32,
+
+    /// Steps in each session's random challenge plan (1-3).
+    #[arg(long, env = "LIVEGATE_CHALLENGE_STEPS", default_value_t = 2)]
+    pub challenge_steps: usize,
+
+    /// Time allowed for each challenge step.
+    #[arg(long, env = "LIVEGATE_STEP_TIME_LIMIT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub step_time_limit: Duration,
+
+    /// Largest frame accepted, in bytes.
+    #[arg(long, env = "LIVEGATE_MAX_FRAME_BYTES", default_value_t = 2 * 1024 * 1024)]
+    pub max_frame_bytes: u32,
+
+    /// Frames per second analysed at most; faster frames (by their timestamps) are dropped.
+    #[arg(long, env = "LIVEGATE_MAX_FPS", default_value_t = 30.0)]
+    pub max_fps: f32,
+
+    /// Frames a stream may send in all.
+    #[arg(long, env = "LIVEGATE_MAX_FRAMES", default_value_t = 3600)]
+    pub max_frames: u32,
+
+    /// Longest a stream may last; then it ends with a verdict on what was seen.
+    #[arg(long, env = "LIVEGATE_MAX_STREAM_DURATION", default_value = "2m", value_parser = humantime::parse_duration)]
+    pub max_stream_duration: Duration,
+
+    /// Time a stream has to send its `start` message.
+    #[arg(long, env = "LIVEGATE_START_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub start_timeout: Duration,
+
+    /// Frames analysed at once across all streams (default: the number of CPU cores).
+    #[arg(long, env = "LIVEGATE_ENGINE_WORKERS")]
+    pub engine_workers: Option<usize>,
+}
+
+impl Config {
+    pub fn image_retention(&self) -> Duration {
+        self.image_retention.unwrap_or(self.session_ttl)
+    }
+
+    pub fn engine_workers(&self) -> usize {
+        self.engine_workers
+            .unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1)
+            })
+            .max(1)
+    }
+
+    pub fn model_dir(&self) -> PathBuf {
+        self.model_dir
+            .clone()
+            .unwrap_or_else(livegate_engine::models::default_model_dir)
+    }
+
+    /// The defaults, as `livegate-server` with no flags and no environment would run.
+    pub fn defaults() -> Self {
+        Config::parse_from(["livegate-server"])
+    }
+}

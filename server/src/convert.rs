@@ -1,0 +1,56 @@
+//! Conversions between the engine's types and the public API's messages.
+
+use std::time::SystemTime;
+
+use livegate_engine::{ChallengeKind, FrameEncoding, Hint};
+use livegate_proto::v1 as pb;
+
+pub fn timestamp(t: SystemTime) -> prost_types::Timestamp {
+    prost_types::Timestamp::from(t)
+}
+
+pub fn challenge_kind(k: ChallengeKind) -> pb::ChallengeKind {
+    match k {
+        ChallengeKind::TurnLeft => pb::ChallengeKind::TurnLeft,
+        ChallengeKind::TurnRight => pb::ChallengeKind::TurnRight,
+        ChallengeKind::Blink => pb::ChallengeKind::Blink,
+    }
+}
+
+pub fn hint(h: Hint) -> pb::Hint {
+    match h {
+        Hint::Ok => pb::Hint::Ok,
+        Hint::NoFace => pb::Hint::NoFace,
+        Hint::MultipleFaces => pb::Hint::MultipleFaces,
+        Hint::MoveCloser => pb::Hint::MoveCloser,
+        Hint::MoveBack => pb::Hint::MoveBack,
+        Hint::CenterFace => pb::Hint::CenterFace,
+        Hint::TooDark => pb::Hint::TooDark,
+        Hint::TooBright => pb::Hint::TooBright,
+        Hint::Blurry => pb::Hint::Blurry,
+        Hint::HoldStill => pb::Hint::HoldStill,
+    }
+}
+
+/// The engine's encoding for a protocol value; `None` when unset or unknown.
+pub fn frame_encoding(value: i32) -> Option<FrameEncoding> {
+    match pb::FrameEncoding::try_from(value).ok()? {
+        pb::FrameEncoding::Jpeg => Some(FrameEncoding::Jpeg),
+        pb::FrameEncoding::Png => Some(FrameEncoding::Png),
+        pb::FrameEncoding::Rgb24 => Some(FrameEncoding::Rgb24),
+        pb::FrameEncoding::Nv21 => Some(FrameEncoding::Nv21),
+        pb::FrameEncoding::I420 => Some(FrameEncoding::I420),
+        pb::FrameEncoding::Unspecified => None,
+    }
+}
+
+pub fn session_status(s: crate::sessions::Status) -> pb::SessionStatus {
+    use crate::sessions::Status;
+    match s {
+        Status::Created => pb::SessionStatus::Created,
+        Status::InProgress => pb::SessionStatus::InProgress,
+        Status::Succeeded => pb::SessionStatus::Succeeded,
+        Status::Failed => pb::SessionStatus::Failed,
+        Status::Expired => pb::SessionStatus::Expired,
+    }
+}

@@ -1,0 +1,44 @@
+//! What every request handler shares: configuration, models, sessions, engine slots.
+
+use std::sync::Arc;
+
+use livegate_engine::{ChallengeKind, Models, PlanConfig};
+use tokio::sync::Semaphore;
+
+use crate::config::Config;
+use crate::sessions::SessionStore;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub models: Arc<Models>,
+    pub sessions: Arc<SessionStore>,
+    pub plan_config: Arc<PlanConfig>,
+    /// Frames that may be in the engine at once, across all streams.
+    pub engine_slots: Arc<Semaphore>,
+}
+
+impl AppState {
+    pub fn new(config: Config, models: Arc<Models>) -> Self {
+        let plan_config = PlanConfig {
+            steps: config.challenge_steps.clamp(1, 3),
+            kinds: vec![
+                ChallengeKind::TurnLeft,
+                ChallengeKind::TurnRight,
+                ChallengeKind::Blink,
+            ],
+            step_time_limit_ms: config.step_time_limit.as_millis() as u32,
+        };
+        AppState {
+            sessions: Arc::new(SessionStore::new(
+                config.session_ttl,
+                config.image_retention(),
+                config.result_retention,
+            )),
+            engine_slots: Arc::new(Semaphore::new(config.engine_workers())),
+            plan_config: Arc::new(plan_config),
+            models,
+            config: Arc::new(config),
+        }
+    }
+}

@@ -1,0 +1,381 @@
+//! One `StreamSession` call: the first message claims the session, then frames flow through the
+//! engine and events flow back, until a verdict, a limit or the client's end.
+//!
+//! Backpressure: the engine analyses one frame of a stream at a time. A frame that arrives while
+//! one is being analysed waits in a one-frame slot; a newer frame replaces it and the older one
+//! is counted as dropped (reported in feedback). Nothing queues without bound. Engine work runs
+//! on the blocking pool, at most `engine_workers` frames at once across all streams.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use livegate_engine::attempt::FrameFeedback;
+use livegate_engine::{
+    AttemptConfig, AttemptEvent, ChallengePlan, EngineError, FrameInput, LivenessAttempt, Verdict,
+};
+use livegate_proto::v1 as pb;
+use pb::stream_session_request::Message as In;
+use pb::stream_session_response::Message as Out;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinHandle;
+use tokio_stream::StreamExt;
+use tonic::{Status, Streaming};
+
+use crate::convert;
+use crate::error::ApiError;
+use crate::sessions::{Outcome, Session};
+use crate::state::AppState;
+
+pub type Outbound = mpsc::Sender<Result<pb::StreamSessionResponse, Status>>;
+
+/// Waits for `start` and claims the session it names. Errors here are returned as the call's
+/// status, before any response message.
+pub async fn accept(
+    state: &AppState,
+    inbound: &mut Streaming<pb::StreamSessionRequest>,
+) -> Result<(Session, pb::ClientInfo), ApiError> {
+    let limit = state.config.start_timeout;
+    let first = tokio::time::timeout(limit, inbound.next())
+        .await
+        .map_err(|_| ApiError::StartTimeout(limit.as_millis() as u64))?;
+    let start = match first {
+        Some(Ok(pb::StreamSessionRequest {
+            message: Some(In::Start(start)),
+        })) => start,
+        Some(Ok(_)) => {
+            return Err(ApiError::Protocol(
+                "the first message must be `start`".into(),
+            ));
+        }
+        Some(Err(status)) => {
+            return Err(ApiError::Protocol(format!(
+                "could not read `start`: {}",
+                status.message()
+            )));
+        }
+        None => return Err(ApiError::Protocol("stream closed before `start`".into())),
+    };
+    let session = state
+        .sessions
+        .claim_stream(&start.session_id, &start.stream_token)?;
+    Ok((session, start.client.unwrap_or_default()))
+}
+
+/// A frame waiting for the engine.
+struct PendingFrame {
+    frame: pb::Frame,
+}
+
+/// Result of one engine run: the attempt comes back with it.
+type EngineJob = JoinHandle<(LivenessAttempt, Result<Vec<AttemptEvent>, EngineError>)>;
+
+/// Drives an accepted stream to its end and records the outcome in the session store.
+pub async fn run(
+    state: AppState,
+    session: Session,
+    client: pb::ClientInfo,
+    mut inbound: Streaming<pb::StreamSessionRequest>,
+    out: Outbound,
+) {
+    let config = &state.config;
+    let plan = ChallengePlan::random(&mut rand::rng(), &state.plan_config);
+    let mut attempt_config = AttemptConfig::new(plan.clone());
+    attempt_config.confidence_threshold = session.settings.confidence_threshold;
+    attempt_config.audit_images_limit = session.settings.audit_images_limit;
+    let mut attempt = Some(LivenessAttempt::new(state.models.clone(), attempt_config));
+
+    let deadline = Instant::now() + config.max_stream_duration;
+    let started = pb::SessionStarted {
+        session_id: session.id.clone(),
+        plan: plan
+            .steps
+            .iter()
+            .map(|k| convert::challenge_kind(*k) as i32)
+            .collect(),
+        limits: Some(pb::StreamLimits {
+            max_fps: config.max_fps,
+            max_frame_bytes: config.max_frame_bytes,
+            max_frames: config.max_frames,
+            deadline: Some(convert::timestamp(
+                SystemTime::now() + config.max_stream_duration,
+            )),
+        }),
+    };
+    let mut sender = EventSender {
+        out: out.clone(),
+        dropped: 0,
+    };
+    sender.send(Out::SessionStarted(started)).await;
+    let first_events = attempt.as_mut().map(|a| a.begin()).unwrap_or_default();
+    sender.send_events(first_events).await;
+
+    let min_interval_ms = if config.max_fps > 0.0 {
+        (1000.0 / config.max_fps) as i64
+    } else {
+        0
+    };
+    let mut last_accepted_ts: Option<i64> = None;
+    let mut received: u32 = 0;
+    let mut pending: Option<PendingFrame> = None;
+    let mut job: Option<EngineJob> = None;
+    let mut inbound_open = true;
+    let mut failure: Option<ApiError> = None;
+    let mut verdict: Option<Verdict> = None;
+
+    let sleep = tokio::time::sleep_until(deadline.into());
+    tokio::pin!(sleep);
+    loop {
+        // `attempt` is `None` exactly while a job holds it.
+        if job.is_none() {
+            if let Some(next) = pending.take() {
+                let a = attempt
+                    .take()
+                    .expect("the attempt is here while no job runs");
+                job = Some(spawn_analysis(
+                    state.engine_slots.clone(),
+                    a,
+                    next.frame,
+                    client.mirrored,
+                ));
+            }
+        }
+        if job.is_none() && !inbound_open {
+            break;
+        }
+        tokio::select! {
+            msg = inbound.next(), if inbound_open => match msg {
+                Some(Ok(pb::StreamSessionRequest { message: Some(In::Frame(frame)) })) => {
+                    received += 1;
+                    tracing::trace!(session = %session.id, ts = frame.timestamp_ms, bytes = frame.data.len(), "frame received");
+                    if received > config.max_frames {
+                        failure = Some(ApiError::TooManyFrames(config.max_frames));
+                        break;
+                    }
+                    if frame.data.len() > config.max_frame_bytes as usize {
+                        failure = Some(ApiError::FrameTooLarge { size: frame.data.len(), limit: config.max_frame_bytes });
+                        break;
+                    }
+                    // Frames faster than the allowed rate (by the client's clock) are skipped.
+                    if let Some(last) = last_accepted_ts {
+                        if frame.timestamp_ms - last < min_interval_ms {
+                            sender.dropped += 1;
+                            continue;
+                        }
+                    }
+                    last_accepted_ts = Some(frame.timestamp_ms);
+                    if pending.replace(PendingFrame { frame }).is_some() {
+                        sender.dropped += 1;
+                    }
+                }
+                Some(Ok(_)) => {
+                    failure = Some(ApiError::Protocol("`start` may only be sent once".into()));
+                    break;
+                }
+                Some(Err(status)) => {
+                    tracing::debug!(session = %session.id, error = %status, "client stream broke");
+                    inbound_open = false;
+                    pending = None;
+                }
+                None => inbound_open = false,
+            },
+            done = async { job.as_mut().unwrap().await }, if job.is_some() => {
+                job = None;
+                let (a, result) = done.unwrap_or_else(|e| panic!("engine task panicked: {e}"));
+                attempt = Some(a);
+                match result {
+                    Ok(events) => {
+                        let finished = events.iter().find_map(|e| match e {
+                            AttemptEvent::Verdict(v) => Some(v.clone()),
+                            _ => None,
+                        });
+                        sender.send_events(events).await;
+                        if let Some(v) = finished {
+                            verdict = Some(v);
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        failure = Some(e.into());
+                        break;
+                    }
+                }
+            },
+            _ = &mut sleep => break,
+        }
+    }
+
+    // A frame still in the engine finishes first: the attempt must come back to conclude.
+    if let Some(j) = job.take() {
+        let (a, _) = j
+            .await
+            .unwrap_or_else(|e| panic!("engine task panicked: {e}"));
+        attempt = Some(a);
+    }
+    let mut attempt = attempt.expect("the attempt is back once no job runs");
+    let verdict = verdict.unwrap_or_else(|| attempt.abandon());
+    let outcome = Outcome {
+        is_live: verdict.is_live && failure.is_none(),
+        confidence: verdict.confidence,
+        reasons: match &failure {
+            Some(e) => vec![e.code().as_str_name().to_string()],
+            None => verdict
+                .reasons
+                .iter()
+                .map(|r| r.code().to_string())
+                .collect(),
+        },
+        message: match &failure {
+            Some(e) => format!("Stream ended with an error: {e}"),
+            None => verdict.message.clone(),
+        },
+        reference_image: attempt.reference_image().unwrap_or_default(),
+        audit_images: attempt.audit_images().unwrap_or_default(),
+        finished_at: SystemTime::now(),
+    };
+    let live = outcome.is_live;
+    tracing::info!(session = %session.id, live, confidence = outcome.confidence, reasons = ?outcome.reasons, "session finished");
+    state.sessions.finish(&session.id, outcome);
+    match failure {
+        Some(e) => {
+            let _ = out.send(Err(e.into())).await;
+        }
+        None => {
+            let status = if live {
+                pb::SessionStatus::Succeeded
+            } else {
+                pb::SessionStatus::Failed
+            };
+            sender
+                .send(Out::Verdict(pb::Verdict {
+                    is_live: live,
+                    confidence: verdict.confidence,
+                    status: status as i32,
+                    reasons: verdict
+                        .reasons
+                        .iter()
+                        .map(|r| r.code().to_string())
+                        .collect(),
+                    message: verdict.message,
+                }))
+                .await;
+        }
+    }
+}
+
+/// Runs one frame through the engine on the blocking pool, holding an engine slot.
+fn spawn_analysis(
+    slots: Arc<Semaphore>,
+    mut attempt: LivenessAttempt,
+    frame: pb::Frame,
+    mirrored: bool,
+) -> EngineJob {
+    tokio::spawn(async move {
+        let _permit = slots
+            .acquire_owned()
+            .await
+            .expect("engine semaphore is never closed");
+        tokio::task::spawn_blocking(move || {
+            let result = match convert::frame_encoding(frame.encoding) {
+                Some(encoding) => {
+                    let input = FrameInput {
+                        encoding,
+                        width: frame.width,
+                        height: frame.height,
+                        rotation: frame.rotation,
+                        mirrored,
+                        data: &frame.data,
+                    };
+                    attempt.process(&input, frame.timestamp_ms)
+                }
+                None => Err(EngineError::InvalidFrame(
+                    "frame encoding is not set".into(),
+                )),
+            };
+            (attempt, result)
+        })
+        .await
+        .expect("engine task panicked")
+    })
+}
+
+/// Turns engine events into protocol messages on the outbound channel.
+struct EventSender {
+    out: Outbound,
+    dropped: u32,
+}
+
+impl EventSender {
+    async fn send(&self, message: Out) {
+        // A client that went away cannot be told anything; the stream ends on its side.
+        let _ = self
+            .out
+            .send(Ok(pb::StreamSessionResponse {
+                message: Some(message),
+            }))
+            .await;
+    }
+
+    async fn send_events(&self, events: Vec<AttemptEvent>) {
+        for event in events {
+            match event {
+                AttemptEvent::Challenge {
+                    index,
+                    kind,
+                    time_limit_ms,
+                } => {
+                    self.send(Out::Challenge(pb::Challenge {
+                        index: index as u32,
+                        kind: convert::challenge_kind(kind) as i32,
+                        instruction: kind.instruction().to_string(),
+                        time_limit_ms,
+                    }))
+                    .await
+                }
+                AttemptEvent::Feedback(f) => self.send(Out::Feedback(self.feedback(f))).await,
+                // The verdict is sent by `run` once the outcome is stored, so that a client that
+                // reads its result right after the verdict finds it.
+                AttemptEvent::Verdict(_) => {}
+            }
+        }
+    }
+
+    fn feedback(&self, f: FrameFeedback) -> pb::FrameFeedback {
+        pb::FrameFeedback {
+            frame_timestamp_ms: f.timestamp_ms,
+            faces: f.faces as u32,
+            face: f.face.map(|(b, score)| pb::FaceBox {
+                x: b.x,
+                y: b.y,
+                width: b.width,
+                height: b.height,
+                score,
+            }),
+            pose: f.pose.map(|p| pb::HeadPose {
+                yaw: p.yaw,
+                pitch: p.pitch,
+                roll: p.roll,
+            }),
+            quality: f.quality.map(|q| pb::Quality {
+                brightness: q.brightness,
+                contrast: q.contrast,
+                sharpness: q.sharpness,
+                face_size: q.face_size,
+                centering: q.centering,
+            }),
+            hint: convert::hint(f.hint) as i32,
+            challenge: f.challenge.map(|c| pb::ChallengeProgress {
+                index: c.index as u32,
+                kind: convert::challenge_kind(c.kind) as i32,
+                progress: c.progress,
+                completed: c.completed,
+                time_left_ms: c.time_left_ms,
+            }),
+            dropped_frames: self.dropped,
+            eye_openness: f.eye_openness.unwrap_or_default(),
+            analysis_ms: f.timings.total_us() as f32 / 1000.0,
+        }
+    }
+}
+
+/// How long to wait between purges of expired sessions and images.
+pub const PURGE_INTERVAL: Duration = Duration::from_secs(5);
