@@ -1,1 +1,161 @@
-fn main() {}
+//! Per-stage latency of the engine at 640×480 on one core, printed as a table.
+//!
+//!     taskset -c 0 cargo bench -p livegate-engine --bench pipeline
+//!
+//! Frames are the first seconds of franck.mp4 (real webcam video) scaled to 640×480 and
+//! JPEG-encoded, as a client would send them. Two configurations: the production one (the face is
+//! followed by the landmark model, the detector runs when it is lost and every 30 frames) and one
+//! that detects on every frame (the shape of a naive pipeline).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use livegate_engine::models::{Models, default_model_dir};
+use livegate_engine::{
+    AnalyzerConfig, FrameAnalyzer, FrameEncoding, FrameInput, StageTimings, frame,
+};
+use opencv::core::{Mat, Size};
+use opencv::prelude::*;
+use opencv::{imgproc, videoio};
+
+const FRAMES: usize = 300;
+
+fn media(name: &str) -> PathBuf {
+    let cache = std::env::var_os("LIVEGATE_CACHE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/livegate"));
+    cache.join("media").join(name)
+}
+
+fn frames() -> Vec<Vec<u8>> {
+    let path = media("franck.mp4");
+    let mut cap =
+        videoio::VideoCapture::from_file(path.to_str().unwrap(), videoio::CAP_ANY).unwrap();
+    assert!(
+        cap.is_opened().unwrap(),
+        "{} missing: python3 engine/assets/fetch.py media",
+        path.display()
+    );
+    let mut out = Vec::new();
+    let mut m = Mat::default();
+    while out.len() < FRAMES && cap.read(&mut m).unwrap() {
+        let mut big = Mat::default();
+        imgproc::resize(
+            &m,
+            &mut big,
+            Size::new(640, 480),
+            0.0,
+            0.0,
+            imgproc::INTER_LINEAR,
+        )
+        .unwrap();
+        out.push(frame::encode_jpeg(&big, 85).unwrap());
+    }
+    out
+}
+
+/// Reads one stage's time out of a frame's timings.
+type Stage = fn(&StageTimings) -> u64;
+
+struct Stats(Vec<f64>);
+
+impl Stats {
+    fn mean(&self) -> f64 {
+        self.0.iter().sum::<f64>() / self.0.len().max(1) as f64
+    }
+    fn pct(&self, p: f64) -> f64 {
+        let mut v = self.0.clone();
+        v.sort_by(f64::total_cmp);
+        v.get(((v.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or(0.0)
+    }
+}
+
+fn run(
+    models: &Arc<Models>,
+    jpegs: &[Vec<u8>],
+    redetect_every: u32,
+) -> (Vec<StageTimings>, f64, usize) {
+    let config = AnalyzerConfig {
+        redetect_every,
+        ..AnalyzerConfig::default()
+    };
+    let mut analyzer = FrameAnalyzer::new(models.clone(), config);
+    let mut timings = Vec::new();
+    let mut faces = 0;
+    let start = Instant::now();
+    for jpeg in jpegs {
+        let t = Instant::now();
+        let input = FrameInput {
+            encoding: FrameEncoding::Jpeg,
+            width: 0,
+            height: 0,
+            rotation: 0,
+            mirrored: false,
+            data: jpeg,
+        };
+        let img = frame::decode(&input).unwrap();
+        let decode_us = t.elapsed().as_micros() as u64;
+        let mut a = analyzer.analyze(&img).unwrap();
+        a.timings.decode_us = decode_us;
+        faces += a.face.is_some() as usize;
+        timings.push(a.timings);
+    }
+    (timings, start.elapsed().as_secs_f64(), faces)
+}
+
+fn report(name: &str, timings: &[StageTimings], wall: f64, faces: usize) {
+    let stage =
+        |f: fn(&StageTimings) -> u64| Stats(timings.iter().map(|t| f(t) as f64 / 1000.0).collect());
+    println!(
+        "\n{name}: {} frames at 640x480, face found in {faces}",
+        timings.len()
+    );
+    println!(
+        "{:<12} {:>9} {:>9} {:>9}",
+        "stage", "mean ms", "p50 ms", "p95 ms"
+    );
+    let rows: [(&str, Stage); 6] = [
+        ("decode", |t| t.decode_us),
+        ("detect", |t| t.detect_us),
+        ("landmarks", |t| t.landmarks_us),
+        ("pose", |t| t.pose_us),
+        ("quality", |t| t.quality_us),
+        ("total", |t| t.total_us()),
+    ];
+    for (label, f) in rows {
+        let s = stage(f);
+        println!(
+            "{label:<12} {:>9.2} {:>9.2} {:>9.2}",
+            s.mean(),
+            s.pct(0.5),
+            s.pct(0.95)
+        );
+    }
+    println!(
+        "throughput   {:.1} frames/s on one core ({:.2} ms/frame wall)",
+        timings.len() as f64 / wall,
+        wall * 1000.0 / timings.len() as f64
+    );
+}
+
+fn main() {
+    // One core: OpenCV must not fan out to its own thread pool.
+    opencv::core::set_num_threads(1).unwrap();
+    let models = Arc::new(
+        Models::load(&default_model_dir()).expect("models: python3 engine/assets/fetch.py models"),
+    );
+    let jpegs = frames();
+    run(&models, &jpegs[..30], 30); // warm-up
+    let (t, wall, faces) = run(&models, &jpegs, 30);
+    report(
+        "followed (production: detect when lost and every 30 frames)",
+        &t,
+        wall,
+        faces,
+    );
+    let (t, wall, faces) = run(&models, &jpegs, 1);
+    report("detect on every frame", &t, wall, faces);
+}

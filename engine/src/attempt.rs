@@ -288,11 +288,14 @@ impl LivenessAttempt {
         }
         if analysis.hint == Hint::Ok {
             let score = frontal * (face.quality.sharpness / 100.0).min(1.0);
-            if self.reference.as_ref().is_none_or(|r| score > r.score) {
-                if let Some(rect) = face.bbox.to_pixels(0.25, analysis.width, analysis.height) {
-                    let image = Mat::roi(bgr, rect)?.try_clone()?;
-                    self.reference = Some(KeptImage { score, image });
-                }
+            let better = self.reference.as_ref().is_none_or(|r| score > r.score);
+            if let Some(rect) = face
+                .bbox
+                .to_pixels(0.25, analysis.width, analysis.height)
+                .filter(|_| better)
+            {
+                let image = Mat::roi(bgr, rect)?.try_clone()?;
+                self.reference = Some(KeptImage { score, image });
             }
         }
         Ok(())

@@ -58,7 +58,7 @@ pub fn decode(input: &FrameInput) -> Result<Mat, EngineError> {
             bgr
         }
         FrameEncoding::Nv21 | FrameEncoding::I420 => {
-            if input.width % 2 != 0 || input.height % 2 != 0 {
+            if !input.width.is_multiple_of(2) || !input.height.is_multiple_of(2) {
                 return Err(invalid("NV21/I420 frames need an even width and height"));
             }
             let (w, h) = raw_size(input, 3, 2)?;

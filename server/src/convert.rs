@@ -5,8 +5,17 @@ use std::time::SystemTime;
 use livegate_engine::{ChallengeKind, FrameEncoding, Hint};
 use livegate_proto::v1 as pb;
 
+/// Times in the API are whole seconds, as in the REST API customers know
+/// ("2025-11-10T12:30:00Z"); the store keeps exact times.
 pub fn timestamp(t: SystemTime) -> prost_types::Timestamp {
-    prost_types::Timestamp::from(t)
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    prost_types::Timestamp {
+        seconds: secs as i64,
+        nanos: 0,
+    }
 }
 
 pub fn challenge_kind(k: ChallengeKind) -> pb::ChallengeKind {

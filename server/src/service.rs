@@ -118,13 +118,13 @@ impl Liveness for LivenessService {
         request: Request<pb::VerifySessionRequest>,
     ) -> Result<Response<pb::VerifySessionResponse>, Status> {
         let request = request.into_inner();
-        if let Some(t) = request.confidence_threshold {
-            if !(0.0..=100.0).contains(&t) {
-                return Err(ApiError::InvalidArgument(format!(
-                    "confidenceThreshold must be 0-100, not {t}"
-                ))
-                .into());
-            }
+        if let Some(t) = request.confidence_threshold
+            && !(0.0..=100.0).contains(&t)
+        {
+            return Err(ApiError::InvalidArgument(format!(
+                "confidenceThreshold must be 0-100, not {t}"
+            ))
+            .into());
         }
         let (session, threshold) = self
             .state

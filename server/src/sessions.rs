@@ -162,15 +162,15 @@ impl SessionStore {
     /// Stores the stream's outcome: IN_PROGRESS → SUCCEEDED (live) or FAILED.
     pub fn finish(&self, id: &str, outcome: Outcome) {
         let mut map = self.sessions.lock().unwrap();
-        if let Some(s) = map.get_mut(id) {
-            if s.status == Status::InProgress {
-                s.status = if outcome.is_live {
-                    Status::Succeeded
-                } else {
-                    Status::Failed
-                };
-                s.outcome = Some(outcome);
-            }
+        if let Some(s) = map.get_mut(id)
+            && s.status == Status::InProgress
+        {
+            s.status = if outcome.is_live {
+                Status::Succeeded
+            } else {
+                Status::Failed
+            };
+            s.outcome = Some(outcome);
         }
     }
 
@@ -198,11 +198,11 @@ impl SessionStore {
         let mut map = self.sessions.lock().unwrap();
         map.retain(|_, s| {
             refresh(s, now);
-            if now >= s.created_at + self.image_retention {
-                if let Some(o) = s.outcome.as_mut() {
-                    o.reference_image = None;
-                    o.audit_images.clear();
-                }
+            if now >= s.created_at + self.image_retention
+                && let Some(o) = s.outcome.as_mut()
+            {
+                o.reference_image = None;
+                o.audit_images.clear();
             }
             now < s.expires_at.max(s.created_at + self.result_retention)
         });

@@ -126,18 +126,18 @@ pub async fn run(
     tokio::pin!(sleep);
     loop {
         // `attempt` is `None` exactly while a job holds it.
-        if job.is_none() {
-            if let Some(next) = pending.take() {
-                let a = attempt
-                    .take()
-                    .expect("the attempt is here while no job runs");
-                job = Some(spawn_analysis(
-                    state.engine_slots.clone(),
-                    a,
-                    next.frame,
-                    client.mirrored,
-                ));
-            }
+        if job.is_none()
+            && let Some(next) = pending.take()
+        {
+            let a = attempt
+                .take()
+                .expect("the attempt is here while no job runs");
+            job = Some(spawn_analysis(
+                state.engine_slots.clone(),
+                a,
+                next.frame,
+                client.mirrored,
+            ));
         }
         if job.is_none() && !inbound_open {
             break;
@@ -156,11 +156,11 @@ pub async fn run(
                         break;
                     }
                     // Frames faster than the allowed rate (by the client's clock) are skipped.
-                    if let Some(last) = last_accepted_ts {
-                        if frame.timestamp_ms - last < min_interval_ms {
-                            sender.dropped += 1;
-                            continue;
-                        }
+                    if let Some(last) = last_accepted_ts
+                        && frame.timestamp_ms - last < min_interval_ms
+                    {
+                        sender.dropped += 1;
+                        continue;
                     }
                     last_accepted_ts = Some(frame.timestamp_ms);
                     if pending.replace(PendingFrame { frame }).is_some() {

@@ -182,9 +182,10 @@ pub async fn stream(
                     // Wait for the answer to the previous frame. The server may skip a frame
                     // (rate limit) and never answer it, so do not wait forever.
                     let answered = answered_rx.wait_for(|&t| t >= previous);
-                    match tokio::time::timeout(LOCKSTEP_WAIT, answered).await {
-                        Ok(Err(_)) => break, // the stream ended
-                        Ok(Ok(_)) | Err(_) => {}
+                    if let Ok(Err(_stream_ended)) =
+                        tokio::time::timeout(LOCKSTEP_WAIT, answered).await
+                    {
+                        break;
                     }
                 }
                 (Pacing::Lockstep, None) => {}

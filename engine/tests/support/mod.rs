@@ -65,7 +65,7 @@ pub fn video_frames(name: &str, start: usize, step: usize, count: usize) -> Vec<
     let mut i = 0;
     let mut m = Mat::default();
     while frames.len() < count && cap.read(&mut m).unwrap() {
-        if i >= start && (i - start) % step == 0 {
+        if i >= start && (i - start).is_multiple_of(step) {
             frames.push(m.try_clone().unwrap());
         }
         i += 1;

@@ -1,0 +1,129 @@
+//! The server as other tools see it: grpcurl through reflection, and the `livegate` binary.
+
+mod support;
+
+use std::process::Command;
+use std::time::Duration;
+
+use support::*;
+
+async fn run(cmd: Command) -> std::process::Output {
+    let mut cmd = cmd;
+    tokio::task::spawn_blocking(move || cmd.output().expect("command runs"))
+        .await
+        .unwrap()
+}
+
+/// `grpcurl -plaintext FLAGS ADDR ARGS`.
+fn grpcurl(flags: &[&str], addr: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new(media("grpcurl"));
+    cmd.arg("-plaintext").args(flags).arg(addr).args(args);
+    cmd
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpcurl_lists_services_and_creates_a_session_with_the_seed_body() {
+    let server = start_server(|_| {}).await;
+    let addr = server.addr.to_string();
+
+    let out = run(grpcurl(&[], &addr, &["list"])).await;
+    let list = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for service in ["livegate.v1.Liveness", "grpc.health.v1.Health"] {
+        assert!(list.lines().any(|l| l == service), "{service} in {list}");
+    }
+
+    let out = run(grpcurl(&[], &addr, &["describe", "livegate.v1.Liveness"])).await;
+    let described = String::from_utf8_lossy(&out.stdout);
+    assert!(described.contains("rpc StreamSession ( stream .livegate.v1.StreamSessionRequest ) returns ( stream .livegate.v1.StreamSessionResponse )"), "{described}");
+
+    // The REST API's example body, verbatim, is a valid CreateSession request.
+    let body = r#"{"settings": {"auditImagesLimit": 4}}"#;
+    let out = run(grpcurl(
+        &["-d", body],
+        &addr,
+        &["livegate.v1.Liveness/CreateSession"],
+    ))
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    println!("{json}");
+    assert_eq!(json["status"], "CREATED");
+    let seed_shape = "2025-11-10T12:30:00Z";
+    for field in ["createdAt", "expiryDate"] {
+        let value = json[field].as_str().unwrap();
+        assert!(
+            value.len() == seed_shape.len() && value.ends_with('Z'),
+            "{field} in whole seconds like the seed: {value}"
+        );
+    }
+    assert_eq!(json["sessionId"].as_str().unwrap().len(), 36);
+    let created = humantime::parse_rfc3339(json["createdAt"].as_str().unwrap()).unwrap();
+    let expiry = humantime::parse_rfc3339(json["expiryDate"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        expiry.duration_since(created).unwrap(),
+        Duration::from_secs(600),
+        "10 minutes by default"
+    );
+    assert_eq!(json["streamToken"].as_str().unwrap().len(), 64);
+
+    let out = run(grpcurl(&[], &addr, &["grpc.health.v1.Health/Check"])).await;
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["status"], "SERVING");
+
+    // Our error codes reach grpcurl users too.
+    let out = run(grpcurl(
+        &["-d", r#"{"sessionId": "nope"}"#],
+        &addr,
+        &["livegate.v1.Liveness/GetSessionResult"],
+    ))
+    .await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("NotFound") && err.contains("liveness session not found"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_streams_a_still_and_exits_1_for_not_live() {
+    let server = start_server(|c| c.step_time_limit = Duration::from_secs(1)).await;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_livegate"));
+    cmd.args([
+        "--server",
+        &server.url,
+        "stream",
+        "--repeat",
+        "60",
+        "--fps",
+        "15",
+    ])
+    .arg(media("franck_02683.jpg"));
+    let out = run(cmd).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("challenge 1:"));
+    assert!(stdout.contains("verdict: NOT LIVE"));
+    assert!(stdout.contains("CHALLENGE_TIMEOUT"));
+
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_livegate"));
+    cmd.args(["--server", &server.url, "result", "no-such-session"]);
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1008"));
+}
