@@ -51,12 +51,18 @@ pub struct StageTimings {
     pub detect_us: u64,
     pub landmarks_us: u64,
     pub pose_us: u64,
+    pub eyes_us: u64,
     pub quality_us: u64,
 }
 
 impl StageTimings {
     pub fn total_us(&self) -> u64 {
-        self.decode_us + self.detect_us + self.landmarks_us + self.pose_us + self.quality_us
+        self.decode_us
+            + self.detect_us
+            + self.landmarks_us
+            + self.pose_us
+            + self.eyes_us
+            + self.quality_us
     }
 }
 
@@ -68,7 +74,8 @@ pub struct FaceObservation {
     pub score: f32,
     pub landmarks: FaceLandmarks,
     pub pose: HeadPose,
-    pub eye_openness: f32,
+    /// Measured only when asked for (it costs two runs of the iris model, ~15 ms a frame).
+    pub eye_openness: Option<f32>,
     pub quality: Quality,
 }
 
@@ -110,8 +117,8 @@ impl FrameAnalyzer {
         &self.models
     }
 
-    /// Analyses one upright BGR frame.
-    pub fn analyze(&mut self, bgr: &Mat) -> Result<FrameAnalysis, EngineError> {
+    /// Analyses one upright BGR frame; `measure_eyes` adds eye openness (blink steps need it).
+    pub fn analyze(&mut self, bgr: &Mat, measure_eyes: bool) -> Result<FrameAnalysis, EngineError> {
         let mut timings = StageTimings::default();
         let (width, height) = (bgr.cols(), bgr.rows());
         let mut detected = false;
@@ -163,8 +170,13 @@ impl FrameAnalyzer {
 
         let start = Instant::now();
         let pose = pose::estimate(&landmarks, width, height)?;
-        let eye_openness = landmarks.eye_openness();
         timings.pose_us = start.elapsed().as_micros() as u64;
+
+        let start = Instant::now();
+        let eye_openness = measure_eyes
+            .then(|| self.models.eyes.openness(bgr, &landmarks))
+            .transpose()?;
+        timings.eyes_us = start.elapsed().as_micros() as u64;
 
         let start = Instant::now();
         let bbox = landmarks.bounding_box();

@@ -194,7 +194,11 @@ impl LivenessAttempt {
         let start = Instant::now();
         let bgr = frame::decode(input)?;
         let decode_us = start.elapsed().as_micros() as u64;
-        let mut analysis = self.analyzer.analyze(&bgr)?;
+        let blink_step = self
+            .step
+            .as_ref()
+            .is_some_and(|s| s.kind == ChallengeKind::Blink);
+        let mut analysis = self.analyzer.analyze(&bgr, blink_step)?;
         analysis.timings.decode_us = decode_us;
         // Clients' clocks may repeat a timestamp; time never runs backwards for the plan.
         let now = timestamp_ms.max(self.last_timestamp_ms);
@@ -206,7 +210,7 @@ impl LivenessAttempt {
         let step_input = StepInput {
             timestamp_ms: now,
             yaw: face.filter(|_| single).map(|f| f.pose.yaw),
-            eye_openness: face.filter(|_| single).map(|f| f.eye_openness),
+            eye_openness: face.filter(|_| single).and_then(|f| f.eye_openness),
         };
         let open_level = self.openness.level();
         if let Some(ear) = step_input.eye_openness {
@@ -232,7 +236,7 @@ impl LivenessAttempt {
             face: face.map(|f| (f.bbox, f.score)),
             pose: face.map(|f| f.pose),
             quality: face.map(|f| f.quality),
-            eye_openness: face.map(|f| f.eye_openness),
+            eye_openness: face.and_then(|f| f.eye_openness),
             hint: analysis.hint,
             challenge: progress,
             timings: analysis.timings,

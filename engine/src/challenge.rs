@@ -7,7 +7,8 @@
 //! - turn left / right: the yaw (see [`crate::pose`]) must first be near frontal
 //!   (|yaw| ≤ [`NEUTRAL_YAW_DEG`]) during the step, then reach [`TURN_YAW_DEG`] towards the asked
 //!   side on [`TURN_HOLD_FRAMES`] consecutive analysed frames. Progress is yaw / TURN_YAW_DEG.
-//! - blink: eye openness (eye aspect ratio) must fall below [`BLINK_CLOSED_RATIO`] × the user's
+//! - blink: eye openness (eye aspect ratio of MediaPipe Iris's eye contour, [`crate::eyes`])
+//!   must fall below [`BLINK_CLOSED_RATIO`] × the user's
 //!   own open-eye level (the median of their recent frames), then rise above
 //!   [`BLINK_REOPEN_RATIO`] × that level within [`BLINK_MAX_CLOSED_MS`].
 

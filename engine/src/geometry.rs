@@ -1,5 +1,12 @@
-//! Small geometric types shared by the stages: boxes, points and the rotated square region that
-//! the landmark model looks at.
+//! Small geometric types shared by the stages: boxes, points and the rotated square regions that
+//! the landmark models look at, and turning such a region into a model input.
+
+use opencv::core::{Mat, Scalar, Size};
+use opencv::imgproc;
+use opencv::prelude::*;
+use tract_onnx::prelude::{IntoTensor, Tensor, tract_ndarray};
+
+use crate::error::{EngineError, inference_error};
 
 /// Axis-aligned box in frame pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -73,4 +80,35 @@ impl Roi {
 
 pub fn distance(a: (f32, f32), b: (f32, f32)) -> f32 {
     ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt()
+}
+
+/// The `roi` of a BGR image warped to `side`×`side`, optionally mirrored, as a 1×3×side×side
+/// RGB tensor scaled to 0–1 (the input MediaPipe's landmark models expect).
+pub fn crop_tensor(bgr: &Mat, roi: &Roi, side: usize, mirror: bool) -> Result<Tensor, EngineError> {
+    let m = Mat::from_slice_2d(&roi.to_frame_affine(side as f32))?;
+    let mut crop = Mat::default();
+    imgproc::warp_affine(
+        bgr,
+        &mut crop,
+        &m,
+        Size::new(side as i32, side as i32),
+        imgproc::INTER_LINEAR | imgproc::WARP_INVERSE_MAP,
+        opencv::core::BORDER_CONSTANT,
+        Scalar::all(0.0),
+    )?;
+    let bytes = crop.data_bytes()?;
+    let plane = side * side;
+    let mut input = vec![0f32; 3 * plane];
+    for (i, px) in bytes.chunks_exact(3).enumerate() {
+        let (y, x) = (i / side, i % side);
+        let j = if mirror { y * side + (side - 1 - x) } else { i };
+        input[j] = px[2] as f32 / 255.0;
+        input[plane + j] = px[1] as f32 / 255.0;
+        input[2 * plane + j] = px[0] as f32 / 255.0;
+    }
+    Ok(
+        tract_ndarray::Array4::from_shape_vec((1, 3, side, side), input)
+            .map_err(inference_error)?
+            .into_tensor(),
+    )
 }

@@ -9,14 +9,12 @@
 
 use std::path::Path;
 
-use opencv::core::{Mat, Scalar, Size};
-use opencv::imgproc;
-use opencv::prelude::*;
+use opencv::core::Mat;
 use tract_onnx::prelude::*;
 
 use crate::detector::Detection;
 use crate::error::{EngineError, inference_error};
-use crate::geometry::{Rect, Roi, distance};
+use crate::geometry::{Rect, Roi, crop_tensor};
 use crate::models::{Plan, load_plan, output_f32};
 
 pub const INPUT: usize = 192;
@@ -29,11 +27,8 @@ pub mod index {
     /// Outer corner of the person's right eye (image left in a camera picture).
     pub const RIGHT_EYE_OUTER: usize = 33;
     pub const RIGHT_EYE_INNER: usize = 133;
-    /// Upper and lower lid points of the right eye, paired top/bottom.
-    pub const RIGHT_EYE_LIDS: [(usize, usize); 2] = [(160, 144), (158, 153)];
     pub const LEFT_EYE_OUTER: usize = 263;
     pub const LEFT_EYE_INNER: usize = 362;
-    pub const LEFT_EYE_LIDS: [(usize, usize); 2] = [(385, 380), (387, 373)];
     pub const MOUTH_RIGHT: usize = 61;
     pub const MOUTH_LEFT: usize = 291;
 }
@@ -66,22 +61,6 @@ impl FaceLandmarks {
             width: x1 - x0,
             height: y1 - y0,
         }
-    }
-
-    /// Eye aspect ratio (lid distance over eye width) of both eyes, averaged: about 0.25–0.35
-    /// with open eyes, falling towards 0.1 when they close.
-    pub fn eye_openness(&self) -> f32 {
-        let ear = |outer: usize, inner: usize, lids: [(usize, usize); 2]| {
-            let width = distance(self.xy(outer), self.xy(inner)).max(1e-3);
-            let open: f32 = lids
-                .iter()
-                .map(|&(t, b)| distance(self.xy(t), self.xy(b)))
-                .sum();
-            open / (2.0 * width)
-        };
-        use index::*;
-        0.5 * (ear(RIGHT_EYE_OUTER, RIGHT_EYE_INNER, RIGHT_EYE_LIDS)
-            + ear(LEFT_EYE_OUTER, LEFT_EYE_INNER, LEFT_EYE_LIDS))
     }
 
     /// The five points face alignment uses (eye centres, nose tip, mouth corners), in the
@@ -160,29 +139,7 @@ impl FaceLandmarker {
 
     /// Landmarks of the face inside `roi` of a BGR image.
     pub fn landmarks(&self, bgr: &Mat, roi: &Roi) -> Result<FaceLandmarks, EngineError> {
-        let affine = roi.to_frame_affine(INPUT as f32);
-        let m = Mat::from_slice_2d(&affine)?;
-        let mut crop = Mat::default();
-        imgproc::warp_affine(
-            bgr,
-            &mut crop,
-            &m,
-            Size::new(INPUT as i32, INPUT as i32),
-            imgproc::INTER_LINEAR | imgproc::WARP_INVERSE_MAP,
-            opencv::core::BORDER_CONSTANT,
-            Scalar::all(0.0),
-        )?;
-        let bytes = crop.data_bytes()?;
-        let plane = INPUT * INPUT;
-        let mut input = vec![0f32; 3 * plane];
-        for (i, px) in bytes.chunks_exact(3).enumerate() {
-            input[i] = px[2] as f32 / 255.0;
-            input[plane + i] = px[1] as f32 / 255.0;
-            input[2 * plane + i] = px[0] as f32 / 255.0;
-        }
-        let tensor = tract_ndarray::Array4::from_shape_vec((1, 3, INPUT, INPUT), input)
-            .map_err(inference_error)?
-            .into_tensor();
+        let tensor = crop_tensor(bgr, roi, INPUT, false)?;
         let out = self
             .plan
             .run(tvec!(tensor.into()))
@@ -190,7 +147,7 @@ impl FaceLandmarker {
         let coords = output_f32(&out[0])?;
         let logit = output_f32(&out[1])?[0];
 
-        let [[a, b, tx], [c, d, ty]] = affine;
+        let [[a, b, tx], [c, d, ty]] = roi.to_frame_affine(INPUT as f32);
         let zscale = (roi.size / INPUT as f32) as f64;
         let points = coords
             .chunks_exact(3)

@@ -7,7 +7,7 @@
 //!
 //! Per frame: decode ([`frame`]) → detect faces (YuNet, [`detector`], only when the track is lost
 //! or every `redetect_every` frames) → 468 landmarks on the main face (FaceMesh, [`landmarks`]) →
-//! head pose ([`pose`]) → quality ([`quality`]) → a hint ([`hint`]) → challenge progress
+//! head pose ([`pose`]) and eye openness (MediaPipe Iris, [`eyes`]) → quality ([`quality`]) → a hint ([`hint`]) → challenge progress
 //! ([`challenge`]) → feedback; at the end a verdict ([`attempt`]).
 
 pub mod analyzer;
@@ -16,6 +16,7 @@ pub mod challenge;
 pub mod detector;
 pub mod embedding;
 pub mod error;
+pub mod eyes;
 pub mod frame;
 pub mod geometry;
 pub mod hint;

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::detector::FaceDetector;
 use crate::embedding::FaceEmbedder;
 use crate::error::EngineError;
+use crate::eyes::EyeLandmarker;
 use crate::landmarks::FaceLandmarker;
 
 /// The command that puts the models into the cache.
@@ -83,6 +84,7 @@ pub fn verified_path(dir: &Path, name: &str) -> Result<PathBuf, EngineError> {
 pub struct Models {
     pub detector: FaceDetector,
     pub landmarker: FaceLandmarker,
+    pub eyes: EyeLandmarker,
     pub embedder: FaceEmbedder,
 }
 
@@ -91,6 +93,7 @@ impl Models {
         Ok(Models {
             detector: FaceDetector::load(&verified_path(dir, "yunet")?)?,
             landmarker: FaceLandmarker::load(&verified_path(dir, "facemesh")?)?,
+            eyes: EyeLandmarker::load(&verified_path(dir, "iris")?)?,
             embedder: FaceEmbedder::load(&verified_path(dir, "sface")?)?,
         })
     }
@@ -135,7 +138,7 @@ mod tests {
     #[test]
     fn manifest_lists_each_model_with_hash_and_licence() {
         let m = manifest();
-        for name in ["yunet", "facemesh", "sface"] {
+        for name in ["yunet", "facemesh", "iris", "sface"] {
             let e = m.iter().find(|e| e.name == name).expect(name);
             assert_eq!(e.sha256.len(), 64, "{name} has a pinned sha256");
             assert!(!e.licence.is_empty());

@@ -103,3 +103,34 @@ fn a_real_head_turn_completes_the_turn_step() {
         "turning the head moves the step forward"
     );
 }
+
+#[test]
+fn a_real_blink_completes_a_blink_plan_and_is_live() {
+    // franck.mp4 frames 100-200 (4.2-8.3 s) hold one blink at frames 164-167, checked by looking
+    // at the frames: lids open at 163, shut at 165-166, opening at 167.
+    let frames: Vec<Vec<u8>> = video_frames("franck.mp4", 100, 1, 100)
+        .iter()
+        .map(jpeg)
+        .collect();
+    let mut config = AttemptConfig::new(plan(&[ChallengeKind::Blink], 10_000));
+    config.audit_images_limit = 2;
+    let mut attempt = LivenessAttempt::new(models(), config);
+    let events = run(&mut attempt, &frames, 24.0);
+    let verdict = attempt.verdict().expect("the blink ends the plan").clone();
+    let frames_used = events
+        .iter()
+        .filter(|e| matches!(e, AttemptEvent::Feedback(_)))
+        .count();
+    println!("{verdict:?} after {frames_used} frames");
+    assert!(verdict.is_live, "{verdict:?}");
+    assert!(verdict.confidence >= 90.0);
+    assert!(
+        (60..=75).contains(&frames_used),
+        "the step completes as the eyes reopen (frame ~167): {frames_used}"
+    );
+    assert_eq!(
+        attempt.audit_images().unwrap().len(),
+        2,
+        "one at the start, one at the step"
+    );
+}

@@ -10,7 +10,7 @@ use support::*;
 
 fn analyze_still(img: &Mat) -> livegate_engine::FrameAnalysis {
     FrameAnalyzer::new(models(), AnalyzerConfig::default())
-        .analyze(img)
+        .analyze(img, true)
         .unwrap()
 }
 
@@ -28,7 +28,7 @@ fn each_franck_still_has_one_frontal_face() {
             f.pose.yaw,
             f.pose.pitch,
             f.pose.roll,
-            f.eye_openness,
+            f.eye_openness.unwrap(),
             f.quality,
             a.hint
         );
@@ -135,15 +135,15 @@ fn franck_video_pose_varies_and_face_is_followed() {
     let (mut min_yaw, mut max_yaw, mut min_ear, mut max_ear) =
         (f32::MAX, f32::MIN, f32::MAX, f32::MIN);
     for f in &frames {
-        let a = analyzer.analyze(f).unwrap();
+        let a = analyzer.analyze(f, true).unwrap();
         detections += a.detected as usize;
         blurry += (a.hint == Hint::Blurry) as usize;
         if let Some(face) = a.face {
             found += 1;
             min_yaw = min_yaw.min(face.pose.yaw);
             max_yaw = max_yaw.max(face.pose.yaw);
-            min_ear = min_ear.min(face.eye_openness);
-            max_ear = max_ear.max(face.eye_openness);
+            min_ear = min_ear.min(face.eye_openness.unwrap());
+            max_ear = max_ear.max(face.eye_openness.unwrap());
         }
     }
     println!(
