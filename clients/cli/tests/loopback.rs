@@ -211,3 +211,42 @@ async fn unknown_session_or_wrong_token_is_refused_with_our_code() {
         .unwrap_err();
     assert_eq!(error_code(&err), Some(1008));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn realtime_pacing_sends_at_the_video_frame_rate() {
+    let server = start_server(|c| c.step_time_limit = Duration::from_secs(60)).await;
+    let mut client = connect(&server.url).await.unwrap();
+    let session = create_session(&mut client, 0).await.unwrap();
+    let source = FrameSource::open(&media("franck.mp4"), None).unwrap();
+    let options = StreamOptions {
+        pacing: Pacing::Realtime,
+        max_frames: Some(48),
+        ..Default::default()
+    };
+    let start = std::time::Instant::now();
+    let report = stream(
+        &mut client,
+        &session.session_id,
+        &session.stream_token,
+        source,
+        &options,
+        |_| {},
+    )
+    .await
+    .unwrap();
+    let elapsed = start.elapsed();
+    println!(
+        "48 frames in {elapsed:?}, {} analysed",
+        report.feedback.len()
+    );
+    // 48 frames at 24 fps take two seconds of the client's clock, whatever the server does.
+    assert!(elapsed >= Duration::from_millis(1900), "{elapsed:?}");
+    assert_eq!(report.frames_sent, 48);
+    let dropped = report
+        .feedback
+        .last()
+        .map(|f| f.dropped_frames)
+        .unwrap_or(0) as usize;
+    assert!(report.feedback.len() + dropped <= 48);
+    assert!(!report.feedback.is_empty());
+}
