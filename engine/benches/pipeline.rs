@@ -23,10 +23,9 @@ use opencv::{imgproc, videoio};
 const FRAMES: usize = 300;
 
 fn media(name: &str) -> PathBuf {
-    let cache = std::env::var_os("LIVEGATE_CACHE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/livegate"));
-    cache.join("media").join(name)
+    livegate_engine::models::cache_dir()
+        .join("media")
+        .join(name)
 }
 
 fn frames() -> Vec<Vec<u8>> {

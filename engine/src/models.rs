@@ -44,14 +44,17 @@ pub fn manifest() -> Vec<ModelEntry> {
         .model
 }
 
-/// The default model directory: `$LIVEGATE_CACHE_DIR/models`, else `~/.cache/livegate/models`
-/// (the place `fetch.py` writes to).
-pub fn default_model_dir() -> PathBuf {
-    let cache = std::env::var_os("LIVEGATE_CACHE_DIR")
+/// Where `fetch.py` keeps models and test media: `$LIVEGATE_CACHE_DIR`, else `~/.cache/livegate`.
+pub fn cache_dir() -> PathBuf {
+    std::env::var_os("LIVEGATE_CACHE_DIR")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/livegate")))
-        .unwrap_or_else(|| PathBuf::from(".cache/livegate"));
-    cache.join("models")
+        .unwrap_or_else(|| PathBuf::from(".cache/livegate"))
+}
+
+/// The default model directory: `models/` in the [`cache_dir`].
+pub fn default_model_dir() -> PathBuf {
+    cache_dir().join("models")
 }
 
 /// Checks that the manifest's file `name` exists in `dir` with the pinned sha256; returns its path.

@@ -6,15 +6,13 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use livegate_engine::models::{Models, default_model_dir};
-use opencv::core::{Mat, Vector};
+use opencv::core::Mat;
 use opencv::prelude::*;
 use opencv::{imgcodecs, videoio};
 
+/// A file fetched by `python3 engine/assets/fetch.py media`.
 pub fn media(name: &str) -> PathBuf {
-    let dir = std::env::var_os("LIVEGATE_CACHE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/livegate"))
-        .join("media");
+    let dir = livegate_engine::models::cache_dir().join("media");
     let path = dir.join(name);
     assert!(
         path.exists(),
@@ -71,8 +69,4 @@ pub fn video_frames(name: &str, start: usize, step: usize, count: usize) -> Vec<
         i += 1;
     }
     frames
-}
-
-pub fn all_files_in(names: &[&str]) -> Vector<u8> {
-    Vector::from_slice(names.concat().as_bytes())
 }

@@ -10,11 +10,9 @@ use livegate_engine::Models;
 use livegate_server::Config;
 use tokio::sync::oneshot;
 
+/// A file fetched by `python3 engine/assets/fetch.py media`.
 pub fn media(name: &str) -> PathBuf {
-    let dir = std::env::var_os("LIVEGATE_CACHE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/livegate"))
-        .join("media");
+    let dir = livegate_engine::models::cache_dir().join("media");
     let path = dir.join(name);
     assert!(
         path.exists(),
