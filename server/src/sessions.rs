@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
-use rand::RngCore;
+use rand::Rng;
 
 use crate::error::ApiError;
 
