@@ -10,6 +10,14 @@ use livegate_cli::{
 use livegate_proto::v1 as pb;
 use support::*;
 
+/// The status of a call the server refused.
+fn refused<T: std::fmt::Debug>(result: Result<T, ClientError>) -> tonic::Status {
+    match result {
+        Err(ClientError::Server(status)) => status,
+        other => panic!("expected the server to refuse, got {other:?}"),
+    }
+}
+
 fn lockstep(max_frames: u32) -> StreamOptions {
     StreamOptions {
         pacing: Pacing::Lockstep,
@@ -142,19 +150,17 @@ async fn second_stream_on_a_session_is_refused() {
     .await
     .unwrap();
     let again = FrameSource::still(&media("franck_02159.jpg"), 5, 15.0).unwrap();
-    let err = stream(
-        &mut client,
-        &session.session_id,
-        &session.stream_token,
-        again,
-        &lockstep(5),
-        |_| {},
-    )
-    .await
-    .unwrap_err();
-    let ClientError::Server(status) = err else {
-        panic!("{err}")
-    };
+    let status = refused(
+        stream(
+            &mut client,
+            &session.session_id,
+            &session.stream_token,
+            again,
+            &lockstep(5),
+            |_| {},
+        )
+        .await,
+    );
     assert_eq!(status.code(), tonic::Code::FailedPrecondition);
     assert_eq!(
         error_code(&status),
@@ -168,36 +174,32 @@ async fn unknown_session_or_wrong_token_is_refused_with_our_code() {
     let mut client = connect(&server.url).await.unwrap();
     let frames = || FrameSource::still(&media("franck_02159.jpg"), 3, 15.0).unwrap();
 
-    let err = stream(
-        &mut client,
-        "00000000-0000-0000-0000-000000000000",
-        "x",
-        frames(),
-        &lockstep(3),
-        |_| {},
-    )
-    .await
-    .unwrap_err();
-    let ClientError::Server(status) = err else {
-        panic!("{err}")
-    };
+    let status = refused(
+        stream(
+            &mut client,
+            "00000000-0000-0000-0000-000000000000",
+            "x",
+            frames(),
+            &lockstep(3),
+            |_| {},
+        )
+        .await,
+    );
     assert_eq!(status.code(), tonic::Code::NotFound);
     assert_eq!(error_code(&status), Some(1008));
 
     let session = create_session(&mut client, 0).await.unwrap();
-    let err = stream(
-        &mut client,
-        &session.session_id,
-        "not-the-token",
-        frames(),
-        &lockstep(3),
-        |_| {},
-    )
-    .await
-    .unwrap_err();
-    let ClientError::Server(status) = err else {
-        panic!("{err}")
-    };
+    let status = refused(
+        stream(
+            &mut client,
+            &session.session_id,
+            "not-the-token",
+            frames(),
+            &lockstep(3),
+            |_| {},
+        )
+        .await,
+    );
     assert_eq!(
         error_code(&status),
         Some(pb::ErrorCode::InvalidStreamToken as i32)
