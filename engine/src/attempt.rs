@@ -8,7 +8,7 @@
 //! Each step scores 0 if it was not done in time, else `0.9 + 0.1 × margin`, where the margin
 //! (0–1) says how clearly the step was done beyond its threshold (see [`crate::challenge`]).
 //! Confidence is 100 × the mean step score, and 0 if any identity check fell below the
-//! same-person cosine. `is_live` needs every step done, in order, in time, by one and the same
+//! session-continuity cosine (0.5, see [`crate::embedding`]). `is_live` needs every step done, in order, in time, by one and the same
 //! face, and confidence ≥ the threshold (default 90). Passive anti-spoofing signals will join
 //! this rule; until then a still photo fails because it can neither turn nor blink.
 
@@ -25,7 +25,7 @@ use crate::analyzer::{
 use crate::challenge::{
     ChallengeKind, ChallengePlan, ChallengeProgress, OpennessLevel, StepInput, StepTracker,
 };
-use crate::embedding::{SAME_PERSON_COSINE, cosine};
+use crate::embedding::{SESSION_CONTINUITY_COSINE, cosine};
 use crate::error::EngineError;
 use crate::frame::{self, FrameInput};
 use crate::hint::Hint;
@@ -51,7 +51,7 @@ impl AttemptConfig {
             plan,
             confidence_threshold: 90.0,
             audit_images_limit: 0,
-            identity_threshold: SAME_PERSON_COSINE,
+            identity_threshold: SESSION_CONTINUITY_COSINE,
             analyzer: AnalyzerConfig::default(),
         }
     }

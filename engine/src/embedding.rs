@@ -27,8 +27,16 @@ const TEMPLATE: [(f32, f32); 5] = [
     (70.7299, 92.2041),
 ];
 
-/// Cosine at or above which two embeddings are taken to be the same person.
+/// Cosine at or above which two embeddings are taken to be the same person, in general (OpenCV
+/// Zoo's published SFace threshold; photos taken apart in time, place and camera).
 pub const SAME_PERSON_COSINE: f32 = 0.363;
+
+/// Cosine at or above which two embeddings of one session are the same person. Within a session
+/// (one camera, one light, seconds apart) the same face scores far higher than across photos, and
+/// different people can come close to 0.363: measured with `--example identity_margins`, franck's
+/// video frames against his still scored 0.81–0.91 (0.81 at 27° yaw, the most turned), while
+/// obama.jpg against the same still scored 0.354.
+pub const SESSION_CONTINUITY_COSINE: f32 = 0.5;
 
 pub struct FaceEmbedder {
     plan: Plan,

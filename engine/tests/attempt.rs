@@ -134,3 +134,25 @@ fn a_real_blink_completes_a_blink_plan_and_is_live() {
         "one at the start, one at the step"
     );
 }
+
+#[test]
+fn a_face_swapped_mid_session_is_face_changed() {
+    // franck's still, then another real person's photo: the detector runs again within 30 frames
+    // and the new face's embedding is compared with the first one.
+    let mut frames = vec![jpeg(&image("franck_02159.jpg")); 20];
+    frames.extend(vec![jpeg(&image("obama.jpg")); 60]);
+    let mut attempt = LivenessAttempt::new(
+        models(),
+        AttemptConfig::new(plan(&[ChallengeKind::Blink], 3000)),
+    );
+    run(&mut attempt, &frames, 25.0);
+    let verdict = attempt.verdict().expect("verdict").clone();
+    println!("{verdict:?}");
+    assert!(!verdict.is_live);
+    assert!(
+        verdict.reasons.contains(&VerdictReason::FaceChanged),
+        "{:?}",
+        verdict.reasons
+    );
+    assert_eq!(verdict.confidence, 0.0);
+}
