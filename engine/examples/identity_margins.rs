@@ -55,16 +55,16 @@ fn main() {
     let mut rows = Vec::new();
     let mut i = 0;
     while cap.read(&mut m).unwrap() {
-        if i % 3 == 0 {
-            if let Some(face) = an.analyze(&m, false).unwrap().face {
-                let yaw = face.pose.yaw;
-                if yaw.abs() > 18.0 || i % 300 == 0 {
-                    let e = models
-                        .embedder
-                        .embed(&m, &face.landmarks.five_points())
-                        .unwrap();
-                    rows.push((yaw, cosine(&anchor, &e)));
-                }
+        if i % 3 == 0
+            && let Some(face) = an.analyze(&m, false).unwrap().face
+        {
+            let yaw = face.pose.yaw;
+            if yaw.abs() > 18.0 || i % 300 == 0 {
+                let e = models
+                    .embedder
+                    .embed(&m, &face.landmarks.five_points())
+                    .unwrap();
+                rows.push((yaw, cosine(&anchor, &e)));
             }
         }
         i += 1;
