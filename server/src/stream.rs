@@ -61,11 +61,6 @@ pub async fn accept(
     Ok((session, start.client.unwrap_or_default()))
 }
 
-/// A frame waiting for the engine.
-struct PendingFrame {
-    frame: pb::Frame,
-}
-
 /// Result of one engine run: the attempt comes back with it.
 type EngineJob = JoinHandle<(LivenessAttempt, Result<Vec<AttemptEvent>, EngineError>)>;
 
@@ -82,7 +77,9 @@ pub async fn run(
     let mut attempt_config = AttemptConfig::new(plan.clone());
     attempt_config.confidence_threshold = session.settings.confidence_threshold;
     attempt_config.audit_images_limit = session.settings.audit_images_limit;
-    let mut attempt = Some(LivenessAttempt::new(state.models.clone(), attempt_config));
+    let mut first = LivenessAttempt::new(state.models.clone(), attempt_config);
+    let first_events = first.begin();
+    let mut attempt = Some(first);
 
     let deadline = Instant::now() + config.max_stream_duration;
     let started = pb::SessionStarted {
@@ -106,7 +103,6 @@ pub async fn run(
         dropped: 0,
     };
     sender.send(Out::SessionStarted(started)).await;
-    let first_events = attempt.as_mut().map(|a| a.begin()).unwrap_or_default();
     sender.send_events(first_events).await;
 
     let min_interval_ms = if config.max_fps > 0.0 {
@@ -116,7 +112,8 @@ pub async fn run(
     };
     let mut last_accepted_ts: Option<i64> = None;
     let mut received: u32 = 0;
-    let mut pending: Option<PendingFrame> = None;
+    // The newest frame not yet analysed.
+    let mut pending: Option<pb::Frame> = None;
     let mut job: Option<EngineJob> = None;
     let mut inbound_open = true;
     let mut failure: Option<ApiError> = None;
@@ -135,7 +132,7 @@ pub async fn run(
             job = Some(spawn_analysis(
                 state.engine_slots.clone(),
                 a,
-                next.frame,
+                next,
                 client.mirrored,
             ));
         }
@@ -163,7 +160,7 @@ pub async fn run(
                         continue;
                     }
                     last_accepted_ts = Some(frame.timestamp_ms);
-                    if pending.replace(PendingFrame { frame }).is_some() {
+                    if pending.replace(frame).is_some() {
                         sender.dropped += 1;
                     }
                 }
