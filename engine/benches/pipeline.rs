@@ -13,9 +13,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use livegate_engine::models::{Models, default_model_dir};
-use livegate_engine::{
-    AnalyzerConfig, FrameAnalyzer, FrameEncoding, FrameInput, StageTimings, frame,
-};
+use livegate_engine::{AnalyzerConfig, FrameAnalyzer, FrameInput, StageTimings, frame};
 use opencv::core::{Mat, Size};
 use opencv::prelude::*;
 use opencv::{imgproc, videoio};
@@ -89,14 +87,7 @@ fn run(
     let start = Instant::now();
     for jpeg in jpegs {
         let t = Instant::now();
-        let input = FrameInput {
-            encoding: FrameEncoding::Jpeg,
-            width: 0,
-            height: 0,
-            rotation: 0,
-            mirrored: false,
-            data: jpeg,
-        };
+        let input = FrameInput::jpeg(jpeg);
         let img = frame::decode(&input).unwrap();
         let decode_us = t.elapsed().as_micros() as u64;
         let mut a = analyzer.analyze(&img, eyes).unwrap();

@@ -38,6 +38,20 @@ pub struct FrameInput<'a> {
     pub data: &'a [u8],
 }
 
+impl<'a> FrameInput<'a> {
+    /// An upright, unmirrored JPEG (its size is in its header).
+    pub fn jpeg(data: &'a [u8]) -> Self {
+        FrameInput {
+            encoding: FrameEncoding::Jpeg,
+            width: 0,
+            height: 0,
+            rotation: 0,
+            mirrored: false,
+            data,
+        }
+    }
+}
+
 fn invalid(msg: impl Into<String>) -> EngineError {
     EngineError::InvalidFrame(msg.into())
 }

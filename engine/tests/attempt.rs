@@ -4,8 +4,7 @@ mod support;
 
 use livegate_engine::attempt::AttemptEvent;
 use livegate_engine::{
-    AttemptConfig, ChallengeKind, ChallengePlan, FrameEncoding, FrameInput, LivenessAttempt,
-    VerdictReason,
+    AttemptConfig, ChallengeKind, ChallengePlan, FrameInput, LivenessAttempt, VerdictReason,
 };
 use support::*;
 
@@ -19,14 +18,7 @@ fn plan(steps: &[ChallengeKind], limit_ms: u32) -> ChallengePlan {
 fn run(attempt: &mut LivenessAttempt, frames: &[Vec<u8>], fps: f64) -> Vec<AttemptEvent> {
     let mut events = attempt.begin();
     for (i, jpeg) in frames.iter().enumerate() {
-        let input = FrameInput {
-            encoding: FrameEncoding::Jpeg,
-            width: 0,
-            height: 0,
-            rotation: 0,
-            mirrored: false,
-            data: jpeg,
-        };
+        let input = FrameInput::jpeg(jpeg);
         events.extend(
             attempt
                 .process(&input, (i as f64 * 1000.0 / fps) as i64)

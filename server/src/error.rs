@@ -108,11 +108,3 @@ impl From<livegate_engine::EngineError> for ApiError {
         }
     }
 }
-
-/// The error code a status carries, if it is one of ours (for clients and tests).
-pub fn error_code_of(status: &Status) -> Option<ErrorCode> {
-    let info = status.get_details_error_info()?;
-    (info.domain == ERROR_DOMAIN)
-        .then(|| ErrorCode::from_str_name(&info.reason))
-        .flatten()
-}

@@ -59,7 +59,7 @@ pub async fn serve(
 
     let sessions = state.sessions.clone();
     let purger = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(stream::PURGE_INTERVAL);
+        let mut tick = tokio::time::interval(sessions::PURGE_INTERVAL);
         loop {
             tick.tick().await;
             sessions.purge();

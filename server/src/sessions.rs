@@ -65,6 +65,9 @@ pub struct Session {
     pub verified: bool,
 }
 
+/// How often expired sessions and images are purged.
+pub const PURGE_INTERVAL: Duration = Duration::from_secs(5);
+
 pub struct SessionStore {
     sessions: Mutex<HashMap<String, Session>>,
     ttl: Duration,
@@ -206,14 +209,6 @@ impl SessionStore {
             }
             now < s.expires_at.max(s.created_at + self.result_retention)
         });
-    }
-
-    pub fn len(&self) -> usize {
-        self.sessions.lock().unwrap().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

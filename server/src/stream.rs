@@ -7,7 +7,7 @@
 //! on the blocking pool, at most `engine_workers` frames at once across all streams.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use livegate_engine::attempt::FrameFeedback;
 use livegate_engine::{
@@ -74,17 +74,17 @@ pub async fn run(
 ) {
     let config = &state.config;
     let plan = ChallengePlan::random(&mut rand::rng(), &state.plan_config);
-    let mut attempt_config = AttemptConfig::new(plan.clone());
+    let mut attempt_config = AttemptConfig::new(plan);
     attempt_config.confidence_threshold = session.settings.confidence_threshold;
     attempt_config.audit_images_limit = session.settings.audit_images_limit;
     let mut first = LivenessAttempt::new(state.models.clone(), attempt_config);
     let first_events = first.begin();
-    let mut attempt = Some(first);
 
     let deadline = Instant::now() + config.max_stream_duration;
     let started = pb::SessionStarted {
         session_id: session.id.clone(),
-        plan: plan
+        plan: first
+            .plan()
             .steps
             .iter()
             .map(|k| convert::challenge_kind(*k) as i32)
@@ -98,6 +98,7 @@ pub async fn run(
             )),
         }),
     };
+    let mut attempt = Some(first);
     let mut sender = EventSender {
         out: out.clone(),
         dropped: 0,
@@ -373,6 +374,3 @@ impl EventSender {
         }
     }
 }
-
-/// How long to wait between purges of expired sessions and images.
-pub const PURGE_INTERVAL: Duration = Duration::from_secs(5);
