@@ -4,13 +4,10 @@
 //! stays the same person (SFace embeddings against the first good frontal frame), keeps the best
 //! reference frame and a few audit frames, and ends with a [`Verdict`].
 //!
-//! ## Confidence (0–100)
-//! Each step scores 0 if it was not done in time, else `0.9 + 0.1 × margin`, where the margin
-//! (0–1) says how clearly the step was done beyond its threshold (see [`crate::challenge`]).
-//! Confidence is 100 × the mean step score, and 0 if any identity check fell below the
-//! session-continuity cosine (0.5, see [`crate::embedding`]). `is_live` needs every step done, in order, in time, by one and the same
-//! face, and confidence ≥ the threshold (default 90). Passive anti-spoofing signals will join
-//! this rule; until then a still photo fails because it can neither turn nor blink.
+//! Along the way it feeds the evidence meters ([`crate::evidence`]): parallax on followed
+//! frames, frozen frames and timestamps on every frame. When the plan ends it runs the passive
+//! texture cues on the reference crop and on a crop from the first completed step, and fuses
+//! everything into the confidence by the rule documented in [`crate::evidence`].
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -27,6 +24,7 @@ use crate::challenge::{
 };
 use crate::embedding::{SESSION_CONTINUITY_COSINE, cosine};
 use crate::error::EngineError;
+use crate::evidence::{self, EvidenceReport, InjectionMeter, ParallaxMeter, ScreenCues, texture};
 use crate::frame::{self, FrameInput};
 use crate::hint::Hint;
 use crate::models::Models;
@@ -42,6 +40,10 @@ pub struct AttemptConfig {
     pub audit_images_limit: usize,
     /// Cosine below which two embeddings of the session are different people.
     pub identity_threshold: f32,
+    /// Frame rate the client declared, for the timestamp checks.
+    pub declared_fps: Option<f32>,
+    /// Run the anti-spoofing model when the attempt ends (~0.6 s per crop on a core).
+    pub antispoof: bool,
     pub analyzer: AnalyzerConfig,
 }
 
@@ -52,19 +54,36 @@ impl AttemptConfig {
             confidence_threshold: 90.0,
             audit_images_limit: 0,
             identity_threshold: SESSION_CONTINUITY_COSINE,
+            declared_fps: None,
+            antispoof: true,
             analyzer: AnalyzerConfig::default(),
         }
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Why a verdict is what it is: codes an operator can act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum VerdictReason {
     /// A step was not completed within its time limit.
     ChallengeTimeout,
-    /// The face changed identity during the session.
-    FaceChanged,
     /// The stream ended before every step was done.
     Incomplete,
+    /// A blink was asked for and never seen.
+    NoBlink,
+    /// The head turned but its landmarks moved like a flat picture's.
+    NoParallax,
+    /// The face changed identity during the session.
+    FaceChanged,
+    /// More than one face was in view on many frames.
+    MultipleFaces,
+    /// Frames repeated: a frozen picture between (or instead of) camera frames.
+    FrozenFrames,
+    /// Timestamps went backwards or ran faster than the declared frame rate.
+    InjectionSuspected,
+    /// Moiré or glare of a screen on the face.
+    ScreenSuspected,
+    /// Too few usable frames (dark, blurred, off-centre, too small).
+    LowQuality,
     /// Every step was done but the evidence was weaker than the threshold asks.
     LowConfidence,
 }
@@ -73,8 +92,15 @@ impl VerdictReason {
     pub fn code(self) -> &'static str {
         match self {
             VerdictReason::ChallengeTimeout => "CHALLENGE_TIMEOUT",
-            VerdictReason::FaceChanged => "FACE_CHANGED",
             VerdictReason::Incomplete => "INCOMPLETE",
+            VerdictReason::NoBlink => "NO_BLINK",
+            VerdictReason::NoParallax => "NO_PARALLAX",
+            VerdictReason::FaceChanged => "FACE_CHANGED",
+            VerdictReason::MultipleFaces => "MULTIPLE_FACES",
+            VerdictReason::FrozenFrames => "FROZEN_FRAMES",
+            VerdictReason::InjectionSuspected => "INJECTION_SUSPECTED",
+            VerdictReason::ScreenSuspected => "SCREEN_SUSPECTED",
+            VerdictReason::LowQuality => "LOW_QUALITY",
             VerdictReason::LowConfidence => "LOW_CONFIDENCE",
         }
     }
@@ -86,6 +112,8 @@ pub struct Verdict {
     pub confidence: f32,
     pub reasons: Vec<VerdictReason>,
     pub message: String,
+    /// The measurements the confidence was fused from.
+    pub evidence: EvidenceReport,
 }
 
 /// What the engine says about one analysed frame.
@@ -133,7 +161,14 @@ pub struct LivenessAttempt {
     /// The face was (re)acquired by the detector: check its identity on the next good frame.
     identity_check_due: bool,
     reference: Option<KeptImage>,
+    /// Face crop from the first completed step, for the texture cues.
+    step_crop: Option<Mat>,
     audit: Vec<Mat>,
+    parallax: ParallaxMeter,
+    injection: InjectionMeter,
+    frames_with_face: u32,
+    frames_multiple_faces: u32,
+    usable_frames: u32,
     last_timestamp_ms: i64,
     verdict: Option<Verdict>,
 }
@@ -150,7 +185,13 @@ impl LivenessAttempt {
             identity_min: 1.0,
             identity_check_due: false,
             reference: None,
+            step_crop: None,
             audit: Vec::new(),
+            parallax: ParallaxMeter::default(),
+            injection: InjectionMeter::new(config.declared_fps),
+            frames_with_face: 0,
+            frames_multiple_faces: 0,
+            usable_frames: 0,
             last_timestamp_ms: i64::MIN,
             verdict: None,
             config,
@@ -194,6 +235,7 @@ impl LivenessAttempt {
         let start = Instant::now();
         let bgr = frame::decode(input)?;
         let decode_us = start.elapsed().as_micros() as u64;
+        self.injection.observe(timestamp_ms, &bgr)?;
         let blink_step = self
             .step
             .as_ref()
@@ -207,10 +249,15 @@ impl LivenessAttempt {
 
         let single = analysis.faces == 1;
         let face = analysis.face.as_ref();
+        let measured = face.filter(|_| single);
         let step_input = StepInput {
             timestamp_ms: now,
-            yaw: face.filter(|_| single).map(|f| f.pose.yaw),
-            eye_openness: face.filter(|_| single).and_then(|f| f.eye_openness),
+            yaw: measured.map(|f| f.pose.yaw),
+            pitch: measured.map(|f| f.pose.pitch),
+            eye_openness: measured.and_then(|f| f.eye_openness),
+            eye_span: measured
+                .filter(|_| !analysis.detected)
+                .map(|f| f.landmarks.eye_span()),
         };
         let open_level = self.openness.level();
         if let Some(ear) = step_input.eye_openness {
@@ -248,6 +295,9 @@ impl LivenessAttempt {
             // The person who did the step must be the person the session started with.
             if let Some(face) = face {
                 self.check_identity(&bgr, face)?;
+                if self.step_crop.is_none() {
+                    self.step_crop = face_crop(&bgr, &analysis, face)?;
+                }
             }
             self.keep_audit(&bgr)?;
             self.finished_steps.extend(self.step.take());
@@ -275,6 +325,15 @@ impl LivenessAttempt {
 
     /// Tracks identity and picks reference and audit frames from a measured frame.
     fn observe(&mut self, bgr: &Mat, analysis: &FrameAnalysis) -> Result<(), EngineError> {
+        if analysis.face.is_some() {
+            self.frames_with_face += 1;
+            if analysis.faces > 1 {
+                self.frames_multiple_faces += 1;
+            }
+            if analysis.hint == Hint::Ok {
+                self.usable_frames += 1;
+            }
+        }
         let Some(face) = analysis.face.as_ref().filter(|_| analysis.faces == 1) else {
             return Ok(());
         };
@@ -283,6 +342,12 @@ impl LivenessAttempt {
         }
         let frontal = (1.0 - (face.pose.yaw.abs() + face.pose.pitch.abs()) / 45.0).max(0.0);
         let good = analysis.hint == Hint::Ok && frontal > 0.6;
+        if !analysis.detected {
+            if good {
+                self.parallax.offer_reference(&face.landmarks, &face.pose);
+            }
+            self.parallax.observe(&face.landmarks, &face.pose)?;
+        }
         if good && (self.anchor.is_none() || self.identity_check_due) {
             self.check_identity(bgr, face)?;
             self.identity_check_due = false;
@@ -293,12 +358,7 @@ impl LivenessAttempt {
         if analysis.hint == Hint::Ok {
             let score = frontal * (face.quality.sharpness / 100.0).min(1.0);
             let better = self.reference.as_ref().is_none_or(|r| score > r.score);
-            if let Some(rect) = face
-                .bbox
-                .to_pixels(0.25, analysis.width, analysis.height)
-                .filter(|_| better)
-            {
-                let image = Mat::roi(bgr, rect)?.try_clone()?;
+            if better && let Some(image) = face_crop(bgr, analysis, face)? {
                 self.reference = Some(KeptImage { score, image });
             }
         }
@@ -338,39 +398,32 @@ impl LivenessAttempt {
     }
 
     fn conclude(&mut self, failure: Option<VerdictReason>) -> Verdict {
-        let total = self.config.plan.steps.len().max(1) as f32;
-        let done: Vec<&StepTracker> = self.finished_steps.iter().filter(|s| s.completed).collect();
-        let step_scores = done
-            .iter()
-            .fold(0.0f32, |sum, s| sum + 0.9 + 0.1 * s.margin());
-        let same_face = self.identity_min >= self.config.identity_threshold;
-        let confidence = if same_face {
-            100.0 * step_scores / total
-        } else {
-            0.0
-        };
-        let all_done = done.len() == self.config.plan.steps.len();
-
+        let evidence = self.evidence();
+        let fusion = evidence::fuse(&evidence);
+        let confidence = fusion.confidence;
         let mut reasons: Vec<VerdictReason> = failure.into_iter().collect();
-        if !same_face {
-            reasons.push(VerdictReason::FaceChanged);
+        for reason in fusion.reasons {
+            if !reasons.contains(&reason) {
+                reasons.push(reason);
+            }
         }
-        if reasons.is_empty() && !all_done {
+        if !fusion.all_steps_done && reasons.is_empty() {
             reasons.push(VerdictReason::Incomplete);
         }
-        if reasons.is_empty() && confidence < self.config.confidence_threshold {
+        let is_live = fusion.all_steps_done && confidence >= self.config.confidence_threshold;
+        if !is_live && reasons.is_empty() {
             reasons.push(VerdictReason::LowConfidence);
         }
-        let is_live = reasons.is_empty();
+        let done = evidence.steps.iter().filter(|s| s.1).count();
+        let codes: Vec<&str> = reasons.iter().map(|r| r.code()).collect();
         let message = if is_live {
             format!("Liveness verified with {confidence:.2}% confidence")
         } else {
-            let codes: Vec<&str> = reasons.iter().map(|r| r.code()).collect();
             format!(
                 "Liveness not verified ({}): {} of {} steps done, confidence {confidence:.2}%",
                 codes.join(", "),
-                done.len(),
-                self.config.plan.steps.len()
+                done,
+                evidence.steps.len()
             )
         };
         let verdict = Verdict {
@@ -378,9 +431,67 @@ impl LivenessAttempt {
             confidence,
             reasons,
             message,
+            evidence,
         };
         self.verdict = Some(verdict.clone());
         verdict
+    }
+
+    /// Gathers every signal, running the texture cues on the kept crops.
+    fn evidence(&self) -> EvidenceReport {
+        let mut steps: Vec<(ChallengeKind, bool, f32)> = self
+            .finished_steps
+            .iter()
+            .map(|s| (s.kind, s.completed, s.margin()))
+            .collect();
+        for kind in self.config.plan.steps.iter().skip(steps.len()) {
+            steps.push((*kind, false, 0.0));
+        }
+        let blink_depth = self
+            .finished_steps
+            .iter()
+            .find(|s| s.kind == ChallengeKind::Blink)
+            .map(|s| s.peak);
+        let crops: Vec<&Mat> = self
+            .reference
+            .as_ref()
+            .map(|r| &r.image)
+            .into_iter()
+            .chain(self.step_crop.as_ref())
+            .collect();
+        // Texture cues are evidence, not a gate: if they cannot run on a crop, that crop is
+        // left out rather than failing the user's attempt.
+        let screen = crops
+            .iter()
+            .filter_map(|c| texture::screen_cues(c).ok())
+            .reduce(|a, b| ScreenCues {
+                moire: a.moire.max(b.moire),
+                glare: a.glare.max(b.glare),
+            });
+        let antispoof_depth = self
+            .config
+            .antispoof
+            .then(|| {
+                crops
+                    .iter()
+                    .filter_map(|c| self.analyzer.models().antispoof.depth_score(c).ok())
+                    .reduce(f32::min)
+            })
+            .flatten();
+        EvidenceReport {
+            steps,
+            parallax: self.parallax.parallax(),
+            max_rotation_deg: self.parallax.max_rotation(),
+            blink_depth,
+            identity_min_cosine: self.identity_min,
+            identity_threshold: self.config.identity_threshold,
+            frames_with_face: self.frames_with_face,
+            frames_multiple_faces: self.frames_multiple_faces,
+            usable_frames: self.usable_frames,
+            injection: self.injection.report(),
+            screen,
+            antispoof_depth,
+        }
     }
 
     /// JPEG of the best frontal, sharp face seen (face crop with a 25% margin).
@@ -397,5 +508,17 @@ impl LivenessAttempt {
             .iter()
             .map(|m| frame::encode_jpeg(m, 85))
             .collect()
+    }
+}
+
+/// The face of `face` with a 25% margin, cropped out of the frame.
+fn face_crop(
+    bgr: &Mat,
+    analysis: &FrameAnalysis,
+    face: &FaceObservation,
+) -> Result<Option<Mat>, EngineError> {
+    match face.bbox.to_pixels(0.25, analysis.width, analysis.height) {
+        Some(rect) => Ok(Some(Mat::roi(bgr, rect)?.try_clone()?)),
+        None => Ok(None),
     }
 }

@@ -46,6 +46,15 @@ impl FaceLandmarks {
         (self.points[i][0], self.points[i][1])
     }
 
+    /// Distance between the outer eye corners, pixels: the face's scale, steadier than its box
+    /// because it does not depend on where the model puts the jaw line.
+    pub fn eye_span(&self) -> f32 {
+        crate::geometry::distance(
+            self.xy(index::RIGHT_EYE_OUTER),
+            self.xy(index::LEFT_EYE_OUTER),
+        )
+    }
+
     /// The axis-aligned box around all points.
     pub fn bounding_box(&self) -> Rect {
         let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);

@@ -8,7 +8,8 @@
 //! Per frame: decode ([`frame`]) → detect faces (YuNet, [`detector`], only when the track is lost
 //! or every `redetect_every` frames) → 468 landmarks on the main face (FaceMesh, [`landmarks`]) →
 //! head pose ([`pose`]) and eye openness (MediaPipe Iris, [`eyes`]) → quality ([`quality`]) → a hint ([`hint`]) → challenge progress
-//! ([`challenge`]) → feedback; at the end a verdict ([`attempt`]).
+//! ([`challenge`]) → feedback; at the end the evidence is fused ([`evidence`]) into a verdict
+//! ([`attempt`]).
 
 pub mod analyzer;
 pub mod attempt;
@@ -16,6 +17,7 @@ pub mod challenge;
 pub mod detector;
 pub mod embedding;
 pub mod error;
+pub mod evidence;
 pub mod eyes;
 pub mod frame;
 pub mod geometry;
@@ -29,6 +31,7 @@ pub use analyzer::{AnalyzerConfig, FaceObservation, FrameAnalysis, FrameAnalyzer
 pub use attempt::{AttemptConfig, AttemptEvent, LivenessAttempt, Verdict, VerdictReason};
 pub use challenge::{ChallengeKind, ChallengePlan, ChallengeProgress, PlanConfig};
 pub use error::EngineError;
+pub use evidence::{EvidenceReport, InjectionReport, ScreenCues};
 pub use frame::{FrameEncoding, FrameInput};
 pub use hint::Hint;
 pub use models::Models;

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::detector::FaceDetector;
+use crate::evidence::AntiSpoofModel;
 use crate::embedding::FaceEmbedder;
 use crate::error::EngineError;
 use crate::eyes::EyeLandmarker;
@@ -89,6 +90,7 @@ pub struct Models {
     pub landmarker: FaceLandmarker,
     pub eyes: EyeLandmarker,
     pub embedder: FaceEmbedder,
+    pub antispoof: AntiSpoofModel,
 }
 
 impl Models {
@@ -98,6 +100,7 @@ impl Models {
             landmarker: FaceLandmarker::load(&verified_path(dir, "facemesh")?)?,
             eyes: EyeLandmarker::load(&verified_path(dir, "iris")?)?,
             embedder: FaceEmbedder::load(&verified_path(dir, "sface")?)?,
+            antispoof: AntiSpoofModel::load(&verified_path(dir, "antispoof")?)?,
         })
     }
 }
@@ -141,7 +144,7 @@ mod tests {
     #[test]
     fn manifest_lists_each_model_with_hash_and_licence() {
         let m = manifest();
-        for name in ["yunet", "facemesh", "iris", "sface"] {
+        for name in ["yunet", "facemesh", "iris", "sface", "antispoof"] {
             let e = m.iter().find(|e| e.name == name).expect(name);
             assert_eq!(e.sha256.len(), 64, "{name} has a pinned sha256");
             assert!(!e.licence.is_empty());

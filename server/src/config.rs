@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
+use livegate_engine::{ChallengeKind, PlanConfig};
 
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -40,9 +41,22 @@ pub struct Config {
     #[arg(long, env = "LIVEGATE_CONFIDENCE_THRESHOLD", default_value_t = 90.0)]
     pub confidence_threshold: f32,
 
-    /// Steps in each session's random challenge plan (1-3).
-    #[arg(long, env = "LIVEGATE_CHALLENGE_STEPS", default_value_t = 2)]
-    pub challenge_steps: usize,
+    /// Challenge kinds the random plans draw from (comma-separated).
+    #[arg(
+        long,
+        env = "LIVEGATE_CHALLENGE_KINDS",
+        value_delimiter = ',',
+        default_value = "turn-left,turn-right,look-up,blink,move-closer"
+    )]
+    pub challenge_kinds: Vec<ChallengeKindArg>,
+
+    /// Fewest steps in a plan (2-4).
+    #[arg(long, env = "LIVEGATE_MIN_CHALLENGE_STEPS", default_value_t = 2, value_parser = clap::value_parser!(u32).range(2..=4))]
+    pub min_challenge_steps: u32,
+
+    /// Most steps in a plan (2-4).
+    #[arg(long, env = "LIVEGATE_MAX_CHALLENGE_STEPS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(2..=4))]
+    pub max_challenge_steps: u32,
 
     /// Time allowed for each challenge step.
     #[arg(long, env = "LIVEGATE_STEP_TIME_LIMIT", default_value = "10s", value_parser = humantime::parse_duration)]
@@ -73,7 +87,47 @@ pub struct Config {
     pub engine_workers: Option<usize>,
 }
 
+/// A challenge kind as written on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ChallengeKindArg {
+    TurnLeft,
+    TurnRight,
+    LookUp,
+    Blink,
+    MoveCloser,
+}
+
+impl From<ChallengeKindArg> for ChallengeKind {
+    fn from(k: ChallengeKindArg) -> Self {
+        match k {
+            ChallengeKindArg::TurnLeft => ChallengeKind::TurnLeft,
+            ChallengeKindArg::TurnRight => ChallengeKind::TurnRight,
+            ChallengeKindArg::LookUp => ChallengeKind::LookUp,
+            ChallengeKindArg::Blink => ChallengeKind::Blink,
+            ChallengeKindArg::MoveCloser => ChallengeKind::MoveCloser,
+        }
+    }
+}
+
 impl Config {
+    /// The deployment's plan rule: which kinds, how many steps, how long each may take.
+    pub fn plan_config(&self) -> PlanConfig {
+        let mut kinds: Vec<ChallengeKind> = Vec::new();
+        for k in &self.challenge_kinds {
+            let k = ChallengeKind::from(*k);
+            if !kinds.contains(&k) {
+                kinds.push(k);
+            }
+        }
+        let max = (self.max_challenge_steps as usize).min(kinds.len());
+        PlanConfig {
+            min_steps: (self.min_challenge_steps as usize).min(max),
+            max_steps: max,
+            kinds,
+            step_time_limit_ms: self.step_time_limit.as_millis() as u32,
+        }
+    }
+
     pub fn image_retention(&self) -> Duration {
         self.image_retention.unwrap_or(self.session_ttl)
     }

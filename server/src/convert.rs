@@ -23,7 +23,15 @@ pub fn challenge_kind(k: ChallengeKind) -> pb::ChallengeKind {
         ChallengeKind::TurnLeft => pb::ChallengeKind::TurnLeft,
         ChallengeKind::TurnRight => pb::ChallengeKind::TurnRight,
         ChallengeKind::Blink => pb::ChallengeKind::Blink,
+        ChallengeKind::LookUp => pb::ChallengeKind::LookUp,
+        ChallengeKind::MoveCloser => pb::ChallengeKind::ComeCloser,
     }
+}
+
+pub fn engine_challenge_kind(k: pb::ChallengeKind) -> Option<ChallengeKind> {
+    ChallengeKind::ALL
+        .into_iter()
+        .find(|&e| challenge_kind(e) == k)
 }
 
 pub fn hint(h: Hint) -> pb::Hint {

@@ -3,6 +3,7 @@
 
 use std::pin::Pin;
 
+use livegate_engine::PlanConfig;
 use livegate_proto::v1 as pb;
 use pb::liveness_server::Liveness;
 use tokio::sync::mpsc;
@@ -10,7 +11,7 @@ use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::convert::{session_status, timestamp};
+use crate::convert::{self, session_status, timestamp};
 use crate::error::ApiError;
 use crate::sessions::{Settings, Status as SessionState};
 use crate::state::AppState;
@@ -51,9 +52,11 @@ impl Liveness for LivenessService {
             ))
             .into());
         }
+        let plan = session_plan(&self.state.plan_config, &settings)?;
         let (session, token) = self.state.sessions.create(Settings {
             audit_images_limit: limit as usize,
             confidence_threshold: threshold,
+            plan,
         });
         tracing::info!(session = %session.id, "session created");
         Ok(Response::new(pb::CreateSessionResponse {
@@ -145,4 +148,45 @@ impl Liveness for LivenessService {
             is_live: outcome.is_live,
         }))
     }
+}
+
+/// The deployment's plan rule narrowed by a session's settings: its kinds must be among the
+/// deployment's, its step counts within 2–4 and within the kinds available.
+fn session_plan(deployment: &PlanConfig, settings: &pb::SessionSettings) -> Result<PlanConfig, ApiError> {
+    let mut plan = deployment.clone();
+    if !settings.challenge_kinds.is_empty() {
+        let mut kinds = Vec::new();
+        for &k in &settings.challenge_kinds {
+            let kind = pb::ChallengeKind::try_from(k)
+                .ok()
+                .and_then(convert::engine_challenge_kind)
+                .filter(|kind| deployment.kinds.contains(kind))
+                .ok_or_else(|| {
+                    ApiError::InvalidArgument(format!(
+                        "challengeKinds: {k} is not a challenge this deployment offers"
+                    ))
+                })?;
+            if !kinds.contains(&kind) {
+                kinds.push(kind);
+            }
+        }
+        plan.kinds = kinds;
+    }
+    let min = match settings.min_challenge_steps {
+        0 => plan.min_steps.min(plan.kinds.len()),
+        n => n as usize,
+    };
+    let max = match settings.max_challenge_steps {
+        0 => plan.max_steps.min(plan.kinds.len()).max(min),
+        n => n as usize,
+    };
+    if !(2..=4).contains(&min) || !(2..=4).contains(&max) || min > max || max > plan.kinds.len() {
+        return Err(ApiError::InvalidArgument(format!(
+            "challenge steps must satisfy 2 <= min ({min}) <= max ({max}) <= 4 and max <= the {} kinds allowed",
+            plan.kinds.len()
+        )));
+    }
+    plan.min_steps = min;
+    plan.max_steps = max;
+    Ok(plan)
 }

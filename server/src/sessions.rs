@@ -6,6 +6,7 @@
 //! retention ends. One mutex guards the map: every operation is a few field updates, and the
 //! check-and-set of the one-time rules must be atomic.
 
+use livegate_engine::PlanConfig;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
@@ -39,6 +40,8 @@ impl Status {
 pub struct Settings {
     pub audit_images_limit: usize,
     pub confidence_threshold: f32,
+    /// The session's plan rule (the deployment's, narrowed by the session's settings).
+    pub plan: PlanConfig,
 }
 
 /// What a finished stream left behind.
@@ -235,6 +238,7 @@ mod tests {
         Settings {
             audit_images_limit: 2,
             confidence_threshold: 90.0,
+            plan: PlanConfig::default(),
         }
     }
 

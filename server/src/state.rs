@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use livegate_engine::{ChallengeKind, Models, PlanConfig};
+use livegate_engine::{Models, PlanConfig};
 use tokio::sync::Semaphore;
 
 use crate::config::Config;
@@ -20,15 +20,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(config: Config, models: Arc<Models>) -> Self {
-        let plan_config = PlanConfig {
-            steps: config.challenge_steps.clamp(1, 3),
-            kinds: vec![
-                ChallengeKind::TurnLeft,
-                ChallengeKind::TurnRight,
-                ChallengeKind::Blink,
-            ],
-            step_time_limit_ms: config.step_time_limit.as_millis() as u32,
-        };
+        let plan_config = config.plan_config();
         AppState {
             sessions: Arc::new(SessionStore::new(
                 config.session_ttl,

@@ -73,10 +73,11 @@ pub async fn run(
     out: Outbound,
 ) {
     let config = &state.config;
-    let plan = ChallengePlan::random(&mut rand::rng(), &state.plan_config);
+    let plan = ChallengePlan::random(&mut rand::rng(), &session.settings.plan);
     let mut attempt_config = AttemptConfig::new(plan);
     attempt_config.confidence_threshold = session.settings.confidence_threshold;
     attempt_config.audit_images_limit = session.settings.audit_images_limit;
+    attempt_config.declared_fps = Some(client.fps).filter(|f| f.is_finite() && *f > 0.0);
     let mut first = LivenessAttempt::new(state.models.clone(), attempt_config);
     let first_events = first.begin();
 

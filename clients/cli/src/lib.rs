@@ -104,7 +104,7 @@ pub async fn create_session(
     let request = pb::CreateSessionRequest {
         settings: Some(pb::SessionSettings {
             audit_images_limit,
-            confidence_threshold: None,
+            ..Default::default()
         }),
     };
     Ok(client.create_session(request).await?.into_inner())

@@ -1,0 +1,220 @@
+//! Evidence of liveness, and the rule that fuses it into one confidence.
+//!
+//! Each signal is a number with a documented meaning (see its module):
+//!
+//! | signal | module | what it measures | range |
+//! |---|---|---|---|
+//! | challenge | [`crate::challenge`] | steps done in time, and by how much beyond their thresholds | 0–1 per step |
+//! | 3-D consistency | [`parallax`] | landmark residual after the best single homography | 0–~0.2 (eye spans) |
+//! | blink | [`crate::challenge`], [`crate::eyes`] | deepest eye closure in a blink step | 0–1 |
+//! | passive texture | [`texture`] | anti-spoofing depth score; moiré peak and glare of face crops | 0–1; ×median; 0–1 |
+//! | continuity | [`crate::embedding`] | lowest SFace cosine to the session's first face; faces per frame | −1–1; count |
+//! | injection | [`injection`] | repeated frames; timestamps against the declared rate | counts |
+//!
+//! ## Fusion rule
+//! `confidence = 100 × C × P × F × I × S × T × Q`, where each factor is 1 when its evidence is
+//! clean (so a live user loses nothing) and smaller as the evidence points to an attack:
+//! - **C, challenge**: mean over the plan's steps of `0.95 + 0.05 × margin` for a step done in
+//!   time, 0 for a step not done. A plan not completed cannot reach 90.
+//! - **P, parallax** (when the plan turned the head): 1 at or above
+//!   [`parallax::LIVE_PARALLAX`], 0.3 at or below [`parallax::FLAT_PARALLAX`], linear between;
+//!   0.3 when no frame rotated enough to measure. Reason `NO_PARALLAX` when below the midpoint.
+//! - **F, continuity**: 0 if the face changed identity (`FACE_CHANGED`); 0.5 if more than one
+//!   face was seen on more than 10% of frames (`MULTIPLE_FACES`).
+//! - **I, injection**: 0.3 for frozen frames (`FROZEN_FRAMES`), 0.3 for impossible timestamps
+//!   (`INJECTION_SUSPECTED`).
+//! - **S, screen cues**: 0.6 when moiré is above [`MOIRE_SCREEN`] or glare above
+//!   [`GLARE_SCREEN`] (`SCREEN_SUSPECTED`).
+//! - **T, anti-spoofing model**: `1 − 0.04 × (1 − min(1, depth / ANTISPOOF_REAL))`: at most four
+//!   points, never enough on its own to turn a clean session's ≥95 below 90.
+//! - **Q, quality**: 0.85 when fewer than 30% of the frames with a face were usable
+//!   (`LOW_QUALITY`).
+//!
+//! `is_live` = every step done and confidence ≥ the threshold (default 90). Reasons are listed
+//! whenever their evidence fired, live or not, so an operator sees why confidence dropped.
+
+pub mod injection;
+pub mod parallax;
+pub mod texture;
+
+pub use injection::{InjectionMeter, InjectionReport};
+pub use parallax::ParallaxMeter;
+pub use texture::{AntiSpoofModel, ScreenCues};
+
+use crate::attempt::VerdictReason;
+use crate::challenge::ChallengeKind;
+
+/// Moiré peak (× ring median) above which a crop looks re-photographed from a screen.
+pub const MOIRE_SCREEN: f32 = 40.0;
+/// Glare fraction above which a crop looks like it is behind glass.
+pub const GLARE_SCREEN: f32 = 0.04;
+/// Multiple faces on more than this fraction of frames costs confidence.
+pub const MULTIPLE_FACES_FRACTION: f32 = 0.1;
+/// Usable frames (hint OK) below this fraction of frames with a face is low quality.
+pub const MIN_USABLE_FRACTION: f32 = 0.3;
+
+/// Everything an attempt measured, ready to fuse.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EvidenceReport {
+    /// Each step of the plan: its kind, whether it was done, and its margin (0–1).
+    pub steps: Vec<(ChallengeKind, bool, f32)>,
+    pub parallax: Option<f32>,
+    pub max_rotation_deg: f32,
+    /// Deepest eye closure in a blink step (1 − openness / open level).
+    pub blink_depth: Option<f32>,
+    pub identity_min_cosine: f32,
+    pub identity_threshold: f32,
+    pub frames_with_face: u32,
+    pub frames_multiple_faces: u32,
+    pub usable_frames: u32,
+    pub injection: InjectionReport,
+    pub screen: Option<ScreenCues>,
+    /// Anti-spoofing depth score of the crops it ran on (lowest).
+    pub antispoof_depth: Option<f32>,
+}
+
+/// The fused result: confidence 0–100 and the reasons that lowered it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fusion {
+    pub confidence: f32,
+    pub reasons: Vec<VerdictReason>,
+    pub all_steps_done: bool,
+}
+
+pub fn fuse(e: &EvidenceReport) -> Fusion {
+    let mut reasons = Vec::new();
+    let total = e.steps.len().max(1) as f32;
+    let challenge = e
+        .steps
+        .iter()
+        .map(|&(_, done, margin)| if done { 0.95 + 0.05 * margin } else { 0.0 })
+        .sum::<f32>()
+        / total;
+    let all_steps_done = e.steps.iter().all(|s| s.1);
+    if e.steps.iter().any(|s| s.0 == ChallengeKind::Blink && !s.1) {
+        reasons.push(VerdictReason::NoBlink);
+    }
+
+    let rotated = e.steps.iter().any(|s| s.0.rotates_head() && s.1);
+    let parallax = if rotated {
+        let p = e.parallax.unwrap_or(0.0);
+        let t = (p - parallax::FLAT_PARALLAX) / (parallax::LIVE_PARALLAX - parallax::FLAT_PARALLAX);
+        if t < 0.5 {
+            reasons.push(VerdictReason::NoParallax);
+        }
+        0.3 + 0.7 * t.clamp(0.0, 1.0)
+    } else {
+        1.0
+    };
+
+    let mut continuity = 1.0;
+    if e.identity_min_cosine < e.identity_threshold {
+        reasons.push(VerdictReason::FaceChanged);
+        continuity = 0.0;
+    }
+    if e.frames_multiple_faces as f32 > MULTIPLE_FACES_FRACTION * e.frames_with_face.max(1) as f32 {
+        reasons.push(VerdictReason::MultipleFaces);
+        continuity *= 0.5;
+    }
+
+    let mut injection = 1.0;
+    if e.injection.frozen() {
+        reasons.push(VerdictReason::FrozenFrames);
+        injection *= 0.3;
+    }
+    if e.injection.implausible_timing() {
+        reasons.push(VerdictReason::InjectionSuspected);
+        injection *= 0.3;
+    }
+
+    let screen = match e.screen {
+        Some(s) if s.moire > MOIRE_SCREEN || s.glare > GLARE_SCREEN => {
+            reasons.push(VerdictReason::ScreenSuspected);
+            0.6
+        }
+        _ => 1.0,
+    };
+    let texture = e.antispoof_depth.map_or(1.0, |d| {
+        1.0 - 0.04 * (1.0 - (d / texture::ANTISPOOF_REAL).min(1.0)).max(0.0)
+    });
+
+    let quality = if e.frames_with_face > 0
+        && (e.usable_frames as f32) < MIN_USABLE_FRACTION * e.frames_with_face as f32
+    {
+        reasons.push(VerdictReason::LowQuality);
+        0.85
+    } else {
+        1.0
+    };
+
+    let confidence =
+        100.0 * challenge * parallax * continuity * injection * screen * texture * quality;
+    Fusion {
+        confidence: (confidence * 100.0).round() / 100.0,
+        reasons,
+        all_steps_done,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clean() -> EvidenceReport {
+        EvidenceReport {
+            steps: vec![
+                (ChallengeKind::TurnLeft, true, 0.1),
+                (ChallengeKind::Blink, true, 0.5),
+            ],
+            parallax: Some(0.03),
+            identity_min_cosine: 0.8,
+            identity_threshold: 0.5,
+            frames_with_face: 100,
+            usable_frames: 90,
+            antispoof_depth: Some(0.3),
+            screen: Some(ScreenCues {
+                moire: 5.0,
+                glare: 0.0,
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn clean_evidence_is_live_with_no_reasons() {
+        let f = fuse(&clean());
+        assert!(f.confidence >= 95.0, "{f:?}");
+        assert!(f.reasons.is_empty());
+    }
+
+    #[test]
+    fn a_flat_turn_or_a_frozen_stream_cannot_pass() {
+        let mut flat = clean();
+        flat.parallax = Some(0.008);
+        let f = fuse(&flat);
+        assert!(f.confidence < 50.0 && f.reasons == [VerdictReason::NoParallax], "{f:?}");
+
+        let mut frozen = clean();
+        frozen.injection.frames = 100;
+        frozen.injection.repeated_frames = 40;
+        let f = fuse(&frozen);
+        assert!(f.confidence < 50.0 && f.reasons == [VerdictReason::FrozenFrames], "{f:?}");
+    }
+
+    #[test]
+    fn the_antispoof_model_alone_cannot_fail_a_clean_session() {
+        let mut e = clean();
+        e.antispoof_depth = Some(0.0);
+        let f = fuse(&e);
+        assert!(f.confidence >= 90.0, "{f:?}");
+    }
+
+    #[test]
+    fn a_step_not_done_fails_whatever_else() {
+        let mut e = clean();
+        e.steps[1].1 = false;
+        let f = fuse(&e);
+        assert!(!f.all_steps_done && f.confidence < 50.0);
+        assert_eq!(f.reasons, [VerdictReason::NoBlink]);
+    }
+}
