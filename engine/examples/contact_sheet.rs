@@ -14,8 +14,11 @@ fn main() -> opencv::Result<()> {
         eprintln!("usage: contact_sheet VIDEO OUT_DIR FROM TO STEP");
         std::process::exit(2);
     };
-    let (from, to, step): (usize, usize, usize) =
-        (from.parse().unwrap(), to.parse().unwrap(), step.parse().unwrap());
+    let (from, to, step): (usize, usize, usize) = (
+        from.parse().unwrap(),
+        to.parse().unwrap(),
+        step.parse().unwrap(),
+    );
     let (cols, rows, tw, th) = (8, 6, 180, 144);
     let mut cap = videoio::VideoCapture::from_file(video, videoio::CAP_ANY)?;
     let mut sheet = Mat::default();
@@ -41,7 +44,14 @@ fn main() -> opencv::Result<()> {
                 sheet_start = index;
             }
             let mut thumb = Mat::default();
-            imgproc::resize(&frame, &mut thumb, Size::new(tw, th), 0.0, 0.0, imgproc::INTER_AREA)?;
+            imgproc::resize(
+                &frame,
+                &mut thumb,
+                Size::new(tw, th),
+                0.0,
+                0.0,
+                imgproc::INTER_AREA,
+            )?;
             imgproc::put_text(
                 &mut thumb,
                 &index.to_string(),

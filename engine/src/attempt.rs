@@ -481,6 +481,7 @@ impl LivenessAttempt {
         EvidenceReport {
             steps,
             parallax: self.parallax.parallax(),
+            all_points_residual: self.parallax.all_points_residual(),
             max_rotation_deg: self.parallax.max_rotation(),
             blink_depth,
             identity_min_cosine: self.identity_min,

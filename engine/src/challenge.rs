@@ -24,8 +24,8 @@
 //! on purpose. Physical evidence that the motion is 3-D comes from [`crate::evidence::parallax`],
 //! not from the size of the motion.
 
-use rand::{Rng, RngExt};
 use rand::seq::SliceRandom;
+use rand::{Rng, RngExt};
 
 pub const TURN_DELTA_DEG: f32 = 12.0;
 pub const TURN_MIN_DEG: f32 = 8.0;
@@ -210,7 +210,9 @@ impl StepTracker {
             return;
         }
         match self.kind {
-            ChallengeKind::TurnLeft => self.follow_angle(input.yaw, 1.0, TURN_DELTA_DEG, TURN_MIN_DEG),
+            ChallengeKind::TurnLeft => {
+                self.follow_angle(input.yaw, 1.0, TURN_DELTA_DEG, TURN_MIN_DEG)
+            }
             ChallengeKind::TurnRight => {
                 self.follow_angle(input.yaw, -1.0, TURN_DELTA_DEG, TURN_MIN_DEG)
             }
@@ -426,7 +428,12 @@ mod tests {
         assert!(up.completed, "from looking down to level is a 13° rise");
 
         let mut closer = StepTracker::new(ChallengeKind::MoveCloser);
-        for (t, span) in [(0, Some(82.0)), (40, Some(84.0)), (80, None), (120, Some(88.0))] {
+        for (t, span) in [
+            (0, Some(82.0)),
+            (40, Some(84.0)),
+            (80, None),
+            (120, Some(88.0)),
+        ] {
             closer.update(
                 &StepInput {
                     eye_span: span,

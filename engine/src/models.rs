@@ -11,9 +11,9 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::detector::FaceDetector;
-use crate::evidence::AntiSpoofModel;
 use crate::embedding::FaceEmbedder;
 use crate::error::EngineError;
+use crate::evidence::AntiSpoofModel;
 use crate::eyes::EyeLandmarker;
 use crate::landmarks::FaceLandmarker;
 

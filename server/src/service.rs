@@ -152,7 +152,10 @@ impl Liveness for LivenessService {
 
 /// The deployment's plan rule narrowed by a session's settings: its kinds must be among the
 /// deployment's, its step counts within 2–4 and within the kinds available.
-fn session_plan(deployment: &PlanConfig, settings: &pb::SessionSettings) -> Result<PlanConfig, ApiError> {
+fn session_plan(
+    deployment: &PlanConfig,
+    settings: &pb::SessionSettings,
+) -> Result<PlanConfig, ApiError> {
     let mut plan = deployment.clone();
     if !settings.challenge_kinds.is_empty() {
         let mut kinds = Vec::new();

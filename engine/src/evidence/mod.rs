@@ -5,7 +5,7 @@
 //! | signal | module | what it measures | range |
 //! |---|---|---|---|
 //! | challenge | [`crate::challenge`] | steps done in time, and by how much beyond their thresholds | 0–1 per step |
-//! | 3-D consistency | [`parallax`] | landmark residual after the best single homography | 0–~0.2 (eye spans) |
+//! | 3-D consistency | [`parallax`] | nose offset from the face outline's best single homography | 0–~0.2 (eye spans) |
 //! | blink | [`crate::challenge`], [`crate::eyes`] | deepest eye closure in a blink step | 0–1 |
 //! | passive texture | [`texture`] | anti-spoofing depth score; moiré peak and glare of face crops | 0–1; ×median; 0–1 |
 //! | continuity | [`crate::embedding`] | lowest SFace cosine to the session's first face; faces per frame | −1–1; count |
@@ -59,6 +59,8 @@ pub struct EvidenceReport {
     /// Each step of the plan: its kind, whether it was done, and its margin (0–1).
     pub steps: Vec<(ChallengeKind, bool, f32)>,
     pub parallax: Option<f32>,
+    /// RMS residual of all landmarks after one homography (eye spans): reported, not fused.
+    pub all_points_residual: Option<f32>,
     pub max_rotation_deg: f32,
     /// Deepest eye closure in a blink step (1 − openness / open level).
     pub blink_depth: Option<f32>,
@@ -166,7 +168,7 @@ mod tests {
                 (ChallengeKind::TurnLeft, true, 0.1),
                 (ChallengeKind::Blink, true, 0.5),
             ],
-            parallax: Some(0.03),
+            parallax: Some(0.09),
             identity_min_cosine: 0.8,
             identity_threshold: 0.5,
             frames_with_face: 100,
@@ -190,15 +192,21 @@ mod tests {
     #[test]
     fn a_flat_turn_or_a_frozen_stream_cannot_pass() {
         let mut flat = clean();
-        flat.parallax = Some(0.008);
+        flat.parallax = Some(0.05);
         let f = fuse(&flat);
-        assert!(f.confidence < 50.0 && f.reasons == [VerdictReason::NoParallax], "{f:?}");
+        assert!(
+            f.confidence < 50.0 && f.reasons == [VerdictReason::NoParallax],
+            "{f:?}"
+        );
 
         let mut frozen = clean();
         frozen.injection.frames = 100;
         frozen.injection.repeated_frames = 40;
         let f = fuse(&frozen);
-        assert!(f.confidence < 50.0 && f.reasons == [VerdictReason::FrozenFrames], "{f:?}");
+        assert!(
+            f.confidence < 50.0 && f.reasons == [VerdictReason::FrozenFrames],
+            "{f:?}"
+        );
     }
 
     #[test]

@@ -62,7 +62,10 @@ impl AntiSpoofModel {
         let tensor = tract_ndarray::Array4::from_shape_vec((1, 3, side, side), input)
             .map_err(inference_error)?
             .into_tensor();
-        let out = self.plan.run(tvec!(tensor.into())).map_err(inference_error)?;
+        let out = self
+            .plan
+            .run(tvec!(tensor.into()))
+            .map_err(inference_error)?;
         let depth = output_f32(&out[0])?;
         Ok(depth.iter().sum::<f32>() / depth.len().max(1) as f32)
     }
@@ -114,7 +117,8 @@ fn moire_peak(face_bgr: &Mat) -> Result<f32, EngineError> {
     let mut data = vec![0f32; n * n];
     for y in 0..n {
         for x in 0..n {
-            data[y * n + x] = (*f.at_2d::<f32>(y as i32, x as i32)? - mean as f32) * window[y] * window[x];
+            data[y * n + x] =
+                (*f.at_2d::<f32>(y as i32, x as i32)? - mean as f32) * window[y] * window[x];
         }
     }
     let tapered = Mat::new_rows_cols_with_data(n as i32, n as i32, &data)?.try_clone()?;
@@ -127,7 +131,11 @@ fn moire_peak(face_bgr: &Mat) -> Result<f32, EngineError> {
         for u in 0..n / 2 + 1 {
             let c = spectrum.at_2d::<core::Vec2f>(v as i32, u as i32)?;
             let mag = (c[0] * c[0] + c[1] * c[1]).sqrt();
-            let fv = if v > n / 2 { v as f32 - n as f32 } else { v as f32 };
+            let fv = if v > n / 2 {
+                v as f32 - n as f32
+            } else {
+                v as f32
+            };
             let r = (fv * fv + (u * u) as f32).sqrt();
             if r < SPECTRUM_MIN_RADIUS || r > (n / 2) as f32 {
                 continue;

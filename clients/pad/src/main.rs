@@ -1,0 +1,73 @@
+//! `livegate-pad`: the presentation-attack detection report. Starts a Livegate server on
+//! loopback (or uses `--server`), runs `--sessions` sessions of the live user and of every attack
+//! species through it over gRPC, and prints an ISO/IEC 30107-3 style table.
+
+use clap::Parser;
+use livegate_pad::Species;
+use livegate_pad::report::{PadTable, run_session};
+
+#[derive(Parser)]
+#[command(
+    name = "livegate-pad",
+    about = "ISO/IEC 30107-3 style PAD report against a real Livegate server"
+)]
+struct Args {
+    /// Sessions per species.
+    #[arg(long, default_value_t = 10)]
+    sessions: u64,
+    /// First seed; session i of a species uses seed + i.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// A running server to test (default: start one in this process on 127.0.0.1).
+    #[arg(long)]
+    server: Option<String>,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let args = Args::parse();
+    let config = livegate_server::config::Config::defaults();
+    let threshold = config.confidence_threshold;
+    let url = match args.server {
+        Some(url) => url,
+        None => {
+            let models = livegate_server::load_models(&config)?;
+            let (listener, addr) = livegate_server::bind("127.0.0.1:0".parse()?).await?;
+            tokio::spawn(livegate_server::serve(
+                config,
+                models,
+                listener,
+                std::future::pending(),
+            ));
+            format!("http://{addr}")
+        }
+    };
+    let mut client = livegate_cli::connect(&url).await?;
+    let mut outcomes = Vec::new();
+    for species in Species::ALL {
+        for i in 0..args.sessions {
+            let outcome = run_session(&mut client, species, args.seed + i).await?;
+            eprintln!(
+                "{:14} seed {:3} plan {:?}: {} {:.1} {:?} ({} frames, {:.1} s)",
+                species.name(),
+                args.seed + i,
+                outcome.plan,
+                if outcome.is_live { "LIVE" } else { "not live" },
+                outcome.confidence,
+                outcome.reasons,
+                outcome.frames,
+                outcome.elapsed.as_secs_f32()
+            );
+            outcomes.push(outcome);
+        }
+    }
+    print!(
+        "{}",
+        PadTable {
+            outcomes,
+            threshold
+        }
+        .render()
+    );
+    Ok(())
+}
