@@ -46,7 +46,15 @@ fn still_photo_times_out_and_is_not_live() {
         .clone();
     println!("{verdict:?}");
     assert!(!verdict.is_live);
-    assert_eq!(verdict.reasons, vec![VerdictReason::ChallengeTimeout]);
+    assert_eq!(
+        verdict.reasons,
+        vec![
+            VerdictReason::ChallengeTimeout,
+            VerdictReason::NoBlink,
+            VerdictReason::FrozenFrames
+        ],
+        "the same picture 150 times is also a frozen stream"
+    );
     assert_eq!(verdict.confidence, 0.0);
     assert!(
         verdict.confidence.is_sign_positive(),
