@@ -68,7 +68,7 @@ use ChallengeKind::*;
 
 #[test]
 fn the_cooperative_live_user_passes_with_real_parallax() {
-    let v = run(Species::Live, 0, &[TurnRight, Blink, MoveCloser]);
+    let v = run(Species::Live, 2, &[TurnRight, Blink, LookUp]);
     assert!(v.is_live, "{v:?}");
     assert!(v.confidence >= 95.0, "{v:?}");
     let parallax = v.evidence.parallax.unwrap();
