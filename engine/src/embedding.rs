@@ -9,10 +9,10 @@ use std::path::Path;
 
 use opencv::core::{Mat, Scalar, Size};
 use opencv::imgproc;
-use opencv::prelude::*;
 use tract_onnx::prelude::*;
 
 use crate::error::{EngineError, inference_error};
+use crate::geometry::planar_rgb_tensor;
 use crate::models::{Plan, load_plan, output_f32};
 
 const SIDE: usize = 112;
@@ -52,17 +52,7 @@ impl FaceEmbedder {
     /// The unit-length embedding of the face whose five points are `points` in a BGR image.
     pub fn embed(&self, bgr: &Mat, points: &[(f32, f32); 5]) -> Result<Vec<f32>, EngineError> {
         let aligned = align(bgr, points)?;
-        let bytes = aligned.data_bytes()?;
-        let plane = SIDE * SIDE;
-        let mut input = vec![0f32; 3 * plane];
-        for (i, px) in bytes.chunks_exact(3).enumerate() {
-            input[i] = px[2] as f32;
-            input[plane + i] = px[1] as f32;
-            input[2 * plane + i] = px[0] as f32;
-        }
-        let tensor = tract_ndarray::Array4::from_shape_vec((1, 3, SIDE, SIDE), input)
-            .map_err(inference_error)?
-            .into_tensor();
+        let tensor = planar_rgb_tensor(&aligned, SIDE, false, f32::from)?;
         let out = self
             .plan
             .run(tvec!(tensor.into()))

@@ -96,15 +96,26 @@ pub fn crop_tensor(bgr: &Mat, roi: &Roi, side: usize, mirror: bool) -> Result<Te
         opencv::core::BORDER_CONSTANT,
         Scalar::all(0.0),
     )?;
-    let bytes = crop.data_bytes()?;
+    planar_rgb_tensor(&crop, side, mirror, |v| v as f32 / 255.0)
+}
+
+/// A `side`×`side` BGR image as a 1×3×side×side RGB tensor, each byte mapped by `value` (the
+/// models differ only in their scaling), optionally mirrored left to right.
+pub fn planar_rgb_tensor(
+    square_bgr: &Mat,
+    side: usize,
+    mirror: bool,
+    value: impl Fn(u8) -> f32,
+) -> Result<Tensor, EngineError> {
+    let bytes = square_bgr.data_bytes()?;
     let plane = side * side;
     let mut input = vec![0f32; 3 * plane];
     for (i, px) in bytes.chunks_exact(3).enumerate() {
         let (y, x) = (i / side, i % side);
         let j = if mirror { y * side + (side - 1 - x) } else { i };
-        input[j] = px[2] as f32 / 255.0;
-        input[plane + j] = px[1] as f32 / 255.0;
-        input[2 * plane + j] = px[0] as f32 / 255.0;
+        input[j] = value(px[2]);
+        input[plane + j] = value(px[1]);
+        input[2 * plane + j] = value(px[0]);
     }
     Ok(
         tract_ndarray::Array4::from_shape_vec((1, 3, side, side), input)

@@ -21,6 +21,7 @@ use opencv::prelude::*;
 use tract_onnx::prelude::*;
 
 use crate::error::{EngineError, inference_error};
+use crate::geometry::planar_rgb_tensor;
 use crate::models::{Plan, load_plan, output_f32};
 
 /// Side of the square crop the anti-spoofing model runs on.
@@ -51,17 +52,7 @@ impl AntiSpoofModel {
             0.0,
             imgproc::INTER_AREA,
         )?;
-        let bytes = resized.data_bytes()?;
-        let plane = side * side;
-        let mut input = vec![0f32; 3 * plane];
-        for (i, px) in bytes.chunks_exact(3).enumerate() {
-            input[i] = (px[2] as f32 - 127.0) / 128.0;
-            input[plane + i] = (px[1] as f32 - 127.0) / 128.0;
-            input[2 * plane + i] = (px[0] as f32 - 127.0) / 128.0;
-        }
-        let tensor = tract_ndarray::Array4::from_shape_vec((1, 3, side, side), input)
-            .map_err(inference_error)?
-            .into_tensor();
+        let tensor = planar_rgb_tensor(&resized, side, false, |v| (v as f32 - 127.0) / 128.0)?;
         let out = self
             .plan
             .run(tvec!(tensor.into()))
