@@ -146,8 +146,10 @@ impl FrameAnalyzer {
                     .map(|(landmarks, _)| -> Result<_, EngineError> {
                         // The detector's box is looser than the tracked region, and landmarks
                         // fitted in it measured 15–20% wider on franck.mp4 than on the frames
-                        // around it. One more pass in the tracked region makes every frame
-                        // comparable (face size, parallax), at one FaceMesh run per detection.
+                        // around it. One more pass in the tracked region narrows the gap (box
+                        // width 154 → 141 px where tracked frames measure 134), at one FaceMesh
+                        // run per detection. It does not close it, so size and parallax
+                        // measurements still skip re-detected frames (see `crate::attempt`).
                         let refined = self
                             .follow(bgr, &landmarks.next_roi(), 0.0, &mut timings)?
                             .map(|(l, _)| l)

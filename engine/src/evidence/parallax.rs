@@ -131,25 +131,11 @@ fn nose_offset(from: &Vector<Point2f>, to: &Vector<Point2f>) -> Result<f32, Engi
     let pick = |v: &Vector<Point2f>, idx: &[usize]| -> Vector<Point2f> {
         idx.iter().filter_map(|&i| v.get(i).ok()).collect()
     };
-    let h = calib3d::find_homography(
-        &pick(from, &RING),
-        &pick(to, &RING),
-        &mut Mat::default(),
-        0,
-        3.0,
+    let offsets = homography_offsets(
+        (&pick(from, &RING), &pick(to, &RING)),
+        (&pick(from, &NOSE), &pick(to, &NOSE)),
     )?;
-    if h.empty() {
-        return Ok(0.0);
-    }
-    let (nose_from, nose_to) = (pick(from, &NOSE), pick(to, &NOSE));
-    let mut mapped = Vector::<Point2f>::new();
-    opencv::core::perspective_transform(&nose_from, &mut mapped, &h)?;
-    let sum: f32 = mapped
-        .iter()
-        .zip(nose_to.iter())
-        .map(|(a, b)| ((a.x - b.x).powi(2) + (a.y - b.y).powi(2)).sqrt())
-        .sum();
-    Ok(sum / NOSE.len() as f32)
+    Ok(offsets.iter().map(|d2| d2.sqrt()).sum::<f32>() / NOSE.len() as f32)
 }
 
 fn points(landmarks: &FaceLandmarks) -> Vector<Point2f> {
@@ -165,18 +151,28 @@ pub fn homography_residual(
     from: &Vector<Point2f>,
     to: &Vector<Point2f>,
 ) -> Result<f32, EngineError> {
-    let h = calib3d::find_homography(from, to, &mut Mat::default(), 0, 3.0)?;
+    let offsets = homography_offsets((from, to), (from, to))?;
+    Ok((offsets.iter().sum::<f32>() / from.len().max(1) as f32).sqrt())
+}
+
+/// Fits the least-squares homography to the `fit` correspondences and returns, for each `measure`
+/// correspondence, the squared distance (pixels²) between its target and its mapped source; all
+/// zeros when no homography fits.
+fn homography_offsets(
+    fit: (&Vector<Point2f>, &Vector<Point2f>),
+    measure: (&Vector<Point2f>, &Vector<Point2f>),
+) -> Result<Vec<f32>, EngineError> {
+    let h = calib3d::find_homography(fit.0, fit.1, &mut Mat::default(), 0, 3.0)?;
     if h.empty() {
-        return Ok(0.0);
+        return Ok(vec![0.0; measure.0.len()]);
     }
     let mut mapped = Vector::<Point2f>::new();
-    opencv::core::perspective_transform(from, &mut mapped, &h)?;
-    let sum: f32 = mapped
+    opencv::core::perspective_transform(measure.0, &mut mapped, &h)?;
+    Ok(mapped
         .iter()
-        .zip(to.iter())
+        .zip(measure.1.iter())
         .map(|(a, b)| (a.x - b.x).powi(2) + (a.y - b.y).powi(2))
-        .sum();
-    Ok((sum / from.len().max(1) as f32).sqrt())
+        .collect())
 }
 
 #[cfg(test)]
