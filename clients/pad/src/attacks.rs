@@ -185,7 +185,7 @@ impl Subject for Photo {
 fn held_plane(picture: &Mat, yaw: f64, pitch: f64, roll: f64, scale: f64) -> opencv::Result<Mat> {
     let (w, h) = (picture.cols() as f64, picture.rows() as f64);
     let f = 420.0;
-    let distance = f * FRAME.width as f64 / (w * scale * 1.0).max(1.0) * 0.95;
+    let distance = f * FRAME.width as f64 / (w * scale).max(1.0) * 0.95;
     let (sy, cy) = yaw.to_radians().sin_cos();
     let (sp, cp) = pitch.to_radians().sin_cos();
     let (sr, cr) = roll.to_radians().sin_cos();
