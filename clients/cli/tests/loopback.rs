@@ -28,8 +28,14 @@ fn lockstep(max_frames: u32) -> StreamOptions {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streamed_video_gets_feedback_with_a_face_and_varying_pose() {
-    // Long steps so the whole clip is analysed whatever the plan asks.
-    let server = start_server(|c| c.step_time_limit = Duration::from_secs(120)).await;
+    // Long steps so the whole clip is analysed whatever the plan asks; a deployment that asks
+    // for exactly two steps gets two.
+    let server = start_server(|c| {
+        c.step_time_limit = Duration::from_secs(120);
+        c.min_challenge_steps = 2;
+        c.max_challenge_steps = 2;
+    })
+    .await;
     let mut client = connect(&server.url).await.unwrap();
     let session = create_session(&mut client, 2).await.unwrap();
     let source = FrameSource::open(&media("franck.mp4"), None).unwrap();
