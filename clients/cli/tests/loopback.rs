@@ -8,6 +8,7 @@ use livegate_cli::{
     ClientError, FrameSource, Pacing, StreamOptions, connect, create_session, error_code, stream,
 };
 use livegate_proto::v1 as pb;
+use livegate_server::config::ChallengeKindArg;
 use support::*;
 
 /// The status of a call the server refused.
@@ -28,10 +29,13 @@ fn lockstep(max_frames: u32) -> StreamOptions {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streamed_video_gets_feedback_with_a_face_and_varying_pose() {
-    // Long steps so the whole clip is analysed whatever the plan asks; a deployment that asks
-    // for exactly two steps gets two.
+    // The whole clip must be analysed, so the plan must be one these 480 frames cannot finish.
+    // Played straight, they complete [turn right, turn left], [blink, turn left] and
+    // [blink, turn right] (checked by running every ordered pair through the engine), but
+    // neither order of look-up and move-closer. A deployment asking for two steps gets two.
     let server = start_server(|c| {
         c.step_time_limit = Duration::from_secs(120);
+        c.challenge_kinds = vec![ChallengeKindArg::LookUp, ChallengeKindArg::MoveCloser];
         c.min_challenge_steps = 2;
         c.max_challenge_steps = 2;
     })
