@@ -19,15 +19,16 @@
 //!   [`BLINK_CLOSED_RATIO`] × the user's own open-eye level (the median of their recent frames),
 //!   then rise above [`BLINK_REOPEN_RATIO`] × that level within [`BLINK_MAX_CLOSED_MS`].
 //!
-//! The turn, look-up and move-closer amounts are the smallest our real test video shows a
-//! cooperative person doing when asked (see the PAD test support's clip list); they are modest
-//! on purpose. Physical evidence that the motion is 3-D comes from [`crate::evidence::parallax`],
+//! The turn, look-up and move-closer amounts are set from the smallest movements our real test
+//! video shows a cooperative person making (see the PAD test support's clip list): his smaller
+//! left turn goes 12° from his resting pose, and a 12° threshold failed it on frame-to-frame
+//! noise, so turns need 10°. They are modest on purpose. Physical evidence that the motion is 3-D comes from [`crate::evidence::parallax`],
 //! not from the size of the motion.
 
 use rand::seq::SliceRandom;
 use rand::{Rng, RngExt};
 
-pub const TURN_DELTA_DEG: f32 = 12.0;
+pub const TURN_DELTA_DEG: f32 = 10.0;
 pub const TURN_MIN_DEG: f32 = 8.0;
 pub const LOOK_UP_DELTA_DEG: f32 = 10.0;
 pub const NEUTRAL_DEG: f32 = 20.0;
@@ -390,7 +391,11 @@ mod tests {
             step.update(&frame(t, yaw, 0.3), None);
         }
         assert!(step.completed);
-        assert!(step.margin() < 0.2, "a modest turn is a modest margin");
+        assert!(
+            (step.margin() - 0.3).abs() < 1e-4,
+            "3° beyond a 10° threshold is a modest margin: {}",
+            step.margin()
+        );
 
         // Already turned when the step starts and never back: a photo of a turned head.
         let mut photo = StepTracker::new(ChallengeKind::TurnLeft);

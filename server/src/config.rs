@@ -58,6 +58,11 @@ pub struct Config {
     #[arg(long, env = "LIVEGATE_MAX_CHALLENGE_STEPS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(2..=4))]
     pub max_challenge_steps: u32,
 
+    /// Run the passive anti-spoofing model on each attempt's reference face (~3 s of one core
+    /// per attempt; it moves confidence by 4 points at most).
+    #[arg(long, env = "LIVEGATE_ANTISPOOF", default_value_t = true, action = clap::ArgAction::Set)]
+    pub antispoof: bool,
+
     /// Time allowed for each challenge step.
     #[arg(long, env = "LIVEGATE_STEP_TIME_LIMIT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub step_time_limit: Duration,

@@ -78,6 +78,7 @@ pub async fn run(
     attempt_config.confidence_threshold = session.settings.confidence_threshold;
     attempt_config.audit_images_limit = session.settings.audit_images_limit;
     attempt_config.declared_fps = Some(client.fps).filter(|f| f.is_finite() && *f > 0.0);
+    attempt_config.antispoof = config.antispoof;
     let mut first = LivenessAttempt::new(state.models.clone(), attempt_config);
     let first_events = first.begin();
 

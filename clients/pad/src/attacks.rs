@@ -4,9 +4,12 @@
 //!   rotations and shifts, and tilts of up to ±30° about either axis (the attacker tries to imitate
 //!   turns), seen through a pinhole camera (one homography per frame), lighting drifting ±12%,
 //!   sensor noise.
-//! - [`Species::Puppet`]: the same photo warped on purpose in time with the challenges: wrapped
-//!   round a cylinder and turned for turn and look-up steps (the sides foreshorten like a head's),
-//!   enlarged for move-closer, the eye band squashed for a blink.
+//! - [`Species::Puppet`]: the same photo warped on purpose in time with the challenges: squeezed
+//!   and sheared for turn and look-up steps (a 2-D imitation of a head turning), enlarged for
+//!   move-closer, the eye band squashed for a blink.
+//! - [`Species::CurvedPrint`]: a stronger puppet than the issue asks for: the photo wrapped round
+//!   a cylinder and turned, so its sides foreshorten like a head's (a print bent round a bottle
+//!   does this). Only the nose, which stands off the cylinder on a real head, tells them apart.
 //! - [`Species::VideoReplay`]: franck.mp4 from a random point, injected as the camera, ignoring
 //!   the challenges.
 //! - [`Species::ScreenReplay`]: the same replay shown on a phone and re-captured: black bezel,
@@ -32,6 +35,7 @@ pub enum Species {
     Live,
     PrintedPhoto,
     Puppet,
+    CurvedPrint,
     VideoReplay,
     ScreenReplay,
     FaceSwap,
@@ -39,10 +43,11 @@ pub enum Species {
 }
 
 impl Species {
-    pub const ALL: [Species; 7] = [
+    pub const ALL: [Species; 8] = [
         Species::Live,
         Species::PrintedPhoto,
         Species::Puppet,
+        Species::CurvedPrint,
         Species::VideoReplay,
         Species::ScreenReplay,
         Species::FaceSwap,
@@ -54,6 +59,7 @@ impl Species {
             Species::Live => "live user",
             Species::PrintedPhoto => "printed photo",
             Species::Puppet => "2-D puppet",
+            Species::CurvedPrint => "curved print",
             Species::VideoReplay => "video replay",
             Species::ScreenReplay => "screen replay",
             Species::FaceSwap => "face swap",
@@ -69,8 +75,13 @@ impl Species {
     pub fn subject(self, seed: u64) -> opencv::Result<Box<dyn Subject>> {
         Ok(match self {
             Species::Live => Box::new(LiveUser::new(seed)?),
-            Species::PrintedPhoto => Box::new(Photo::new(seed, franck_still(seed)?, false)?),
-            Species::Puppet => Box::new(Photo::new(seed, franck_still(seed)?, true)?),
+            Species::PrintedPhoto => {
+                Box::new(Photo::new(seed, franck_still(seed)?, Puppetry::None)?)
+            }
+            Species::Puppet => Box::new(Photo::new(seed, franck_still(seed)?, Puppetry::Flat)?),
+            Species::CurvedPrint => {
+                Box::new(Photo::new(seed, franck_still(seed)?, Puppetry::Curved)?)
+            }
             Species::VideoReplay => Box::new(Replay::new(seed, false)?),
             Species::ScreenReplay => Box::new(Replay::new(seed, true)?),
             Species::FaceSwap => Box::new(FaceSwap::new(seed)?),
@@ -89,12 +100,23 @@ const FRAME: Size = Size {
     height: 288,
 };
 
+/// How a photo is made to follow the challenges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Puppetry {
+    /// Not at all: a print held by hand, tilted to imitate the steps.
+    None,
+    /// Squeezed and sheared in the image plane.
+    Flat,
+    /// Wrapped round a cylinder and turned.
+    Curved,
+}
+
 /// A photo in front of the camera: held by hand, or warped as a puppet.
 pub struct Photo {
     rng: StdRng,
     clock: Clock,
     photo: Mat,
-    puppet: bool,
+    puppetry: Puppetry,
     frame: u32,
     /// Frames since the asked step changed.
     in_step: u32,
@@ -103,7 +125,7 @@ pub struct Photo {
 }
 
 impl Photo {
-    pub fn new(seed: u64, source: Mat, puppet: bool) -> opencv::Result<Self> {
+    pub fn new(seed: u64, source: Mat, puppetry: Puppetry) -> opencv::Result<Self> {
         // The print fills most of the view, as it must for the face to be big enough.
         let mut photo = Mat::default();
         let scale = 0.9 * FRAME.width as f64 / source.cols() as f64;
@@ -121,7 +143,7 @@ impl Photo {
             rng,
             clock: Clock::default(),
             photo,
-            puppet,
+            puppetry,
             frame: 0,
             in_step: 0,
             asked: None,
@@ -158,17 +180,14 @@ impl Subject for Photo {
             self.in_step = 0;
         }
         let (yaw, pitch, roll, scale) = self.pose(asked);
-        let source = if self.puppet {
-            puppet_warp(&self.photo, asked, yaw, pitch, self.in_step)?
+        let puppet = self.puppetry != Puppetry::None;
+        let source = if puppet {
+            puppet_warp(&self.photo, asked, self.puppetry, yaw, pitch, self.in_step)?
         } else {
             self.photo.try_clone()?
         };
-        // The printed sheet is flat: it moves by one homography, with or without puppetry.
-        let (y, p) = if self.puppet {
-            (0.0, 0.0)
-        } else {
-            (yaw, pitch)
-        };
+        // A puppet's movements come from its warp; the sheet itself is held square to the camera.
+        let (y, p) = if puppet { (0.0, 0.0) } else { (yaw, pitch) };
         let mut image = held_plane(&source, y, p, roll, scale)?;
         let gain = 1.0 + 0.12 * (0.2 * self.frame as f64 / media::FRANCK_FPS + self.phase).sin();
         add_light_and_noise(&mut image, gain, 2.0, &mut self.rng)?;
@@ -225,11 +244,13 @@ fn held_plane(picture: &Mat, yaw: f64, pitch: f64, roll: f64, scale: f64) -> ope
     Ok(out)
 }
 
-/// The photo wrapped round a vertical (turns) or horizontal (look-up) cylinder and turned, or its
-/// eye band squashed (blink): a 2-D imitation of a head's movement.
+/// The photo warped to imitate the asked step: squeezed and sheared (flat) or wrapped round a
+/// cylinder and turned (curved) for turns and look-up, enlarged for move-closer, its eye band
+/// squashed for a blink.
 fn puppet_warp(
     photo: &Mat,
     asked: Option<Step>,
+    puppetry: Puppetry,
     yaw: f64,
     pitch: f64,
     in_step: u32,
@@ -243,7 +264,18 @@ fn puppet_warp(
     for y in 0..h {
         for x in 0..w {
             let (mut sx, mut sy) = (x as f64, y as f64);
-            if let Some(Step::TurnLeft | Step::TurnRight) = asked {
+            let curved = puppetry == Puppetry::Curved;
+            let turning = matches!(asked, Some(Step::TurnLeft | Step::TurnRight));
+            let looking_up = asked == Some(Step::LookUp);
+            if turning && !curved {
+                let (s, c) = yaw.to_radians().sin_cos();
+                sx = cx + (sx - cx) / c + 0.2 * s * (sy - cy);
+            }
+            if looking_up && !curved {
+                let (s, c) = pitch.to_radians().sin_cos();
+                sy = cy + (sy - cy) / c - 0.2 * s * (sx - cx);
+            }
+            if turning && curved {
                 let u = ((sx - cx) / radius).clamp(-1.0, 1.0);
                 let angle = u.asin() - yaw.to_radians();
                 sx = if angle.abs() < std::f64::consts::FRAC_PI_2 {
@@ -252,7 +284,7 @@ fn puppet_warp(
                     -1.0
                 };
             }
-            if asked == Some(Step::LookUp) {
+            if looking_up && curved {
                 let v = ((sy - cy) / radius).clamp(-1.0, 1.0);
                 let angle = v.asin() + pitch.to_radians();
                 sy = if angle.abs() < std::f64::consts::FRAC_PI_2 {
@@ -451,7 +483,7 @@ impl FaceSwap {
         })?;
         Ok(FaceSwap {
             live: LiveUser::new(seed)?,
-            other: Photo::new(seed, other, true)?,
+            other: Photo::new(seed, other, Puppetry::Flat)?,
             first: None,
             swapped: false,
             clock: Clock::default(),

@@ -93,11 +93,15 @@ fn a_tilted_print_fails_and_shows_less_parallax_than_a_head() {
 
 #[test]
 fn a_puppet_that_does_the_steps_is_caught_by_parallax() {
-    // Seed 1 completes every step (even the blink, by squashing the eyes) and passed before
-    // parallax was measured on the nose: 97.3.
-    let v = run(Species::Puppet, 1, &[Blink, TurnRight, MoveCloser]);
+    // The squeezed and sheared photo turns far enough (19° by the pose estimate) and squashes its
+    // eyes for the blink, but its nose stays where the outline's homography puts it.
+    let v = run(Species::Puppet, 1, &[Blink, TurnLeft]);
     assert!(!v.is_live, "{v:?}");
     assert!(codes(&v).contains(&"NO_PARALLAX"), "{v:?}");
+    assert!(
+        v.evidence.steps[0].1,
+        "the squashed eyes pass for a blink: {v:?}"
+    );
 }
 
 #[test]

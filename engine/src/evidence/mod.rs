@@ -59,8 +59,6 @@ pub struct EvidenceReport {
     /// Each step of the plan: its kind, whether it was done, and its margin (0–1).
     pub steps: Vec<(ChallengeKind, bool, f32)>,
     pub parallax: Option<f32>,
-    /// RMS residual of all landmarks after one homography (eye spans): reported, not fused.
-    pub all_points_residual: Option<f32>,
     pub max_rotation_deg: f32,
     /// Deepest eye closure in a blink step (1 − openness / open level).
     pub blink_depth: Option<f32>,
@@ -71,7 +69,7 @@ pub struct EvidenceReport {
     pub usable_frames: u32,
     pub injection: InjectionReport,
     pub screen: Option<ScreenCues>,
-    /// Anti-spoofing depth score of the crops it ran on (lowest).
+    /// Anti-spoofing depth score of the reference crop.
     pub antispoof_depth: Option<f32>,
 }
 
@@ -192,7 +190,7 @@ mod tests {
     #[test]
     fn a_flat_turn_or_a_frozen_stream_cannot_pass() {
         let mut flat = clean();
-        flat.parallax = Some(0.05);
+        flat.parallax = Some(0.045);
         let f = fuse(&flat);
         assert!(
             f.confidence < 50.0 && f.reasons == [VerdictReason::NoParallax],

