@@ -257,9 +257,11 @@ impl LivenessAttempt {
             yaw: measured.map(|f| f.pose.yaw),
             pitch: measured.map(|f| f.pose.pitch),
             eye_openness: measured.and_then(|f| f.eye_openness),
+            // Turning the head shortens the eye span by cos(yaw); undo that, or turning away
+            // and back would read as moving closer (1/cos 20° = +6%).
             eye_span: measured
                 .filter(|_| !analysis.detected)
-                .map(|f| f.landmarks.eye_span()),
+                .map(|f| f.landmarks.eye_span() / f.pose.yaw.to_radians().cos().max(0.5)),
         };
         let open_level = self.openness.level();
         if let Some(ear) = step_input.eye_openness {

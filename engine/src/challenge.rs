@@ -13,7 +13,8 @@
 //!   among the step's frames within [`NEUTRAL_DEG`] of frontal.
 //! - **look up**: pitch must rise [`LOOK_UP_DELTA_DEG`] above the step's baseline (the lowest
 //!   pitch within [`NEUTRAL_DEG`]) and end at or above level, on [`HOLD_FRAMES`] frames.
-//! - **move closer**: the eye span (outer eye corners, pixels) must grow to [`MOVE_CLOSER_RATIO`] ×
+//! - **move closer**: the eye span (outer eye corners, pixels, divided by cos yaw so that a turn
+//!   does not shrink it) must grow to [`MOVE_CLOSER_RATIO`] ×
 //!   the step's smallest eye span, on [`HOLD_FRAMES`] frames.
 //! - **blink**: eye openness (MediaPipe Iris's eye contour, [`crate::eyes`]) must fall below
 //!   [`BLINK_CLOSED_RATIO`] × the user's own open-eye level (the median of their recent frames),
@@ -95,7 +96,7 @@ impl Default for PlanConfig {
             min_steps: 2,
             max_steps: 3,
             kinds: ChallengeKind::ALL.to_vec(),
-            step_time_limit_ms: 10_000,
+            step_time_limit_ms: 5_000,
         }
     }
 }
@@ -157,8 +158,8 @@ pub struct StepInput {
     pub yaw: Option<f32>,
     pub pitch: Option<f32>,
     pub eye_openness: Option<f32>,
-    /// Outer eye corners' distance, pixels; only on frames where the face was followed, not
-    /// re-detected (landmarks fitted in a detector box measure a few % larger).
+    /// Outer eye corners' distance, pixels, corrected for yaw; only on frames where the face was
+    /// followed, not re-detected (landmarks fitted in a detector box measure a few % larger).
     pub eye_span: Option<f32>,
 }
 
