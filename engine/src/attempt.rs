@@ -216,7 +216,7 @@ impl LivenessAttempt {
         let kind = *self.config.plan.steps.get(index)?;
         self.current = index;
         self.step = Some(StepTracker::new(kind));
-        self.parallax.begin_step(kind.rotates_head());
+        self.parallax.begin_step(kind.rotation_axis());
         Some(AttemptEvent::Challenge {
             index,
             kind,
@@ -347,7 +347,7 @@ impl LivenessAttempt {
         let frontal = (1.0 - (face.pose.yaw.abs() + face.pose.pitch.abs()) / 45.0).max(0.0);
         let good = analysis.hint == Hint::Ok && frontal > 0.6;
         if !analysis.detected {
-            self.parallax.observe(&face.landmarks, &face.pose)?;
+            self.parallax.observe(bgr, &face.landmarks, &face.pose)?;
         }
         if good && (self.anchor.is_none() || self.identity_check_due) {
             self.check_identity(bgr, face)?;

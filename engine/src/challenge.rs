@@ -29,6 +29,8 @@
 use rand::seq::SliceRandom;
 use rand::{Rng, RngExt};
 
+use crate::evidence::parallax::RotationAxis;
+
 pub const TURN_DELTA_DEG: f32 = 10.0;
 pub const TURN_MIN_DEG: f32 = 8.0;
 pub const LOOK_UP_DELTA_DEG: f32 = 10.0;
@@ -73,10 +75,16 @@ impl ChallengeKind {
 
     /// Steps whose motion rotates the head, so that its landmarks show parallax.
     pub fn rotates_head(self) -> bool {
-        matches!(
-            self,
-            ChallengeKind::TurnLeft | ChallengeKind::TurnRight | ChallengeKind::LookUp
-        )
+        self.rotation_axis().is_some()
+    }
+
+    /// The rotation the step asks for, if any.
+    pub fn rotation_axis(self) -> Option<RotationAxis> {
+        match self {
+            ChallengeKind::TurnLeft | ChallengeKind::TurnRight => Some(RotationAxis::Vertical),
+            ChallengeKind::LookUp => Some(RotationAxis::Horizontal),
+            ChallengeKind::Blink | ChallengeKind::MoveCloser => None,
+        }
     }
 }
 

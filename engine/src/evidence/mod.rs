@@ -5,7 +5,7 @@
 //! | signal | module | what it measures | range |
 //! |---|---|---|---|
 //! | challenge | [`crate::challenge`] | steps done in time, and by how much beyond their thresholds | 0–1 per step |
-//! | 3-D consistency | [`parallax`] | nose offset from the face outline's best single homography | 0–~0.2 (eye spans) |
+//! | 3-D consistency | [`parallax`] | nose-tip motion beyond the flat or extruded surface that fits the rest of the face (tracked image patches) | 0–~0.2 (eye spans) |
 //! | blink | [`crate::challenge`], [`crate::eyes`] | deepest eye closure in a blink step | 0–1 |
 //! | passive texture | [`texture`] | anti-spoofing depth score; moiré peak and glare of face crops | 0–1; ×median; 0–1 |
 //! | continuity | [`crate::embedding`] | lowest SFace cosine to the session's first face; faces per frame | −1–1; count |
@@ -190,7 +190,7 @@ mod tests {
     #[test]
     fn a_flat_turn_or_a_frozen_stream_cannot_pass() {
         let mut flat = clean();
-        flat.parallax = Some(0.045);
+        flat.parallax = Some(0.012);
         let f = fuse(&flat);
         assert!(
             f.confidence < 50.0 && f.reasons == [VerdictReason::NoParallax],

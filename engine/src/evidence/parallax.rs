@@ -1,36 +1,53 @@
 //! 3-D consistency: does the face move like a solid head or like a picture?
 //!
-//! However a flat picture (a print, a phone, a screen) is moved, tilted or rotated, the camera
-//! sees it through one homography: every landmark of frame B is the same projective map of its
-//! position in frame A. A real head is not flat: when it turns, the nose tip (about 3 cm in front
-//! of the cheeks) shifts more than the face's outline, and no single homography fits them all.
+//! When a head turns, points move sideways in proportion to their depth. A picture (a print, a
+//! phone, a screen), flat or bent round a cylinder, is a surface *extruded along the rotation
+//! axis*: its depth, and so its motion across the axis, depends on the position across the axis
+//! alone (plus a linear tilt). A real nose tip stands about 2 cm in front of the forehead and
+//! chin at the same horizontal position and in front of the cheeks at the same height, so it
+//! moves further than any such surface allows.
 //!
-//! **Measure.** In each step that asks for a head rotation (turns, look up), the step's first
-//! followed frame is its reference. For each later frame of the step whose head pose differs
-//! from the reference by at least [`MIN_ROTATION_DEG`], fit one homography by least squares to
-//! the face's outline and eye corners, and measure how far the nose points lie from where it puts
-//! them, divided by the reference's eye span. The session's **parallax** is the median of the
-//! [`TOP_FRAMES`] frames that rotated most. Range 0 – ~0.2.
+//! **Measure.** In each step that asks for a head rotation, the step's first followed frame is
+//! its reference. In each later frame of the step whose head pose differs from the reference by
+//! at least [`MIN_ROTATION_DEG`]:
+//! 1. the image patch around each of [`BODY`] (forehead, chin, lips and cheeks, off the nose)
+//!    and [`NOSE_TIP`] is found again by normalised cross-correlation, searching near where the
+//!    landmarks put it;
+//! 2. the patches' motion across the rotation axis (x for turns, y for look-up) is fitted, over
+//!    [`BODY`] only, by least squares as a cubic of the position across the axis plus a linear
+//!    term along it; the extruded surfaces above move exactly so (a plane under perspective
+//!    very nearly);
+//! 3. the frame's value is how far the nose tip moved beyond that fit, in eye spans of the
+//!    reference.
 //!
-//! Choices, measured on our media (`cargo test -p livegate-pad --test species`):
-//! - The nose, not all 468 points: FaceMesh draws a plausible 3-D face even on a tilted photo,
-//!   so the RMS residual over all points was as large on a tilted print (0.020) as on a real turn
-//!   (0.024).
-//! - A reference per step, not one per session: against one session reference (taken from a
-//!   different moment) real turns measured 0.042–0.151 and a flat 2-D puppet up to 0.050; within
-//!   the step, real turns and look-ups measured 0.072–0.115, flat puppets 0.024–0.047 and tilted
-//!   prints 0.027–0.035.
+//! A step's value is the median of its [`TOP_FRAMES`] frames that rotated most; the session's
+//! **parallax** is the largest step value. Range 0 – ~0.2. The largest, not the median of all
+//! frames: our look-up clip (a laughing head rising) measures 0.043 while the same session's
+//! turns measure 0.08, and a picture shows no relief in any step.
 //!
-//! [`FLAT_PARALLAX`] and [`LIVE_PARALLAX`] sit in that gap, which is narrow and comes from one real
-//! person. A print bent round a cylinder (the `curved print` species) measured 0.013–0.095: its
-//! sides foreshorten as a head's do, and the landmark model alone cannot always tell its nose
-//! from a real one.
+//! Choices, measured on our media (`cargo run -p livegate-pad --example parallax_probe`, four
+//! seeds of each rotation step of each species): real turns and look-ups 0.043–0.151; tilted
+//! prints, 2-D puppets and prints bent round a cylinder 0.000–0.013.
+//! - **Image patches, not landmarks.** FaceMesh draws a plausible 3-D face on whatever it sees:
+//!   run on its landmark positions instead of the tracked patches, the same fit gave the
+//!   cylinder print 0.045–0.051 and real heads 0.047–0.131.
+//! - **The nose against its own row and column, not a homography of the outline.** The earlier
+//!   measure (the nose's offset from the outline's homography) could not tell a cylinder's
+//!   foreshortened sides from a head's: curved prints measured 0.013–0.095 against real turns'
+//!   0.072–0.115.
+//! - **A reference per step**: against one reference per session, taken at another moment, real
+//!   turns of our video lost half their parallax.
 //!
-//! Frames re-detected by YuNet are skipped: their landmarks come from a looser box and differ by a
-//! few percent in scale, which is not parallax.
+//! [`FLAT_PARALLAX`] and [`LIVE_PARALLAX`] sit in the gap between ≤ 0.013 (tilted prints, 2-D
+//! puppets, curved prints) and ≥ 0.043 (franck's turns and look-ups). The gap comes from one real
+//! person and from synthetic attacks whose warps are exactly extruded surfaces; a real bent print
+//! adds lighting changes, and a 3-D mask is a solid face and beyond this measure.
+//!
+//! Frames re-detected by YuNet are skipped: their landmarks come from a looser box, which moves
+//! the search windows by a few percent of the face.
 
-use opencv::calib3d;
-use opencv::core::{Mat, Point2f, Vector};
+use opencv::core::{self, Mat, Point, Rect};
+use opencv::imgproc;
 use opencv::prelude::*;
 
 use crate::error::EngineError;
@@ -42,21 +59,36 @@ pub const MIN_ROTATION_DEG: f32 = 8.0;
 /// How many of the most-rotated frames the session's parallax is the median of.
 pub const TOP_FRAMES: usize = 5;
 /// Parallax at or below which the motion looked flat (see the fusion rule).
-pub const FLAT_PARALLAX: f32 = 0.050;
+pub const FLAT_PARALLAX: f32 = 0.020;
 /// Parallax at or above which the motion clearly came from a 3-D head.
-pub const LIVE_PARALLAX: f32 = 0.065;
+pub const LIVE_PARALLAX: f32 = 0.035;
 
-/// Face outline and eye corners: the points a picture's homography is fitted to.
-const RING: [usize; 40] = [
-    10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152,
-    148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109, 33, 133, 362,
-    263,
+/// Forehead, brow, lips, chin and cheeks: the points the extruded surface is fitted to.
+pub const BODY: [usize; 30] = [
+    10, 151, 9, 8, 168, 0, 13, 14, 17, 18, 200, 199, 175, 152, 50, 280, 205, 425, 187, 411, 123,
+    352, 234, 454, 93, 323, 132, 361, 58, 288,
 ];
-/// Nose tip and the ridge just above it: the points that stand furthest out of the face.
-const NOSE: [usize; 6] = [1, 4, 5, 2, 98, 327];
+/// The nose tip: the points that stand furthest out of the face.
+pub const NOSE_TIP: [usize; 3] = [1, 4, 5];
+
+/// Half the side of a tracked patch, and how far from the landmarks' guess it is searched, in
+/// eye spans.
+const PATCH_HALF: f32 = 0.10;
+const SEARCH_RADIUS: f32 = 0.12;
+
+/// Which way a step asks the head to rotate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RotationAxis {
+    /// Turns: about the vertical axis; depth shows as horizontal motion.
+    Vertical,
+    /// Look up: about the horizontal axis; depth shows as vertical motion.
+    Horizontal,
+}
 
 struct Reference {
-    points: Vector<Point2f>,
+    grey: Mat,
+    /// [`BODY`] then [`NOSE_TIP`], frame pixels.
+    points: Vec<(f32, f32)>,
     pose: HeadPose,
     scale: f32,
 }
@@ -64,33 +96,38 @@ struct Reference {
 /// Collects the parallax evidence of one session.
 #[derive(Default)]
 pub struct ParallaxMeter {
-    /// Whether the current step asks for a head rotation.
-    in_rotation_step: bool,
+    /// The current step's rotation, if it asks for one.
+    axis: Option<RotationAxis>,
     /// First followed frame of the current head-rotation step.
     reference: Option<Reference>,
-    /// (rotation from the step's reference, nose offset) of measured frames.
-    samples: Vec<(f32, f32)>,
+    /// Steps begun so far.
+    step: usize,
+    /// (step, rotation from the step's reference, nose motion beyond the fit) of measured frames.
+    samples: Vec<(usize, f32, f32)>,
 }
 
 impl ParallaxMeter {
-    /// A challenge step starts; `rotates` says whether it asks for a head rotation.
-    pub fn begin_step(&mut self, rotates: bool) {
-        self.in_rotation_step = rotates;
+    /// A challenge step starts; `axis` says which rotation it asks for, if any.
+    pub fn begin_step(&mut self, axis: Option<RotationAxis>) {
+        self.axis = axis;
         self.reference = None;
+        self.step += 1;
     }
 
     /// Measures one followed (not re-detected) frame against its step's reference.
     pub fn observe(
         &mut self,
+        bgr: &Mat,
         landmarks: &FaceLandmarks,
         pose: &HeadPose,
     ) -> Result<(), EngineError> {
-        if !self.in_rotation_step {
+        let Some(axis) = self.axis else {
             return Ok(());
-        }
+        };
         let Some(reference) = &self.reference else {
             self.reference = Some(Reference {
-                points: points(landmarks),
+                grey: grey(bgr)?,
+                points: tracked_points(landmarks),
                 pose: *pose,
                 scale: landmarks.eye_span().max(1.0),
             });
@@ -98,21 +135,43 @@ impl ParallaxMeter {
         };
         let rotation =
             (pose.yaw - reference.pose.yaw).abs() + (pose.pitch - reference.pose.pitch).abs();
-        if rotation >= MIN_ROTATION_DEG {
-            let nose = nose_offset(&reference.points, &points(landmarks))? / reference.scale;
-            self.samples.push((rotation, nose));
+        if rotation < MIN_ROTATION_DEG {
+            return Ok(());
         }
+        let current = grey(bgr)?;
+        let half = ((PATCH_HALF * reference.scale).round() as i32).max(3);
+        let radius = ((SEARCH_RADIUS * reference.scale).round() as i32).max(3);
+        let mut moved = Vec::with_capacity(reference.points.len());
+        for (&from, guess) in reference.points.iter().zip(tracked_points(landmarks)) {
+            match find_patch(&reference.grey, &current, from, guess, half, radius)? {
+                Some(p) => moved.push(p),
+                // A patch left the frame: this frame cannot be measured.
+                None => return Ok(()),
+            }
+        }
+        let beyond = nose_beyond_surface(&reference.points, &moved, axis, reference.scale)?;
+        self.samples.push((self.step, rotation, beyond));
         Ok(())
     }
 
     /// The session's parallax, once some frame rotated enough.
     pub fn parallax(&self) -> Option<f32> {
-        top_median(&self.samples)
+        (1..=self.step)
+            .filter_map(|step| {
+                let of_step: Vec<(f32, f32)> = self
+                    .samples
+                    .iter()
+                    .filter(|s| s.0 == step)
+                    .map(|s| (s.1, s.2))
+                    .collect();
+                top_median(&of_step)
+            })
+            .reduce(f32::max)
     }
 
     /// Largest rotation measured, degrees.
     pub fn max_rotation(&self) -> f32 {
-        self.samples.iter().map(|s| s.0).fold(0.0, f32::max)
+        self.samples.iter().map(|s| s.1).fold(0.0, f32::max)
     }
 }
 
@@ -128,63 +187,190 @@ fn top_median(samples: &[(f32, f32)]) -> Option<f32> {
     Some(top[top.len() / 2])
 }
 
-/// Mean distance (pixels) of the nose points from where the outline's homography puts them.
-fn nose_offset(from: &Vector<Point2f>, to: &Vector<Point2f>) -> Result<f32, EngineError> {
-    let pick = |v: &Vector<Point2f>, idx: &[usize]| -> Vector<Point2f> {
-        idx.iter().filter_map(|&i| v.get(i).ok()).collect()
+/// How far (eye spans) the nose tip moved across `axis` beyond the extruded surface fitted to
+/// [`BODY`]'s motion. `from` and `to` hold [`BODY`] then [`NOSE_TIP`].
+fn nose_beyond_surface(
+    from: &[(f32, f32)],
+    to: &[(f32, f32)],
+    axis: RotationAxis,
+    scale: f32,
+) -> Result<f32, EngineError> {
+    let n = from.len() as f32;
+    let centre = (
+        from.iter().map(|p| p.0).sum::<f32>() / n,
+        from.iter().map(|p| p.1).sum::<f32>() / n,
+    );
+    // (position across the axis, position along it, motion across it), in eye spans.
+    let sample = |a: (f32, f32), b: (f32, f32)| {
+        let (dx, dy) = ((a.0 - centre.0) / scale, (a.1 - centre.1) / scale);
+        match axis {
+            RotationAxis::Vertical => (dx, dy, (b.0 - a.0) / scale),
+            RotationAxis::Horizontal => (dy, dx, (b.1 - a.1) / scale),
+        }
     };
-    let h = calib3d::find_homography(
-        &pick(from, &RING),
-        &pick(to, &RING),
-        &mut Mat::default(),
-        0,
-        3.0,
-    )?;
-    if h.empty() {
-        return Ok(0.0);
+    let basis = |u: f32, v: f32| [1.0, u, u * u, u * u * u, v, u * v];
+    let mut design = Mat::zeros(BODY.len() as i32, 6, core::CV_32F)?.to_mat()?;
+    let mut motion = Mat::zeros(BODY.len() as i32, 1, core::CV_32F)?.to_mat()?;
+    for i in 0..BODY.len() {
+        let (u, v, d) = sample(from[i], to[i]);
+        for (j, b) in basis(u, v).into_iter().enumerate() {
+            *design.at_2d_mut::<f32>(i as i32, j as i32)? = b;
+        }
+        *motion.at_2d_mut::<f32>(i as i32, 0)? = d;
     }
-    let (nose_from, nose_to) = (pick(from, &NOSE), pick(to, &NOSE));
-    let mut mapped = Vector::<Point2f>::new();
-    opencv::core::perspective_transform(&nose_from, &mut mapped, &h)?;
-    let sum: f32 = mapped
-        .iter()
-        .zip(nose_to.iter())
-        .map(|(a, b)| ((a.x - b.x).powi(2) + (a.y - b.y).powi(2)).sqrt())
-        .sum();
-    Ok(sum / NOSE.len() as f32)
+    let mut coef = Mat::default();
+    core::solve(&design, &motion, &mut coef, core::DECOMP_SVD)?;
+    let mut beyond = 0.0;
+    for i in BODY.len()..from.len() {
+        let (u, v, d) = sample(from[i], to[i]);
+        let mut fitted = 0.0;
+        for (j, b) in basis(u, v).into_iter().enumerate() {
+            fitted += b * *coef.at_2d::<f32>(j as i32, 0)?;
+        }
+        beyond += d - fitted;
+    }
+    Ok((beyond / NOSE_TIP.len() as f32).abs())
 }
 
-fn points(landmarks: &FaceLandmarks) -> Vector<Point2f> {
-    landmarks
-        .points
-        .iter()
-        .map(|p| Point2f::new(p[0], p[1]))
+/// Where the patch of `reference` around `at` lies in `current`, searched within `radius` of
+/// `guess`; None when the patch or the search window leaves the frame.
+fn find_patch(
+    reference: &Mat,
+    current: &Mat,
+    at: (f32, f32),
+    guess: (f32, f32),
+    half: i32,
+    radius: i32,
+) -> Result<Option<(f32, f32)>, EngineError> {
+    let (ax, ay) = (at.0.round() as i32, at.1.round() as i32);
+    let (gx, gy) = (guess.0.round() as i32, guess.1.round() as i32);
+    let patch = Rect::new(ax - half, ay - half, 2 * half + 1, 2 * half + 1);
+    let reach = half + radius;
+    let window = Rect::new(gx - reach, gy - reach, 2 * reach + 1, 2 * reach + 1);
+    let inside = |r: Rect, m: &Mat| {
+        r.x >= 0 && r.y >= 0 && r.x + r.width <= m.cols() && r.y + r.height <= m.rows()
+    };
+    if !inside(patch, reference) || !inside(window, current) {
+        return Ok(None);
+    }
+    let mut score = Mat::default();
+    imgproc::match_template(
+        &Mat::roi(current, window)?,
+        &Mat::roi(reference, patch)?,
+        &mut score,
+        imgproc::TM_CCOEFF_NORMED,
+        &core::no_array(),
+    )?;
+    let mut best = Point::default();
+    core::min_max_loc(&score, None, None, None, Some(&mut best), &core::no_array())?;
+    // Sub-pixel: the vertex of a parabola through the peak and its neighbours.
+    let at_score = |x: i32, y: i32| score.at_2d::<f32>(y, x).copied();
+    let vertex = |l: f32, c: f32, r: f32| {
+        let curvature = l - 2.0 * c + r;
+        if curvature.abs() < 1e-6 {
+            0.0
+        } else {
+            (0.5 * (l - r) / curvature).clamp(-0.5, 0.5)
+        }
+    };
+    let (bx, by) = (best.x, best.y);
+    let peak = at_score(bx, by)?;
+    let sub_x = if bx > 0 && bx + 1 < score.cols() {
+        vertex(at_score(bx - 1, by)?, peak, at_score(bx + 1, by)?)
+    } else {
+        0.0
+    };
+    let sub_y = if by > 0 && by + 1 < score.rows() {
+        vertex(at_score(bx, by - 1)?, peak, at_score(bx, by + 1)?)
+    } else {
+        0.0
+    };
+    // The patch's centre moves with it; keep the reference point's fraction of a pixel.
+    Ok(Some((
+        (window.x + bx + half) as f32 + sub_x + (at.0 - ax as f32),
+        (window.y + by + half) as f32 + sub_y + (at.1 - ay as f32),
+    )))
+}
+
+fn tracked_points(landmarks: &FaceLandmarks) -> Vec<(f32, f32)> {
+    BODY.iter()
+        .chain(NOSE_TIP.iter())
+        .map(|&i| landmarks.xy(i))
         .collect()
+}
+
+fn grey(bgr: &Mat) -> Result<Mat, EngineError> {
+    let mut grey = Mat::default();
+    imgproc::cvt_color_def(bgr, &mut grey, imgproc::COLOR_BGR2GRAY)?;
+    Ok(grey)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// 468 points of a face-sized grid (mm); the nose points stand `nose_mm` off it. Seen by a
-    /// pinhole camera 500 mm away after the head turns by `yaw` degrees.
-    fn face(nose_mm: f32, yaw: f32) -> Vector<Point2f> {
+    /// [`BODY`] and [`NOSE_TIP`] of a face-sized grid (mm) whose depth is `depth(x, y)` plus
+    /// `nose_mm` at the nose, seen by a pinhole camera 500 mm away after turning by `yaw`
+    /// degrees about the vertical axis.
+    fn face(depth: impl Fn(f32, f32) -> f32, nose_mm: f32, yaw: f32) -> Vec<(f32, f32)> {
         let (s, c) = yaw.to_radians().sin_cos();
-        (0..crate::landmarks::COUNT)
+        let n = BODY.len() + NOSE_TIP.len();
+        (0..n)
             .map(|i| {
-                let (x, y) = ((i % 22) as f32 * 7.0 - 75.0, (i / 22) as f32 * 7.0 - 75.0);
-                let z = if NOSE.contains(&i) { -nose_mm } else { 0.0 };
+                let nose = i >= BODY.len();
+                let (x, y) = if nose {
+                    (i as f32 - 31.0, 10.0)
+                } else {
+                    ((i % 6) as f32 * 30.0 - 75.0, (i / 6) as f32 * 30.0 - 70.0)
+                };
+                let z = -depth(x, y) - if nose { nose_mm } else { 0.0 };
                 let (x, z) = (x * c + z * s, -x * s + z * c + 500.0);
-                Point2f::new(600.0 * x / z + 320.0, 600.0 * y / z + 240.0)
+                (600.0 * x / z + 320.0, 600.0 * y / z + 240.0)
             })
             .collect()
     }
 
+    fn beyond(depth: impl Fn(f32, f32) -> f32 + Copy, nose_mm: f32) -> f32 {
+        let from = face(depth, nose_mm, 0.0);
+        let to = face(depth, nose_mm, 15.0);
+        // An eye span of 90 mm at 500 mm is 108 px.
+        nose_beyond_surface(&from, &to, RotationAxis::Vertical, 108.0).unwrap()
+    }
+
     #[test]
-    fn a_flat_face_has_no_nose_offset_and_a_real_nose_has_one() {
-        let flat = nose_offset(&face(0.0, 0.0), &face(0.0, 20.0)).unwrap();
-        let nosed = nose_offset(&face(30.0, 0.0), &face(30.0, 20.0)).unwrap();
-        assert!(flat < 0.01, "{flat}");
-        assert!(nosed > 10.0, "{nosed}");
+    fn flat_and_cylindrical_pictures_have_no_relief_and_a_nose_has_some() {
+        let flat = beyond(|_, y| 0.2 * y, 0.0);
+        let cylinder = beyond(|x, _| (90f32.powi(2) - x * x).max(0.0).sqrt() - 90.0, 0.0);
+        let nosed = beyond(|x, _| (90f32.powi(2) - x * x).max(0.0).sqrt() - 90.0, 20.0);
+        assert!(flat < 0.005, "{flat}");
+        assert!(cylinder < 0.01, "{cylinder}");
+        assert!(nosed > LIVE_PARALLAX, "{nosed}");
+    }
+
+    #[test]
+    fn a_textured_patch_is_found_where_it_moved() {
+        let mut reference = Mat::zeros(120, 160, core::CV_8UC1)
+            .unwrap()
+            .to_mat()
+            .unwrap();
+        core::randu(
+            &mut reference,
+            &core::Scalar::all(0.0),
+            &core::Scalar::all(255.0),
+        )
+        .unwrap();
+        let mut shift = Mat::eye(2, 3, core::CV_64F).unwrap().to_mat().unwrap();
+        *shift.at_2d_mut::<f64>(0, 2).unwrap() = 4.0;
+        *shift.at_2d_mut::<f64>(1, 2).unwrap() = -3.0;
+        let mut current = Mat::default();
+        imgproc::warp_affine_def(&reference, &mut current, &shift, reference.size().unwrap())
+            .unwrap();
+        let found = find_patch(&reference, &current, (80.0, 60.0), (80.0, 60.0), 8, 6)
+            .unwrap()
+            .unwrap();
+        assert!(
+            (found.0 - 84.0).abs() < 0.3 && (found.1 - 57.0).abs() < 0.3,
+            "{found:?}"
+        );
     }
 }

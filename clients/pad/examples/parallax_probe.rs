@@ -1,0 +1,65 @@
+//! The parallax measure ([`livegate_engine::evidence::parallax`]) on each head-rotation step of
+//! each species, four seeds each: the numbers its thresholds were placed by.
+//!
+//! `cargo run -p livegate-pad --example parallax_probe`
+
+use std::sync::Arc;
+
+use livegate_engine::analyzer::{AnalyzerConfig, FrameAnalyzer};
+use livegate_engine::challenge::ChallengeKind;
+use livegate_engine::evidence::ParallaxMeter;
+use livegate_engine::models::{Models, default_model_dir};
+use livegate_pad::{Species, Step};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let models = Arc::new(Models::load(&default_model_dir())?);
+    let steps = [
+        (Step::TurnLeft, ChallengeKind::TurnLeft),
+        (Step::TurnRight, ChallengeKind::TurnRight),
+        (Step::LookUp, ChallengeKind::LookUp),
+    ];
+    println!("species        step        seed  frames  max rotation  parallax");
+    for species in [
+        Species::Live,
+        Species::PrintedPhoto,
+        Species::Puppet,
+        Species::CurvedPrint,
+    ] {
+        for (step, kind) in steps {
+            for seed in 0..4u64 {
+                let mut subject = species.subject(seed)?;
+                let mut analyzer = FrameAnalyzer::new(models.clone(), AnalyzerConfig::default());
+                // Settle on a few frames before the step, as a session does.
+                for _ in 0..10 {
+                    if let Some(shot) = subject.next(None)? {
+                        analyzer.analyze(&shot.image, false)?;
+                    }
+                }
+                let mut meter = ParallaxMeter::default();
+                meter.begin_step(kind.rotation_axis());
+                let mut frames = 0;
+                // Two and a half seconds of the step.
+                for _ in 0..60 {
+                    let Some(shot) = subject.next(Some(step))? else {
+                        break;
+                    };
+                    let analysis = analyzer.analyze(&shot.image, false)?;
+                    if let Some(face) = analysis.face.filter(|_| !analysis.detected) {
+                        meter.observe(&shot.image, &face.landmarks, &face.pose)?;
+                        frames += 1;
+                    }
+                }
+                let parallax = meter
+                    .parallax()
+                    .map_or("-".to_string(), |p| format!("{p:.3}"));
+                println!(
+                    "{:14} {:11} {seed:4}  {frames:6}  {:11.1}°  {parallax:>8}",
+                    species.name(),
+                    format!("{step:?}"),
+                    meter.max_rotation(),
+                );
+            }
+        }
+    }
+    Ok(())
+}
