@@ -52,6 +52,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let parallax = meter
                     .parallax()
                     .map_or("-".to_string(), |p| format!("{p:.3}"));
+                if std::env::var("SERIES").is_ok() {
+                    let series: Vec<String> = meter
+                        .samples()
+                        .map(|(r, v)| format!("{r:.0}°:{v:.3}"))
+                        .collect();
+                    println!("  {}", series.join(" "));
+                }
                 println!(
                     "{:14} {:11} {seed:4}  {frames:6}  {:11.1}°  {parallax:>8}",
                     species.name(),

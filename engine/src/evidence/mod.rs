@@ -5,7 +5,7 @@
 //! | signal | module | what it measures | range |
 //! |---|---|---|---|
 //! | challenge | [`crate::challenge`] | steps done in time, and by how much beyond their thresholds | 0–1 per step |
-//! | 3-D consistency | [`parallax`] | nose-tip motion beyond the flat or extruded surface that fits the rest of the face (tracked image patches) | 0–~0.2 (eye spans) |
+//! | 3-D consistency | [`parallax`] | nose-tip depth in front of the flat or extruded surface that moves like the rest of the face (tracked image patches) | 0–~0.7 (eye spans) |
 //! | blink | [`crate::challenge`], [`crate::eyes`] | deepest eye closure in a blink step | 0–1 |
 //! | passive texture | [`texture`] | anti-spoofing depth score; moiré peak and glare of face crops | 0–1; ×median; 0–1 |
 //! | continuity | [`crate::embedding`] | lowest SFace cosine to the session's first face; faces per frame | −1–1; count |
