@@ -216,7 +216,7 @@ impl LivenessAttempt {
         let kind = *self.config.plan.steps.get(index)?;
         self.current = index;
         self.step = Some(StepTracker::new(kind));
-        self.parallax.begin_step(kind.rotation_axis());
+        self.parallax.begin_step(kind.rotation());
         Some(AttemptEvent::Challenge {
             index,
             kind,

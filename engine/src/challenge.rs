@@ -20,6 +20,12 @@
 //!   [`BLINK_CLOSED_RATIO`] × the user's own open-eye level (the median of their recent frames),
 //!   then rise above [`BLINK_REOPEN_RATIO`] × that level within [`BLINK_MAX_CLOSED_MS`].
 //!
+//! The first [`REACTION_FRAMES`] frames of a turn, look-up or move-closer step are not
+//! measured: they left the client before it showed the challenge (one in lock-step, more with
+//! network latency), and a person needs ~200 ms to react, so they show the pose the user is
+//! leaving, not a response. Our stitched live user cuts between video clips exactly there, and
+//! a cut must not count as movement.
+//!
 //! The turn, look-up and move-closer amounts are set from the smallest movements our real test
 //! video shows a cooperative person making (see the PAD test support's clip list): his smaller
 //! left turn goes 12° from his resting pose, and a 12° threshold failed it on frame-to-frame
@@ -29,13 +35,15 @@
 use rand::seq::SliceRandom;
 use rand::{Rng, RngExt};
 
-use crate::evidence::parallax::RotationAxis;
+use crate::evidence::parallax::{Rotation, RotationAxis};
 
 pub const TURN_DELTA_DEG: f32 = 10.0;
 pub const TURN_MIN_DEG: f32 = 8.0;
 pub const LOOK_UP_DELTA_DEG: f32 = 10.0;
 pub const NEUTRAL_DEG: f32 = 20.0;
 pub const MOVE_CLOSER_RATIO: f32 = 1.07;
+/// Frames at the start of a movement step that carry no response yet (see the module doc).
+pub const REACTION_FRAMES: u32 = 2;
 pub const HOLD_FRAMES: u32 = 2;
 pub const BLINK_CLOSED_RATIO: f32 = 0.7;
 pub const BLINK_REOPEN_RATIO: f32 = 0.85;
@@ -75,16 +83,18 @@ impl ChallengeKind {
 
     /// Steps whose motion rotates the head, so that its landmarks show parallax.
     pub fn rotates_head(self) -> bool {
-        self.rotation_axis().is_some()
+        self.rotation().is_some()
     }
 
-    /// The rotation the step asks for, if any.
-    pub fn rotation_axis(self) -> Option<RotationAxis> {
-        match self {
-            ChallengeKind::TurnLeft | ChallengeKind::TurnRight => Some(RotationAxis::Vertical),
-            ChallengeKind::LookUp => Some(RotationAxis::Horizontal),
-            ChallengeKind::Blink | ChallengeKind::MoveCloser => None,
-        }
+    /// The rotation the step asks for, if any, signed as [`StepTracker`] measures it.
+    pub fn rotation(self) -> Option<Rotation> {
+        let (axis, sign) = match self {
+            ChallengeKind::TurnLeft => (RotationAxis::Vertical, 1.0),
+            ChallengeKind::TurnRight => (RotationAxis::Vertical, -1.0),
+            ChallengeKind::LookUp => (RotationAxis::Horizontal, 1.0),
+            ChallengeKind::Blink | ChallengeKind::MoveCloser => return None,
+        };
+        Some(Rotation { axis, sign })
     }
 }
 
@@ -178,6 +188,8 @@ pub struct StepTracker {
     started_at_ms: Option<i64>,
     /// Starting value of the measured quantity (see the module doc).
     baseline: Option<f32>,
+    /// Frames seen in this step.
+    frames: u32,
     hold: u32,
     closed_since_ms: Option<i64>,
     /// Strongest evidence seen: movement beyond the baseline (degrees, or size ratio − 1), or
@@ -193,6 +205,7 @@ impl StepTracker {
             kind,
             started_at_ms: None,
             baseline: None,
+            frames: 0,
             hold: 0,
             closed_since_ms: None,
             peak: 0.0,
@@ -216,7 +229,11 @@ impl StepTracker {
     /// Takes one frame into account. `open_level` is the user's open-eye openness.
     pub fn update(&mut self, input: &StepInput, open_level: Option<f32>) {
         self.started_at_ms.get_or_insert(input.timestamp_ms);
+        self.frames += 1;
         if self.completed {
+            return;
+        }
+        if self.kind != ChallengeKind::Blink && self.frames <= REACTION_FRAMES {
             return;
         }
         match self.kind {
@@ -396,7 +413,15 @@ mod tests {
     fn turn_is_measured_from_the_users_own_starting_pose() {
         // A user who rests at 14° of yaw and turns to 27° has turned 13°: done.
         let mut step = StepTracker::new(ChallengeKind::TurnLeft);
-        for (t, yaw) in [(0, 14.0), (40, 15.0), (80, 21.0), (120, 26.5), (160, 27.0)] {
+        for (t, yaw) in [
+            (0, 14.0),
+            (20, 14.0),
+            (30, 14.0),
+            (40, 15.0),
+            (80, 21.0),
+            (120, 26.5),
+            (160, 27.0),
+        ] {
             step.update(&frame(t, yaw, 0.3), None);
         }
         assert!(step.completed);
@@ -415,8 +440,29 @@ mod tests {
     }
 
     #[test]
+    fn frames_sent_before_the_user_could_react_are_not_movement() {
+        // The step's first frames show the previous pose (here a cut from another clip at -5°);
+        // from his resting 3° the user turns 9°: not enough.
+        let mut step = StepTracker::new(ChallengeKind::TurnLeft);
+        for (t, yaw) in [
+            (0, -5.0),
+            (40, -5.0),
+            (80, 3.0),
+            (120, 8.0),
+            (160, 12.0),
+            (200, 12.0),
+        ] {
+            step.update(&frame(t, yaw, 0.3), None);
+        }
+        assert!(!step.completed);
+    }
+
+    #[test]
     fn turn_needs_the_asked_side_held_for_two_frames() {
         let mut step = StepTracker::new(ChallengeKind::TurnRight);
+        for t in [-20, -10] {
+            step.update(&frame(t, 10.0, 0.3), None);
+        }
         step.update(&frame(0, 10.0, 0.3), None);
         step.update(&frame(40, 25.0, 0.3), None); // wrong side
         step.update(&frame(80, -5.0, 0.3), None); // 15° moved but not 8° on the right side
@@ -430,7 +476,14 @@ mod tests {
     #[test]
     fn look_up_and_move_closer() {
         let mut up = StepTracker::new(ChallengeKind::LookUp);
-        for (t, pitch) in [(0, -12.0), (40, -4.0), (80, 1.0), (120, 2.0)] {
+        for (t, pitch) in [
+            (0, -12.0),
+            (10, -12.0),
+            (20, -12.0),
+            (40, -4.0),
+            (80, 1.0),
+            (120, 2.0),
+        ] {
             up.update(
                 &StepInput {
                     pitch: Some(pitch),
@@ -444,6 +497,8 @@ mod tests {
         let mut closer = StepTracker::new(ChallengeKind::MoveCloser);
         for (t, span) in [
             (0, Some(82.0)),
+            (10, Some(82.0)),
+            (20, Some(82.0)),
             (40, Some(84.0)),
             (80, None),
             (120, Some(88.0)),

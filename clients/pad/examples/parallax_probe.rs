@@ -36,7 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     }
                 }
                 let mut meter = ParallaxMeter::default();
-                meter.begin_step(kind.rotation_axis());
+                meter.begin_step(kind.rotation());
                 let mut frames = 0;
                 // Two and a half seconds of the step.
                 for _ in 0..60 {

@@ -21,6 +21,9 @@ struct Args {
     /// A running server to test (default: start one in this process on 127.0.0.1).
     #[arg(long)]
     server: Option<String>,
+    /// Only these species (by name, for example `live user`); default: all.
+    #[arg(long)]
+    species: Vec<String>,
 }
 
 #[tokio::main]
@@ -33,18 +36,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         None => {
             let models = livegate_server::load_models(&config)?;
             let (listener, addr) = livegate_server::bind("127.0.0.1:0".parse()?).await?;
+            let listeners = livegate_server::Listeners {
+                grpc: listener,
+                rest: None,
+            };
             tokio::spawn(livegate_server::serve(
                 config,
                 models,
-                listener,
+                listeners,
                 std::future::pending(),
             ));
             format!("http://{addr}")
         }
     };
-    let mut client = livegate_cli::connect(&url).await?;
+    let mut client = livegate_cli::connect(&url, None).await?;
     let mut outcomes = Vec::new();
-    for species in Species::ALL {
+    let chosen = Species::ALL
+        .into_iter()
+        .filter(|s| args.species.is_empty() || args.species.iter().any(|n| n == s.name()));
+    for species in chosen {
         for i in 0..args.sessions {
             let outcome = run_session(&mut client, species, args.seed + i).await?;
             eprintln!(

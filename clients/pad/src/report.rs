@@ -9,13 +9,11 @@
 use std::time::{Duration, Instant};
 
 use livegate_proto::v1 as pb;
-use pb::liveness_client::LivenessClient;
 use pb::stream_session_request::Message as In;
 use pb::stream_session_response::Message as Out;
 use tokio::sync::mpsc;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::Channel;
 
 use crate::{Species, Step};
 
@@ -45,7 +43,7 @@ fn step(kind: i32) -> Option<Step> {
 /// One session: create it, stream the subject in lock-step with the server's answers (the
 /// subject sees each challenge as soon as the server announces it), return the verdict.
 pub async fn run_session(
-    client: &mut LivenessClient<Channel>,
+    client: &mut livegate_cli::Client,
     species: Species,
     seed: u64,
 ) -> Result<SessionOutcome, Box<dyn std::error::Error + Send + Sync>> {

@@ -7,9 +7,10 @@
 //! chin at the same horizontal position and in front of the cheeks at the same height, so it
 //! moves further than any such surface allows.
 //!
-//! **Measure.** In each step that asks for a head rotation, the step's first followed frame is
-//! its reference. In each later frame of the step that rotated by at least [`MIN_ROTATION_DEG`]
-//! about the step's axis (yaw for turns, pitch for look-up, by the head-pose estimate):
+//! **Measure.** In each step that asks for a head rotation, the reference is the first followed
+//! frame after the step's [`REACTION_FRAMES`]: the frames before it show the pose being left,
+//! and in our stitched live user another moment of the video. In each later frame of the step that rotated by at least [`MIN_ROTATION_DEG`]
+//! towards the asked side (yaw for turns, pitch for look-up, by the head-pose estimate):
 //! 1. the image patch around each of [`BODY`] (forehead, chin, lips and cheeks, off the nose)
 //!    and [`NOSE_TIP`] is found again by normalised cross-correlation, searching near where the
 //!    landmarks put it;
@@ -54,6 +55,7 @@ use opencv::core::{self, Mat, Point, Rect};
 use opencv::imgproc;
 use opencv::prelude::*;
 
+use crate::challenge::REACTION_FRAMES;
 use crate::error::EngineError;
 use crate::landmarks::FaceLandmarks;
 use crate::pose::HeadPose;
@@ -78,7 +80,15 @@ pub const NOSE_TIP: [usize; 3] = [1, 4, 5];
 const PATCH_HALF: f32 = 0.10;
 const SEARCH_RADIUS: f32 = 0.12;
 
-/// Which way a step asks the head to rotate.
+/// A rotation a step asks for: about which axis, and which way (+1 or −1 on the head-pose
+/// angle, as the challenge measures it).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rotation {
+    pub axis: RotationAxis,
+    pub sign: f32,
+}
+
+/// The axis of a rotation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RotationAxis {
     /// Turns: about the vertical axis; depth shows as horizontal motion.
@@ -91,7 +101,8 @@ struct Reference {
     grey: Mat,
     /// [`BODY`] then [`NOSE_TIP`], frame pixels.
     points: Vec<(f32, f32)>,
-    pose: HeadPose,
+    /// The asked angle (sign × yaw or pitch) of the reference, degrees.
+    angle: f32,
     scale: f32,
 }
 
@@ -99,8 +110,10 @@ struct Reference {
 #[derive(Default)]
 pub struct ParallaxMeter {
     /// The current step's rotation, if it asks for one.
-    axis: Option<RotationAxis>,
-    /// First followed frame of the current head-rotation step.
+    rotation: Option<Rotation>,
+    /// Followed frames seen in the current step.
+    frames_in_step: u32,
+    /// The current head-rotation step's reference frame.
     reference: Option<Reference>,
     /// Steps begun so far.
     step: usize,
@@ -109,10 +122,11 @@ pub struct ParallaxMeter {
 }
 
 impl ParallaxMeter {
-    /// A challenge step starts; `axis` says which rotation it asks for, if any.
-    pub fn begin_step(&mut self, axis: Option<RotationAxis>) {
-        self.axis = axis;
+    /// A challenge step starts; `rotation` says which rotation it asks for, if any.
+    pub fn begin_step(&mut self, rotation: Option<Rotation>) {
+        self.rotation = rotation;
         self.reference = None;
+        self.frames_in_step = 0;
         self.step += 1;
     }
 
@@ -123,25 +137,35 @@ impl ParallaxMeter {
         landmarks: &FaceLandmarks,
         pose: &HeadPose,
     ) -> Result<(), EngineError> {
-        let Some(axis) = self.axis else {
+        let Some(asked) = self.rotation else {
             return Ok(());
         };
-        let Some(reference) = &self.reference else {
+        self.frames_in_step += 1;
+        if self.frames_in_step <= REACTION_FRAMES {
+            return Ok(());
+        }
+        let angle = asked.sign
+            * match asked.axis {
+                RotationAxis::Vertical => pose.yaw,
+                RotationAxis::Horizontal => pose.pitch,
+            };
+        if self.reference.is_none() {
             self.reference = Some(Reference {
                 grey: grey(bgr)?,
                 points: tracked_points(landmarks),
-                pose: *pose,
+                angle,
                 scale: landmarks.eye_span().max(1.0),
             });
             return Ok(());
+        }
+        let Some(reference) = &self.reference else {
+            return Ok(());
         };
-        let rotation = match axis {
-            RotationAxis::Vertical => (pose.yaw - reference.pose.yaw).abs(),
-            RotationAxis::Horizontal => (pose.pitch - reference.pose.pitch).abs(),
-        };
+        let rotation = angle - reference.angle;
         if rotation < MIN_ROTATION_DEG {
             return Ok(());
         }
+        let axis = asked.axis;
         let current = grey(bgr)?;
         let half = ((PATCH_HALF * reference.scale).round() as i32).max(3);
         let radius = ((SEARCH_RADIUS * reference.scale).round() as i32).max(3);
