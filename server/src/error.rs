@@ -1,6 +1,12 @@
-//! Every error a caller can see, and the one place that maps it to a public error code and a
-//! gRPC status. Each status carries a `google.rpc.ErrorInfo` detail (reason = the code's name,
-//! metadata `errorCode` = its number) so gRPC and REST callers get the same codes.
+//! Every error a caller can see, and the one place that maps it to a public error code, a gRPC
+//! status and an HTTP status. Each gRPC status carries a `google.rpc.ErrorInfo` detail (reason =
+//! the code's name, metadata `errorCode` = its number); REST answers
+//! `{errorCode, message, status, timestamp}` as the seed API does. Both carry the same codes.
+
+use std::time::SystemTime;
+
+use axum::response::IntoResponse;
+use http::StatusCode;
 
 use livegate_proto::v1::ErrorCode;
 use tonic::{Code, Status};
@@ -39,6 +45,14 @@ pub enum ApiError {
     InvalidArgument(String),
     #[error("liveness service error: {0}")]
     Service(String),
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    #[error("too many sessions created with this API key; retry in {retry_after_s} s")]
+    RateLimited { retry_after_s: u64 },
+    #[error("{0} is not available yet in this version of Livegate")]
+    NotAvailable(&'static str),
+    #[error("request larger than the limit of {0} bytes")]
+    MessageTooLarge(usize),
 }
 
 impl ApiError {
@@ -58,7 +72,21 @@ impl ApiError {
             ApiError::ConfidenceTooLow { .. } => ErrorCode::ConfidenceTooLow,
             ApiError::InvalidArgument(_) => ErrorCode::InvalidArgument,
             ApiError::Service(_) => ErrorCode::LivenessServiceError,
+            ApiError::Unauthenticated(_) => ErrorCode::Unauthenticated,
+            ApiError::RateLimited { .. } => ErrorCode::RateLimited,
+            ApiError::NotAvailable(_) => ErrorCode::NotAvailable,
+            ApiError::MessageTooLarge(_) => ErrorCode::MessageTooLarge,
         }
+    }
+
+    /// The HTTP status of the REST answer: the seed's for its codes (1006–1011, 5001).
+    pub fn http_status(&self) -> StatusCode {
+        http_status(self.code())
+    }
+
+    /// The REST error body, `{errorCode, message, status, timestamp}`.
+    pub fn json_body(&self) -> String {
+        error_body(self.code(), &self.to_string())
     }
 
     pub fn grpc_code(&self) -> Code {
@@ -69,10 +97,14 @@ impl ApiError {
             | ErrorCode::InvalidFrame
             | ErrorCode::InvalidArgument => Code::InvalidArgument,
             ErrorCode::StartTimeout | ErrorCode::StreamDurationExceeded => Code::DeadlineExceeded,
-            ErrorCode::FrameTooLarge | ErrorCode::FrameRateExceeded | ErrorCode::TooManyFrames => {
-                Code::ResourceExhausted
-            }
+            ErrorCode::FrameTooLarge
+            | ErrorCode::FrameRateExceeded
+            | ErrorCode::TooManyFrames
+            | ErrorCode::MessageTooLarge => Code::ResourceExhausted,
             ErrorCode::LivenessServiceError => Code::Unavailable,
+            ErrorCode::Unauthenticated => Code::Unauthenticated,
+            ErrorCode::RateLimited => Code::ResourceExhausted,
+            ErrorCode::NotAvailable => Code::Unimplemented,
             ErrorCode::SessionCreationFailed
             | ErrorCode::FaceMatchFailed
             | ErrorCode::Unspecified => Code::Internal,
@@ -95,6 +127,100 @@ impl From<ApiError> for Status {
             [("errorCode".to_string(), (code as i32).to_string())],
         );
         Status::with_error_details(e.grpc_code(), e.to_string(), details)
+    }
+}
+
+/// The HTTP status for a code: the seed's for its codes (1006–1011, 5001).
+pub fn http_status(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::SessionCreationFailed | ErrorCode::FaceMatchFailed => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+        ErrorCode::SessionExpired
+        | ErrorCode::StreamProtocolViolation
+        | ErrorCode::InvalidFrame
+        | ErrorCode::InvalidArgument => StatusCode::BAD_REQUEST,
+        ErrorCode::SessionNotFound => StatusCode::NOT_FOUND,
+        ErrorCode::ConfidenceTooLow | ErrorCode::SimilarityTooLow => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        ErrorCode::LivenessServiceError => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ErrorCode::InvalidStreamToken => StatusCode::FORBIDDEN,
+        ErrorCode::SessionAlreadyStreamed
+        | ErrorCode::ResultNotReady
+        | ErrorCode::ResultAlreadyVerified => StatusCode::CONFLICT,
+        ErrorCode::StartTimeout | ErrorCode::StreamDurationExceeded => StatusCode::REQUEST_TIMEOUT,
+        ErrorCode::FrameTooLarge | ErrorCode::MessageTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::FrameRateExceeded | ErrorCode::TooManyFrames | ErrorCode::RateLimited => {
+            StatusCode::TOO_MANY_REQUESTS
+        }
+        ErrorCode::NotAvailable => StatusCode::NOT_IMPLEMENTED,
+        ErrorCode::Unspecified => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// The REST error body for `code`, `{errorCode, message, status, timestamp}`.
+pub fn error_body(code: ErrorCode, message: &str) -> String {
+    let body = ErrorBody {
+        error_code: code as i32,
+        message: message.to_string(),
+        status: http_status(code).as_u16(),
+        timestamp: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+    };
+    serde_json::to_string(&body).unwrap_or_default()
+}
+
+/// Our error code in a status built by [`From<ApiError>`], UNSPECIFIED for any other status.
+pub fn code_of(status: &Status) -> ErrorCode {
+    status
+        .get_details_error_info()
+        .and_then(|info| info.metadata.get("errorCode")?.parse::<i32>().ok())
+        .and_then(|n| ErrorCode::try_from(n).ok())
+        .unwrap_or(ErrorCode::Unspecified)
+}
+
+#[derive(serde::Serialize, serde::Deserialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody {
+    pub error_code: i32,
+    pub message: String,
+    pub status: u16,
+    pub timestamp: String,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> axum::response::Response {
+        let mut response = (
+            self.http_status(),
+            [(http::header::CONTENT_TYPE, "application/json")],
+            self.json_body(),
+        )
+            .into_response();
+        if let ApiError::RateLimited { retry_after_s } = self {
+            response
+                .headers_mut()
+                .insert(http::header::RETRY_AFTER, retry_after_s.into());
+        }
+        response
+    }
+}
+
+/// gRPC callers refused by a layer get a status, as from a handler.
+pub struct GrpcRejection;
+
+impl crate::auth::Rejection<tonic::body::Body> for GrpcRejection {
+    fn reject(error: ApiError) -> http::Response<tonic::body::Body> {
+        Status::from(error).into_http()
+    }
+}
+
+/// REST callers refused by a layer get the JSON error body.
+pub struct JsonRejection;
+
+impl crate::auth::Rejection<axum::body::Body> for JsonRejection {
+    fn reject(error: ApiError) -> http::Response<axum::body::Body> {
+        error.into_response()
     }
 }
 

@@ -1,11 +1,18 @@
-//! Livegate's server: gRPC transport, sessions and limits around the liveness engine.
+//! Livegate's server: gRPC, REST and WebSocket transports, sessions and limits around the
+//! liveness engine.
 //!
-//! Data flows one way: transport ([`service`]) → session ([`sessions`], [`stream`]) → engine →
-//! session → transport. The server never looks inside a model; the engine never sees gRPC.
+//! Data flows one way: transport ([`service`] for gRPC, [`rest`] for REST and WebSocket) →
+//! operations ([`api`]) → session ([`sessions`], [`stream`]) → engine → back. Keys and rate
+//! limits are tower layers in front of both transports ([`auth`], [`rate_limit`]). The server
+//! never looks inside a model; the engine never sees a transport.
 
+pub mod api;
+pub mod auth;
 pub mod config;
 pub mod convert;
 pub mod error;
+pub mod rate_limit;
+pub mod rest;
 pub mod service;
 pub mod sessions;
 pub mod state;
@@ -15,10 +22,16 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use http::Method;
 use livegate_engine::Models;
 use livegate_proto::v1 as pb;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::auth::AuthLayer;
+use crate::error::GrpcRejection;
+use crate::rate_limit::RateLimitLayer;
 
 pub use config::Config;
 pub use state::AppState;
@@ -29,15 +42,35 @@ pub fn load_models(config: &Config) -> Result<Arc<Models>, livegate_engine::Engi
     Models::load(&config.model_dir()).map(Arc::new)
 }
 
-/// Serves the gRPC API on `listener` until `shutdown` resolves.
+/// The sockets the server answers on.
+pub struct Listeners {
+    pub grpc: TcpListener,
+    /// REST/JSON and WebSocket; None serves gRPC only.
+    pub rest: Option<TcpListener>,
+}
+
+/// gRPC paths that need no API key: health checks and reflection.
+fn grpc_anonymous(path: &str) -> bool {
+    path.starts_with("/grpc.health.v1.Health/") || path.starts_with("/grpc.reflection.")
+}
+
+/// The gRPC call that creates sessions, for the per-key rate limit.
+const GRPC_CREATES: &[(Method, &str)] = &[(Method::POST, "/livegate.v1.Liveness/CreateSession")];
+
+/// Serves the APIs on `listeners` until `shutdown` resolves.
 pub async fn serve(
     config: Config,
     models: Arc<Models>,
-    listener: TcpListener,
+    listeners: Listeners,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let state = AppState::new(config, models);
-    let max_message = state.config.max_frame_bytes as usize * 2 + 64 * 1024;
+    if state.api_keys.is_open() {
+        tracing::warn!(
+            "no API keys configured (LIVEGATE_API_KEYS): every caller is the tenant `default`; do not expose this server"
+        );
+    }
+    let max_message = state.config.max_stream_message_bytes();
     let liveness =
         pb::liveness_server::LivenessServer::new(service::LivenessService::new(state.clone()))
             .max_decoding_message_size(max_message)
@@ -66,15 +99,50 @@ pub async fn serve(
         }
     });
 
+    // One shutdown signal for every listener.
+    let (stop, stopped) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    });
+    let until_stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+
+    let rest = listeners.rest.map(|listener| {
+        let router = rest::router(state.clone());
+        let stopped = until_stopped(stopped.clone());
+        tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(stopped)
+                .await
+        })
+    });
+
     let result = tonic::transport::Server::builder()
         .trace_fn(|req| tracing::info_span!("grpc", path = %req.uri().path()))
+        // Outside in: keys, then the per-key limit on session creation.
+        .layer(AuthLayer::<GrpcRejection>::new(
+            state.api_keys.clone(),
+            grpc_anonymous,
+        ))
+        .layer(RateLimitLayer::<GrpcRejection>::new(
+            state.session_limiter.clone(),
+            GRPC_CREATES,
+        ))
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(liveness)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(
+            TcpListenerStream::new(listeners.grpc),
+            until_stopped(stopped),
+        )
         .await;
     purger.abort();
+    if let Some(rest) = rest {
+        rest.await??;
+    }
     result.map_err(Into::into)
 }
 

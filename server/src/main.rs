@@ -1,5 +1,6 @@
-//! `livegate-server`: runs the Livegate gRPC API on its configuration (flags or environment;
-//! `livegate-server --help` lists them). With no configuration at all it listens on port 50051.
+//! `livegate-server`: runs the Livegate gRPC and REST APIs on its configuration (flags or
+//! environment; `livegate-server --help` lists them). With no configuration at all it listens on
+//! port 50051 (gRPC) and 8080 (REST, WebSocket).
 
 use clap::Parser;
 use livegate_server::Config;
@@ -30,8 +31,23 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    let (rest, rest_addr) = match livegate_server::bind(config.rest_addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!(
+                "livegate-server: cannot listen on {}: {e}",
+                config.rest_addr
+            );
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     tracing::info!(%addr, "listening (gRPC, reflection, grpc.health.v1)");
-    match livegate_server::serve(config, models, listener, shutdown_signal()).await {
+    tracing::info!(addr = %rest_addr, "listening (REST/JSON, WebSocket)");
+    let listeners = livegate_server::Listeners {
+        grpc: listener,
+        rest: Some(rest),
+    };
+    match livegate_server::serve(config, models, listeners, shutdown_signal()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("livegate-server: {e}");

@@ -3,7 +3,8 @@
 //! A session is created with a one-time stream token; exactly one stream may claim it (while it
 //! is CREATED and not expired); the stream's outcome is stored once; verifying consumes it.
 //! Images are dropped when the retention period ends, the rest of the record when the result
-//! retention ends. One mutex guards the map: every operation is a few field updates, and the
+//! retention ends. A session belongs to the tenant that created it: to any other tenant it does
+//! not exist (SESSION_NOT_FOUND, as for a guessed id). One mutex guards the map: every operation is a few field updates, and the
 //! check-and-set of the one-time rules must be atomic.
 
 use livegate_engine::PlanConfig;
@@ -13,6 +14,7 @@ use std::time::{Duration, SystemTime};
 
 use rand::Rng;
 
+use crate::auth::Tenant;
 use crate::error::ApiError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +61,7 @@ pub struct Outcome {
 #[derive(Debug, Clone)]
 pub struct Session {
     pub id: String,
+    pub tenant: Tenant,
     stream_token: String,
     pub settings: Settings,
     pub status: Status,
@@ -119,11 +122,12 @@ impl SessionStore {
     }
 
     /// Creates a session; returns it with its stream token.
-    pub fn create(&self, settings: Settings) -> (Session, String) {
+    pub fn create(&self, tenant: &Tenant, settings: Settings) -> (Session, String) {
         let now = SystemTime::now();
         let token = new_stream_token();
         let session = Session {
             id: new_session_id(),
+            tenant: tenant.clone(),
             stream_token: token.clone(),
             settings,
             status: Status::Created,
@@ -140,17 +144,26 @@ impl SessionStore {
     }
 
     /// A copy of the session, with its status brought up to date.
-    pub fn get(&self, id: &str) -> Result<Session, ApiError> {
+    pub fn get(&self, tenant: &Tenant, id: &str) -> Result<Session, ApiError> {
         let mut map = self.sessions.lock().unwrap();
-        let s = map.get_mut(id).ok_or(ApiError::SessionNotFound)?;
+        let s = owned(&mut map, tenant, id)?;
         refresh(s, SystemTime::now());
         Ok(s.clone())
     }
 
-    /// Lets one stream into the session: CREATED → IN_PROGRESS, once.
-    pub fn claim_stream(&self, id: &str, token: &str) -> Result<Session, ApiError> {
+    /// Lets one stream into the session: CREATED → IN_PROGRESS, once. The stream token is the
+    /// credential; a caller that also presented an API key (gRPC) must be the session's tenant.
+    pub fn claim_stream(
+        &self,
+        id: &str,
+        token: &str,
+        tenant: Option<&Tenant>,
+    ) -> Result<Session, ApiError> {
         let mut map = self.sessions.lock().unwrap();
-        let s = map.get_mut(id).ok_or(ApiError::SessionNotFound)?;
+        let s = match tenant {
+            Some(t) => owned(&mut map, t, id)?,
+            None => map.get_mut(id).ok_or(ApiError::SessionNotFound)?,
+        };
         refresh(s, SystemTime::now());
         if !constant_time_eq(&s.stream_token, token) {
             return Err(ApiError::InvalidStreamToken);
@@ -181,9 +194,14 @@ impl SessionStore {
     }
 
     /// Checks the result against `threshold` (or the session's) and consumes it.
-    pub fn verify(&self, id: &str, threshold: Option<f32>) -> Result<(Session, f32), ApiError> {
+    pub fn verify(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        threshold: Option<f32>,
+    ) -> Result<(Session, f32), ApiError> {
         let mut map = self.sessions.lock().unwrap();
-        let s = map.get_mut(id).ok_or(ApiError::SessionNotFound)?;
+        let s = owned(&mut map, tenant, id)?;
         refresh(s, SystemTime::now());
         match s.status {
             Status::Succeeded | Status::Failed => {}
@@ -215,6 +233,17 @@ impl SessionStore {
     }
 }
 
+/// The session `id` if `tenant` owns it.
+fn owned<'a>(
+    map: &'a mut HashMap<String, Session>,
+    tenant: &Tenant,
+    id: &str,
+) -> Result<&'a mut Session, ApiError> {
+    map.get_mut(id)
+        .filter(|s| &s.tenant == tenant)
+        .ok_or(ApiError::SessionNotFound)
+}
+
 /// A session nobody streamed into before its expiry is EXPIRED.
 fn refresh(s: &mut Session, now: SystemTime) {
     if s.status == Status::Created && now >= s.expires_at {
@@ -232,6 +261,10 @@ mod tests {
             Duration::from_millis(ttl_ms),
             Duration::from_secs(60),
         )
+    }
+
+    fn acme() -> Tenant {
+        Tenant::new("acme")
     }
 
     fn settings() -> Settings {
@@ -257,8 +290,8 @@ mod tests {
     #[test]
     fn ids_are_unique_128_bit_and_tokens_secret() {
         let s = store(1000);
-        let (a, ta) = s.create(settings());
-        let (b, tb) = s.create(settings());
+        let (a, ta) = s.create(&acme(), settings());
+        let (b, tb) = s.create(&acme(), settings());
         assert_ne!(a.id, b.id);
         assert_eq!(a.id.replace('-', "").len(), 32);
         assert_ne!(ta, tb);
@@ -268,21 +301,21 @@ mod tests {
     #[test]
     fn one_stream_per_session_with_its_token() {
         let s = store(10_000);
-        let (a, token) = s.create(settings());
+        let (a, token) = s.create(&acme(), settings());
         assert!(matches!(
-            s.claim_stream(&a.id, "wrong"),
+            s.claim_stream(&a.id, "wrong", None),
             Err(ApiError::InvalidStreamToken)
         ));
         assert!(matches!(
-            s.claim_stream("nope", &token),
+            s.claim_stream("nope", &token, None),
             Err(ApiError::SessionNotFound)
         ));
         assert_eq!(
-            s.claim_stream(&a.id, &token).unwrap().status,
+            s.claim_stream(&a.id, &token, None).unwrap().status,
             Status::InProgress
         );
         assert!(matches!(
-            s.claim_stream(&a.id, &token),
+            s.claim_stream(&a.id, &token, None),
             Err(ApiError::SessionAlreadyStreamed)
         ));
     }
@@ -290,11 +323,11 @@ mod tests {
     #[test]
     fn unused_session_expires() {
         let s = store(20);
-        let (a, token) = s.create(settings());
+        let (a, token) = s.create(&acme(), settings());
         std::thread::sleep(Duration::from_millis(40));
-        assert_eq!(s.get(&a.id).unwrap().status, Status::Expired);
+        assert_eq!(s.get(&acme(), &a.id).unwrap().status, Status::Expired);
         assert!(matches!(
-            s.claim_stream(&a.id, &token),
+            s.claim_stream(&a.id, &token, None),
             Err(ApiError::SessionExpired)
         ));
     }
@@ -302,18 +335,18 @@ mod tests {
     #[test]
     fn verify_needs_a_result_and_consumes_it() {
         let s = store(10_000);
-        let (a, token) = s.create(settings());
+        let (a, token) = s.create(&acme(), settings());
         assert!(matches!(
-            s.verify(&a.id, None),
+            s.verify(&acme(), &a.id, None),
             Err(ApiError::ResultNotReady("CREATED"))
         ));
-        s.claim_stream(&a.id, &token).unwrap();
+        s.claim_stream(&a.id, &token, None).unwrap();
         s.finish(&a.id, outcome(true, 97.0));
-        let (session, threshold) = s.verify(&a.id, None).unwrap();
+        let (session, threshold) = s.verify(&acme(), &a.id, None).unwrap();
         assert_eq!(session.status, Status::Succeeded);
         assert_eq!(threshold, 90.0);
         assert!(matches!(
-            s.verify(&a.id, None),
+            s.verify(&acme(), &a.id, None),
             Err(ApiError::AlreadyVerified)
         ));
     }
@@ -321,13 +354,33 @@ mod tests {
     #[test]
     fn images_are_purged_after_retention_but_result_stays() {
         let s = store(20);
-        let (a, token) = s.create(settings());
-        s.claim_stream(&a.id, &token).unwrap();
+        let (a, token) = s.create(&acme(), settings());
+        s.claim_stream(&a.id, &token, None).unwrap();
         s.finish(&a.id, outcome(false, 40.0));
         std::thread::sleep(Duration::from_millis(40));
         s.purge();
-        let o = s.get(&a.id).unwrap().outcome.unwrap();
+        let o = s.get(&acme(), &a.id).unwrap().outcome.unwrap();
         assert!(o.reference_image.is_none() && o.audit_images.is_empty());
         assert_eq!(o.confidence, 40.0);
+    }
+
+    #[test]
+    fn another_tenant_sees_no_session() {
+        let s = store(10_000);
+        let (a, token) = s.create(&acme(), settings());
+        let other = Tenant::new("globex");
+        assert!(matches!(
+            s.get(&other, &a.id),
+            Err(ApiError::SessionNotFound)
+        ));
+        assert!(matches!(
+            s.verify(&other, &a.id, None),
+            Err(ApiError::SessionNotFound)
+        ));
+        assert!(matches!(
+            s.claim_stream(&a.id, &token, Some(&other)),
+            Err(ApiError::SessionNotFound)
+        ));
+        s.claim_stream(&a.id, &token, Some(&acme())).unwrap();
     }
 }

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use livegate_engine::{Models, PlanConfig};
 use tokio::sync::Semaphore;
 
+use crate::auth::ApiKeys;
 use crate::config::Config;
+use crate::rate_limit::SessionRateLimiter;
 use crate::sessions::SessionStore;
 
 #[derive(Clone)]
@@ -16,6 +18,9 @@ pub struct AppState {
     pub plan_config: Arc<PlanConfig>,
     /// Frames that may be in the engine at once, across all streams.
     pub engine_slots: Arc<Semaphore>,
+    pub api_keys: Arc<ApiKeys>,
+    /// One limiter for every transport: the limit belongs to the key, not the port.
+    pub session_limiter: Arc<SessionRateLimiter>,
 }
 
 impl AppState {
@@ -28,6 +33,11 @@ impl AppState {
                 config.result_retention,
             )),
             engine_slots: Arc::new(Semaphore::new(config.engine_workers())),
+            api_keys: Arc::new(ApiKeys::new(&config.api_keys)),
+            session_limiter: Arc::new(SessionRateLimiter::new(
+                config.sessions_per_minute,
+                config.session_burst,
+            )),
             plan_config: Arc::new(plan_config),
             models,
             config: Arc::new(config),

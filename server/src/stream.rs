@@ -18,9 +18,11 @@ use pb::stream_session_request::Message as In;
 use pb::stream_session_response::Message as Out;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinHandle;
+use tokio_stream::Stream;
 use tokio_stream::StreamExt;
-use tonic::{Status, Streaming};
+use tonic::Status;
 
+use crate::auth::Tenant;
 use crate::convert;
 use crate::error::ApiError;
 use crate::sessions::{Outcome, Session};
@@ -28,11 +30,19 @@ use crate::state::AppState;
 
 pub type Outbound = mpsc::Sender<Result<pb::StreamSessionResponse, Status>>;
 
-/// Waits for `start` and claims the session it names. Errors here are returned as the call's
-/// status, before any response message.
+/// Client messages of one stream, from whichever transport carries them (a gRPC stream, or
+/// WebSocket binary frames decoded by [`crate::rest::ws`]).
+pub trait Inbound: Stream<Item = Result<pb::StreamSessionRequest, Status>> + Unpin + Send {}
+
+impl<T: Stream<Item = Result<pb::StreamSessionRequest, Status>> + Unpin + Send> Inbound for T {}
+
+/// Waits for `start` and claims the session it names with its stream token (and, where the
+/// transport authenticated the caller, for its tenant only). Errors here are returned as the
+/// call's status, before any response message.
 pub async fn accept(
     state: &AppState,
-    inbound: &mut Streaming<pb::StreamSessionRequest>,
+    tenant: Option<&Tenant>,
+    inbound: &mut impl Inbound,
 ) -> Result<(Session, pb::ClientInfo), ApiError> {
     let limit = state.config.start_timeout;
     let first = tokio::time::timeout(limit, inbound.next())
@@ -57,7 +67,7 @@ pub async fn accept(
     };
     let session = state
         .sessions
-        .claim_stream(&start.session_id, &start.stream_token)?;
+        .claim_stream(&start.session_id, &start.stream_token, tenant)?;
     Ok((session, start.client.unwrap_or_default()))
 }
 
@@ -69,7 +79,7 @@ pub async fn run(
     state: AppState,
     session: Session,
     client: pb::ClientInfo,
-    mut inbound: Streaming<pb::StreamSessionRequest>,
+    mut inbound: impl Inbound,
     out: Outbound,
 ) {
     let config = &state.config;
@@ -169,6 +179,11 @@ pub async fn run(
                 }
                 Some(Ok(_)) => {
                     failure = Some(ApiError::Protocol("`start` may only be sent once".into()));
+                    break;
+                }
+                // A message the transport could not read (WebSocket: not a binary protobuf).
+                Some(Err(status)) if status.code() == tonic::Code::InvalidArgument => {
+                    failure = Some(ApiError::Protocol(status.message().to_string()));
                     break;
                 }
                 Some(Err(status)) => {

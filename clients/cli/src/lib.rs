@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 use tonic_types::StatusExt;
 
@@ -87,18 +88,42 @@ pub fn error_code(status: &Status) -> Option<i32> {
         .ok()
 }
 
-pub async fn connect(server: &str) -> Result<LivenessClient<Channel>, ClientError> {
+/// Adds the API key, when there is one, to every call as `authorization: Bearer <key>`.
+#[derive(Clone, Default)]
+pub struct ApiKey(Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>);
+
+impl tonic::service::Interceptor for ApiKey {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
+        if let Some(value) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// A connected client of the Liveness service.
+pub type Client = LivenessClient<InterceptedService<Channel, ApiKey>>;
+
+/// Connects to `server` (for example `http://127.0.0.1:50051`), presenting `api_key` if given.
+pub async fn connect(server: &str, api_key: Option<&str>) -> Result<Client, ClientError> {
+    let key = api_key
+        .map(|k| format!("Bearer {k}").parse())
+        .transpose()
+        .map_err(|_| ClientError::Server(Status::invalid_argument("the API key is not ASCII")))?;
     let channel = Channel::from_shared(server.to_string())
         .map_err(|e| {
             ClientError::Server(Status::invalid_argument(format!("bad server address: {e}")))
         })?
         .connect()
         .await?;
-    Ok(LivenessClient::new(channel).max_decoding_message_size(64 * 1024 * 1024))
+    Ok(LivenessClient::with_interceptor(channel, ApiKey(key))
+        .max_decoding_message_size(64 * 1024 * 1024))
 }
 
 pub async fn create_session(
-    client: &mut LivenessClient<Channel>,
+    client: &mut Client,
     audit_images_limit: i32,
 ) -> Result<pb::CreateSessionResponse, ClientError> {
     let request = pb::CreateSessionRequest {
@@ -114,7 +139,7 @@ pub async fn create_session(
 /// verdict (or the source's end). Frames are read on a blocking thread so decoding never stalls
 /// the connection.
 pub async fn stream(
-    client: &mut LivenessClient<Channel>,
+    client: &mut Client,
     session_id: &str,
     stream_token: &str,
     mut source: FrameSource,

@@ -21,6 +21,10 @@ struct Cli {
         global = true
     )]
     server: String,
+    /// API key of the caller's tenant (sent as `authorization: Bearer <key>`); not needed by a
+    /// server that runs without keys.
+    #[arg(long, env = "LIVEGATE_API_KEY", global = true, hide_env_values = true)]
+    api_key: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -74,7 +78,7 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<ExitCode, livegate_cli::ClientError> {
-    let mut client = connect(&cli.server).await?;
+    let mut client = connect(&cli.server, cli.api_key.as_deref()).await?;
     match cli.command {
         Command::Stream {
             source,

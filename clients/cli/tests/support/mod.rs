@@ -36,6 +36,8 @@ fn models(config: &Config) -> Arc<Models> {
 pub struct TestServer {
     pub url: String,
     pub addr: std::net::SocketAddr,
+    /// `http://127.0.0.1:port` of the REST API.
+    pub rest_url: String,
     stop: Option<oneshot::Sender<()>>,
 }
 
@@ -51,12 +53,18 @@ impl Drop for TestServer {
 pub async fn start_server(tune: impl FnOnce(&mut Config)) -> TestServer {
     let mut config = Config::defaults();
     config.addr = "127.0.0.1:0".parse().unwrap();
+    config.rest_addr = "127.0.0.1:0".parse().unwrap();
     tune(&mut config);
     let models = models(&config);
     let (listener, addr) = livegate_server::bind(config.addr).await.unwrap();
+    let (rest, rest_addr) = livegate_server::bind(config.rest_addr).await.unwrap();
+    let listeners = livegate_server::Listeners {
+        grpc: listener,
+        rest: Some(rest),
+    };
     let (stop, stopped) = oneshot::channel();
     tokio::spawn(async move {
-        livegate_server::serve(config, models, listener, async {
+        livegate_server::serve(config, models, listeners, async {
             let _ = stopped.await;
         })
         .await
@@ -66,6 +74,7 @@ pub async fn start_server(tune: impl FnOnce(&mut Config)) -> TestServer {
     TestServer {
         url: format!("http://{addr}"),
         addr,
+        rest_url: format!("http://{rest_addr}"),
         stop: Some(stop),
     }
 }

@@ -1,0 +1,152 @@
+//! The API's operations, once, for every transport: gRPC ([`crate::service`]), REST and
+//! WebSocket ([`crate::rest`]) parse their requests into these calls and render what comes back.
+//! Each call runs for a [`Tenant`] and sees only that tenant's sessions.
+
+use livegate_engine::PlanConfig;
+use livegate_proto::v1 as pb;
+
+use crate::auth::Tenant;
+use crate::convert::{self, session_status, timestamp};
+use crate::error::ApiError;
+use crate::sessions::{Settings, Status as SessionState};
+use crate::state::AppState;
+
+/// Creates a session with `settings` (the deployment's defaults where a field is unset).
+pub fn create_session(
+    state: &AppState,
+    tenant: &Tenant,
+    settings: pb::SessionSettings,
+) -> Result<pb::CreateSessionResponse, ApiError> {
+    let limit = settings.audit_images_limit;
+    if !(0..=4).contains(&limit) {
+        return Err(ApiError::InvalidArgument(format!(
+            "auditImagesLimit must be 0-4, not {limit}"
+        )));
+    }
+    let threshold = checked_threshold(settings.confidence_threshold)?
+        .unwrap_or(state.config.confidence_threshold);
+    let plan = session_plan(&state.plan_config, &settings)?;
+    let (session, token) = state.sessions.create(
+        tenant,
+        Settings {
+            audit_images_limit: limit as usize,
+            confidence_threshold: threshold,
+            plan,
+        },
+    );
+    tracing::info!(session = %session.id, tenant = %tenant, "session created");
+    Ok(pb::CreateSessionResponse {
+        session_id: session.id,
+        status: pb::SessionStatus::Created as i32,
+        created_at: Some(timestamp(session.created_at)),
+        expiry_date: Some(timestamp(session.expires_at)),
+        stream_token: token,
+    })
+}
+
+/// The session's status and, once it finished, its result (images while retention lasts).
+pub fn get_session_result(
+    state: &AppState,
+    tenant: &Tenant,
+    session_id: &str,
+) -> Result<pb::SessionResult, ApiError> {
+    let session = state.sessions.get(tenant, session_id)?;
+    if session.status == SessionState::Expired {
+        return Err(ApiError::SessionExpired);
+    }
+    let mut result = pb::SessionResult {
+        session_id: session.id,
+        status: session_status(session.status) as i32,
+        ..Default::default()
+    };
+    if let Some(o) = session.outcome {
+        result.confidence = o.confidence;
+        result.is_live = o.is_live;
+        result.reference_image = o.reference_image.unwrap_or_default();
+        result.audit_images = o.audit_images;
+        result.timestamp = Some(timestamp(o.finished_at));
+        result.message = o.message;
+        result.reasons = o.reasons;
+    }
+    Ok(result)
+}
+
+/// Checks the result against `threshold` (the session's when None) and consumes it: a second
+/// verify is refused, whatever the first answered.
+pub fn verify_session(
+    state: &AppState,
+    tenant: &Tenant,
+    session_id: &str,
+    threshold: Option<f32>,
+) -> Result<pb::VerifySessionResponse, ApiError> {
+    let threshold = checked_threshold(threshold)?;
+    let (session, threshold) = state.sessions.verify(tenant, session_id, threshold)?;
+    let outcome = session
+        .outcome
+        .ok_or_else(|| ApiError::Service("a finished session has no outcome".into()))?;
+    // A session that was not live never verifies, whatever threshold the caller passes.
+    if !outcome.is_live || outcome.confidence < threshold {
+        return Err(ApiError::ConfidenceTooLow {
+            confidence: outcome.confidence,
+            threshold,
+        });
+    }
+    Ok(pb::VerifySessionResponse {
+        session_id: session.id,
+        confidence: outcome.confidence,
+        is_live: outcome.is_live,
+    })
+}
+
+fn checked_threshold(threshold: Option<f32>) -> Result<Option<f32>, ApiError> {
+    match threshold {
+        Some(t) if !(0.0..=100.0).contains(&t) => Err(ApiError::InvalidArgument(format!(
+            "confidenceThreshold must be 0-100, not {t}"
+        ))),
+        t => Ok(t),
+    }
+}
+
+/// The deployment's plan rule narrowed by a session's settings: its kinds must be among the
+/// deployment's, its step counts within 2–4 and within the kinds available.
+fn session_plan(
+    deployment: &PlanConfig,
+    settings: &pb::SessionSettings,
+) -> Result<PlanConfig, ApiError> {
+    let mut plan = deployment.clone();
+    if !settings.challenge_kinds.is_empty() {
+        let mut kinds = Vec::new();
+        for &k in &settings.challenge_kinds {
+            let kind = pb::ChallengeKind::try_from(k)
+                .ok()
+                .and_then(convert::engine_challenge_kind)
+                .filter(|kind| deployment.kinds.contains(kind))
+                .ok_or_else(|| {
+                    ApiError::InvalidArgument(format!(
+                        "challengeKinds: {k} is not a challenge this deployment offers"
+                    ))
+                })?;
+            if !kinds.contains(&kind) {
+                kinds.push(kind);
+            }
+        }
+        plan.kinds = kinds;
+    }
+    let min = match settings.min_challenge_steps {
+        0 => plan.min_steps.min(plan.kinds.len()),
+        n => n as usize,
+    };
+    let max = match settings.max_challenge_steps {
+        0 => plan.max_steps.min(plan.kinds.len()).max(min),
+        n => n as usize,
+    };
+    if !(2..=4).contains(&min) || !(2..=4).contains(&max) || min > max || max > plan.kinds.len() {
+        return Err(ApiError::InvalidArgument(format!(
+            "challenge steps must satisfy 2 <= min ({min}) <= max ({max}) <= 4 and max <= the {} kinds allowed",
+            plan.kinds.len()
+        )));
+    }
+    plan.min_steps = min;
+    plan.max_steps = max;
+    Ok(plan)
+}

@@ -1,0 +1,270 @@
+//! API keys and tenants, as one tower layer in front of both transports.
+//!
+//! Each configured key belongs to one tenant. A request presents its key as
+//! `authorization: Bearer <key>` or `x-api-key: <key>` (gRPC metadata and HTTP headers alike);
+//! the layer puts the caller's [`Tenant`] in the request's extensions, where handlers find it,
+//! or answers the request itself with `UNAUTHENTICATED` (2013) in the transport's own error shape
+//! ([`Rejection`]). Paths that need no key (health, reflection, the OpenAPI document, the
+//! WebSocket stream, which presents its session's one-time stream token instead) are listed once,
+//! where the server is assembled.
+//!
+//! With no keys configured the server runs open, for development: every caller is the tenant
+//! `default`, and start-up logs a warning.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{HeaderMap, Request, Response};
+use tower::{Layer, Service};
+
+use crate::error::ApiError;
+
+/// Whose sessions a call may see.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Tenant(Arc<str>);
+
+impl Tenant {
+    pub fn new(name: &str) -> Self {
+        Tenant(name.into())
+    }
+
+    /// The tenant of an open (keyless) server.
+    pub fn open() -> Self {
+        Tenant::new("default")
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Tenant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One configured key: `tenant:key`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    pub tenant: Tenant,
+    pub key: String,
+}
+
+// Keys never reach logs, not even through the configuration's Debug.
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:<redacted>", self.tenant)
+    }
+}
+
+impl std::str::FromStr for ApiKey {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (tenant, key) = s
+            .split_once(':')
+            .ok_or_else(|| "an API key is written tenant:key".to_string())?;
+        let (tenant, key) = (tenant.trim(), key.trim());
+        if tenant.is_empty() || key.len() < 16 {
+            return Err("an API key needs a tenant name and at least 16 characters".into());
+        }
+        Ok(ApiKey {
+            tenant: Tenant::new(tenant),
+            key: key.to_string(),
+        })
+    }
+}
+
+/// The configured keys, looked up by key.
+#[derive(Debug, Default)]
+pub struct ApiKeys {
+    by_key: HashMap<String, Tenant>,
+}
+
+impl ApiKeys {
+    pub fn new(keys: &[ApiKey]) -> Self {
+        ApiKeys {
+            by_key: keys
+                .iter()
+                .map(|k| (k.key.clone(), k.tenant.clone()))
+                .collect(),
+        }
+    }
+
+    /// True when no key is configured and every caller is [`Tenant::open`].
+    pub fn is_open(&self) -> bool {
+        self.by_key.is_empty()
+    }
+
+    /// The tenant whose key the request presents.
+    pub fn authenticate(&self, headers: &HeaderMap) -> Result<Tenant, ApiError> {
+        if self.is_open() {
+            return Ok(Tenant::open());
+        }
+        let presented = presented_key(headers).ok_or(ApiError::Unauthenticated(
+            "an API key is required (authorization: Bearer <key>, or x-api-key)",
+        ))?;
+        // A HashMap lookup hashes the whole key before comparing, so its time does not say how
+        // much of a guess was right.
+        self.by_key
+            .get(presented)
+            .cloned()
+            .ok_or(ApiError::Unauthenticated("the API key is not valid"))
+    }
+}
+
+fn presented_key(headers: &HeaderMap) -> Option<&str> {
+    if let Some(v) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
+        return Some(v.trim());
+    }
+    let auth = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, key) = auth.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| key.trim())
+}
+
+/// How a transport answers a request that a layer refuses.
+pub trait Rejection<B> {
+    fn reject(error: ApiError) -> Response<B>;
+}
+
+/// Authenticates every request whose path `anonymous` does not accept.
+pub struct AuthLayer<P> {
+    keys: Arc<ApiKeys>,
+    anonymous: fn(&str) -> bool,
+    protocol: PhantomData<fn() -> P>,
+}
+
+impl<P> AuthLayer<P> {
+    pub fn new(keys: Arc<ApiKeys>, anonymous: fn(&str) -> bool) -> Self {
+        AuthLayer {
+            keys,
+            anonymous,
+            protocol: PhantomData,
+        }
+    }
+}
+
+impl<P> Clone for AuthLayer<P> {
+    fn clone(&self) -> Self {
+        AuthLayer::new(self.keys.clone(), self.anonymous)
+    }
+}
+
+impl<S, P> Layer<S> for AuthLayer<P> {
+    type Service = Authenticate<S, P>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Authenticate {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+pub struct Authenticate<S, P> {
+    inner: S,
+    layer: AuthLayer<P>,
+}
+
+impl<S: Clone, P> Clone for Authenticate<S, P> {
+    fn clone(&self) -> Self {
+        Authenticate {
+            inner: self.inner.clone(),
+            layer: self.layer.clone(),
+        }
+    }
+}
+
+pub(crate) type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
+
+impl<S, P, B, R> Service<Request<B>> for Authenticate<S, P>
+where
+    S: Service<Request<B>, Response = Response<R>>,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    P: Rejection<R>,
+    R: Send + 'static,
+{
+    type Response = Response<R>;
+    type Error = S::Error;
+    type Future = BoxFuture<Response<R>, S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        let path = request.uri().path();
+        if (self.layer.anonymous)(path) {
+            return Box::pin(self.inner.call(request));
+        }
+        match self.layer.keys.authenticate(request.headers()) {
+            Ok(tenant) => {
+                request.extensions_mut().insert(tenant);
+                Box::pin(self.inner.call(request))
+            }
+            Err(e) => {
+                tracing::info!(path, "refused: {e}");
+                Box::pin(std::future::ready(Ok(P::reject(e))))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> ApiKeys {
+        ApiKeys::new(&[
+            "acme:acme-key-0123456789".parse().unwrap(),
+            "globex:globex-key-0123456789".parse().unwrap(),
+        ])
+    }
+
+    fn headers(name: &'static str, value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(name, value.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn a_key_names_its_tenant_in_either_header() {
+        let k = keys();
+        let bearer = headers("authorization", "Bearer acme-key-0123456789");
+        assert_eq!(k.authenticate(&bearer).unwrap(), Tenant::new("acme"));
+        let x = headers("x-api-key", "globex-key-0123456789");
+        assert_eq!(k.authenticate(&x).unwrap(), Tenant::new("globex"));
+    }
+
+    #[test]
+    fn missing_wrong_and_malformed_keys_are_refused() {
+        let k = keys();
+        for h in [
+            HeaderMap::new(),
+            headers("x-api-key", "acme-key-012345678"),
+            headers("authorization", "Basic acme-key-0123456789"),
+            headers("authorization", "acme-key-0123456789"),
+        ] {
+            assert!(matches!(
+                k.authenticate(&h),
+                Err(ApiError::Unauthenticated(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn keys_are_checked_when_configured_and_redacted_in_logs() {
+        assert!("acme:short".parse::<ApiKey>().is_err());
+        assert!("no-colon-0123456789".parse::<ApiKey>().is_err());
+        let key: ApiKey = "acme:acme-key-0123456789".parse().unwrap();
+        assert_eq!(format!("{key:?}"), "acme:<redacted>");
+        assert!(ApiKeys::default().is_open());
+    }
+}

@@ -1,0 +1,125 @@
+//! The REST/JSON API of the seed (`/api/liveness/...`, `/api/kyc/...`) and the WebSocket
+//! stream, on their own port. Handlers parse JSON, call [`crate::api`] exactly as the gRPC
+//! service does, and render the answer in the seed's shapes ([`json`]); errors render as
+//! `{errorCode, message, status, timestamp}` ([`crate::error`]). Keys and the session rate limit
+//! are the same tower layers as on gRPC.
+
+pub mod json;
+pub mod ws;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{Method, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+
+use crate::api;
+use crate::auth::{AuthLayer, Tenant};
+use crate::error::{ApiError, JsonRejection};
+use crate::rate_limit::RateLimitLayer;
+use crate::state::AppState;
+
+/// The OpenAPI document of this API, checked in next to the code that serves it.
+pub const OPENAPI: &str = include_str!("../../openapi.json");
+
+/// Paths that need no API key: liveness probes, the API's own description, and the WebSocket
+/// stream (browsers cannot set its headers; it presents its session's one-time stream token).
+fn anonymous(path: &str) -> bool {
+    path == "/health"
+        || path == "/api/openapi.json"
+        || (path.starts_with("/api/liveness/session/") && path.ends_with("/stream"))
+}
+
+/// The requests that create sessions, for the per-key rate limit.
+const CREATES: &[(Method, &str)] = &[(Method::POST, "/api/liveness/session")];
+
+pub fn router(state: AppState) -> Router {
+    let limit = state.config.max_request_bytes as usize;
+    Router::new()
+        .route("/api/liveness/session", post(create_session))
+        .route("/api/liveness/session/{id}/results", get(session_results))
+        .route("/api/liveness/verify/{id}", post(verify))
+        .route("/api/liveness/compare-faces", post(compare_faces))
+        .route("/api/kyc/analyze/identity-with-liveness", post(kyc))
+        .route("/api/liveness/session/{id}/stream", get(ws::stream))
+        .route("/api/openapi.json", get(openapi))
+        .route("/health", get(health))
+        .layer(DefaultBodyLimit::max(limit))
+        // Layers run outside in: keys first, then the rate limit that counts per key.
+        .layer(RateLimitLayer::<JsonRejection>::new(
+            state.session_limiter.clone(),
+            CREATES,
+        ))
+        .layer(AuthLayer::<JsonRejection>::new(
+            state.api_keys.clone(),
+            anonymous,
+        ))
+        .with_state(state)
+}
+
+/// A body within the limit, or MESSAGE_TOO_LARGE.
+fn body(body: Result<Bytes, BytesRejection>, state: &AppState) -> Result<Bytes, ApiError> {
+    body.map_err(|e| match e {
+        BytesRejection::FailedToBufferBody(_) => {
+            ApiError::MessageTooLarge(state.config.max_request_bytes as usize)
+        }
+        other => ApiError::InvalidArgument(other.body_text()),
+    })
+}
+
+async fn create_session(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Json<json::CreateSessionResponse>, ApiError> {
+    let request: json::CreateSessionBody = json::parse_body(&body(raw, &state)?)?;
+    let settings = request.settings.unwrap_or_default().into_proto()?;
+    let created = api::create_session(&state, &tenant, settings)?;
+    Ok(Json(created.into()))
+}
+
+async fn session_results(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    Path(id): Path<String>,
+) -> Result<Json<json::SessionResult>, ApiError> {
+    Ok(Json(api::get_session_result(&state, &tenant, &id)?.into()))
+}
+
+async fn verify(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    Path(id): Path<String>,
+    Query(query): Query<json::VerifyBody>,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Json<json::VerifyResponse>, ApiError> {
+    // The threshold may come in the body or the query; the seed's examples send neither.
+    let from_body: json::VerifyBody = json::parse_body(&body(raw, &state)?)?;
+    let threshold = from_body
+        .confidence_threshold
+        .or(query.confidence_threshold);
+    Ok(Json(
+        api::verify_session(&state, &tenant, &id, threshold)?.into(),
+    ))
+}
+
+async fn compare_faces() -> ApiError {
+    ApiError::NotAvailable("face matching (compare-faces)")
+}
+
+async fn kyc() -> ApiError {
+    ApiError::NotAvailable("KYC analysis (identity-with-liveness)")
+}
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
+async fn health() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        r#"{"status":"SERVING"}"#,
+    )
+}

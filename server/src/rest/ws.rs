@@ -1,0 +1,131 @@
+//! `GET /api/liveness/session/{id}/stream`: the `StreamSession` protocol over a WebSocket, for
+//! browsers. Each binary frame carries one protobuf `StreamSessionRequest` (client → server) or
+//! `StreamSessionResponse` (server → client), the same messages, engine, and limits as the gRPC
+//! stream ([`crate::stream`]).
+//!
+//! Browsers cannot set headers on a WebSocket, so this route takes no API key: the `start`
+//! message's one-time stream token is the credential, and its session id must be the one in the
+//! URL. An error ends the socket with a text frame holding the REST error body
+//! (`{errorCode, message, status, timestamp}`) and a close frame whose reason is the code's name
+//! (1008 for the client's errors, 1011 for ours).
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::response::Response;
+use futures_util::{SinkExt, StreamExt};
+use livegate_proto::v1 as pb;
+use pb::stream_session_request::Message as In;
+use prost::Message as _;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Status;
+
+use crate::error::{self, ApiError};
+use crate::state::AppState;
+use crate::stream;
+
+pub async fn stream(
+    ws: WebSocketUpgrade,
+    Path(session_id): Path<String>,
+    State(state): State<AppState>,
+) -> Response {
+    let max = state.config.max_stream_message_bytes();
+    ws.max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| serve(state, session_id, socket))
+}
+
+type Sink = futures_util::stream::SplitSink<WebSocket, Message>;
+
+async fn serve(state: AppState, session_id: String, socket: WebSocket) {
+    let (mut sink, mut source) = socket.split();
+    // Client frames become the same inbound stream a gRPC call gives the driver.
+    let (to_driver, inbound) = mpsc::channel(4);
+    let reader = tokio::spawn(async move {
+        let mut first = true;
+        while let Some(message) = source.next().await {
+            let item = match message {
+                Ok(Message::Binary(bytes)) => decode(&bytes, first.then_some(&*session_id)),
+                Ok(Message::Text(_)) => Err(Status::invalid_argument(
+                    "text frames are not part of the protocol: send binary protobuf StreamSessionRequest messages",
+                )),
+                Ok(Message::Close(_)) | Err(_) => break,
+                Ok(Message::Ping(_) | Message::Pong(_)) => continue,
+            };
+            first = false;
+            if to_driver.send(item).await.is_err() {
+                break;
+            }
+        }
+    });
+
+    let mut inbound = ReceiverStream::new(inbound);
+    let (session, client) = match stream::accept(&state, None, &mut inbound).await {
+        Ok(accepted) => accepted,
+        Err(e) => {
+            close_with_error(&mut sink, e.code(), &e.to_string()).await;
+            reader.abort();
+            return;
+        }
+    };
+    tracing::info!(session = %session.id, device = %client.device, "WebSocket stream started");
+    let (to_client, mut outbound) = mpsc::channel(16);
+    tokio::spawn(stream::run(state, session, client, inbound, to_client));
+    while let Some(message) = outbound.recv().await {
+        match message {
+            Ok(m) => {
+                if sink
+                    .send(Message::Binary(m.encode_to_vec().into()))
+                    .await
+                    .is_err()
+                {
+                    // The browser went away; dropping `outbound` ends the driver.
+                    break;
+                }
+            }
+            Err(status) => {
+                close_with_error(&mut sink, error::code_of(&status), status.message()).await;
+                reader.abort();
+                return;
+            }
+        }
+    }
+    let _ = sink
+        .send(Message::Close(Some(CloseFrame {
+            code: 1000,
+            reason: "".into(),
+        })))
+        .await;
+    reader.abort();
+}
+
+/// One client message; the first must name the session of the URL.
+fn decode(bytes: &[u8], url_session: Option<&str>) -> Result<pb::StreamSessionRequest, Status> {
+    let request = pb::StreamSessionRequest::decode(bytes).map_err(|e| {
+        Status::invalid_argument(format!("not a protobuf StreamSessionRequest: {e}"))
+    })?;
+    if let (Some(url), Some(In::Start(start))) = (url_session, &request.message)
+        && start.session_id != url
+    {
+        // Claims go by the URL's session: a token for another session is simply not valid.
+        return Err(ApiError::InvalidStreamToken.into());
+    }
+    Ok(request)
+}
+
+async fn close_with_error(sink: &mut Sink, code: pb::ErrorCode, message: &str) {
+    let _ = sink
+        .send(Message::Text(error::error_body(code, message).into()))
+        .await;
+    let close = if error::http_status(code).is_server_error() {
+        1011
+    } else {
+        1008
+    };
+    let _ = sink
+        .send(Message::Close(Some(CloseFrame {
+            code: close,
+            reason: code.as_str_name().into(),
+        })))
+        .await;
+}

@@ -1,0 +1,203 @@
+//! A real server on loopback ports (gRPC and REST), and clients that are not ours: curl for
+//! REST, tungstenite for WebSocket, the generated tonic client for gRPC.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::{Arc, OnceLock};
+
+use livegate_engine::Models;
+use livegate_proto::v1 as pb;
+use livegate_server::{Config, Listeners};
+use tokio::sync::oneshot;
+use tonic::transport::Channel;
+
+pub const ACME_KEY: &str = "acme-key-0123456789abcdef";
+pub const GLOBEX_KEY: &str = "globex-key-0123456789abcdef";
+
+fn models(config: &Config) -> Arc<Models> {
+    static MODELS: OnceLock<Arc<Models>> = OnceLock::new();
+    MODELS
+        .get_or_init(|| {
+            livegate_server::load_models(config)
+                .expect("models (python3 engine/assets/fetch.py models)")
+        })
+        .clone()
+}
+
+/// A file fetched by `python3 engine/assets/fetch.py media`.
+pub fn media(name: &str) -> PathBuf {
+    let path = livegate_engine::models::cache_dir()
+        .join("media")
+        .join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `python3 engine/assets/fetch.py media`",
+        path.display()
+    );
+    path
+}
+
+pub struct TestServer {
+    pub grpc_url: String,
+    pub rest_url: String,
+    pub ws_url: String,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// A server on ephemeral loopback ports with the defaults adjusted by `tune`.
+pub async fn start(tune: impl FnOnce(&mut Config)) -> TestServer {
+    let mut config = Config::defaults();
+    config.addr = "127.0.0.1:0".parse().unwrap();
+    config.rest_addr = "127.0.0.1:0".parse().unwrap();
+    config.antispoof = false;
+    tune(&mut config);
+    let models = models(&config);
+    let (grpc, grpc_addr) = livegate_server::bind(config.addr).await.unwrap();
+    let (rest, rest_addr) = livegate_server::bind(config.rest_addr).await.unwrap();
+    let (stop, stopped) = oneshot::channel();
+    tokio::spawn(async move {
+        let listeners = Listeners {
+            grpc,
+            rest: Some(rest),
+        };
+        livegate_server::serve(config, models, listeners, async {
+            let _ = stopped.await;
+        })
+        .await
+        .unwrap();
+    });
+    TestServer {
+        grpc_url: format!("http://{grpc_addr}"),
+        rest_url: format!("http://{rest_addr}"),
+        ws_url: format!("ws://{rest_addr}"),
+        stop: Some(stop),
+    }
+}
+
+/// Two tenants, acme and globex.
+pub fn with_keys(config: &mut Config) {
+    config.api_keys = vec![
+        format!("acme:{ACME_KEY}").parse().unwrap(),
+        format!("globex:{GLOBEX_KEY}").parse().unwrap(),
+    ];
+}
+
+/// An HTTP answer: status and JSON body (Null when the body is not JSON).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub json: serde_json::Value,
+    pub headers: String,
+}
+
+/// Runs curl with `args` (the URL among them) and returns the answer.
+pub fn curl(args: &[&str]) -> Answer {
+    let out = Command::new("curl")
+        .args(["-sS", "-D", "/dev/stderr", "-w", "\n%{http_code}"])
+        .args(args)
+        .output()
+        .expect("curl is installed (deploy/dev/setup installs it)");
+    parse_curl(&out)
+}
+
+/// Runs a shell command line (a seed example, verbatim but for the host) and returns the answer.
+pub fn curl_line(line: &str, dir: &std::path::Path) -> Answer {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!("{line} -sS -D /dev/stderr -w '\\n%{{http_code}}'"))
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    parse_curl(&out)
+}
+
+fn parse_curl(out: &std::process::Output) -> Answer {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (body, code) = stdout.rsplit_once('\n').unwrap_or(("", &stdout));
+    Answer {
+        status: code.trim().parse().unwrap_or(0),
+        json: serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+        headers: String::from_utf8_lossy(&out.stderr).to_lowercase(),
+    }
+}
+
+/// Asserts the seed's error shape `{errorCode, message, status, timestamp}` with `code`, `status`.
+pub fn assert_error(answer: &Answer, code: i64, status: u16) {
+    assert_eq!(answer.status, status, "{answer:?}");
+    let j = &answer.json;
+    assert_eq!(j["errorCode"].as_i64(), Some(code), "{answer:?}");
+    assert_eq!(j["status"].as_u64(), Some(status as u64), "{answer:?}");
+    assert!(
+        j["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{answer:?}"
+    );
+    let ts = j["timestamp"].as_str().expect("timestamp");
+    humantime::parse_rfc3339(ts).expect("RFC 3339 timestamp");
+}
+
+pub async fn grpc(server: &TestServer) -> pb::liveness_client::LivenessClient<Channel> {
+    pb::liveness_client::LivenessClient::connect(server.grpc_url.clone())
+        .await
+        .unwrap()
+}
+
+/// A request carrying `key` as a bearer token.
+pub fn keyed<T>(message: T, key: &str) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(message);
+    r.metadata_mut()
+        .insert("authorization", format!("Bearer {key}").parse().unwrap());
+    r
+}
+
+/// Our error code in a gRPC status.
+pub fn code(status: &tonic::Status) -> Option<i32> {
+    use tonic_types::StatusExt;
+    status
+        .get_details_error_info()?
+        .metadata
+        .get("errorCode")?
+        .parse()
+        .ok()
+}
+
+/// A frame message holding a real JPEG, `ts` ms into the stream.
+pub fn jpeg_frame(ts: i64) -> pb::StreamSessionRequest {
+    static JPEG: OnceLock<Vec<u8>> = OnceLock::new();
+    let data = JPEG
+        .get_or_init(|| std::fs::read(media("franck_02045.jpg")).unwrap())
+        .clone();
+    pb::StreamSessionRequest {
+        message: Some(pb::stream_session_request::Message::Frame(pb::Frame {
+            timestamp_ms: ts,
+            encoding: pb::FrameEncoding::Jpeg as i32,
+            data,
+            ..Default::default()
+        })),
+    }
+}
+
+pub fn start_message(session_id: &str, token: &str) -> pb::StreamSessionRequest {
+    pb::StreamSessionRequest {
+        message: Some(pb::stream_session_request::Message::Start(
+            pb::StreamStart {
+                session_id: session_id.to_string(),
+                stream_token: token.to_string(),
+                client: Some(pb::ClientInfo {
+                    device: "api test".into(),
+                    fps: 10.0,
+                    ..Default::default()
+                }),
+            },
+        )),
+    }
+}

@@ -1,0 +1,157 @@
+//! The browser's transport: `StreamSession` over a WebSocket with binary protobuf frames, then
+//! the result and a one-time verify over REST.
+
+mod support;
+
+use futures_util::{SinkExt, StreamExt};
+use livegate_proto::v1 as pb;
+use pb::stream_session_response::Message as Out;
+use prost::Message as _;
+use support::{assert_error, curl, jpeg_frame, start, start_message};
+use tokio_tungstenite::tungstenite::Message;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn create(rest_url: &str) -> (String, String) {
+    let created = curl(&["-X", "POST", &format!("{rest_url}/api/liveness/session")]);
+    (
+        created.json["sessionId"].as_str().unwrap().to_string(),
+        created.json["streamToken"].as_str().unwrap().to_string(),
+    )
+}
+
+async fn connect(ws_url: &str, id: &str) -> Socket {
+    let url = format!("{ws_url}/api/liveness/session/{id}/stream");
+    tokio_tungstenite::connect_async(url).await.unwrap().0
+}
+
+async fn send(socket: &mut Socket, message: pb::StreamSessionRequest) {
+    socket
+        .send(Message::Binary(message.encode_to_vec().into()))
+        .await
+        .unwrap();
+}
+
+/// The error body and close code that end a refused socket.
+async fn refusal(socket: &mut Socket) -> (serde_json::Value, u16) {
+    let mut body = serde_json::Value::Null;
+    while let Some(Ok(m)) = socket.next().await {
+        match m {
+            Message::Text(t) => body = serde_json::from_str(&t).unwrap(),
+            Message::Close(Some(frame)) => return (body, frame.code.into()),
+            _ => {}
+        }
+    }
+    panic!("the socket ended without a close frame; body {body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_browser_streams_over_websocket_and_verifies_once_over_rest() {
+    let server = start(|c| c.step_time_limit = std::time::Duration::from_secs(1)).await;
+    let (id, token) = create(&server.rest_url).await;
+    let mut socket = connect(&server.ws_url, &id).await;
+    send(&mut socket, start_message(&id, &token)).await;
+
+    // A still photo cannot do the challenge: its first step times out after 1 s of frames.
+    let mut seen = (false, false, 0);
+    let mut verdict = None;
+    for i in 0..40 {
+        send(&mut socket, jpeg_frame(i * 100)).await;
+        while verdict.is_none() {
+            let Some(Ok(Message::Binary(bytes))) = socket.next().await else {
+                panic!("expected a binary message");
+            };
+            match pb::StreamSessionResponse::decode(bytes).unwrap().message {
+                Some(Out::SessionStarted(_)) => seen.0 = true,
+                Some(Out::Challenge(_)) => seen.1 = true,
+                Some(Out::Feedback(f)) => {
+                    seen.2 += 1;
+                    if f.frame_timestamp_ms == i * 100 {
+                        break;
+                    }
+                }
+                Some(Out::Verdict(v)) => verdict = Some(v),
+                None => {}
+            }
+        }
+        if verdict.is_some() {
+            break;
+        }
+    }
+    let verdict = verdict.expect("a verdict over the socket");
+    assert!(seen.0 && seen.1 && seen.2 > 5, "{seen:?}");
+    assert!(!verdict.is_live);
+    assert!(verdict.reasons.iter().any(|r| r == "CHALLENGE_TIMEOUT"));
+    // The server closes normally after the verdict.
+    let mut closed = None;
+    while let Some(Ok(m)) = socket.next().await {
+        if let Message::Close(frame) = m {
+            closed = frame.map(|f| u16::from(f.code));
+        }
+    }
+    assert_eq!(closed, Some(1000));
+
+    let results = curl(&[&format!(
+        "{}/api/liveness/session/{id}/results",
+        server.rest_url
+    )]);
+    assert_eq!(results.json["status"], "FAILED", "{results:?}");
+    assert_eq!(results.json["isLive"], false);
+    assert!(results.json["confidence"].as_f64().unwrap() < 90.0);
+    assert!(!results.json["reasons"].as_array().unwrap().is_empty());
+    let verify = format!("{}/api/liveness/verify/{id}", server.rest_url);
+    assert_error(&curl(&["-X", "POST", &verify]), 1009, 422);
+    assert_error(&curl(&["-X", "POST", &verify]), 2011, 409);
+
+    // The session was streamed: its token opens nothing any more.
+    let mut again = connect(&server.ws_url, &id).await;
+    send(&mut again, start_message(&id, &token)).await;
+    let (body, close) = refusal(&mut again).await;
+    assert_eq!((body["errorCode"].as_i64(), close), (Some(2001), 1008));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_socket_is_refused_with_our_codes() {
+    let server = start(|c| {
+        c.start_timeout = std::time::Duration::from_millis(300);
+        c.max_frame_bytes = 64 * 1024;
+    })
+    .await;
+
+    // A wrong token.
+    let (id, _) = create(&server.rest_url).await;
+    let mut s = connect(&server.ws_url, &id).await;
+    send(&mut s, start_message(&id, &"f".repeat(64))).await;
+    let (body, close) = refusal(&mut s).await;
+    assert_eq!((body["errorCode"].as_i64(), close), (Some(2002), 1008));
+    assert_eq!(body["status"].as_u64(), Some(403));
+
+    // A guessed session id.
+    let guessed = "00000000-0000-0000-0000-000000000000";
+    let mut s = connect(&server.ws_url, guessed).await;
+    send(&mut s, start_message(guessed, &"f".repeat(64))).await;
+    assert_eq!(refusal(&mut s).await.0["errorCode"].as_i64(), Some(1008));
+
+    // Nothing within the start timeout.
+    let (id, token) = create(&server.rest_url).await;
+    let mut s = connect(&server.ws_url, &id).await;
+    assert_eq!(refusal(&mut s).await.0["errorCode"].as_i64(), Some(2004));
+
+    // Text instead of protobuf.
+    let mut s = connect(&server.ws_url, &id).await;
+    s.send(Message::Text(r#"{"start": {}}"#.into()))
+        .await
+        .unwrap();
+    assert_eq!(refusal(&mut s).await.0["errorCode"].as_i64(), Some(2003));
+
+    // A frame over the limit.
+    let mut s = connect(&server.ws_url, &id).await;
+    send(&mut s, start_message(&id, &token)).await;
+    let mut big = jpeg_frame(0);
+    if let Some(pb::stream_session_request::Message::Frame(f)) = &mut big.message {
+        f.data = vec![0xff; 100 * 1024];
+    }
+    send(&mut s, big).await;
+    assert_eq!(refusal(&mut s).await.0["errorCode"].as_i64(), Some(2006));
+}
