@@ -31,6 +31,14 @@ pub struct Config {
     #[arg(long, env = "LIVEGATE_API_KEYS", value_delimiter = ',')]
     pub api_keys: Vec<ApiKey>,
 
+    /// PEM certificate chain: with `--tls-key`, gRPC and REST are served over TLS (rustls).
+    #[arg(long, env = "LIVEGATE_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key of `--tls-cert`.
+    #[arg(long, env = "LIVEGATE_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
     /// Sessions each API key may create per minute, on average.
     #[arg(long, env = "LIVEGATE_SESSIONS_PER_MINUTE", default_value_t = 60)]
     pub sessions_per_minute: u32,

@@ -17,6 +17,7 @@ pub mod service;
 pub mod sessions;
 pub mod state;
 pub mod stream;
+pub mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -70,6 +71,10 @@ pub async fn serve(
             "no API keys configured (LIVEGATE_API_KEYS): every caller is the tenant `default`; do not expose this server"
         );
     }
+    let tls = match (&state.config.tls_cert, &state.config.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::TlsFiles::read(cert, key)?),
+        _ => None,
+    };
     let max_message = state.config.max_stream_message_bytes();
     let liveness =
         pb::liveness_server::LivenessServer::new(service::LivenessService::new(state.clone()))
@@ -109,17 +114,30 @@ pub async fn serve(
         let _ = rx.wait_for(|stop| *stop).await;
     };
 
-    let rest = listeners.rest.map(|listener| {
-        let router = rest::router(state.clone());
-        let stopped = until_stopped(stopped.clone());
-        tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(stopped)
-                .await
-        })
-    });
+    let rest = match listeners.rest {
+        None => None,
+        Some(listener) => {
+            let router = rest::router(state.clone());
+            let stopped = until_stopped(stopped.clone());
+            Some(match &tls {
+                Some(files) => {
+                    let acceptor = files.rest()?;
+                    tokio::spawn(tls::serve_rest(listener, router, acceptor, stopped))
+                }
+                None => tokio::spawn(async move {
+                    axum::serve(listener, router)
+                        .with_graceful_shutdown(stopped)
+                        .await
+                }),
+            })
+        }
+    };
 
-    let result = tonic::transport::Server::builder()
+    let mut grpc = tonic::transport::Server::builder();
+    if let Some(files) = &tls {
+        grpc = grpc.tls_config(files.grpc())?;
+    }
+    let result = grpc
         .trace_fn(|req| tracing::info_span!("grpc", path = %req.uri().path()))
         // Outside in: keys, then the per-key limit on session creation.
         .layer(AuthLayer::<GrpcRejection>::new(

@@ -40,6 +40,8 @@ pub fn media(name: &str) -> PathBuf {
 }
 
 pub struct TestServer {
+    pub grpc_addr: std::net::SocketAddr,
+    pub rest_addr: std::net::SocketAddr,
     pub grpc_url: String,
     pub rest_url: String,
     pub ws_url: String,
@@ -77,6 +79,8 @@ pub async fn start(tune: impl FnOnce(&mut Config)) -> TestServer {
         .unwrap();
     });
     TestServer {
+        grpc_addr,
+        rest_addr,
         grpc_url: format!("http://{grpc_addr}"),
         rest_url: format!("http://{rest_addr}"),
         ws_url: format!("ws://{rest_addr}"),
