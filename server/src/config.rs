@@ -105,7 +105,8 @@ pub struct Config {
     #[arg(long, env = "LIVEGATE_MAX_FRAME_BYTES", default_value_t = 2 * 1024 * 1024)]
     pub max_frame_bytes: u32,
 
-    /// Frames per second analysed at most; faster frames (by their timestamps) are dropped.
+    /// Frames per second analysed at most; faster frames (by their timestamps) are dropped, and
+    /// more than twice this many within a second end the stream with FRAME_RATE_EXCEEDED (2007).
     #[arg(long, env = "LIVEGATE_MAX_FPS", default_value_t = 30.0)]
     pub max_fps: f32,
 
@@ -113,7 +114,8 @@ pub struct Config {
     #[arg(long, env = "LIVEGATE_MAX_FRAMES", default_value_t = 3600)]
     pub max_frames: u32,
 
-    /// Longest a stream may last; then it ends with a verdict on what was seen.
+    /// Longest a stream may last; then it ends with STREAM_DURATION_EXCEEDED (2009) and the
+    /// session is FAILED.
     #[arg(long, env = "LIVEGATE_MAX_STREAM_DURATION", default_value = "2m", value_parser = humantime::parse_duration)]
     pub max_stream_duration: Duration,
 

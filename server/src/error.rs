@@ -35,6 +35,10 @@ pub enum ApiError {
     FrameTooLarge { size: usize, limit: u32 },
     #[error("stream exceeded {0} frames")]
     TooManyFrames(u32),
+    #[error("frames arrive faster than {0} per second, twice the limit of the stream")]
+    FrameRateExceeded(u32),
+    #[error("stream lasted longer than {0} s")]
+    StreamDurationExceeded(u64),
     #[error("the session has no result yet (status {0})")]
     ResultNotReady(&'static str),
     #[error("the session's result has already been verified")]
@@ -67,6 +71,8 @@ impl ApiError {
             ApiError::InvalidFrame(_) => ErrorCode::InvalidFrame,
             ApiError::FrameTooLarge { .. } => ErrorCode::FrameTooLarge,
             ApiError::TooManyFrames(_) => ErrorCode::TooManyFrames,
+            ApiError::FrameRateExceeded(_) => ErrorCode::FrameRateExceeded,
+            ApiError::StreamDurationExceeded(_) => ErrorCode::StreamDurationExceeded,
             ApiError::ResultNotReady(_) => ErrorCode::ResultNotReady,
             ApiError::AlreadyVerified => ErrorCode::ResultAlreadyVerified,
             ApiError::ConfidenceTooLow { .. } => ErrorCode::ConfidenceTooLow,

@@ -3,7 +3,15 @@
 //!
 //! Backpressure: the engine analyses one frame of a stream at a time. A frame that arrives while
 //! one is being analysed waits in a one-frame slot; a newer frame replaces it and the older one
-//! is counted as dropped (reported in feedback). Nothing queues without bound. Engine work runs
+//! is counted as dropped (reported in feedback). Nothing queues without bound.
+//!
+//! Limits, each ending the stream with its code: frame size (FRAME_TOO_LARGE), frames in all
+//! (TOO_MANY_FRAMES), duration (STREAM_DURATION_EXCEEDED), and rate (FRAME_RATE_EXCEEDED) when
+//! more than twice `max_fps` frames fall within one second of the frames' own timestamps, or
+//! more than four times `max_fps` arrive within one second of the server's clock (a lock-step
+//! client that sends a recorded video as fast as it is answered may legitimately arrive faster
+//! than real time). Below that, frames closer than `1 / max_fps` by their timestamps are skipped
+//! and counted as dropped: cameras jitter. Engine work runs
 //! on the blocking pool, at most `engine_workers` frames at once across all streams.
 
 use std::sync::Arc;
@@ -92,7 +100,8 @@ pub async fn run(
     let mut first = LivenessAttempt::new(state.models.clone(), attempt_config);
     let first_events = first.begin();
 
-    let deadline = Instant::now() + config.max_stream_duration;
+    let deadline_start = Instant::now();
+    let deadline = deadline_start + config.max_stream_duration;
     let started = pb::SessionStarted {
         session_id: session.id.clone(),
         plan: first
@@ -125,6 +134,10 @@ pub async fn run(
     };
     let mut last_accepted_ts: Option<i64> = None;
     let mut received: u32 = 0;
+    let most_per_second = (2.0 * config.max_fps).ceil().max(1.0) as u32;
+    let most_arriving_per_second = 2 * most_per_second;
+    let mut by_timestamp = RateWindow::default();
+    let mut by_arrival = RateWindow::default();
     // The newest frame not yet analysed.
     let mut pending: Option<pb::Frame> = None;
     let mut job: Option<EngineJob> = None;
@@ -165,6 +178,14 @@ pub async fn run(
                         failure = Some(ApiError::FrameTooLarge { size: frame.data.len(), limit: config.max_frame_bytes });
                         break;
                     }
+                    let arrived_ms = deadline_start.elapsed().as_millis() as i64;
+                    if config.max_fps > 0.0
+                        && (by_timestamp.count(frame.timestamp_ms) > most_per_second
+                            || by_arrival.count(arrived_ms) > most_arriving_per_second)
+                    {
+                        failure = Some(ApiError::FrameRateExceeded(most_per_second));
+                        break;
+                    }
                     // Frames faster than the allowed rate (by the client's clock) are skipped.
                     if let Some(last) = last_accepted_ts
                         && frame.timestamp_ms - last < min_interval_ms
@@ -184,6 +205,12 @@ pub async fn run(
                 // A message the transport could not read (WebSocket: not a binary protobuf).
                 Some(Err(status)) if status.code() == tonic::Code::InvalidArgument => {
                     failure = Some(ApiError::Protocol(status.message().to_string()));
+                    break;
+                }
+                // tonic refuses a message over the decoding limit before we see it.
+                Some(Err(status)) if status.code() == tonic::Code::OutOfRange => {
+                    tracing::debug!(session = %session.id, error = %status, "message too large");
+                    failure = Some(ApiError::MessageTooLarge(config.max_stream_message_bytes()));
                     break;
                 }
                 Some(Err(status)) => {
@@ -215,7 +242,10 @@ pub async fn run(
                     }
                 }
             },
-            _ = &mut sleep => break,
+            _ = &mut sleep => {
+                failure = Some(ApiError::StreamDurationExceeded(config.max_stream_duration.as_secs()));
+                break;
+            }
         }
     }
 
@@ -274,6 +304,28 @@ pub async fn run(
                 }))
                 .await;
         }
+    }
+}
+
+/// Frames counted in one-second windows of a clock (the frames' timestamps or the server's).
+#[derive(Default)]
+struct RateWindow {
+    start_ms: Option<i64>,
+    frames: u32,
+}
+
+impl RateWindow {
+    /// Counts a frame at `now_ms`; returns the frames in its window so far. A clock that goes
+    /// backwards opens a new window, as a second that has passed does.
+    fn count(&mut self, now_ms: i64) -> u32 {
+        match self.start_ms {
+            Some(start) if (start..start + 1000).contains(&now_ms) => self.frames += 1,
+            _ => {
+                self.start_ms = Some(now_ms);
+                self.frames = 1;
+            }
+        }
+        self.frames
     }
 }
 

@@ -1,0 +1,117 @@
+//! Stream limits over gRPC, each ending the stream with its own code: frames in all, frame
+//! rate, duration and message size (frame size and the start timeout: `clients/cli/tests` and
+//! `tests/websocket.rs`).
+
+mod support;
+
+use std::time::Duration;
+
+use livegate_proto::v1 as pb;
+use support::{code, grpc, jpeg_frame, start, start_message};
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::ReceiverStream;
+
+/// Streams `frames` into a new session, then closes the request stream (or, with `stay_open`,
+/// keeps it open and idle); returns the call's final error and the session's result.
+async fn stream_until_error(
+    server: &support::TestServer,
+    frames: Vec<pb::StreamSessionRequest>,
+    stay_open: bool,
+) -> (tonic::Status, pb::SessionResult) {
+    let mut client = grpc(server).await;
+    let created = client
+        .create_session(pb::CreateSessionRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let (tx, rx) = tokio::sync::mpsc::channel(1024);
+    tx.send(start_message(&created.session_id, &created.stream_token))
+        .await
+        .unwrap();
+    for f in frames {
+        tx.send(f).await.unwrap();
+    }
+    let keep = stay_open.then_some(tx);
+    let mut responses = client
+        .stream_session(ReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
+    let error = loop {
+        match tokio::time::timeout(Duration::from_secs(20), responses.next())
+            .await
+            .expect("the server ends the stream")
+        {
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => break e,
+            None => panic!("the stream ended without an error"),
+        }
+    };
+    drop(keep);
+    let result = client
+        .get_session_result(pb::GetSessionResultRequest {
+            session_id: created.session_id,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    (error, result)
+}
+
+fn assert_failed_with(result: &pb::SessionResult, reason: &str) {
+    assert_eq!(
+        result.status,
+        pb::SessionStatus::Failed as i32,
+        "{result:?}"
+    );
+    assert_eq!(result.reasons, [reason], "{result:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn too_many_frames() {
+    let server = start(|c| c.max_frames = 5).await;
+    let frames = (0..8).map(|i| jpeg_frame(i * 100)).collect();
+    let (e, result) = stream_until_error(&server, frames, false).await;
+    assert_eq!(
+        (e.code(), code(&e)),
+        (tonic::Code::ResourceExhausted, Some(2008))
+    );
+    assert_failed_with(&result, "TOO_MANY_FRAMES");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn frames_far_faster_than_the_limit() {
+    // 5 fps allowed: up to 10 frames in a second are skipped, not refused; here 20 in 200 ms.
+    let server = start(|c| c.max_fps = 5.0).await;
+    let frames = (0..20).map(|i| jpeg_frame(i * 10)).collect();
+    let (e, result) = stream_until_error(&server, frames, false).await;
+    assert_eq!(
+        (e.code(), code(&e)),
+        (tonic::Code::ResourceExhausted, Some(2007))
+    );
+    assert_failed_with(&result, "FRAME_RATE_EXCEEDED");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stream_that_never_ends() {
+    let server = start(|c| c.max_stream_duration = Duration::from_millis(600)).await;
+    let (e, result) = stream_until_error(&server, vec![jpeg_frame(0)], true).await;
+    assert_eq!(
+        (e.code(), code(&e)),
+        (tonic::Code::DeadlineExceeded, Some(2009))
+    );
+    assert_failed_with(&result, "STREAM_DURATION_EXCEEDED");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_message_over_the_transport_limit() {
+    // Frames up to 16 KiB; the gRPC message limit is twice that plus 64 KiB.
+    let server = start(|c| c.max_frame_bytes = 16 * 1024).await;
+    let mut big = jpeg_frame(0);
+    if let Some(pb::stream_session_request::Message::Frame(f)) = &mut big.message {
+        f.data = vec![0xff; 200 * 1024];
+    }
+    let (e, result) = stream_until_error(&server, vec![big], false).await;
+    assert_eq!(code(&e), Some(2016), "{e:?}");
+    assert_failed_with(&result, "MESSAGE_TOO_LARGE");
+}
