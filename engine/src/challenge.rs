@@ -22,9 +22,12 @@
 //!
 //! The first [`REACTION_FRAMES`] frames of a turn, look-up or move-closer step are not
 //! measured: they left the client before it showed the challenge (one in lock-step, more with
-//! network latency), and a person needs ~200 ms to react, so they show the pose the user is
-//! leaving, not a response. Our stitched live user cuts between video clips exactly there, and
-//! a cut must not count as movement.
+//! network latency), and a person needs 200 ms or more to react to what they read (4 frames
+//! are 133–167 ms at 24–30 fps), so they show the pose the user is leaving, not a response. Our
+//! stitched live user cuts between video clips exactly there, and a cut must not count as
+//! movement. With 2 frames, a left turn still counted a dip of 2° the other way just after a
+//! cut, completed at 9° from where the 3-D evidence measures, and left that evidence one frame
+//! to measure; with 4, all 24 of our live sessions that emulate the client's lag passed.
 //!
 //! The turn, look-up and move-closer amounts are set from the smallest movements our real test
 //! video shows a cooperative person making (see the PAD test support's clip list): his smaller
@@ -43,7 +46,7 @@ pub const LOOK_UP_DELTA_DEG: f32 = 10.0;
 pub const NEUTRAL_DEG: f32 = 20.0;
 pub const MOVE_CLOSER_RATIO: f32 = 1.07;
 /// Frames at the start of a movement step that carry no response yet (see the module doc).
-pub const REACTION_FRAMES: u32 = 2;
+pub const REACTION_FRAMES: u32 = 4;
 pub const HOLD_FRAMES: u32 = 2;
 pub const BLINK_CLOSED_RATIO: f32 = 0.7;
 pub const BLINK_REOPEN_RATIO: f32 = 0.85;
@@ -413,6 +416,9 @@ mod tests {
     fn turn_is_measured_from_the_users_own_starting_pose() {
         // A user who rests at 14° of yaw and turns to 27° has turned 13°: done.
         let mut step = StepTracker::new(ChallengeKind::TurnLeft);
+        for t in [-40, -30, -20, -10] {
+            step.update(&frame(t, 14.0, 0.3), None);
+        }
         for (t, yaw) in [
             (0, 14.0),
             (20, 14.0),
@@ -446,6 +452,8 @@ mod tests {
         let mut step = StepTracker::new(ChallengeKind::TurnLeft);
         for (t, yaw) in [
             (0, -5.0),
+            (20, -5.0),
+            (30, -5.0),
             (40, -5.0),
             (80, 3.0),
             (120, 8.0),
@@ -460,7 +468,7 @@ mod tests {
     #[test]
     fn turn_needs_the_asked_side_held_for_two_frames() {
         let mut step = StepTracker::new(ChallengeKind::TurnRight);
-        for t in [-20, -10] {
+        for t in [-40, -30, -20, -10] {
             step.update(&frame(t, 10.0, 0.3), None);
         }
         step.update(&frame(0, 10.0, 0.3), None);
@@ -477,6 +485,8 @@ mod tests {
     fn look_up_and_move_closer() {
         let mut up = StepTracker::new(ChallengeKind::LookUp);
         for (t, pitch) in [
+            (-20, -12.0),
+            (-10, -12.0),
             (0, -12.0),
             (10, -12.0),
             (20, -12.0),
@@ -496,6 +506,8 @@ mod tests {
 
         let mut closer = StepTracker::new(ChallengeKind::MoveCloser);
         for (t, span) in [
+            (-20, Some(82.0)),
+            (-10, Some(82.0)),
             (0, Some(82.0)),
             (10, Some(82.0)),
             (20, Some(82.0)),
