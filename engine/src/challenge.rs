@@ -20,8 +20,8 @@
 //!   [`BLINK_CLOSED_RATIO`] × the user's own open-eye level (the median of their recent frames),
 //!   then rise above [`BLINK_REOPEN_RATIO`] × that level within [`BLINK_MAX_CLOSED_MS`].
 //!
-//! The first [`REACTION_FRAMES`] frames of a turn, look-up or move-closer step are not
-//! measured: they left the client before it showed the challenge (one in lock-step, more with
+//! The first [`REACTION_FRAMES`] frames of every step are not measured (a blink in them does
+//! not count either): they left the client before it showed the challenge (one in lock-step, more with
 //! network latency), and a person needs 200 ms or more to react to what they read (4 frames
 //! are 133–167 ms at 24–30 fps), so they show the pose the user is leaving, not a response. Our
 //! stitched live user cuts between video clips exactly there, and a cut must not count as
@@ -236,7 +236,7 @@ impl StepTracker {
         if self.completed {
             return;
         }
-        if self.kind != ChallengeKind::Blink && self.frames <= REACTION_FRAMES {
+        if self.frames <= REACTION_FRAMES {
             return;
         }
         match self.kind {
@@ -546,6 +546,12 @@ mod tests {
     fn blink_is_close_then_reopen_in_time() {
         let mut step = StepTracker::new(ChallengeKind::Blink);
         let open = Some(0.30);
+        // A blink before the user could have read the step is not an answer to it.
+        step.update(&frame(-80, 0.0, 0.12), open);
+        step.update(&frame(-60, 0.0, 0.30), open);
+        step.update(&frame(-40, 0.0, 0.30), open);
+        step.update(&frame(-20, 0.0, 0.30), open);
+        assert!(!step.completed && step.progress == 0.0);
         step.update(&frame(0, 0.0, 0.30), open);
         step.update(&frame(40, 0.0, 0.12), open);
         assert!(!step.completed);
@@ -554,6 +560,9 @@ mod tests {
         assert!(step.completed);
 
         let mut slow = StepTracker::new(ChallengeKind::Blink);
+        for t in [-40, -30, -20, -10] {
+            slow.update(&frame(t, 0.0, 0.30), open);
+        }
         slow.update(&frame(0, 0.0, 0.10), open);
         slow.update(&frame(2000, 0.0, 0.30), open);
         assert!(!slow.completed, "eyes shut for 2 s is not a blink");

@@ -82,8 +82,9 @@ pub struct Config {
     )]
     pub challenge_kinds: Vec<ChallengeKindArg>,
 
-    /// Fewest steps in a plan (2-4).
-    #[arg(long, env = "LIVEGATE_MIN_CHALLENGE_STEPS", default_value_t = 2, value_parser = clap::value_parser!(u32).range(2..=4))]
+    /// Fewest steps in a plan (2-4). Three by default: a replayed video fulfilled a random
+    /// two-step plan (a blink, then a look-up) by chance in 1 of 10 PAD sessions.
+    #[arg(long, env = "LIVEGATE_MIN_CHALLENGE_STEPS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(2..=4))]
     pub min_challenge_steps: u32,
 
     /// Most steps in a plan (2-4).
