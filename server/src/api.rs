@@ -108,7 +108,8 @@ fn checked_threshold(threshold: Option<f32>) -> Result<Option<f32>, ApiError> {
 }
 
 /// The deployment's plan rule narrowed by a session's settings: its kinds must be among the
-/// deployment's, its step counts within 2–4 and within the kinds available.
+/// deployment's, its step counts within the deployment's minimum–4 and within the kinds
+/// available.
 fn session_plan(
     deployment: &PlanConfig,
     settings: &pb::SessionSettings,
@@ -140,13 +141,52 @@ fn session_plan(
         0 => plan.max_steps.min(plan.kinds.len()).max(min),
         n => n as usize,
     };
-    if !(2..=4).contains(&min) || !(2..=4).contains(&max) || min > max || max > plan.kinds.len() {
+    // A session may ask for more than the deployment's minimum, never for less: fewer steps
+    // are easier for a replayed video to fulfil by chance.
+    let floor = deployment.min_steps.max(2);
+    if min < floor || max > 4 || min > max || max > plan.kinds.len() {
         return Err(ApiError::InvalidArgument(format!(
-            "challenge steps must satisfy 2 <= min ({min}) <= max ({max}) <= 4 and max <= the {} kinds allowed",
+            "challenge steps must satisfy {floor} <= min ({min}) <= max ({max}) <= 4 and max <= the {} kinds allowed",
             plan.kinds.len()
         )));
     }
     plan.min_steps = min;
     plan.max_steps = max;
     Ok(plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use livegate_engine::ChallengeKind;
+
+    fn deployment() -> PlanConfig {
+        PlanConfig {
+            min_steps: 3,
+            max_steps: 3,
+            kinds: ChallengeKind::ALL.to_vec(),
+            ..PlanConfig::default()
+        }
+    }
+
+    fn settings(min: u32, max: u32, kinds: &[pb::ChallengeKind]) -> pb::SessionSettings {
+        pb::SessionSettings {
+            min_challenge_steps: min,
+            max_challenge_steps: max,
+            challenge_kinds: kinds.iter().map(|k| *k as i32).collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_session_may_ask_for_more_steps_but_not_fewer() {
+        let plan = session_plan(&deployment(), &settings(0, 0, &[])).unwrap();
+        assert_eq!((plan.min_steps, plan.max_steps), (3, 3));
+        let plan = session_plan(&deployment(), &settings(4, 4, &[])).unwrap();
+        assert_eq!((plan.min_steps, plan.max_steps), (4, 4));
+        assert!(session_plan(&deployment(), &settings(2, 2, &[])).is_err());
+        // Narrowing the kinds below the minimum is asking for fewer steps too.
+        let two = [pb::ChallengeKind::Blink, pb::ChallengeKind::TurnLeft];
+        assert!(session_plan(&deployment(), &settings(0, 0, &two)).is_err());
+    }
 }
