@@ -1,28 +1,24 @@
-//! API keys and tenants, as one tower layer in front of both transports.
+//! API keys and tenants, as a gate ([`crate::gate`]) in front of both transports.
 //!
 //! Each configured key belongs to one tenant. A request presents its key as
 //! `authorization: Bearer <key>` or `x-api-key: <key>` (gRPC metadata and HTTP headers alike);
-//! the layer puts the caller's [`Tenant`] in the request's extensions, where handlers find it,
-//! or answers the request itself with `UNAUTHENTICATED` (2013) in the transport's own error shape
-//! ([`Rejection`]). Paths that need no key (health, reflection, the OpenAPI document, the
-//! WebSocket stream, which presents its session's one-time stream token instead) are listed once,
-//! where the server is assembled.
+//! the gate puts the caller's [`Tenant`] in the request's extensions, where handlers find it,
+//! or the layer answers the request itself with `UNAUTHENTICATED` (2013) in the transport's own
+//! error shape. Paths that need no key (health, reflection, the OpenAPI document, the WebSocket
+//! stream, which presents its session's one-time stream token instead) are listed once, where
+//! the server is assembled.
 //!
 //! With no keys configured the server runs open, for development: every caller is the tenant
 //! `default`, and start-up logs a warning.
 
 use std::collections::HashMap;
 use std::fmt;
-use std::future::Future;
-use std::marker::PhantomData;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
-use http::{HeaderMap, Request, Response};
-use tower::{Layer, Service};
+use http::{HeaderMap, Request};
 
 use crate::error::ApiError;
+use crate::gate::Gate;
 
 /// Whose sessions a call may see.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -128,92 +124,31 @@ fn presented_key(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| key.trim())
 }
 
-/// How a transport answers a request that a layer refuses.
-pub trait Rejection<B> {
-    fn reject(error: ApiError) -> Response<B>;
-}
-
-/// Authenticates every request whose path `anonymous` does not accept.
-pub struct AuthLayer<P> {
+/// Authenticates every request whose path `anonymous` does not accept (as a [`GateLayer`]),
+/// putting the caller's [`Tenant`] in its extensions.
+#[derive(Clone)]
+pub struct Authenticate {
     keys: Arc<ApiKeys>,
     anonymous: fn(&str) -> bool,
-    protocol: PhantomData<fn() -> P>,
 }
 
-impl<P> AuthLayer<P> {
+impl Authenticate {
     pub fn new(keys: Arc<ApiKeys>, anonymous: fn(&str) -> bool) -> Self {
-        AuthLayer {
-            keys,
-            anonymous,
-            protocol: PhantomData,
-        }
+        Authenticate { keys, anonymous }
     }
 }
 
-impl<P> Clone for AuthLayer<P> {
-    fn clone(&self) -> Self {
-        AuthLayer::new(self.keys.clone(), self.anonymous)
-    }
-}
-
-impl<S, P> Layer<S> for AuthLayer<P> {
-    type Service = Authenticate<S, P>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        Authenticate {
-            inner,
-            layer: self.clone(),
-        }
-    }
-}
-
-pub struct Authenticate<S, P> {
-    inner: S,
-    layer: AuthLayer<P>,
-}
-
-impl<S: Clone, P> Clone for Authenticate<S, P> {
-    fn clone(&self) -> Self {
-        Authenticate {
-            inner: self.inner.clone(),
-            layer: self.layer.clone(),
-        }
-    }
-}
-
-pub(crate) type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
-
-impl<S, P, B, R> Service<Request<B>> for Authenticate<S, P>
-where
-    S: Service<Request<B>, Response = Response<R>>,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-    P: Rejection<R>,
-    R: Send + 'static,
-{
-    type Response = Response<R>;
-    type Error = S::Error;
-    type Future = BoxFuture<Response<R>, S::Error>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+impl Gate for Authenticate {
+    fn admit<B>(&self, request: &mut Request<B>) -> Result<(), ApiError> {
         let path = request.uri().path();
-        if (self.layer.anonymous)(path) {
-            return Box::pin(self.inner.call(request));
+        if (self.anonymous)(path) {
+            return Ok(());
         }
-        match self.layer.keys.authenticate(request.headers()) {
-            Ok(tenant) => {
-                request.extensions_mut().insert(tenant);
-                Box::pin(self.inner.call(request))
-            }
-            Err(e) => {
-                tracing::info!(path, "refused: {e}");
-                Box::pin(std::future::ready(Ok(P::reject(e))))
-            }
-        }
+        let tenant = self.keys.authenticate(request.headers()).inspect_err(|e| {
+            tracing::info!(path, "refused: {e}");
+        })?;
+        request.extensions_mut().insert(tenant);
+        Ok(())
     }
 }
 

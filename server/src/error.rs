@@ -215,7 +215,7 @@ impl IntoResponse for ApiError {
 /// gRPC callers refused by a layer get a status, as from a handler.
 pub struct GrpcRejection;
 
-impl crate::auth::Rejection<tonic::body::Body> for GrpcRejection {
+impl crate::gate::Rejection<tonic::body::Body> for GrpcRejection {
     fn reject(error: ApiError) -> http::Response<tonic::body::Body> {
         Status::from(error).into_http()
     }
@@ -224,7 +224,7 @@ impl crate::auth::Rejection<tonic::body::Body> for GrpcRejection {
 /// REST callers refused by a layer get the JSON error body.
 pub struct JsonRejection;
 
-impl crate::auth::Rejection<axum::body::Body> for JsonRejection {
+impl crate::gate::Rejection<axum::body::Body> for JsonRejection {
     fn reject(error: ApiError) -> http::Response<axum::body::Body> {
         error.into_response()
     }

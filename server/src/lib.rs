@@ -3,7 +3,8 @@
 //!
 //! Data flows one way: transport ([`service`] for gRPC, [`rest`] for REST and WebSocket) →
 //! operations ([`api`]) → session ([`sessions`], [`stream`]) → engine → back. Keys and rate
-//! limits are tower layers in front of both transports ([`auth`], [`rate_limit`]). The server
+//! limits are gates, one tower layer ([`gate`]), in front of both transports ([`auth`],
+//! [`rate_limit`]). The server
 //! never looks inside a model; the engine never sees a transport.
 
 pub mod api;
@@ -11,6 +12,7 @@ pub mod auth;
 pub mod config;
 pub mod convert;
 pub mod error;
+pub mod gate;
 pub mod rate_limit;
 pub mod rest;
 pub mod service;
@@ -30,9 +32,10 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_stream::wrappers::TcpListenerStream;
 
-use crate::auth::AuthLayer;
+use crate::auth::Authenticate;
 use crate::error::GrpcRejection;
-use crate::rate_limit::RateLimitLayer;
+use crate::gate::GateLayer;
+use crate::rate_limit::LimitSessionCreation;
 
 pub use config::Config;
 pub use state::AppState;
@@ -140,13 +143,12 @@ pub async fn serve(
     let result = grpc
         .trace_fn(|req| tracing::info_span!("grpc", path = %req.uri().path()))
         // Outside in: keys, then the per-key limit on session creation.
-        .layer(AuthLayer::<GrpcRejection>::new(
+        .layer(GateLayer::<_, GrpcRejection>::new(Authenticate::new(
             state.api_keys.clone(),
             grpc_anonymous,
-        ))
-        .layer(RateLimitLayer::<GrpcRejection>::new(
-            state.session_limiter.clone(),
-            GRPC_CREATES,
+        )))
+        .layer(GateLayer::<_, GrpcRejection>::new(
+            LimitSessionCreation::new(state.session_limiter.clone(), GRPC_CREATES),
         ))
         .add_service(health)
         .add_service(reflection_v1)

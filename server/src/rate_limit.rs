@@ -1,4 +1,5 @@
-//! A per-tenant limit on session creation, as one tower layer in front of both transports.
+//! A per-tenant limit on session creation, as a gate ([`crate::gate`]) in front of both
+//! transports.
 //!
 //! Each tenant (API key) has a token bucket: `per_minute` sessions a minute on average, with
 //! bursts of up to `burst`. A create-session request beyond it is answered by the layer itself
@@ -7,16 +8,14 @@
 //! put the caller's [`Tenant`] in the request.
 
 use std::collections::HashMap;
-use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use http::{Method, Request, Response};
-use tower::{Layer, Service};
+use http::{Method, Request};
 
-use crate::auth::{Rejection, Tenant};
+use crate::auth::Tenant;
 use crate::error::ApiError;
+use crate::gate::Gate;
 
 /// Token buckets by tenant, shared by every transport so the limit is the key's, not the port's.
 pub struct SessionRateLimiter {
@@ -61,94 +60,43 @@ impl SessionRateLimiter {
     }
 }
 
-/// Applies a [`SessionRateLimiter`] to the requests `(method, path)` that create sessions.
-pub struct RateLimitLayer<P> {
+/// Applies a [`SessionRateLimiter`] (as a [`GateLayer`](crate::gate::GateLayer)) to the
+/// requests `(method, path)` that create sessions.
+#[derive(Clone)]
+pub struct LimitSessionCreation {
     limiter: Arc<SessionRateLimiter>,
     creates: &'static [(Method, &'static str)],
-    protocol: PhantomData<fn() -> P>,
 }
 
-impl<P> RateLimitLayer<P> {
+impl LimitSessionCreation {
     pub fn new(
         limiter: Arc<SessionRateLimiter>,
         creates: &'static [(Method, &'static str)],
     ) -> Self {
-        RateLimitLayer {
-            limiter,
-            creates,
-            protocol: PhantomData,
-        }
+        LimitSessionCreation { limiter, creates }
     }
 }
 
-impl<P> Clone for RateLimitLayer<P> {
-    fn clone(&self) -> Self {
-        RateLimitLayer::new(self.limiter.clone(), self.creates)
-    }
-}
-
-impl<S, P> Layer<S> for RateLimitLayer<P> {
-    type Service = RateLimit<S, P>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        RateLimit {
-            inner,
-            layer: self.clone(),
-        }
-    }
-}
-
-pub struct RateLimit<S, P> {
-    inner: S,
-    layer: RateLimitLayer<P>,
-}
-
-impl<S: Clone, P> Clone for RateLimit<S, P> {
-    fn clone(&self) -> Self {
-        RateLimit {
-            inner: self.inner.clone(),
-            layer: self.layer.clone(),
-        }
-    }
-}
-
-impl<S, P, B, R> Service<Request<B>> for RateLimit<S, P>
-where
-    S: Service<Request<B>, Response = Response<R>>,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-    P: Rejection<R>,
-    R: Send + 'static,
-{
-    type Response = Response<R>;
-    type Error = S::Error;
-    type Future = crate::auth::BoxFuture<Response<R>, S::Error>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request<B>) -> Self::Future {
+impl Gate for LimitSessionCreation {
+    fn admit<B>(&self, request: &mut Request<B>) -> Result<(), ApiError> {
         let creates = self
-            .layer
             .creates
             .iter()
             .any(|(m, p)| request.method() == m && request.uri().path() == *p);
-        if creates {
-            let tenant = request
-                .extensions()
-                .get::<Tenant>()
-                .cloned()
-                .unwrap_or_else(Tenant::open);
-            if let Err(wait) = self.layer.limiter.take(&tenant, Instant::now()) {
-                tracing::info!(%tenant, "session creation rate-limited");
-                let e = ApiError::RateLimited {
-                    retry_after_s: wait.as_secs_f64().ceil().min(3600.0) as u64,
-                };
-                return Box::pin(std::future::ready(Ok(P::reject(e))));
-            }
+        if !creates {
+            return Ok(());
         }
-        Box::pin(self.inner.call(request))
+        let tenant = request
+            .extensions()
+            .get::<Tenant>()
+            .cloned()
+            .unwrap_or_else(Tenant::open);
+        self.limiter.take(&tenant, Instant::now()).map_err(|wait| {
+            tracing::info!(%tenant, "session creation rate-limited");
+            ApiError::RateLimited {
+                retry_after_s: wait.as_secs_f64().ceil().min(3600.0) as u64,
+            }
+        })
     }
 }
 

@@ -16,9 +16,10 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 
 use crate::api;
-use crate::auth::{AuthLayer, Tenant};
+use crate::auth::{Authenticate, Tenant};
 use crate::error::{ApiError, JsonRejection};
-use crate::rate_limit::RateLimitLayer;
+use crate::gate::GateLayer;
+use crate::rate_limit::LimitSessionCreation;
 use crate::state::AppState;
 
 /// The OpenAPI document of this API, checked in next to the code that serves it.
@@ -47,15 +48,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api/openapi.json", get(openapi))
         .route("/health", get(health))
         .layer(DefaultBodyLimit::max(limit))
-        // Layers run outside in: keys first, then the rate limit that counts per key.
-        .layer(RateLimitLayer::<JsonRejection>::new(
-            state.session_limiter.clone(),
-            CREATES,
+        // The layer added last runs first: keys, then the rate limit that counts per key.
+        .layer(GateLayer::<_, JsonRejection>::new(
+            LimitSessionCreation::new(state.session_limiter.clone(), CREATES),
         ))
-        .layer(AuthLayer::<JsonRejection>::new(
+        .layer(GateLayer::<_, JsonRejection>::new(Authenticate::new(
             state.api_keys.clone(),
             anonymous,
-        ))
+        )))
         .with_state(state)
 }
 
