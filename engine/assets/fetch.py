@@ -117,35 +117,32 @@ def read_member(archive: Path, entry: dict) -> bytes:
     raise FetchError(f"{archive.name} holds no {member or '*' + suffix}")
 
 
-def converter_python(manifest: dict, cache: Path) -> str:
-    """A private virtualenv with the pinned converter packages; created on first use."""
-    env_dir = cache / "converter-venv"
+def pinned_venv(cache: Path, name: str, requirements: list, why: str, *pip_args: str) -> str:
+    """A private virtualenv `cache/name` with `requirements` installed; created on first use and
+    again whenever the requirements change."""
+    env_dir = cache / name
     python = env_dir / "bin" / "python"
     stamp = env_dir / "requirements.txt"
-    reqs = "\n".join(manifest["converter"]["requirements"]) + "\n"
+    reqs = "\n".join(requirements) + "\n"
     if not (python.exists() and stamp.exists() and stamp.read_text() == reqs):
-        log("creating the converter virtualenv (pinned tflite2onnx, onnx, numpy)")
+        log(f"creating the {why} virtualenv (pinned {', '.join(requirements)})")
         venv.create(env_dir, with_pip=True, clear=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", *manifest["converter"]["requirements"]],
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *pip_args, *requirements],
                        check=True)
         stamp.write_text(reqs)
     return str(python)
 
 
+def converter_python(manifest: dict, cache: Path) -> str:
+    """The converter's virtualenv (pinned tflite2onnx, onnx, numpy)."""
+    return pinned_venv(cache, "converter-venv", manifest["converter"]["requirements"], "converter")
+
+
 def grpc_client_python(manifest: dict, cache: Path) -> str:
-    """A private virtualenv with pinned grpcio and grpcio-tools: the API tests drive the server
-    from Python with stubs generated from our .proto files alone, as a customer would."""
-    env_dir = cache / "grpc-client-venv"
-    python = env_dir / "bin" / "python"
-    stamp = env_dir / "requirements.txt"
-    reqs = "\n".join(manifest["grpc_client"]["requirements"]) + "\n"
-    if not (python.exists() and stamp.exists() and stamp.read_text() == reqs):
-        log("creating the gRPC client virtualenv (pinned grpcio, grpcio-tools)")
-        venv.create(env_dir, with_pip=True, clear=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "--only-binary", ":all:",
-                        *manifest["grpc_client"]["requirements"]], check=True)
-        stamp.write_text(reqs)
-    return str(python)
+    """Pinned grpcio and grpcio-tools: the API tests drive the server from Python with stubs
+    generated from our .proto files alone, as a customer would. Wheels only."""
+    return pinned_venv(cache, "grpc-client-venv", manifest["grpc_client"]["requirements"],
+                       "gRPC client", "--only-binary", ":all:")
 
 
 # The transforms run in the converter virtualenv (they need onnx/numpy, which the fetcher

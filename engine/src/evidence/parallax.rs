@@ -149,16 +149,13 @@ impl ParallaxMeter {
                 RotationAxis::Vertical => pose.yaw,
                 RotationAxis::Horizontal => pose.pitch,
             };
-        if self.reference.is_none() {
+        let Some(reference) = &self.reference else {
             self.reference = Some(Reference {
                 grey: grey(bgr)?,
                 points: tracked_points(landmarks),
                 angle,
                 scale: landmarks.eye_span().max(1.0),
             });
-            return Ok(());
-        }
-        let Some(reference) = &self.reference else {
             return Ok(());
         };
         let rotation = angle - reference.angle;

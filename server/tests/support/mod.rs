@@ -163,15 +163,10 @@ pub fn keyed<T>(message: T, key: &str) -> tonic::Request<T> {
     r
 }
 
-/// Our error code in a gRPC status.
+/// Our error code in a gRPC status, read by the server's own `error::code_of`.
 pub fn code(status: &tonic::Status) -> Option<i32> {
-    use tonic_types::StatusExt;
-    status
-        .get_details_error_info()?
-        .metadata
-        .get("errorCode")?
-        .parse()
-        .ok()
+    let code = livegate_server::error::code_of(status);
+    (code != pb::ErrorCode::Unspecified).then_some(code as i32)
 }
 
 /// A frame message holding a real JPEG, `ts` ms into the stream.
