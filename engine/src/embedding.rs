@@ -51,8 +51,12 @@ impl FaceEmbedder {
 
     /// The unit-length embedding of the face whose five points are `points` in a BGR image.
     pub fn embed(&self, bgr: &Mat, points: &[(f32, f32); 5]) -> Result<Vec<f32>, EngineError> {
-        let aligned = align(bgr, points)?;
-        let tensor = planar_rgb_tensor(&aligned, SIDE, false, f32::from)?;
+        self.embed_aligned(&align(bgr, points)?)
+    }
+
+    /// The unit-length embedding of a face already aligned by [`align`].
+    pub fn embed_aligned(&self, aligned: &Mat) -> Result<Vec<f32>, EngineError> {
+        let tensor = planar_rgb_tensor(aligned, SIDE, false, f32::from)?;
         let out = self
             .plan
             .run(tvec!(tensor.into()))
@@ -70,8 +74,9 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// Warps the face onto the template by the similarity transform (scale, rotation, shift) that
-/// best maps its five points onto the template's, in the least-squares sense.
-fn align(bgr: &Mat, points: &[(f32, f32); 5]) -> Result<Mat, EngineError> {
+/// best maps its five points onto the template's, in the least-squares sense: the 112×112 BGR
+/// crop SFace reads.
+pub fn align(bgr: &Mat, points: &[(f32, f32); 5]) -> Result<Mat, EngineError> {
     let m = similarity(points, &TEMPLATE);
     let m = Mat::from_slice_2d(&m)?;
     let mut out = Mat::default();

@@ -27,6 +27,10 @@ pub enum EngineError {
     #[error("invalid frame: {0}")]
     InvalidFrame(String),
 
+    /// The picture holds no face the detector can find.
+    #[error("no face found")]
+    NoFace,
+
     /// A model or an image operation failed on a valid frame (a bug or resource exhaustion).
     #[error("analysis failed: {0}")]
     Analysis(String),

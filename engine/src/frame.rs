@@ -50,6 +50,20 @@ impl<'a> FrameInput<'a> {
             data,
         }
     }
+
+    /// An upright, unmirrored JPEG or PNG, whichever its first bytes say it is (uploaded images
+    /// carry no declared encoding). Anything else is left as JPEG and refused by [`decode`].
+    pub fn image(data: &'a [u8]) -> Self {
+        let encoding = if data.starts_with(b"\x89PNG") {
+            FrameEncoding::Png
+        } else {
+            FrameEncoding::Jpeg
+        };
+        FrameInput {
+            encoding,
+            ..FrameInput::jpeg(data)
+        }
+    }
 }
 
 fn invalid(msg: impl Into<String>) -> EngineError {

@@ -23,6 +23,7 @@ pub mod frame;
 pub mod geometry;
 pub mod hint;
 pub mod landmarks;
+pub mod matching;
 pub mod models;
 pub mod pose;
 pub mod quality;
