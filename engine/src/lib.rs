@@ -15,6 +15,7 @@ pub mod analyzer;
 pub mod attempt;
 pub mod challenge;
 pub mod detector;
+pub mod document;
 pub mod embedding;
 pub mod error;
 pub mod evidence;

@@ -1,0 +1,160 @@
+//! Identity documents: what a photographed or scanned ID says, and whose face is on it.
+//!
+//! One picture ([`read_page`]): the document is found and flattened ([`card`]); its portrait is
+//! the largest face on it ([`crate::matching`]); its machine-readable zone is read by Tesseract
+//! ([`zone`]) and checked digit by digit ([`mrz`]); a PDF417 barcode is decoded by rxing and read
+//! as AAMVA licence data ([`aamva`]). The pages of one document (front and back) are then merged
+//! into one set of fields ([`merge`]), each with whether every check that applies to it held.
+
+pub mod aamva;
+pub mod card;
+pub mod mrz;
+pub mod zone;
+
+use opencv::core::Mat;
+use opencv::imgproc;
+use opencv::prelude::*;
+
+use crate::error::EngineError;
+use crate::matching::{self, MatchableFace};
+use crate::models::Models;
+
+/// A value read off a document and whether it passed every check that applies to it: its check
+/// digit, being a real date, agreeing with the other source on the document.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DocumentField {
+    pub value: String,
+    pub valid: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentKind {
+    Passport,
+    IdentityCard,
+    DrivingLicence,
+    Visa,
+    Unknown,
+}
+
+impl DocumentKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            DocumentKind::Passport => "PASSPORT",
+            DocumentKind::IdentityCard => "ID_CARD",
+            DocumentKind::DrivingLicence => "DRIVING_LICENCE",
+            DocumentKind::Visa => "VISA",
+            DocumentKind::Unknown => "UNKNOWN",
+        }
+    }
+}
+
+/// Everything found on one picture of a document.
+#[derive(Debug, Clone)]
+pub struct PageReading {
+    /// The document's outline was found and flattened (false: read as a scan).
+    pub outline_found: bool,
+    pub portrait: Option<MatchableFace>,
+    pub mrz: Option<mrz::MrzData>,
+    pub barcode: Option<aamva::AamvaData>,
+}
+
+/// Reads one picture. `today_yy` is the current year's last two digits (for MRZ birth years).
+pub fn read_page(
+    models: &Models,
+    zone_reader: &mut zone::ZoneReader,
+    bgr: &Mat,
+    today_yy: u32,
+) -> Result<PageReading, EngineError> {
+    let (flat, outline_found) = card::flatten(bgr)?;
+    let portrait = match matching::largest_face(models, &flat) {
+        Ok(face) => Some(face),
+        Err(EngineError::NoFace) => None,
+        Err(e) => return Err(e),
+    };
+    let mrz = zone_reader.read(&flat, today_yy)?;
+    let barcode = read_barcode(&flat)?.or(if outline_found {
+        read_barcode(bgr)?
+    } else {
+        None
+    });
+    Ok(PageReading {
+        outline_found,
+        portrait,
+        mrz,
+        barcode,
+    })
+}
+
+/// The AAMVA data of a PDF417 barcode in the picture, if there is one.
+pub fn read_barcode(bgr: &Mat) -> Result<Option<aamva::AamvaData>, EngineError> {
+    let mut grey = Mat::default();
+    imgproc::cvt_color_def(bgr, &mut grey, imgproc::COLOR_BGR2GRAY)?;
+    let grey = if grey.is_continuous() {
+        grey
+    } else {
+        grey.try_clone()?
+    };
+    let (w, h) = (grey.cols() as u32, grey.rows() as u32);
+    let found = rxing::helpers::detect_in_luma_slice(
+        grey.data_bytes()?,
+        w,
+        h,
+        Some(rxing::BarcodeFormat::PDF_417),
+    );
+    Ok(found.ok().and_then(|r| aamva::parse(r.getText())))
+}
+
+/// A document's fields, merged from all its pages: the MRZ where there is one (its check digits
+/// make it the stronger source), else the barcode; where both exist, a field is valid only if
+/// they agree.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IdentityFields {
+    pub kind: Option<DocumentKind>,
+    pub name: DocumentField,
+    pub id_number: DocumentField,
+    pub date_of_birth: DocumentField,
+    pub expiry_date: DocumentField,
+    pub issuing_country: DocumentField,
+    /// Which sources were read: "MRZ_TD1", "MRZ_TD2", "MRZ_TD3", "PDF417_AAMVA".
+    pub sources: Vec<String>,
+    /// Every MRZ check digit held (None: no MRZ).
+    pub mrz_checks_passed: Option<bool>,
+}
+
+/// Merges the pages of one document.
+pub fn merge(pages: &[PageReading]) -> IdentityFields {
+    let mrz = pages.iter().find_map(|p| p.mrz.as_ref());
+    let barcode = pages.iter().find_map(|p| p.barcode.as_ref());
+    let mut out = IdentityFields::default();
+    if let Some(m) = mrz {
+        out.sources.push(format!("MRZ_{}", m.format.name()));
+        out.mrz_checks_passed = Some(m.all_checks_pass());
+        out.kind = Some(m.kind);
+        out.name = m.name.clone();
+        out.id_number = m.document_number.clone();
+        out.date_of_birth = m.date_of_birth.clone();
+        out.expiry_date = m.expiry_date.clone();
+        out.issuing_country = m.issuing_country.clone();
+    }
+    if let Some(b) = barcode {
+        out.sources.push("PDF417_AAMVA".into());
+        if mrz.is_none() {
+            out.kind = Some(b.kind);
+            out.name = b.name.clone();
+            out.id_number = b.id_number.clone();
+            out.date_of_birth = b.date_of_birth.clone();
+            out.expiry_date = b.expiry_date.clone();
+            out.issuing_country = b.issuing_country.clone();
+        } else {
+            // Two sources on one document must agree; a disagreement is a forgery or a misread.
+            let agree = |f: &mut DocumentField, other: &DocumentField| {
+                f.valid &= other.value.eq_ignore_ascii_case(&f.value);
+            };
+            agree(&mut out.name, &b.name);
+            agree(&mut out.id_number, &b.id_number);
+            agree(&mut out.date_of_birth, &b.date_of_birth);
+            agree(&mut out.expiry_date, &b.expiry_date);
+        }
+    }
+    out
+}

@@ -1,0 +1,552 @@
+//! Machine-readable zones (ICAO Doc 9303): TD1 (ID cards, 3 × 30), TD2 (2 × 36) and TD3
+//! (passports, 2 × 44). Splits the lines into fields, repairs the letter/digit confusions OCR
+//! makes where the format allows only one of them, and checks every check digit.
+
+use super::{DocumentField, DocumentKind};
+
+/// Which layout an MRZ has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MrzFormat {
+    Td1,
+    Td2,
+    Td3,
+}
+
+impl MrzFormat {
+    /// Lines and characters per line.
+    pub const fn shape(self) -> (usize, usize) {
+        match self {
+            MrzFormat::Td1 => (3, 30),
+            MrzFormat::Td2 => (2, 36),
+            MrzFormat::Td3 => (2, 44),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            MrzFormat::Td1 => "TD1",
+            MrzFormat::Td2 => "TD2",
+            MrzFormat::Td3 => "TD3",
+        }
+    }
+
+    /// The layouts with this many lines.
+    pub fn with_lines(lines: usize) -> &'static [MrzFormat] {
+        match lines {
+            3 => &[MrzFormat::Td1],
+            2 => &[MrzFormat::Td3, MrzFormat::Td2],
+            _ => &[],
+        }
+    }
+}
+
+/// The ICAO 9303 check digit: weights 7, 3, 1 repeating; digits count as themselves, A–Z as
+/// 10–35, the filler `<` as 0.
+pub fn check_digit(field: &str) -> u8 {
+    let sum: u32 = field
+        .bytes()
+        .zip([7u32, 3, 1].iter().cycle())
+        .map(|(c, w)| w * char_value(c))
+        .sum();
+    (sum % 10) as u8
+}
+
+fn char_value(c: u8) -> u32 {
+    match c {
+        b'0'..=b'9' => (c - b'0') as u32,
+        b'A'..=b'Z' => (c - b'A') as u32 + 10,
+        _ => 0,
+    }
+}
+
+/// `check` is the right digit for `field`. A check position left as `<` counts as 0, which
+/// 9303 allows for optional fields that are all filler.
+fn verifies(field: &str, check: u8) -> bool {
+    let expected = check_digit(field);
+    match check {
+        b'0'..=b'9' => check - b'0' == expected,
+        b'<' => expected == 0 && field.bytes().all(|c| c == b'<'),
+        _ => false,
+    }
+}
+
+/// What each position may hold, so that OCR's confusions can be undone where only one reading
+/// is possible.
+#[derive(Clone, Copy)]
+enum Slot {
+    Digit,
+    Alpha,
+}
+
+fn repair(c: u8, slot: Slot) -> u8 {
+    match slot {
+        Slot::Digit => match c {
+            b'O' | b'Q' | b'D' => b'0',
+            b'I' | b'L' => b'1',
+            b'Z' => b'2',
+            b'S' => b'5',
+            b'G' => b'6',
+            b'B' => b'8',
+            other => other,
+        },
+        Slot::Alpha => match c {
+            b'0' => b'O',
+            b'1' => b'I',
+            b'2' => b'Z',
+            b'5' => b'S',
+            b'8' => b'B',
+            other => other,
+        },
+    }
+}
+
+fn repaired(s: &str, slot: Slot) -> String {
+    s.bytes().map(|c| repair(c, slot) as char).collect()
+}
+
+/// A date YYMMDD as ISO 8601, or None when it is not a calendar date. `future_ok` picks the
+/// century: birth dates are in the past (relative to `today_yy`), expiry dates may be ahead.
+fn date(yymmdd: &str, birth: bool, today_yy: u32) -> Option<String> {
+    if yymmdd.len() != 6 || !yymmdd.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| yymmdd[r].parse::<u32>().ok();
+    let (yy, mm, dd) = (n(0..2)?, n(2..4)?, n(4..6)?);
+    let year = if birth {
+        if yy > today_yy { 1900 + yy } else { 2000 + yy }
+    } else if yy >= 70 {
+        1900 + yy
+    } else {
+        2000 + yy
+    };
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match mm {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    (1..=days)
+        .contains(&dd)
+        .then(|| format!("{year:04}-{mm:02}-{dd:02}"))
+}
+
+/// `SURNAME<<GIVEN<NAMES<<<` as "GIVEN NAMES SURNAME". Valid when it holds only letters and
+/// fillers and a surname.
+fn name(field: &str) -> DocumentField {
+    let field = repaired(field, Slot::Alpha);
+    let (surname, given) = field.split_once("<<").unwrap_or((&field, ""));
+    let words = |s: &str| {
+        s.split('<')
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let (surname, given) = (words(surname), words(given));
+    let value = [given.as_str(), surname.as_str()]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let valid =
+        !surname.is_empty() && field.bytes().all(|c| c == b'<' || c.is_ascii_uppercase());
+    DocumentField { value, valid }
+}
+
+fn code(field: &str) -> DocumentField {
+    let field = repaired(field, Slot::Alpha);
+    let value = field.trim_end_matches('<').to_string();
+    DocumentField {
+        valid: !value.is_empty() && value.bytes().all(|c| c.is_ascii_uppercase() || c == b'<'),
+        value: value.replace('<', ""),
+    }
+}
+
+/// Everything an MRZ says, each field with whether its checks passed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MrzData {
+    pub format: MrzFormat,
+    pub kind: DocumentKind,
+    /// The document code as printed (P, I, ID, AC, ...).
+    pub document_code: String,
+    pub issuing_country: DocumentField,
+    pub name: DocumentField,
+    pub document_number: DocumentField,
+    pub nationality: DocumentField,
+    pub date_of_birth: DocumentField,
+    pub sex: DocumentField,
+    pub expiry_date: DocumentField,
+    /// The composite check digit over the number, dates and optional data.
+    pub composite_valid: bool,
+    /// The lines as read (after repairs), for audit.
+    pub lines: Vec<String>,
+}
+
+impl MrzData {
+    /// Every check digit of the zone held.
+    pub fn all_checks_pass(&self) -> bool {
+        self.composite_valid
+            && self.document_number.valid
+            && self.date_of_birth.valid
+            && self.expiry_date.valid
+    }
+}
+
+/// Parses MRZ lines of `format`. `today_yy` (two-digit current year) places birth years in the
+/// right century. None when the lines do not have the format's shape.
+pub fn parse(format: MrzFormat, lines: &[String], today_yy: u32) -> Option<MrzData> {
+    let (rows, cols) = format.shape();
+    if lines.len() != rows || lines.iter().any(|l| l.len() != cols || !l.is_ascii()) {
+        return None;
+    }
+    Some(match format {
+        MrzFormat::Td1 => parse_td1(lines, today_yy),
+        MrzFormat::Td2 | MrzFormat::Td3 => parse_two_line(format, lines, today_yy),
+    })
+}
+
+/// A number with its check digit; `<` fillers at the end are not part of the number.
+fn checked_number(number: &str, check: u8) -> DocumentField {
+    DocumentField {
+        valid: verifies(number, check),
+        value: number.trim_end_matches('<').replace('<', ""),
+    }
+}
+
+fn checked_date(field: &str, check: u8, birth: bool, today_yy: u32) -> DocumentField {
+    let field = repaired(field, Slot::Digit);
+    match date(&field, birth, today_yy) {
+        Some(value) => DocumentField {
+            valid: verifies(&field, check),
+            value,
+        },
+        None => DocumentField {
+            value: field,
+            valid: false,
+        },
+    }
+}
+
+fn digit(c: u8) -> u8 {
+    repair(c, Slot::Digit)
+}
+
+fn sex(c: u8) -> DocumentField {
+    let c = repair(c, Slot::Alpha);
+    DocumentField {
+        value: if c == b'<' { "X".into() } else { (c as char).into() },
+        valid: matches!(c, b'M' | b'F' | b'X' | b'<'),
+    }
+}
+
+fn kind_of(code: &str) -> DocumentKind {
+    match code.as_bytes().first() {
+        Some(b'P') => DocumentKind::Passport,
+        Some(b'I' | b'A' | b'C') => DocumentKind::IdentityCard,
+        Some(b'V') => DocumentKind::Visa,
+        _ => DocumentKind::Unknown,
+    }
+}
+
+fn parse_td1(lines: &[String], today_yy: u32) -> MrzData {
+    let (l1, l2, l3) = (lines[0].as_bytes(), &lines[1], &lines[2]);
+    let l1s = &lines[0];
+    let document_code = repaired(&l1s[0..2], Slot::Alpha)
+        .trim_end_matches('<')
+        .to_string();
+    // A number longer than 9 characters continues in the optional field: position 14 is then
+    // `<`, and the optional field holds the rest, its last character being the check digit.
+    let document_number = if l1[14] == b'<' && l1[15] != b'<' {
+        let rest = l1s[15..30].trim_end_matches('<');
+        match rest.len() {
+            0 => checked_number(&l1s[5..14], b'?'),
+            n => {
+                let number = format!("{}{}", &l1s[5..14], &rest[..n - 1]);
+                checked_number(&number, digit(rest.as_bytes()[n - 1]))
+            }
+        }
+    } else {
+        checked_number(&l1s[5..14], digit(l1[14]))
+    };
+    let l2r: String = repaired(&l2[0..7], Slot::Digit)
+        + &l2[7..8]
+        + &repaired(&l2[8..15], Slot::Digit)
+        + &l2[15..29]
+        + &repaired(&l2[29..30], Slot::Digit);
+    let b2 = l2r.as_bytes();
+    let composite_field = format!("{}{}{}{}", &l1s[5..30], &l2r[0..7], &l2r[8..15], &l2r[18..29]);
+    MrzData {
+        format: MrzFormat::Td1,
+        kind: kind_of(&document_code),
+        document_code,
+        issuing_country: code(&l1s[2..5]),
+        name: name(l3),
+        document_number,
+        nationality: code(&l2r[15..18]),
+        date_of_birth: checked_date(&l2r[0..6], b2[6], true, today_yy),
+        sex: sex(b2[7]),
+        expiry_date: checked_date(&l2r[8..14], b2[14], false, today_yy),
+        composite_valid: verifies(&composite_field, b2[29]),
+        lines: vec![lines[0].clone(), l2r.clone(), l3.clone()],
+    }
+}
+
+fn parse_two_line(format: MrzFormat, lines: &[String], today_yy: u32) -> MrzData {
+    let (l1, l2) = (&lines[0], &lines[1]);
+    let document_code = repaired(&l1[0..2], Slot::Alpha)
+        .trim_end_matches('<')
+        .to_string();
+    let cols = format.shape().1;
+    // Positions that can only be digits: check digits, dates.
+    let mut l2r = String::with_capacity(cols);
+    l2r += &l2[0..9];
+    l2r += &repaired(&l2[9..10], Slot::Digit);
+    l2r += &repaired(&l2[10..13], Slot::Alpha);
+    l2r += &repaired(&l2[13..20], Slot::Digit);
+    l2r += &l2[20..21];
+    l2r += &repaired(&l2[21..28], Slot::Digit);
+    match format {
+        MrzFormat::Td3 => {
+            l2r += &l2[28..42];
+            l2r += &repaired(&l2[42..44], Slot::Digit);
+        }
+        _ => {
+            l2r += &l2[28..35];
+            l2r += &repaired(&l2[35..36], Slot::Digit);
+        }
+    }
+    let b2 = l2r.as_bytes();
+    let composite_field = match format {
+        MrzFormat::Td3 => format!("{}{}{}", &l2r[0..10], &l2r[13..20], &l2r[21..43]),
+        _ => format!("{}{}{}", &l2r[0..10], &l2r[13..20], &l2r[21..35]),
+    };
+    let mut composite_valid = verifies(&composite_field, b2[cols - 1]);
+    if format == MrzFormat::Td3 {
+        // The personal number has its own check digit.
+        composite_valid &= verifies(&l2r[28..42], b2[42]);
+    }
+    MrzData {
+        format,
+        kind: kind_of(&document_code),
+        document_code,
+        issuing_country: code(&l1[2..5]),
+        name: name(&l1[5..]),
+        document_number: checked_number(&l2r[0..9], b2[9]),
+        nationality: code(&l2r[10..13]),
+        date_of_birth: checked_date(&l2r[13..19], b2[19], true, today_yy),
+        sex: sex(b2[20]),
+        expiry_date: checked_date(&l2r[21..27], b2[27], false, today_yy),
+        composite_valid,
+        lines: vec![l1.clone(), l2r.clone()],
+    }
+}
+
+/// Builds the MRZ lines of a document, with every check digit computed: what a document
+/// printer does. Used to make specimens and in tests; fields are given already in MRZ
+/// characters (upper case, `<` for spaces) and are padded or cut to their widths.
+pub fn compose(format: MrzFormat, fields: &MrzFields) -> Vec<String> {
+    let pad = |s: &str, n: usize| {
+        let mut s: String = s.chars().take(n).collect();
+        while s.len() < n {
+            s.push('<');
+        }
+        s
+    };
+    let cd = |s: &str| char::from(b'0' + check_digit(s));
+    let name = format!("{}<<{}", fields.surname, fields.given_names).replace(' ', "<");
+    let number = pad(&fields.document_number, 9);
+    match format {
+        MrzFormat::Td1 => {
+            let l1 = format!(
+                "{}{}{}{}{}",
+                pad(&fields.document_code, 2),
+                pad(&fields.issuing_country, 3),
+                number,
+                cd(&number),
+                pad("", 15)
+            );
+            let mut l2 = format!(
+                "{}{}{}{}{}{}{}{}",
+                fields.date_of_birth,
+                cd(&fields.date_of_birth),
+                fields.sex,
+                fields.expiry_date,
+                cd(&fields.expiry_date),
+                pad(&fields.nationality, 3),
+                pad("", 11),
+                ""
+            );
+            let composite = format!("{}{}{}{}", &l1[5..30], &l2[0..7], &l2[8..15], &l2[18..29]);
+            l2.push(cd(&composite));
+            vec![l1, l2, pad(&name, 30)]
+        }
+        MrzFormat::Td2 | MrzFormat::Td3 => {
+            let cols = format.shape().1;
+            let l1 = format!(
+                "{}{}{}",
+                pad(&fields.document_code, 2),
+                pad(&fields.issuing_country, 3),
+                pad(&name, cols - 5)
+            );
+            let optional = pad("", if format == MrzFormat::Td3 { 14 } else { 7 });
+            let mut l2 = format!(
+                "{}{}{}{}{}{}{}{}{}{}",
+                number,
+                cd(&number),
+                pad(&fields.nationality, 3),
+                fields.date_of_birth,
+                cd(&fields.date_of_birth),
+                fields.sex,
+                fields.expiry_date,
+                cd(&fields.expiry_date),
+                optional,
+                if format == MrzFormat::Td3 { "<" } else { "" }
+            );
+            let composite = if format == MrzFormat::Td3 {
+                format!("{}{}{}", &l2[0..10], &l2[13..20], &l2[21..43])
+            } else {
+                format!("{}{}{}", &l2[0..10], &l2[13..20], &l2[21..35])
+            };
+            l2.push(cd(&composite));
+            vec![l1, l2]
+        }
+    }
+}
+
+/// The fields [`compose`] writes, in MRZ characters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MrzFields {
+    pub document_code: String,
+    pub issuing_country: String,
+    pub surname: String,
+    pub given_names: String,
+    pub document_number: String,
+    pub nationality: String,
+    /// YYMMDD.
+    pub date_of_birth: String,
+    /// M, F or <.
+    pub sex: char,
+    /// YYMMDD.
+    pub expiry_date: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(s: &[&str]) -> Vec<String> {
+        s.iter().map(|l| l.to_string()).collect()
+    }
+
+    /// ICAO 9303 part 4's specimen passport.
+    const TD3: [&str; 2] = [
+        "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
+        "L898902C36UTO7408122F1204159ZE184226B<<<<<10",
+    ];
+    /// ICAO 9303 part 5's specimen ID card.
+    const TD1: [&str; 3] = [
+        "I<UTOD231458907<<<<<<<<<<<<<<<",
+        "7408122F1204159UTO<<<<<<<<<<<6",
+        "ERIKSSON<<ANNA<MARIA<<<<<<<<<<",
+    ];
+    /// ICAO 9303 part 6's specimen TD2 document.
+    const TD2: [&str; 2] = [
+        "I<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<",
+        "D231458907UTO7408122F1204159<<<<<<<6",
+    ];
+
+    #[test]
+    fn check_digits_of_the_icao_specimens() {
+        assert_eq!(check_digit("L898902C3"), 6);
+        assert_eq!(check_digit("740812"), 2);
+        assert_eq!(check_digit("120415"), 9);
+        assert_eq!(check_digit("ZE184226B<<<<<"), 1);
+    }
+
+    #[test]
+    fn td3_specimen_reads_and_verifies() {
+        let m = parse(MrzFormat::Td3, &lines(&TD3), 26).unwrap();
+        assert_eq!(m.kind, DocumentKind::Passport);
+        assert_eq!(m.name.value, "ANNA MARIA ERIKSSON");
+        assert_eq!(m.document_number.value, "L898902C3");
+        assert_eq!(m.date_of_birth.value, "1974-08-12");
+        assert_eq!(m.expiry_date.value, "2012-04-15");
+        assert_eq!(m.issuing_country.value, "UTO");
+        assert_eq!(m.sex.value, "F");
+        assert!(m.all_checks_pass(), "{m:?}");
+    }
+
+    #[test]
+    fn td1_and_td2_specimens_read_and_verify() {
+        let m = parse(MrzFormat::Td1, &lines(&TD1), 26).unwrap();
+        assert_eq!(m.document_number.value, "D23145890");
+        assert_eq!(m.kind, DocumentKind::IdentityCard);
+        assert_eq!(m.name.value, "ANNA MARIA ERIKSSON");
+        assert!(m.all_checks_pass(), "{m:?}");
+        let m = parse(MrzFormat::Td2, &lines(&TD2), 26).unwrap();
+        assert_eq!(m.document_number.value, "D23145890");
+        assert_eq!(m.date_of_birth.value, "1974-08-12");
+        assert!(m.all_checks_pass(), "{m:?}");
+    }
+
+    #[test]
+    fn a_wrong_check_digit_invalidates_its_field_and_the_composite() {
+        let mut l = lines(&TD3);
+        l[1].replace_range(19..20, "3"); // birth date's check digit 2 → 3
+        let m = parse(MrzFormat::Td3, &l, 26).unwrap();
+        assert!(!m.date_of_birth.valid);
+        assert!(m.document_number.valid && m.expiry_date.valid);
+        assert!(!m.all_checks_pass());
+        let mut l = lines(&TD3);
+        l[1].replace_range(0..1, "M"); // the number changes, its check digit does not
+        let m = parse(MrzFormat::Td3, &l, 26).unwrap();
+        assert!(!m.document_number.valid && !m.composite_valid);
+    }
+
+    #[test]
+    fn ocr_confusions_are_repaired_where_only_digits_fit() {
+        let mut l = lines(&TD3);
+        l[1].replace_range(13..19, "74O8I2"); // O for 0, I for 1 in the birth date
+        let m = parse(MrzFormat::Td3, &l, 26).unwrap();
+        assert_eq!(m.date_of_birth.value, "1974-08-12");
+        assert!(m.all_checks_pass());
+    }
+
+    #[test]
+    fn impossible_dates_are_invalid() {
+        let mut l = lines(&TD3);
+        l[1].replace_range(13..19, "741312");
+        l[1].replace_range(19..20, &check_digit("741312").to_string());
+        let m = parse(MrzFormat::Td3, &l, 26).unwrap();
+        assert!(!m.date_of_birth.valid, "month 13");
+    }
+
+    #[test]
+    fn composed_zones_parse_back_with_every_check_passing() {
+        let fields = MrzFields {
+            document_code: "I".into(),
+            issuing_country: "UTO".into(),
+            surname: "ERIKSSON".into(),
+            given_names: "ANNA MARIA".into(),
+            document_number: "D23145890".into(),
+            nationality: "UTO".into(),
+            date_of_birth: "740812".into(),
+            sex: 'F',
+            expiry_date: "120415".into(),
+        };
+        assert_eq!(compose(MrzFormat::Td1, &fields), lines(&TD1));
+        assert_eq!(compose(MrzFormat::Td2, &fields), lines(&TD2));
+        let td3 = compose(MrzFormat::Td3, &fields);
+        let m = parse(MrzFormat::Td3, &td3, 26).unwrap();
+        assert!(m.all_checks_pass(), "{td3:?}");
+        assert_eq!(m.name.value, "ANNA MARIA ERIKSSON");
+    }
+
+    #[test]
+    fn wrong_shapes_are_not_parsed() {
+        assert!(parse(MrzFormat::Td3, &lines(&TD1[..2]), 26).is_none());
+        assert!(parse(MrzFormat::Td1, &lines(&TD3), 26).is_none());
+    }
+}
