@@ -27,7 +27,11 @@ pub struct AamvaData {
 pub fn parse(text: &str) -> Option<AamvaData> {
     let start = text.find("ANSI ").or_else(|| text.find("AAMVA"))?;
     let header = &text[start..];
-    let digits = |r: std::ops::Range<usize>| header.get(r).filter(|s| s.bytes().all(|c| c.is_ascii_digit()));
+    let digits = |r: std::ops::Range<usize>| {
+        header
+            .get(r)
+            .filter(|s| s.bytes().all(|c| c.is_ascii_digit()))
+    };
     let issuer_id = digits(5..11)?.to_string();
     let version = digits(11..13)?.parse().ok()?;
     let elements = elements(header);
@@ -125,7 +129,10 @@ fn name(get: &dyn Fn(&str) -> Option<String>) -> DocumentField {
     let family = clean(get("DCS"));
     let first = clean(get("DAC")).or_else(|| clean(get("DCT")).map(|v| v.replace(',', " ")));
     let middle = clean(get("DAD"));
-    let parts: Vec<String> = [first, middle, family.clone()].into_iter().flatten().collect();
+    let parts: Vec<String> = [first, middle, family.clone()]
+        .into_iter()
+        .flatten()
+        .collect();
     let value = if parts.is_empty() {
         // Version 1 put the whole name in DAA: FAMILY,FIRST,MIDDLE.
         clean(get("DAA"))
@@ -250,7 +257,13 @@ mod tests {
         assert_eq!(d.date_of_birth.value, "1988-02-29");
         assert_eq!(d.expiry_date.value, "2030-07-01");
         assert_eq!(d.jurisdiction.value, "CA");
-        for f in [&d.name, &d.id_number, &d.date_of_birth, &d.expiry_date, &d.issuing_country] {
+        for f in [
+            &d.name,
+            &d.id_number,
+            &d.date_of_birth,
+            &d.expiry_date,
+            &d.issuing_country,
+        ] {
             assert!(f.valid, "{f:?}");
         }
     }

@@ -9,7 +9,7 @@ use crate::error::EngineError;
 
 /// The document's quadrilateral must cover at least this share of the picture; smaller ones are
 /// the portrait, the barcode or other printed boxes.
-const MIN_AREA_SHARE: f64 = 0.2;
+const MIN_AREA_SHARE: f64 = 0.35;
 
 /// The document, flattened, and whether its outline was found (false: the whole picture).
 pub fn flatten(bgr: &Mat) -> Result<(Mat, bool), EngineError> {
@@ -46,7 +46,14 @@ fn outline(bgr: &Mat) -> Result<Option<[Point2f; 4]>, EngineError> {
     // Work at about 800 px: edges of a card are long and strong; texture on it is not wanted.
     let scale = 800.0 / bgr.cols().max(bgr.rows()) as f64;
     let mut small = Mat::default();
-    imgproc::resize(bgr, &mut small, Size::default(), scale, scale, imgproc::INTER_AREA)?;
+    imgproc::resize(
+        bgr,
+        &mut small,
+        Size::default(),
+        scale,
+        scale,
+        imgproc::INTER_AREA,
+    )?;
     let mut grey = Mat::default();
     imgproc::cvt_color_def(&small, &mut grey, imgproc::COLOR_BGR2GRAY)?;
     let mut blurred = Mat::default();

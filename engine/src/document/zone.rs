@@ -17,17 +17,17 @@ use crate::error::EngineError;
 
 /// Working width of the document: an MRZ character is then 27 (TD3) to 40 (TD1) pixels wide.
 const WIDTH: i32 = 1200;
-/// A filler's ink spans about half a capital's height; letters and digits span all of it.
-const FILLER_MAX_HEIGHT: f32 = 0.72;
 /// Height the runs are scaled to for Tesseract, which reads best with capitals 30–40 px tall.
 const OCR_LINE_HEIGHT: f64 = 48.0;
+/// Width of the document's edge left out of the search for the zone, working pixels (the zone's
+/// margin is 3 mm, about 40 px).
+const EDGE: i32 = 8;
 const ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
-/// Tesseract set up for MRZ characters: one engine for runs (a single line) and one for single
-/// characters. Loading the model takes tens of milliseconds; keep a reader for a document's pages.
+/// Tesseract set up for MRZ characters, reading one line at a time. Loading the model takes
+/// tens of milliseconds; keep a reader for a document's pages.
 pub struct ZoneReader {
     line: Ptr<OCRTesseract>,
-    single: Ptr<OCRTesseract>,
 }
 
 fn ocr_error(e: opencv::Error) -> EngineError {
@@ -38,14 +38,10 @@ fn ocr_error(e: opencv::Error) -> EngineError {
 
 impl ZoneReader {
     pub fn new() -> Result<Self, EngineError> {
-        // OEM 1: the LSTM engine (the only one Debian's model carries). PSM 7: one text line;
-        // PSM 10: one character.
-        let make = |psm| {
-            OCRTesseract::create(Some(""), Some("eng"), Some(ALPHABET), 1, psm).map_err(ocr_error)
-        };
+        // OEM 1: the LSTM engine (the only one Debian's model carries). PSM 7: one text line.
         Ok(ZoneReader {
-            line: make(7)?,
-            single: make(10)?,
+            line: OCRTesseract::create(Some(""), Some("eng"), Some(ALPHABET), 1, 7)
+                .map_err(ocr_error)?,
         })
     }
 
@@ -56,7 +52,14 @@ impl ZoneReader {
         let mut grey = Mat::default();
         imgproc::cvt_color_def(document, &mut grey, imgproc::COLOR_BGR2GRAY)?;
         let mut sized = Mat::default();
-        imgproc::resize(&grey, &mut sized, Size::default(), scale, scale, imgproc::INTER_AREA)?;
+        imgproc::resize(
+            &grey,
+            &mut sized,
+            Size::default(),
+            scale,
+            scale,
+            imgproc::INTER_AREA,
+        )?;
         let mut ink = Mat::default();
         imgproc::adaptive_threshold(
             &sized,
@@ -65,8 +68,19 @@ impl ZoneReader {
             imgproc::ADAPTIVE_THRESH_MEAN_C,
             imgproc::THRESH_BINARY_INV,
             31,
-            12.0,
+            30.0,
         )?;
+        // The flattened document's own edges (and a sliver of the table beyond them) are not
+        // print: a frame of paper colour keeps them from joining the zone's last line.
+        let (w, h) = (ink.cols(), ink.rows());
+        for r in [
+            Rect::new(0, 0, w, EDGE),
+            Rect::new(0, h - EDGE, w, EDGE),
+            Rect::new(0, 0, EDGE, h),
+            Rect::new(w - EDGE, 0, EDGE, h),
+        ] {
+            imgproc::rectangle(&mut ink, r, Scalar::all(0.0), -1, imgproc::LINE_8, 0)?;
+        }
         let lines = zone_lines(&ink)?;
         let Some(formats) = Some(MrzFormat::with_lines(lines.len())).filter(|f| !f.is_empty())
         else {
@@ -77,8 +91,10 @@ impl ZoneReader {
         let mut best: Option<(f32, MrzFormat, Vec<LineCells>)> = None;
         for &format in formats {
             let n = format.shape().1;
-            let cells: Option<Vec<LineCells>> =
-                lines.iter().map(|r| LineCells::cut(&ink, *r, n)).collect::<Result<Option<_>, _>>()?;
+            let cells: Option<Vec<LineCells>> = lines
+                .iter()
+                .map(|r| LineCells::cut(&ink, *r, n))
+                .collect::<Result<Option<_>, _>>()?;
             let Some(cells) = cells else { continue };
             let fit = cells.iter().map(|c| c.registration).sum::<f32>() / cells.len() as f32;
             if best.as_ref().is_none_or(|(f, _, _)| fit > *f) {
@@ -92,24 +108,79 @@ impl ZoneReader {
         for line in &cells {
             text.push(self.read_line(&sized, line)?);
         }
+        // Wide rules or blocks of pattern can pass for lines; a zone has characters.
+        if text.iter().all(|l| l.bytes().all(|c| c == b'<' || c == b'?')) {
+            return Ok(None);
+        }
         Ok(mrz::parse(format, &text, today_yy))
     }
 
     /// A line's characters: fillers from their shape, the runs between them from Tesseract.
     fn read_line(&mut self, grey: &Mat, line: &LineCells) -> Result<String, EngineError> {
-        let mut out = vec!['<'; line.filler.len()];
+        let n = line.filler.len();
+        let mut runs = Vec::new();
         let mut i = 0;
-        while i < out.len() {
+        while i < n {
             if line.filler[i] {
                 i += 1;
                 continue;
             }
             let start = i;
-            while i < out.len() && !line.filler[i] {
+            while i < n && !line.filler[i] {
                 i += 1;
             }
-            let run = self.read_run(grey, line, start, i)?;
-            out[start..i].copy_from_slice(&run);
+            runs.push(start..i);
+        }
+        let mut out = vec!['<'; n];
+        // First the whole line with its fillers painted out: Tesseract reads short runs (a
+        // lone `P`, a check digit) far better among their neighbours than alone.
+        let (mut crop, scale, left) = ocr_crop(grey, line, 0, n)?;
+        for (cell, _) in line.filler.iter().enumerate().filter(|(_, f)| **f) {
+            let a = ((line.x0 + (cell as f32 - 0.1) * line.pitch) - left) * scale as f32;
+            let b = ((line.x0 + (cell as f32 + 0.8) * line.pitch) - left) * scale as f32;
+            let cells = Rect::new(
+                CROP_MARGIN + a.max(0.0) as i32,
+                0,
+                (b - a).ceil() as i32,
+                crop.rows(),
+            );
+            imgproc::rectangle(&mut crop, cells, Scalar::all(255.0), -1, imgproc::LINE_8, 0)?;
+        }
+        // Each word Tesseract finds is placed by its box onto the run it starts in, and kept
+        // when it has that run's length.
+        let (mut text, mut boxes, mut words) = (
+            String::new(),
+            Vector::<Rect>::new(),
+            Vector::<String>::new(),
+        );
+        let mut confidences = Vector::<f32>::new();
+        OCRTesseractTrait::run_multiple(
+            &mut self.line,
+            &mut crop,
+            &mut text,
+            Some(&mut boxes),
+            Some(&mut words),
+            Some(&mut confidences),
+            0,
+        )
+        .map_err(ocr_error)?;
+        let mut unread = Vec::new();
+        for r in runs {
+            let word = boxes.iter().zip(words.iter()).find_map(|(b, w)| {
+                let x = (b.x - CROP_MARGIN) as f32 / scale as f32 + left;
+                let cell = ((x - line.x0) / line.pitch + 0.3).floor();
+                let chars = clean(&w);
+                (cell == r.start as f32 && chars.len() == r.len()).then_some(chars)
+            });
+            match word {
+                Some(chars) => out[r].copy_from_slice(&chars),
+                None => unread.push(r),
+            }
+        }
+        let runs = unread;
+        for r in runs {
+            let chars = self.read_run(grey, line, r.start, r.end)?;
+            out[r].copy_from_slice(&chars);
         }
         Ok(out.into_iter().collect())
     }
@@ -123,18 +194,33 @@ impl ZoneReader {
     ) -> Result<Vec<char>, EngineError> {
         let len = end - start;
         if len > 1 {
-            let crop = ocr_crop(grey, line, start, end)?;
-            let text = clean(&OCRTesseractTrait::run(&mut self.line, &crop, 0, 0).map_err(ocr_error)?);
+            let (crop, _, _) = ocr_crop(grey, line, start, end)?;
+            let text =
+                clean(&OCRTesseractTrait::run(&mut self.line, &crop, 0, 0).map_err(ocr_error)?);
             if text.len() == len {
                 return Ok(text);
             }
         }
-        // A single character, or a run Tesseract read with the wrong length: cell by cell.
+        // A single character, or a run Tesseract read with the wrong length: cell by cell. The
+        // model reads a character poorly alone, so the cell is shown three times in a row and
+        // the reading the copies agree on is kept.
         let mut chars = Vec::with_capacity(len);
         for cell in start..end {
-            let crop = ocr_crop(grey, line, cell, cell + 1)?;
-            let text = clean(&OCRTesseractTrait::run(&mut self.single, &crop, 0, 0).map_err(ocr_error)?);
-            chars.push(text.first().copied().unwrap_or('?'));
+            let (crop, _, _) = ocr_crop(grey, line, cell, cell + 1)?;
+            let mut row = Vector::<Mat>::new();
+            for _ in 0..3 {
+                row.push(crop.clone());
+            }
+            let mut tiled = Mat::default();
+            core::hconcat(&row, &mut tiled)?;
+            let text =
+                clean(&OCRTesseractTrait::run(&mut self.line, &tiled, 0, 0).map_err(ocr_error)?);
+            let agreed = text
+                .iter()
+                .copied()
+                .max_by_key(|c| text.iter().filter(|d| *d == c).count())
+                .filter(|c| text.iter().filter(|d| *d == c).count() >= 2);
+            chars.push(agreed.unwrap_or('?'));
         }
         Ok(chars)
     }
@@ -149,7 +235,7 @@ fn clean(text: &str) -> Vec<char> {
 /// The zone's lines, top to bottom: the bottom-most group of 2 or 3 wide text lines of equal
 /// height, evenly stacked and aligned on the left.
 fn zone_lines(ink: &Mat) -> Result<Vec<Rect>, EngineError> {
-    let (w, h) = (ink.cols(), ink.rows());
+    let w = ink.cols();
     // Join each line's characters (and its fillers) into one blob.
     let mut joined = Mat::default();
     let kernel = imgproc::get_structuring_element_def(imgproc::MORPH_RECT, Size::new(25, 3))?;
@@ -188,7 +274,6 @@ fn zone_lines(ink: &Mat) -> Result<Vec<Rect>, EngineError> {
         }
     }
     group.reverse();
-    let _ = h;
     Ok(if group.len() >= 2 { group } else { Vec::new() })
 }
 
@@ -234,76 +319,150 @@ impl LineCells {
         };
         let cap = (bottom - top + 1) as f32;
         // A glyph is about 0.7 of the pitch wide: the ink spans (n - 1) pitches and one glyph.
-        let pitch = (last - first + 1) as f32 / (n as f32 - 0.3);
-        if pitch < 4.0 {
+        // That first guess is then refined to the pitch and start that put the most ink in the
+        // middle of the cells: wide first or last glyphs, blur and a slightly off flattening
+        // all shift it, and an error of 1% of the pitch is half a cell by the 44th character.
+        let guess = (last - first + 1) as f32 / (n as f32 - 0.3);
+        if guess < 4.0 {
             return Ok(None);
         }
-        let x0 = first as f32;
-        let (mut central, mut total) = (0u32, 0u32);
-        let mut filler = Vec::with_capacity(n);
-        for i in 0..n {
-            let a = (x0 + (i as f32 - 0.15) * pitch).max(0.0) as usize;
-            let b = ((x0 + (i as f32 + 0.85) * pitch) as usize).min(w);
-            let (mut lo, mut hi) = (usize::MAX, 0usize);
-            for x in a..b {
-                let inside = ((x as f32 - x0) / pitch - i as f32 - 0.35).abs() < 0.3;
-                if inside {
-                    central += column_ink[x];
-                }
-                total += column_ink[x];
-                for y in top..=bottom {
-                    if bytes[y * w + x] > 0 {
-                        lo = lo.min(y);
-                        hi = hi.max(y);
-                    }
+        let (mut registration, mut x0, mut pitch) = (f32::MIN, first as f32, guess);
+        for k in -8..=8 {
+            let p = guess * (1.0 + k as f32 * 0.004);
+            for j in -4..=4 {
+                let start = first as f32 + j as f32 * 0.04 * p;
+                let r = registration_of(&column_ink, start, p, n);
+                if r > registration {
+                    (registration, x0, pitch) = (r, start, p);
                 }
             }
-            let height = if hi >= lo { (hi - lo + 1) as f32 / cap } else { 0.0 };
-            filler.push(height < FILLER_MAX_HEIGHT);
         }
+        let inked = |x: usize, y: usize| bytes[y * w + x] > 0;
+        let filler = (0..n)
+            .map(|i| {
+                let a = (x0 + (i as f32 - 0.05) * pitch).max(0.0) as usize;
+                let b = ((x0 + (i as f32 + 0.75) * pitch) as usize).min(w);
+                is_filler(&inked, a..b, top..bottom + 1, cap)
+            })
+            .collect();
         Ok(Some(LineCells {
             rect,
             x0,
             pitch,
             filler,
-            registration: central as f32 / total.max(1) as f32,
+            registration,
         }))
     }
 }
 
+/// Share of a line's ink that falls in the middle of its `n` cells when the first starts at
+/// `x0` and they are `pitch` apart.
+fn registration_of(column_ink: &[u32], x0: f32, pitch: f32, n: usize) -> f32 {
+    let (mut central, mut total) = (0u32, 0u32);
+    for (x, &count) in column_ink.iter().enumerate() {
+        let at = (x as f32 - x0) / pitch + 0.15;
+        if at < 0.0 || at >= n as f32 {
+            total += count;
+            continue;
+        }
+        total += count;
+        if (0.2..0.8).contains(&at.fract()) {
+            central += count;
+        }
+    }
+    central as f32 / total.max(1) as f32
+}
+
+/// The filler `<` is a chevron: shorter than a capital, its left tip a short stroke in the middle
+/// of its height, its right end two arms reaching top and bottom. No letter or digit of OCR-B
+/// has all three (`T`'s left end is at the top, `4`'s is low and `4` is full height).
+fn is_filler(
+    inked: &dyn Fn(usize, usize) -> bool,
+    columns: std::ops::Range<usize>,
+    rows: std::ops::Range<usize>,
+    cap: f32,
+) -> bool {
+    let ink_rows = |cols: std::ops::Range<usize>| -> Option<(usize, usize, f32)> {
+        let rows: Vec<usize> = rows
+            .clone()
+            .filter(|&y| cols.clone().any(|x| inked(x, y)))
+            .collect();
+        let (lo, hi) = (*rows.first()?, *rows.last()?);
+        let mean = rows.iter().sum::<usize>() as f32 / rows.len() as f32;
+        Some((lo, hi, mean))
+    };
+    let ink_cols: Vec<usize> = columns
+        .clone()
+        .filter(|&x| rows.clone().any(|y| inked(x, y)))
+        .collect();
+    let (Some(&gx0), Some(&gx1)) = (ink_cols.first(), ink_cols.last()) else {
+        // An empty cell: only a filler leaves this much paper (or glare took the glyph).
+        return true;
+    };
+    let Some((gy0, gy1, _)) = ink_rows(gx0..gx1 + 1) else {
+        return true;
+    };
+    let height = (gy1 - gy0 + 1) as f32;
+    let quarter = ((gx1 - gx0 + 1) / 4).max(1);
+    let (Some(left), Some(right)) = (
+        ink_rows(gx0..gx0 + quarter),
+        ink_rows(gx1 + 1 - quarter..gx1 + 1),
+    ) else {
+        return false;
+    };
+    let left_extent = (left.1 - left.0 + 1) as f32 / height;
+    let left_middle = (left.2 - gy0 as f32) / height;
+    let right_extent = (right.1 - right.0 + 1) as f32 / height;
+    height < 0.9 * cap
+        && left_extent < 0.55
+        && (0.3..0.7).contains(&left_middle)
+        && right_extent > 0.8
+}
+
+/// White margin around a crop for Tesseract, pixels.
+const CROP_MARGIN: i32 = 12;
+
 /// Cells `start..end` of a line from the grey working image, scaled for Tesseract and set on a
-/// white margin.
-fn ocr_crop(grey: &Mat, line: &LineCells, start: usize, end: usize) -> Result<Mat, EngineError> {
+/// white margin; with the scale and the crop's left edge (line coordinates) to place cells in it.
+fn ocr_crop(
+    grey: &Mat,
+    line: &LineCells,
+    start: usize,
+    end: usize,
+) -> Result<(Mat, f64, f32), EngineError> {
     let p = line.pitch;
-    let left = line.rect.x as f32 + line.x0 + (start as f32 - 0.2) * p;
-    let right = line.rect.x as f32 + line.x0 + (end as f32 - 0.1) * p;
+    let left = (line.x0 + (start as f32 - 0.2) * p).max(0.0);
+    let right = line.x0 + (end as f32 - 0.1) * p;
     let pad = line.rect.height / 4;
+    let x = line.rect.x + left as i32;
+    let y = (line.rect.y - pad).max(0);
     let r = Rect::new(
-        left.max(0.0) as i32,
-        (line.rect.y - pad).max(0),
-        0,
-        0,
-    );
-    let r = Rect::new(
-        r.x,
-        r.y,
-        ((right as i32).min(grey.cols()) - r.x).max(1),
-        ((line.rect.y + line.rect.height + pad).min(grey.rows()) - r.y).max(1),
+        x,
+        y,
+        ((line.rect.x + right as i32).min(grey.cols()) - x).max(1),
+        ((line.rect.y + line.rect.height + pad).min(grey.rows()) - y).max(1),
     );
     let crop = Mat::roi(grey, r)?;
     let scale = OCR_LINE_HEIGHT / line.rect.height.max(1) as f64;
     let mut sized = Mat::default();
-    imgproc::resize(&crop, &mut sized, Size::default(), scale, scale, imgproc::INTER_CUBIC)?;
+    imgproc::resize(
+        &crop,
+        &mut sized,
+        Size::default(),
+        scale,
+        scale,
+        imgproc::INTER_CUBIC,
+    )?;
     let mut framed = Mat::default();
     core::copy_make_border(
         &sized,
         &mut framed,
-        12,
-        12,
-        12,
-        12,
+        CROP_MARGIN,
+        CROP_MARGIN,
+        CROP_MARGIN,
+        CROP_MARGIN,
         core::BORDER_CONSTANT,
         Scalar::all(255.0),
     )?;
-    Ok(framed)
+    Ok((framed, scale, left))
 }
