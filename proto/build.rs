@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use prost::Message;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let protos = ["livegate/v1/liveness.proto"];
+    let protos = ["livegate/v1/liveness.proto", "livegate/v1/identity.proto"];
     for p in protos {
         println!("cargo:rerun-if-changed={p}");
     }

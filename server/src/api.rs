@@ -99,9 +99,14 @@ pub fn verify_session(
 }
 
 fn checked_threshold(threshold: Option<f32>) -> Result<Option<f32>, ApiError> {
+    checked_scale("confidenceThreshold", threshold)
+}
+
+/// A threshold on the 0–100 scale, if given; `name` is the field's, for the error.
+pub(crate) fn checked_scale(name: &str, threshold: Option<f32>) -> Result<Option<f32>, ApiError> {
     match threshold {
         Some(t) if !(0.0..=100.0).contains(&t) => Err(ApiError::InvalidArgument(format!(
-            "confidenceThreshold must be 0-100, not {t}"
+            "{name} must be 0-100, not {t}"
         ))),
         t => Ok(t),
     }

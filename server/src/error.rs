@@ -57,6 +57,11 @@ pub enum ApiError {
     NotAvailable(&'static str),
     #[error("request larger than the limit of {0} bytes")]
     MessageTooLarge(usize),
+    /// A picture to match cannot be read or shows no face.
+    #[error("Face matching failed: {0}")]
+    FaceMatchFailed(String),
+    #[error("Face similarity {similarity:.2} is below required threshold {threshold:.2}")]
+    SimilarityTooLow { similarity: f32, threshold: f32 },
 }
 
 impl ApiError {
@@ -82,6 +87,8 @@ impl ApiError {
             ApiError::RateLimited { .. } => ErrorCode::RateLimited,
             ApiError::NotAvailable(_) => ErrorCode::NotAvailable,
             ApiError::MessageTooLarge(_) => ErrorCode::MessageTooLarge,
+            ApiError::FaceMatchFailed(_) => ErrorCode::FaceMatchFailed,
+            ApiError::SimilarityTooLow { .. } => ErrorCode::SimilarityTooLow,
         }
     }
 
@@ -101,7 +108,9 @@ impl ApiError {
             ErrorCode::InvalidStreamToken => Code::PermissionDenied,
             ErrorCode::StreamProtocolViolation
             | ErrorCode::InvalidFrame
-            | ErrorCode::InvalidArgument => Code::InvalidArgument,
+            | ErrorCode::InvalidArgument
+            // The caller's pictures: unreadable, or no face in them. (REST keeps the seed's 500.)
+            | ErrorCode::FaceMatchFailed => Code::InvalidArgument,
             ErrorCode::StartTimeout | ErrorCode::StreamDurationExceeded => Code::DeadlineExceeded,
             ErrorCode::FrameTooLarge
             | ErrorCode::FrameRateExceeded
@@ -111,9 +120,7 @@ impl ApiError {
             ErrorCode::Unauthenticated => Code::Unauthenticated,
             ErrorCode::RateLimited => Code::ResourceExhausted,
             ErrorCode::NotAvailable => Code::Unimplemented,
-            ErrorCode::SessionCreationFailed
-            | ErrorCode::FaceMatchFailed
-            | ErrorCode::Unspecified => Code::Internal,
+            ErrorCode::SessionCreationFailed | ErrorCode::Unspecified => Code::Internal,
             ErrorCode::SessionExpired
             | ErrorCode::SessionAlreadyStreamed
             | ErrorCode::ResultNotReady

@@ -13,6 +13,7 @@ pub mod config;
 pub mod convert;
 pub mod error;
 pub mod gate;
+pub mod identity;
 pub mod rate_limit;
 pub mod rest;
 pub mod service;
@@ -83,10 +84,17 @@ pub async fn serve(
         pb::liveness_server::LivenessServer::new(service::LivenessService::new(state.clone()))
             .max_decoding_message_size(max_message)
             .max_encoding_message_size(64 * 1024 * 1024);
+    // Document pictures and selfies arrive in one message: the REST body limit applies.
+    let identity =
+        pb::identity_server::IdentityServer::new(service::IdentityService::new(state.clone()))
+            .max_decoding_message_size(state.config.max_request_bytes as usize);
 
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter
         .set_serving::<pb::liveness_server::LivenessServer<service::LivenessService>>()
+        .await;
+    health_reporter
+        .set_serving::<pb::identity_server::IdentityServer<service::IdentityService>>()
         .await;
     // grpcurl and older tools speak reflection v1alpha, newer ones v1: offer both.
     let reflection_v1 = tonic_reflection::server::Builder::configure()
@@ -154,6 +162,7 @@ pub async fn serve(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(liveness)
+        .add_service(identity)
         .serve_with_incoming_shutdown(
             TcpListenerStream::new(listeners.grpc),
             until_stopped(stopped),

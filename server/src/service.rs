@@ -1,21 +1,22 @@
-//! The `livegate.v1.Liveness` gRPC service: thin handlers over [`crate::api`] and the stream
-//! driver. Cross-cutting concerns (keys, rate limits, tracing) are layers around it
+//! The gRPC services: `livegate.v1.Liveness`, thin handlers over [`crate::api`] and the stream
+//! driver, and `livegate.v1.Identity`, thin handlers over [`crate::identity`]. Cross-cutting concerns (keys, rate limits, tracing) are layers around it
 //! ([`crate::auth`], [`crate::rate_limit`]), not code in here.
 
 use std::pin::Pin;
 
 use livegate_proto::v1 as pb;
+use pb::identity_server::Identity;
 use pb::liveness_server::Liveness;
 use tokio::sync::mpsc;
 use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::api;
 use crate::auth::Tenant;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::stream;
+use crate::{api, identity};
 
 pub struct LivenessService {
     state: AppState,
@@ -101,5 +102,36 @@ impl Liveness for LivenessService {
             &request.session_id,
             request.confidence_threshold,
         )?))
+    }
+}
+
+pub struct IdentityService {
+    state: AppState,
+}
+
+impl IdentityService {
+    pub fn new(state: AppState) -> Self {
+        IdentityService { state }
+    }
+}
+
+#[tonic::async_trait]
+impl Identity for IdentityService {
+    async fn compare_faces(
+        &self,
+        request: Request<pb::CompareFacesRequest>,
+    ) -> Result<Response<pb::CompareFacesResponse>, Status> {
+        let tenant = tenant(&request)?;
+        let answer = identity::compare_faces(&self.state, &tenant, request.into_inner()).await?;
+        Ok(Response::new(answer))
+    }
+
+    async fn analyze_identity_with_liveness(
+        &self,
+        request: Request<pb::AnalyzeIdentityRequest>,
+    ) -> Result<Response<pb::AnalyzeIdentityResponse>, Status> {
+        let tenant = tenant(&request)?;
+        let answer = identity::analyze_identity(&self.state, &tenant, request.into_inner()).await?;
+        Ok(Response::new(answer))
     }
 }

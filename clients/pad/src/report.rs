@@ -20,6 +20,7 @@ use crate::{Species, Step};
 /// What one session gave.
 #[derive(Debug, Clone)]
 pub struct SessionOutcome {
+    pub session_id: String,
     pub species: Species,
     pub plan: Vec<String>,
     pub is_live: bool,
@@ -116,6 +117,7 @@ pub async fn run_session(
             Some(Out::Feedback(_)) => awaiting_answer = false,
             Some(Out::Verdict(v)) => {
                 return Ok(SessionOutcome {
+                    session_id: created.session_id.clone(),
                     species,
                     plan,
                     is_live: v.is_live,

@@ -77,9 +77,27 @@ const GIVEN: [&str; 8] = [
     "FRANCK", "ANNA", "LUCAS", "MAYA", "OMAR", "ELENA", "JONAS", "ZOE",
 ];
 
+/// A deliberate fault in a specimen, for tests of what a reader must refuse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    None,
+    /// The zone's birth-date check digit is off by one (a forger's or a printer's error).
+    BirthDateCheckDigit,
+}
+
 /// A specimen of `style` drawn from `seed`, with `portrait` (a BGR photo of a face, cropped to
 /// the head and shoulders) as the holder's picture.
 pub fn specimen(style: Style, seed: u64, portrait: &Mat) -> opencv::Result<Specimen> {
+    specimen_with(style, seed, portrait, Fault::None)
+}
+
+/// [`specimen`] with a deliberate fault.
+pub fn specimen_with(
+    style: Style,
+    seed: u64,
+    portrait: &Mat,
+    fault: Fault,
+) -> opencv::Result<Specimen> {
     let mut rng = StdRng::seed_from_u64(seed);
     let surname = SURNAMES[rng.random_range(0..SURNAMES.len())];
     let given = GIVEN[rng.random_range(0..GIVEN.len())];
@@ -151,7 +169,7 @@ pub fn specimen(style: Style, seed: u64, portrait: &Mat) -> opencv::Result<Speci
     let hue = rng.random_range(0..3);
     let (mrz, pages) = match style {
         Style::Td1Card => {
-            let zone = mrz::compose(MrzFormat::Td1, &fields);
+            let zone = faulty(mrz::compose(MrzFormat::Td1, &fields), MrzFormat::Td1, fault);
             let mut front = printer.blank(1012, 638, hue, &mut rng)?;
             printer.front(&mut front, "IDENTITY CARD", &truth, portrait, 0.62)?;
             let mut back = printer.blank(1012, 638, hue, &mut rng)?;
@@ -160,14 +178,14 @@ pub fn specimen(style: Style, seed: u64, portrait: &Mat) -> opencv::Result<Speci
             (zone, vec![front, back])
         }
         Style::Td2Card => {
-            let zone = mrz::compose(MrzFormat::Td2, &fields);
+            let zone = faulty(mrz::compose(MrzFormat::Td2, &fields), MrzFormat::Td2, fault);
             let mut front = printer.blank(1240, 874, hue, &mut rng)?;
             printer.front(&mut front, "IDENTITY CARD", &truth, portrait, 0.62)?;
             printer.zone(&mut front, &zone)?;
             (zone, vec![front])
         }
         Style::Td3Passport => {
-            let zone = mrz::compose(MrzFormat::Td3, &fields);
+            let zone = faulty(mrz::compose(MrzFormat::Td3, &fields), MrzFormat::Td3, fault);
             let mut page = printer.blank(1476, 1039, hue, &mut rng)?;
             printer.front(&mut page, "PASSPORT", &truth, portrait, 0.62)?;
             printer.zone(&mut page, &zone)?;
@@ -187,6 +205,18 @@ pub fn specimen(style: Style, seed: u64, portrait: &Mat) -> opencv::Result<Speci
         mrz,
         pages,
     })
+}
+
+/// The zone with `fault` applied.
+fn faulty(mut zone: Vec<String>, format: MrzFormat, fault: Fault) -> Vec<String> {
+    if fault == Fault::BirthDateCheckDigit {
+        // Line 2: position 6 in TD1, 19 in TD2 and TD3.
+        let at = if format == MrzFormat::Td1 { 6 } else { 19 };
+        let digit = zone[1].as_bytes()[at] - b'0';
+        let wrong = char::from(b'0' + (digit + 1) % 10).to_string();
+        zone[1].replace_range(at..at + 1, &wrong);
+    }
+    zone
 }
 
 /// Draws pages: paper with a security pattern, the portrait, text in OCR-B, barcodes.
@@ -500,11 +530,16 @@ fn glare(img: &Mat, strength: f32, rng: &mut StdRng) -> opencv::Result<Mat> {
     Ok(out)
 }
 
-/// The head-and-shoulders part of a franck still (720×576, face in the middle), as a 3:4 crop.
+/// The middle of a photo as a 3:4 portrait (head and shoulders for a franck still, 720×576 with
+/// the face in the middle, or a portrait photo such as obama.jpg), from its top edge down.
 pub fn portrait_from_still(still: &Mat) -> opencv::Result<Mat> {
     let (w, h) = (still.cols(), still.rows());
-    let ch = h * 9 / 10;
-    let cw = ch * 3 / 4;
-    let r = Rect::new((w - cw) / 2, 0, cw, ch);
+    let (cw, ch) = if w * 4 > h * 3 {
+        let ch = h * 9 / 10;
+        (ch * 3 / 4, ch)
+    } else {
+        (w, w * 4 / 3)
+    };
+    let r = Rect::new((w - cw) / 2, 0, cw, ch.min(h));
     Mat::roi(still, r)?.try_clone()
 }

@@ -109,7 +109,10 @@ impl ZoneReader {
             text.push(self.read_line(&sized, line)?);
         }
         // Wide rules or blocks of pattern can pass for lines; a zone has characters.
-        if text.iter().all(|l| l.bytes().all(|c| c == b'<' || c == b'?')) {
+        if text
+            .iter()
+            .all(|l| l.bytes().all(|c| c == b'<' || c == b'?'))
+        {
             return Ok(None);
         }
         Ok(mrz::parse(format, &text, today_yy))
@@ -136,8 +139,8 @@ impl ZoneReader {
         // lone `P`, a check digit) far better among their neighbours than alone.
         let (mut crop, scale, left) = ocr_crop(grey, line, 0, n)?;
         for (cell, _) in line.filler.iter().enumerate().filter(|(_, f)| **f) {
-            let a = ((line.x0 + (cell as f32 - 0.1) * line.pitch) - left) * scale as f32;
-            let b = ((line.x0 + (cell as f32 + 0.8) * line.pitch) - left) * scale as f32;
+            let a = ((line.x0 + (cell as f32 - 0.15) * line.pitch) - left) * scale as f32;
+            let b = ((line.x0 + (cell as f32 + 0.85) * line.pitch) - left) * scale as f32;
             let cells = Rect::new(
                 CROP_MARGIN + a.max(0.0) as i32,
                 0,
@@ -164,19 +167,39 @@ impl ZoneReader {
             0,
         )
         .map_err(ocr_error)?;
-        let mut unread = Vec::new();
-        for r in runs {
-            let word = boxes.iter().zip(words.iter()).find_map(|(b, w)| {
-                let x = (b.x - CROP_MARGIN) as f32 / scale as f32 + left;
-                let cell = ((x - line.x0) / line.pitch + 0.3).floor();
-                let chars = clean(&w);
-                (cell == r.start as f32 && chars.len() == r.len()).then_some(chars)
-            });
-            match word {
-                Some(chars) => out[r].copy_from_slice(&chars),
-                None => unread.push(r),
+        // Each word Tesseract finds is placed by its box onto the run it starts in. A word may
+        // span several runs (a single painted filler is not always a word break for it): it is
+        // kept when its length is that of the runs it covers, and split among them.
+        let mut read = vec![false; runs.len()];
+        for (b, w) in boxes.iter().zip(words.iter()) {
+            let x = (b.x - CROP_MARGIN) as f32 / scale as f32 + left;
+            let cell = ((x - line.x0) / line.pitch + 0.3).floor();
+            let chars = clean(&w);
+            let Some(first) = runs.iter().position(|r| r.start as f32 == cell) else {
+                continue;
+            };
+            let (mut last, mut covered) = (first, runs[first].len());
+            while covered < chars.len() && last + 1 < runs.len() {
+                last += 1;
+                covered += runs[last].len();
+            }
+            if covered != chars.len() || read[first..=last].iter().any(|r| *r) {
+                continue;
+            }
+            let mut rest = chars.as_slice();
+            for k in first..=last {
+                let (head, tail) = rest.split_at(runs[k].len());
+                out[runs[k].clone()].copy_from_slice(head);
+                read[k] = true;
+                rest = tail;
             }
         }
+        let unread: Vec<_> = runs
+            .into_iter()
+            .zip(read)
+            .filter(|(_, done)| !done)
+            .map(|(r, _)| r)
+            .collect();
         let runs = unread;
         for r in runs {
             let chars = self.read_run(grey, line, r.start, r.end)?;

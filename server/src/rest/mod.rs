@@ -4,6 +4,7 @@
 //! `{errorCode, message, status, timestamp}` ([`crate::error`]). Keys and the session rate limit
 //! are the same tower layers as on gRPC.
 
+pub mod identity;
 pub mod json;
 pub mod ws;
 
@@ -42,8 +43,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/liveness/session", post(create_session))
         .route("/api/liveness/session/{id}/results", get(session_results))
         .route("/api/liveness/verify/{id}", post(verify))
-        .route("/api/liveness/compare-faces", post(compare_faces))
-        .route("/api/kyc/analyze/identity-with-liveness", post(kyc))
+        .route("/api/liveness/compare-faces", post(identity::compare_faces))
+        .route(
+            "/api/kyc/analyze/identity-with-liveness",
+            post(identity::kyc),
+        )
         .route("/api/liveness/session/{id}/stream", get(ws::stream))
         .route("/api/openapi.json", get(openapi))
         .route("/health", get(health))
@@ -103,14 +107,6 @@ async fn verify(
     Ok(Json(
         api::verify_session(&state, &tenant, &id, threshold)?.into(),
     ))
-}
-
-async fn compare_faces() -> ApiError {
-    ApiError::NotAvailable("face matching (compare-faces)")
-}
-
-async fn kyc() -> ApiError {
-    ApiError::NotAvailable("KYC analysis (identity-with-liveness)")
 }
 
 async fn openapi() -> impl IntoResponse {

@@ -1,0 +1,87 @@
+//! The document reader on seeded specimens: every field of every layout read and checked from a
+//! scan and from a phone-like photograph, and the checks that must fail do.
+
+mod support;
+
+use livegate_engine::document::{self, DocumentKind, IdentityFields, zone::ZoneReader};
+use livegate_specimens::{
+    Capture, Fault, Style, Truth, photograph, portrait_from_still, specimen, specimen_with,
+};
+
+fn read(pages: &[opencv::core::Mat], capture: Capture, seed: u64) -> (IdentityFields, bool) {
+    let mut reader = ZoneReader::new().expect("tesseract (Debian's tesseract-ocr-eng)");
+    let readings: Vec<_> = pages
+        .iter()
+        .enumerate()
+        .map(|(i, page)| {
+            let picture = photograph(page, capture, seed + i as u64).unwrap();
+            document::read_page(&support::models(), &mut reader, &picture, 26).unwrap()
+        })
+        .collect();
+    (
+        document::merge(&readings),
+        readings.iter().any(|r| r.portrait.is_some()),
+    )
+}
+
+fn assert_reads(fields: &IdentityFields, truth: &Truth, what: &str) {
+    for (field, want, name) in [
+        (&fields.name, &truth.name, "name"),
+        (&fields.id_number, &truth.id_number, "id number"),
+        (&fields.date_of_birth, &truth.date_of_birth, "birth date"),
+        (&fields.expiry_date, &truth.expiry_date, "expiry"),
+        (&fields.issuing_country, &truth.issuing_country, "country"),
+    ] {
+        assert_eq!(&field.value, want, "{what}: {name} in {fields:?}");
+        assert!(field.valid, "{what}: {name} valid in {fields:?}");
+    }
+}
+
+#[test]
+fn every_layout_is_read_from_a_scan_and_from_a_phone_photo() {
+    let portrait = portrait_from_still(&support::image("franck_02159.jpg")).unwrap();
+    for style in Style::ALL {
+        let s = specimen(style, 7, &portrait).unwrap();
+        for capture in [Capture::Scan, Capture::Phone] {
+            let what = format!("{} ({})", style.name(), capture.name());
+            let (fields, portrait_found) = read(&s.pages, capture, 7);
+            assert_reads(&fields, &s.truth, &what);
+            assert!(portrait_found, "{what}: portrait");
+            let expected_kind = match style {
+                Style::Td3Passport => DocumentKind::Passport,
+                Style::Licence => DocumentKind::DrivingLicence,
+                _ => DocumentKind::IdentityCard,
+            };
+            assert_eq!(fields.kind, Some(expected_kind), "{what}");
+            if style == Style::Licence {
+                assert_eq!(fields.sources, ["PDF417_AAMVA"], "{what}");
+            } else {
+                assert_eq!(fields.mrz_checks_passed, Some(true), "{what}");
+            }
+            if style == Style::Td1Card {
+                // Zone and barcode both read, and they agree.
+                assert_eq!(fields.sources, ["MRZ_TD1", "PDF417_AAMVA"], "{what}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_wrong_check_digit_marks_its_field_and_the_zone_invalid() {
+    let portrait = portrait_from_still(&support::image("franck_02159.jpg")).unwrap();
+    for style in [Style::Td1Card, Style::Td3Passport] {
+        let s = specimen_with(style, 11, &portrait, Fault::BirthDateCheckDigit).unwrap();
+        let (fields, _) = read(&s.pages, Capture::Scan, 11);
+        assert_eq!(fields.date_of_birth.value, s.truth.date_of_birth);
+        assert!(!fields.date_of_birth.valid, "{}: {fields:?}", style.name());
+        assert_eq!(fields.mrz_checks_passed, Some(false));
+        assert!(fields.id_number.valid, "the other fields still check");
+    }
+}
+
+#[test]
+fn a_picture_without_a_document_reads_nothing() {
+    let (fields, _) = read(&[support::image("biden.jpg")], Capture::Scan, 1);
+    assert!(fields.sources.is_empty(), "{fields:?}");
+    assert!(!fields.name.valid && !fields.id_number.valid);
+}

@@ -1,0 +1,266 @@
+//! The seed's `POST /api/liveness/compare-faces` (JSON, images in base64) and
+//! `POST /api/kyc/analyze/identity-with-liveness` (multipart: `files`, `liveness_session_id`),
+//! parsed into [`crate::identity`] calls and rendered field for field as the seed shows them.
+
+use axum::body::Bytes;
+use axum::extract::multipart::{MultipartError, MultipartRejection};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Multipart, State};
+use axum::{Extension, Json};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use livegate_proto::v1 as pb;
+use serde::{Deserialize, Serialize};
+
+use super::body;
+use super::json::parse_body;
+use crate::auth::Tenant;
+use crate::error::ApiError;
+use crate::identity::{self, MAX_DOCUMENT_IMAGES};
+use crate::state::AppState;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CompareFacesBody {
+    /// Base64 JPEG or PNG (a `data:` URL prefix is accepted).
+    #[serde(default)]
+    pub source_image: Option<String>,
+    #[serde(default)]
+    pub target_image: Option<String>,
+    #[serde(default)]
+    pub threshold: Option<f32>,
+    #[serde(default)]
+    pub enforce_match: bool,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CompareFacesResponse {
+    pub similarity: f32,
+    pub is_match: bool,
+    pub confidence: f32,
+    pub threshold: f32,
+}
+
+/// A base64 picture; one that does not decode cannot be read, which is the seed's 1010.
+fn picture(field: Option<String>, name: &str) -> Result<Vec<u8>, ApiError> {
+    let text = field.ok_or_else(|| ApiError::InvalidArgument(format!("{name} is required")))?;
+    let data = text
+        .strip_prefix("data:")
+        .and_then(|rest| rest.split_once(',').map(|(_, d)| d))
+        .unwrap_or(&text);
+    BASE64
+        .decode(data.trim())
+        .map_err(|e| ApiError::FaceMatchFailed(format!("{name} is not valid base64 ({e})")))
+}
+
+pub async fn compare_faces(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Json<CompareFacesResponse>, ApiError> {
+    let request: CompareFacesBody = parse_body(&body(raw, &state)?)?;
+    let request = pb::CompareFacesRequest {
+        source_image: picture(request.source_image, "sourceImage")?,
+        target_image: picture(request.target_image, "targetImage")?,
+        threshold: request.threshold,
+        enforce_match: request.enforce_match,
+    };
+    let r = identity::compare_faces(&state, &tenant, request).await?;
+    Ok(Json(CompareFacesResponse {
+        similarity: r.similarity,
+        is_match: r.is_match,
+        confidence: r.confidence,
+        threshold: r.threshold,
+    }))
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KycResponse {
+    pub kyc_analysis: KycAnalysis,
+    pub liveness_verification: LivenessVerification,
+    pub face_match_result: FaceMatchResult,
+    pub overall_success: bool,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KycAnalysis {
+    pub total_documents: u32,
+    pub extracted_data: ExtractedData,
+    /// Not in the seed: what was read (`MRZ_TD1`, `MRZ_TD2`, `MRZ_TD3`, `PDF417_AAMVA`).
+    pub sources: Vec<String>,
+    pub mrz_valid: bool,
+    pub portrait_found: bool,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExtractedData {
+    pub name: String,
+    pub id_number: String,
+    pub date_of_birth: String,
+    /// Not in the seed, like the fields below.
+    pub expiry_date: String,
+    pub document_type: String,
+    pub issuing_country: String,
+    pub validity: FieldValidity,
+    pub expired: bool,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldValidity {
+    pub name: bool,
+    pub id_number: bool,
+    pub date_of_birth: bool,
+    pub expiry_date: bool,
+    pub issuing_country: bool,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LivenessVerification {
+    pub is_live: bool,
+    pub confidence: f32,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FaceMatchResult {
+    pub is_match: bool,
+    pub similarity: f32,
+    pub confidence: f32,
+    pub threshold: f32,
+}
+
+impl From<pb::AnalyzeIdentityResponse> for KycResponse {
+    fn from(r: pb::AnalyzeIdentityResponse) -> Self {
+        let kyc = r.kyc_analysis.unwrap_or_default();
+        let data = kyc.extracted_data.unwrap_or_default();
+        let validity = data.validity.unwrap_or_default();
+        let live = r.liveness_verification.unwrap_or_default();
+        let face = r.face_match_result.unwrap_or_default();
+        KycResponse {
+            kyc_analysis: KycAnalysis {
+                total_documents: kyc.total_documents,
+                extracted_data: ExtractedData {
+                    name: data.name,
+                    id_number: data.id_number,
+                    date_of_birth: data.date_of_birth,
+                    expiry_date: data.expiry_date,
+                    document_type: data.document_type,
+                    issuing_country: data.issuing_country,
+                    validity: FieldValidity {
+                        name: validity.name,
+                        id_number: validity.id_number,
+                        date_of_birth: validity.date_of_birth,
+                        expiry_date: validity.expiry_date,
+                        issuing_country: validity.issuing_country,
+                    },
+                    expired: data.expired,
+                },
+                sources: kyc.sources,
+                mrz_valid: kyc.mrz_valid,
+                portrait_found: kyc.portrait_found,
+            },
+            liveness_verification: LivenessVerification {
+                is_live: live.is_live,
+                confidence: live.confidence,
+            },
+            face_match_result: FaceMatchResult {
+                is_match: face.is_match,
+                similarity: face.similarity,
+                confidence: face.confidence,
+                threshold: face.threshold,
+            },
+            overall_success: r.overall_success,
+            message: r.message,
+        }
+    }
+}
+
+/// A multipart read error: over the body limit, or a malformed body.
+fn multipart_error(e: MultipartError, state: &AppState) -> ApiError {
+    if e.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::MessageTooLarge(state.config.max_request_bytes as usize)
+    } else {
+        ApiError::InvalidArgument(format!("multipart body: {}", e.body_text()))
+    }
+}
+
+fn threshold_field(text: &str, name: &str) -> Result<f32, ApiError> {
+    text.trim()
+        .parse()
+        .map_err(|_| ApiError::InvalidArgument(format!("{name} must be a number, not {text:?}")))
+}
+
+pub async fn kyc(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Json<KycResponse>, ApiError> {
+    let mut multipart = multipart.map_err(|e| {
+        ApiError::InvalidArgument(format!(
+            "send multipart/form-data with `files` and `liveness_session_id` ({})",
+            e.body_text()
+        ))
+    })?;
+    let mut request = pb::AnalyzeIdentityRequest::default();
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| multipart_error(e, &state))?
+    {
+        let name = field.name().unwrap_or_default().to_string();
+        match name.as_str() {
+            "files" | "files[]" | "file" => {
+                if request.documents.len() == MAX_DOCUMENT_IMAGES {
+                    return Err(ApiError::InvalidArgument(format!(
+                        "at most {MAX_DOCUMENT_IMAGES} pictures of the document"
+                    )));
+                }
+                let bytes = field
+                    .bytes()
+                    .await
+                    .map_err(|e| multipart_error(e, &state))?;
+                request.documents.push(bytes.to_vec());
+            }
+            "liveness_session_id" | "livenessSessionId" => {
+                request.liveness_session_id = field
+                    .text()
+                    .await
+                    .map_err(|e| multipart_error(e, &state))?
+                    .trim()
+                    .into();
+            }
+            "similarity_threshold" | "similarityThreshold" => {
+                let text = field.text().await.map_err(|e| multipart_error(e, &state))?;
+                request.similarity_threshold = Some(threshold_field(&text, &name)?);
+            }
+            "confidence_threshold" | "confidenceThreshold" => {
+                let text = field.text().await.map_err(|e| multipart_error(e, &state))?;
+                request.confidence_threshold = Some(threshold_field(&text, &name)?);
+            }
+            // Unknown fields are read and dropped: browsers and form libraries add their own.
+            _ => {
+                field
+                    .bytes()
+                    .await
+                    .map_err(|e| multipart_error(e, &state))?;
+            }
+        }
+    }
+    if request.liveness_session_id.is_empty() {
+        return Err(ApiError::InvalidArgument(
+            "liveness_session_id is required".into(),
+        ));
+    }
+    Ok(Json(
+        identity::analyze_identity(&state, &tenant, request)
+            .await?
+            .into(),
+    ))
+}
