@@ -64,16 +64,18 @@ async fn the_seed_examples_run_verbatim_and_answer_in_its_shapes() {
     let url = format!("{}/api/liveness/verify/{id}", server.rest_url);
     assert_error(&curl(&["-X", "POST", &url]), 2010, 409);
 
-    // Face matching and KYC land with a later issue: a clear "not available yet".
+    // The compare example's images are "...": not base64, so not readable, the seed's 1010.
     let compare = run(COMPARE, &server.rest_url, &dir);
-    assert_error(&compare, 2015, 501);
+    assert_error(&compare, 1010, 500);
     assert!(
         compare.json["message"]
             .as_str()
             .unwrap()
-            .contains("not available yet")
+            .contains("sourceImage is not valid base64"),
+        "{compare:?}"
     );
-    assert_error(&run(KYC, &server.rest_url, &dir), 2015, 501);
+    // The KYC example names a session that does not exist here: 1008.
+    assert_error(&run(KYC, &server.rest_url, &dir), 1008, 404);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

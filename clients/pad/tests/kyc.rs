@@ -1,0 +1,182 @@
+//! KYC end to end: a live user streams a real session over gRPC, then the seed's multipart
+//! `identity-with-liveness` (and gRPC's `AnalyzeIdentityWithLiveness`) checks a photographed
+//! specimen document against it. The same person passes; another person's portrait fails the
+//! match; a zone with a wrong check digit is reported invalid; a session backs one check.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use livegate_pad::Species;
+use livegate_pad::report::run_session;
+use livegate_proto::v1 as pb;
+use livegate_specimens::{
+    Capture, Fault, Style, Truth, photograph, portrait_from_still, specimen_with,
+};
+use opencv::core::Mat;
+
+struct Server {
+    grpc: String,
+    rest: String,
+}
+
+async fn start() -> Server {
+    let mut config = livegate_server::config::Config::defaults();
+    config.antispoof = false;
+    let models = livegate_server::load_models(&config).expect("models");
+    let (grpc, grpc_addr) = livegate_server::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let (rest, rest_addr) = livegate_server::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let listeners = livegate_server::Listeners {
+        grpc,
+        rest: Some(rest),
+    };
+    tokio::spawn(livegate_server::serve(
+        config,
+        models,
+        listeners,
+        std::future::pending(),
+    ));
+    Server {
+        grpc: format!("http://{grpc_addr}"),
+        rest: format!("http://{rest_addr}"),
+    }
+}
+
+/// A live session of the cooperative user; its id.
+async fn live_session(server: &Server, seed: u64) -> String {
+    let mut client = livegate_cli::connect(&server.grpc, None).await.unwrap();
+    let outcome = run_session(&mut client, Species::Live, seed).await.unwrap();
+    assert!(outcome.is_live, "the live user passes: {outcome:?}");
+    outcome.session_id
+}
+
+/// Pictures of a specimen document, photographed, as JPEG bytes; and what is printed on it.
+fn document(style: Style, seed: u64, portrait_of: &str, fault: Fault) -> (Vec<Vec<u8>>, Truth) {
+    let still = livegate_pad::media::image(portrait_of).unwrap();
+    let portrait: Mat = portrait_from_still(&still).unwrap();
+    let s = specimen_with(style, seed, &portrait, fault).unwrap();
+    let pictures = s
+        .pages
+        .iter()
+        .enumerate()
+        .map(|(i, page)| {
+            let shot = photograph(page, Capture::Phone, seed + i as u64).unwrap();
+            livegate_engine::frame::encode_jpeg(&shot, 90).unwrap()
+        })
+        .collect();
+    (pictures, s.truth)
+}
+
+/// The seed's multipart request, sent by curl.
+fn kyc_rest(server: &Server, pictures: &[Vec<u8>], session: &str) -> (u16, serde_json::Value) {
+    let dir = std::env::temp_dir().join(format!("livegate-pad-kyc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let files: Vec<PathBuf> = pictures
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let path = dir.join(format!("id_{i}.jpg"));
+            std::fs::write(&path, p).unwrap();
+            path
+        })
+        .collect();
+    let mut cmd = Command::new("curl");
+    cmd.args(["-sS", "-w", "\n%{http_code}", "-X", "POST"])
+        .arg(format!(
+            "{}/api/kyc/analyze/identity-with-liveness",
+            server.rest
+        ));
+    for f in &files {
+        cmd.arg("-F").arg(format!("files=@{}", f.display()));
+    }
+    cmd.arg("-F").arg(format!("liveness_session_id={session}"));
+    let out = cmd.output().expect("curl");
+    std::fs::remove_dir_all(&dir).unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let (body, status) = stdout.rsplit_once('\n').unwrap();
+    (
+        status.trim().parse().unwrap(),
+        serde_json::from_str(body).unwrap_or_default(),
+    )
+}
+
+async fn kyc_grpc(
+    server: &Server,
+    pictures: Vec<Vec<u8>>,
+    session: &str,
+) -> Result<pb::AnalyzeIdentityResponse, tonic::Status> {
+    let mut identity = pb::identity_client::IdentityClient::connect(server.grpc.clone())
+        .await
+        .unwrap();
+    identity
+        .analyze_identity_with_liveness(pb::AnalyzeIdentityRequest {
+            documents: pictures,
+            liveness_session_id: session.into(),
+            ..Default::default()
+        })
+        .await
+        .map(|r| r.into_inner())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kyc_with_a_live_session() {
+    let server = start().await;
+
+    // The same person: franck streams, franck's ID card (front and back) is uploaded.
+    let session = live_session(&server, 1).await;
+    let (pictures, truth) = document(Style::Td1Card, 21, "franck_02159.jpg", Fault::None);
+    let (status, j) = kyc_rest(&server, &pictures, &session);
+    assert_eq!(status, 200, "{j}");
+    assert_eq!(j["overallSuccess"], true, "{j}");
+    assert_eq!(j["faceMatchResult"]["isMatch"], true, "{j}");
+    assert_eq!(j["livenessVerification"]["isLive"], true, "{j}");
+    let data = &j["kycAnalysis"]["extractedData"];
+    assert_eq!(data["name"], truth.name.as_str(), "{j}");
+    assert_eq!(data["idNumber"], truth.id_number.as_str(), "{j}");
+    assert_eq!(data["dateOfBirth"], truth.date_of_birth.as_str(), "{j}");
+    assert!(
+        j["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("KYC verification successful. Documents: 2, Liveness: "),
+        "{j}"
+    );
+    // One identity check per session: the same request again is refused.
+    let (status, again) = kyc_rest(&server, &pictures, &session);
+    assert_eq!(
+        (status, again["errorCode"].as_i64()),
+        (409, Some(2011)),
+        "{again}"
+    );
+
+    // Another person's portrait on the document: the match fails, so does the check.
+    let session = live_session(&server, 2).await;
+    let (pictures, _) = document(Style::Td3Passport, 22, "obama.jpg", Fault::None);
+    let r = kyc_grpc(&server, pictures, &session).await.unwrap();
+    let face = r.face_match_result.unwrap();
+    assert!(!face.is_match && face.similarity < 90.0, "{face:?}");
+    assert!(r.liveness_verification.unwrap().is_live);
+    assert!(!r.overall_success);
+    assert!(r.message.contains("face does not match"), "{}", r.message);
+
+    // A zone whose birth-date check digit is wrong: that field and the zone are invalid.
+    let session = live_session(&server, 3).await;
+    let (pictures, truth) = document(
+        Style::Td3Passport,
+        23,
+        "franck_02159.jpg",
+        Fault::BirthDateCheckDigit,
+    );
+    let r = kyc_grpc(&server, pictures, &session).await.unwrap();
+    let kyc = r.kyc_analysis.unwrap();
+    let data = kyc.extracted_data.unwrap();
+    assert_eq!(data.date_of_birth, truth.date_of_birth);
+    assert!(!data.validity.unwrap().date_of_birth, "{data:?}");
+    assert!(!kyc.mrz_valid);
+    assert!(r.face_match_result.unwrap().is_match);
+    assert!(!r.overall_success);
+    assert!(r.message.contains("date of birth invalid"), "{}", r.message);
+}

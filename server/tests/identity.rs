@@ -1,0 +1,312 @@
+//! Face matching and identity checks over both transports, against a real server: the seed's
+//! `compare-faces` and `identity-with-liveness`, and gRPC's `Identity`. (A KYC check with a
+//! really live session is in `clients/pad/tests/kyc.rs`, where the live user is.)
+
+mod support;
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use livegate_proto::v1 as pb;
+use livegate_specimens::{Capture, Style, photograph, portrait_from_still, specimen};
+use opencv::core::{CV_8UC3, Mat, Scalar};
+use opencv::imgcodecs;
+use support::{Answer, assert_error, code, curl, grpc, jpeg_frame, media, start, start_message};
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::ReceiverStream;
+
+fn base64_of(name: &str) -> String {
+    BASE64.encode(std::fs::read(media(name)).unwrap())
+}
+
+/// POSTs `body` to compare-faces (from a file: pictures in base64 outgrow a command line).
+fn compare(server: &support::TestServer, body: serde_json::Value) -> Answer {
+    let path = std::env::temp_dir().join(format!(
+        "livegate-compare-{}-{:?}.json",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::write(&path, body.to_string()).unwrap();
+    let answer = curl(&[
+        "-X",
+        "POST",
+        &format!("{}/api/liveness/compare-faces", server.rest_url),
+        "-H",
+        "Content-Type: application/json",
+        "--data-binary",
+        &format!("@{}", path.display()),
+    ]);
+    std::fs::remove_file(&path).unwrap();
+    answer
+}
+
+/// A grey picture: readable, no face.
+fn blank_jpeg() -> Vec<u8> {
+    let grey = Mat::new_rows_cols_with_default(240, 320, CV_8UC3, Scalar::all(128.0)).unwrap();
+    livegate_engine::frame::encode_jpeg(&grey, 90).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn compare_faces_matches_one_man_and_not_two() {
+    let server = start(|_| {}).await;
+    let same = compare(
+        &server,
+        serde_json::json!({
+            "sourceImage": base64_of("franck_02045.jpg"),
+            "targetImage": base64_of("franck_04117.jpg"),
+        }),
+    );
+    assert_eq!(same.status, 200, "{same:?}");
+    assert_eq!(same.json["isMatch"], true, "{same:?}");
+    assert!(same.json["similarity"].as_f64().unwrap() >= 90.0);
+    assert_eq!(same.json["threshold"], 90.0);
+    assert!(same.json["confidence"].as_f64().unwrap() > 80.0, "{same:?}");
+
+    let different = compare(
+        &server,
+        serde_json::json!({
+            "sourceImage": base64_of("obama.jpg"),
+            "targetImage": base64_of("biden.jpg"),
+        }),
+    );
+    assert_eq!(different.status, 200);
+    assert_eq!(different.json["isMatch"], false, "{different:?}");
+    assert!(different.json["similarity"].as_f64().unwrap() < 90.0);
+
+    // Asked to enforce the match, the same pair is the seed's 1011.
+    let enforced = compare(
+        &server,
+        serde_json::json!({
+            "sourceImage": base64_of("obama.jpg"),
+            "targetImage": base64_of("biden.jpg"),
+            "enforceMatch": true,
+        }),
+    );
+    assert_error(&enforced, 1011, 422);
+
+    // A threshold per request: obama against another photo of himself at 99.9.
+    let strict = compare(
+        &server,
+        serde_json::json!({
+            "sourceImage": base64_of("obama.jpg"),
+            "targetImage": base64_of("obama2.jpg"),
+            "threshold": 99.9,
+        }),
+    );
+    assert_eq!(strict.json["threshold"], 99.9, "{strict:?}");
+    assert_eq!(strict.json["isMatch"], false, "{strict:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pictures_without_a_face_or_unreadable_are_the_seeds_1010() {
+    let server = start(|_| {}).await;
+    let franck = base64_of("franck_02045.jpg");
+    for (source, why) in [
+        (BASE64.encode(blank_jpeg()), "no face"),
+        (BASE64.encode(b"definitely not a JPEG"), "cannot be read"),
+        ("...".to_string(), "not valid base64"),
+    ] {
+        let answer = compare(
+            &server,
+            serde_json::json!({"sourceImage": source, "targetImage": franck}),
+        );
+        assert_error(&answer, 1010, 500);
+        let message = answer.json["message"].as_str().unwrap();
+        assert!(message.contains(why), "{why}: {message}");
+    }
+    // A missing image is a malformed request, not a failed match.
+    assert_error(
+        &compare(&server, serde_json::json!({"sourceImage": franck})),
+        2012,
+        400,
+    );
+    assert_error(
+        &compare(
+            &server,
+            serde_json::json!({"sourceImage": franck, "targetImage": franck, "threshold": 101}),
+        ),
+        2012,
+        400,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn grpc_compare_faces_speaks_the_same_codes() {
+    let server = start(|_| {}).await;
+    let mut identity = pb::identity_client::IdentityClient::connect(server.grpc_url.clone())
+        .await
+        .unwrap();
+    let franck = |n: &str| std::fs::read(media(n)).unwrap();
+    let answer = identity
+        .compare_faces(pb::CompareFacesRequest {
+            source_image: franck("franck_02045.jpg"),
+            target_image: franck("franck_03909.jpg"),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(answer.is_match && answer.similarity >= 90.0, "{answer:?}");
+    let refused = identity
+        .compare_faces(pb::CompareFacesRequest {
+            source_image: blank_jpeg(),
+            target_image: franck("franck_03909.jpg"),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(code(&refused), Some(1010));
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    let too_low = identity
+        .compare_faces(pb::CompareFacesRequest {
+            source_image: franck("franck_02045.jpg"),
+            target_image: std::fs::read(media("obama.jpg")).unwrap(),
+            enforce_match: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(code(&too_low), Some(1011));
+}
+
+/// A franck TD1 card, front and back, photographed, written where curl can upload it.
+fn document_files(dir: &std::path::Path) -> [std::path::PathBuf; 2] {
+    let still = imgcodecs::imread(
+        media("franck_02159.jpg").to_str().unwrap(),
+        imgcodecs::IMREAD_COLOR,
+    )
+    .unwrap();
+    let card = specimen(Style::Td1Card, 3, &portrait_from_still(&still).unwrap()).unwrap();
+    std::fs::create_dir_all(dir).unwrap();
+    [0, 1].map(|i| {
+        let path = dir.join(format!("side{i}.jpg"));
+        let picture = photograph(&card.pages[i], Capture::Phone, 3 + i as u64).unwrap();
+        std::fs::write(
+            &path,
+            livegate_engine::frame::encode_jpeg(&picture, 90).unwrap(),
+        )
+        .unwrap();
+        path
+    })
+}
+
+fn kyc(server: &support::TestServer, files: &[std::path::PathBuf], session: &str) -> Answer {
+    let mut args = vec![
+        "-X".to_string(),
+        "POST".to_string(),
+        format!("{}/api/kyc/analyze/identity-with-liveness", server.rest_url),
+    ];
+    for f in files {
+        args.extend(["-F".into(), format!("files=@{}", f.display())]);
+    }
+    args.extend(["-F".into(), format!("liveness_session_id={session}")]);
+    curl(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+/// A session that ends not live: a few frames, then the client hangs up.
+async fn abandoned_session(server: &support::TestServer) -> String {
+    let mut client = grpc(server).await;
+    let created = client
+        .create_session(pb::CreateSessionRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    tx.send(start_message(&created.session_id, &created.stream_token))
+        .await
+        .unwrap();
+    for i in 0..5 {
+        tx.send(jpeg_frame(i * 100)).await.unwrap();
+    }
+    drop(tx);
+    let mut responses = client
+        .stream_session(ReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
+    while let Some(Ok(_)) = responses.next().await {}
+    created.session_id
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn identity_with_a_session_that_was_not_live_fails_and_consumes_it() {
+    let server = start(|_| {}).await;
+    let dir = std::env::temp_dir().join(format!("livegate-kyc-{}", std::process::id()));
+    let files = document_files(&dir);
+    let session = abandoned_session(&server).await;
+    let answer = kyc(&server, &files, &session);
+    assert_eq!(answer.status, 200, "{answer:?}");
+    let j = &answer.json;
+    assert_eq!(j["overallSuccess"], false, "{answer:?}");
+    assert_eq!(j["livenessVerification"]["isLive"], false);
+    assert_eq!(j["kycAnalysis"]["totalDocuments"], 2);
+    // The document itself was read, and its checks held.
+    let data = &j["kycAnalysis"]["extractedData"];
+    assert!(
+        data["validity"]["idNumber"].as_bool().unwrap(),
+        "{answer:?}"
+    );
+    assert_eq!(data["documentType"], "ID_CARD");
+    assert_eq!(j["kycAnalysis"]["mrzValid"], true);
+    let message = j["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("KYC verification failed") && message.contains("liveness"),
+        "{message}"
+    );
+    // One identity check per session.
+    assert_error(&kyc(&server, &files, &session), 2011, 409);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn identity_refusals_use_the_seeds_codes() {
+    let server = start(|c| c.session_ttl = Duration::from_secs(1)).await;
+    let dir = std::env::temp_dir().join(format!("livegate-kyc-refusals-{}", std::process::id()));
+    let files = document_files(&dir);
+    // Unknown session: 1008.
+    assert_error(&kyc(&server, &files, "abc123-def456-ghi789"), 1008, 404);
+    // A session still waiting for its stream: no result yet.
+    let mut client = grpc(&server).await;
+    let fresh = client
+        .create_session(pb::CreateSessionRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_error(&kyc(&server, &files, &fresh.session_id), 2010, 409);
+    // Expired: 1007.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_error(&kyc(&server, &files, &fresh.session_id), 1007, 400);
+    // No documents, too many, or not multipart at all.
+    assert_error(&kyc(&server, &[], &fresh.session_id), 2012, 400);
+    let five: Vec<_> = (0..5).map(|i| files[i % 2].clone()).collect();
+    assert_error(&kyc(&server, &five, &fresh.session_id), 2012, 400);
+    let url = format!("{}/api/kyc/analyze/identity-with-liveness", server.rest_url);
+    assert_error(
+        &curl(&[
+            "-X",
+            "POST",
+            &url,
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            "{}",
+        ]),
+        2012,
+        400,
+    );
+    // gRPC: the same codes.
+    let mut identity = pb::identity_client::IdentityClient::connect(server.grpc_url.clone())
+        .await
+        .unwrap();
+    let unknown = identity
+        .analyze_identity_with_liveness(pb::AnalyzeIdentityRequest {
+            documents: vec![std::fs::read(&files[0]).unwrap()],
+            liveness_session_id: "nope".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(code(&unknown), Some(1008));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
