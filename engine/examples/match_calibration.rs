@@ -97,6 +97,40 @@ fn main() {
         }
     }
     println!("pictures with a face: {}", pictures.len());
+    // The genuine pairs the issue names, group by group.
+    let group = |a: &Picture, b: &Picture| match (
+        a.person.as_str(),
+        a.name.contains(".mp4") || b.name.contains(".mp4"),
+    ) {
+        ("obama", _) => "obama x3 (photos years apart)",
+        ("franck", false) => "franck stills vs stills",
+        ("franck", true) => "franck stills vs video frames",
+        _ => "other",
+    };
+    let mut groups: Vec<(&str, Vec<f32>)> = Vec::new();
+    for (i, a) in pictures.iter().enumerate() {
+        for b in &pictures[i + 1..] {
+            if a.person != b.person || (a.name.contains(".mp4") && b.name.contains(".mp4")) {
+                continue;
+            }
+            let g = group(a, b);
+            let c = matching::compare(&a.face, &b.face);
+            match groups.iter_mut().find(|(n, _)| *n == g) {
+                Some((_, v)) => v.push(c.similarity),
+                None => groups.push((g, vec![c.similarity])),
+            }
+        }
+    }
+    for (name, mut v) in groups {
+        v.sort_by(f32::total_cmp);
+        println!(
+            "  genuine, {name}: {} pairs, similarity min {:.1} median {:.1} max {:.1}",
+            v.len(),
+            v[0],
+            v[v.len() / 2],
+            v[v.len() - 1]
+        );
+    }
     for (name, set) in [("genuine", &genuine), ("impostor", &impostor)] {
         let mut cos: Vec<f32> = set.iter().map(|c| c.cosine).collect();
         let mut sim: Vec<f32> = set.iter().map(|c| c.similarity).collect();

@@ -53,8 +53,6 @@ pub enum ApiError {
     Unauthenticated(&'static str),
     #[error("too many sessions created with this API key; retry in {retry_after_s} s")]
     RateLimited { retry_after_s: u64 },
-    #[error("{0} is not available yet in this version of Livegate")]
-    NotAvailable(&'static str),
     #[error("request larger than the limit of {0} bytes")]
     MessageTooLarge(usize),
     /// A picture to match cannot be read or shows no face.
@@ -85,7 +83,6 @@ impl ApiError {
             ApiError::Service(_) => ErrorCode::LivenessServiceError,
             ApiError::Unauthenticated(_) => ErrorCode::Unauthenticated,
             ApiError::RateLimited { .. } => ErrorCode::RateLimited,
-            ApiError::NotAvailable(_) => ErrorCode::NotAvailable,
             ApiError::MessageTooLarge(_) => ErrorCode::MessageTooLarge,
             ApiError::FaceMatchFailed(_) => ErrorCode::FaceMatchFailed,
             ApiError::SimilarityTooLow { .. } => ErrorCode::SimilarityTooLow,

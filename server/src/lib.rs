@@ -75,6 +75,12 @@ pub async fn serve(
             "no API keys configured (LIVEGATE_API_KEYS): every caller is the tenant `default`; do not expose this server"
         );
     }
+    // Identity documents need Tesseract's English model (Debian's tesseract-ocr-eng): say so at
+    // start rather than at the first KYC request, and keep the loaded reader for it.
+    match livegate_engine::document::zone::ZoneReader::new() {
+        Ok(reader) => state.zone_readers.put(reader),
+        Err(e) => tracing::warn!("identity documents cannot be read (KYC answers 5001): {e}"),
+    }
     let tls = match (&state.config.tls_cert, &state.config.tls_key) {
         (Some(cert), Some(key)) => Some(tls::TlsFiles::read(cert, key)?),
         _ => None,

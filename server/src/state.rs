@@ -7,6 +7,7 @@ use tokio::sync::Semaphore;
 
 use crate::auth::ApiKeys;
 use crate::config::Config;
+use crate::identity::ZoneReaders;
 use crate::rate_limit::SessionRateLimiter;
 use crate::sessions::SessionStore;
 
@@ -21,6 +22,8 @@ pub struct AppState {
     pub api_keys: Arc<ApiKeys>,
     /// One limiter for every transport: the limit belongs to the key, not the port.
     pub session_limiter: Arc<SessionRateLimiter>,
+    /// Tesseract readers for identity documents, reused between requests.
+    pub zone_readers: Arc<ZoneReaders>,
 }
 
 impl AppState {
@@ -39,6 +42,7 @@ impl AppState {
                 config.session_burst,
             )),
             plan_config: Arc::new(plan_config),
+            zone_readers: Arc::default(),
             models,
             config: Arc::new(config),
         }
