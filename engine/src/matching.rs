@@ -5,13 +5,14 @@
 //! onto the 0–100 similarity scale customers know ([`similarity_from_cosine`]); a pair's
 //! confidence is the quality of its weaker picture ([`FaceImageQuality`]).
 
-use opencv::core::{Mat, Vector};
+use opencv::core::Mat;
 use opencv::imgproc;
 
 use crate::embedding::{align, cosine};
 use crate::error::EngineError;
 use crate::geometry::Rect;
 use crate::models::Models;
+use crate::quality::laplacian_variance;
 
 /// The similarity-scale default at or above which two faces are the same person (the seed API's
 /// 90).
@@ -88,7 +89,9 @@ impl FaceImageQuality {
         let (mx, my) = ((re.0 + le.0) / 2.0, (re.1 + le.1) / 2.0);
         let nose_offset =
             ((nose.0 - mx) * ux + (nose.1 - my) * uy).abs() / eye_distance_px.max(1e-3);
-        let sharpness = laplacian_variance(aligned)?;
+        let mut grey = Mat::default();
+        imgproc::cvt_color_def(aligned, &mut grey, imgproc::COLOR_BGR2GRAY)?;
+        let sharpness = laplacian_variance(&grey)?;
 
         let ramp = |x: f32, lo: f32, hi: f32| ((x - lo) / (hi - lo)).clamp(0.0, 1.0);
         let size = ramp(eye_distance_px, 12.0, 35.0);
@@ -103,24 +106,6 @@ impl FaceImageQuality {
             score: size * sharp * frontal * detected,
         })
     }
-}
-
-fn laplacian_variance(bgr: &Mat) -> Result<f32, EngineError> {
-    let mut grey = Mat::default();
-    imgproc::cvt_color_def(bgr, &mut grey, imgproc::COLOR_BGR2GRAY)?;
-    let mut lap = Mat::default();
-    imgproc::laplacian(
-        &grey,
-        &mut lap,
-        opencv::core::CV_32F,
-        1,
-        1.0,
-        0.0,
-        opencv::core::BORDER_DEFAULT,
-    )?;
-    let (mut mean, mut dev) = (Vector::<f64>::new(), Vector::<f64>::new());
-    opencv::core::mean_std_dev(&lap, &mut mean, &mut dev, &opencv::core::no_array())?;
-    Ok((dev.get(0)? * dev.get(0)?) as f32)
 }
 
 /// A face found in a picture, ready to be compared.

@@ -49,9 +49,23 @@ pub fn measure(bgr: &Mat, face: &Rect) -> Result<Quality, EngineError> {
         0.0,
         imgproc::INTER_AREA,
     )?;
+    let (cx, cy) = face.center();
+    let half_diag = ((w * w + h * h) as f32).sqrt() / 2.0;
+    let off = ((cx - w as f32 / 2.0).powi(2) + (cy - h as f32 / 2.0).powi(2)).sqrt();
+    Ok(Quality {
+        brightness: *mean.at::<f64>(0)? as f32,
+        contrast: *std.at::<f64>(0)? as f32,
+        sharpness: laplacian_variance(&small)?,
+        face_size: (face.width / w as f32).clamp(0.0, 1.0),
+        centering: (off / half_diag).clamp(0.0, 1.0),
+    })
+}
+
+/// Variance of the Laplacian of a grey image: high where there are sharp edges, low when blurred.
+pub(crate) fn laplacian_variance(grey: &Mat) -> Result<f32, EngineError> {
     let mut lap = Mat::default();
     imgproc::laplacian(
-        &small,
+        grey,
         &mut lap,
         core::CV_32F,
         1,
@@ -59,18 +73,8 @@ pub fn measure(bgr: &Mat, face: &Rect) -> Result<Quality, EngineError> {
         0.0,
         core::BORDER_DEFAULT,
     )?;
-    let (mut lmean, mut lstd) = (Mat::default(), Mat::default());
-    core::mean_std_dev(&lap, &mut lmean, &mut lstd, &core::no_array())?;
-
-    let (cx, cy) = face.center();
-    let half_diag = ((w * w + h * h) as f32).sqrt() / 2.0;
-    let off = ((cx - w as f32 / 2.0).powi(2) + (cy - h as f32 / 2.0).powi(2)).sqrt();
-    let lsd = *lstd.at::<f64>(0)? as f32;
-    Ok(Quality {
-        brightness: *mean.at::<f64>(0)? as f32,
-        contrast: *std.at::<f64>(0)? as f32,
-        sharpness: lsd * lsd,
-        face_size: (face.width / w as f32).clamp(0.0, 1.0),
-        centering: (off / half_diag).clamp(0.0, 1.0),
-    })
+    let (mut mean, mut std) = (Mat::default(), Mat::default());
+    core::mean_std_dev(&lap, &mut mean, &mut std, &core::no_array())?;
+    let sd = *std.at::<f64>(0)? as f32;
+    Ok(sd * sd)
 }

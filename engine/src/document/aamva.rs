@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::{DocumentField, DocumentKind};
+use super::{DocumentField, DocumentKind, iso_date};
 
 /// What a licence's barcode says.
 #[derive(Debug, Clone, PartialEq)]
@@ -165,16 +165,7 @@ fn date(v: &str, canadian: bool) -> Option<String> {
     let orders = if canadian { [ca, us] } else { [us, ca] };
     orders.into_iter().find_map(|(y, m, d)| {
         let (y, m, d): (u32, u32, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
-        let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
-        let days = match m {
-            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-            4 | 6 | 9 | 11 => 30,
-            2 if leap => 29,
-            2 => 28,
-            _ => return None,
-        };
-        ((1900..=2100).contains(&y) && (1..=days).contains(&d))
-            .then(|| format!("{y:04}-{m:02}-{d:02}"))
+        iso_date(y, m, d).filter(|_| (1900..=2100).contains(&y))
     })
 }
 

@@ -48,6 +48,21 @@ impl DocumentKind {
     }
 }
 
+/// A calendar date as ISO 8601, or None when there is no such day.
+pub(crate) fn iso_date(year: u32, month: u32, day: u32) -> Option<String> {
+    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    (1..=days)
+        .contains(&day)
+        .then(|| format!("{year:04}-{month:02}-{day:02}"))
+}
+
 /// Everything found on one picture of a document.
 #[derive(Debug, Clone)]
 pub struct PageReading {

@@ -2,7 +2,7 @@
 //! (passports, 2 × 44). Splits the lines into fields, repairs the letter/digit confusions OCR
 //! makes where the format allows only one of them, and checks every check digit.
 
-use super::{DocumentField, DocumentKind};
+use super::{DocumentField, DocumentKind, iso_date};
 
 /// Which layout an MRZ has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,17 +119,7 @@ fn date(yymmdd: &str, birth: bool, today_yy: u32) -> Option<String> {
     } else {
         2000 + yy
     };
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let days = match mm {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return None,
-    };
-    (1..=days)
-        .contains(&dd)
-        .then(|| format!("{year:04}-{mm:02}-{dd:02}"))
+    iso_date(year, mm, dd)
 }
 
 /// `SURNAME<<GIVEN<NAMES<<<` as "GIVEN NAMES SURNAME". Valid when it holds only letters and
