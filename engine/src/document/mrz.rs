@@ -190,10 +190,21 @@ pub fn parse(format: MrzFormat, lines: &[String], today_yy: u32) -> Option<MrzDa
     if lines.len() != rows || lines.iter().any(|l| l.len() != cols || !l.is_ascii()) {
         return None;
     }
-    Some(match format {
+    let mut data = match format {
         MrzFormat::Td1 => parse_td1(lines, today_yy),
         MrzFormat::Td2 | MrzFormat::Td3 => parse_two_line(format, lines, today_yy),
-    })
+    };
+    // The composite check digit covers the number, both dates and the optional data with their
+    // own check digits. Each of those digits misses a misread one time in ten (two wrong
+    // characters, or a run shifted by one cell so that a number's last character lands on its
+    // check digit); the composite catches most of these. When it fails, which field is wrong
+    // cannot be told, so none of them is trusted.
+    if !data.composite_valid {
+        data.document_number.valid = false;
+        data.date_of_birth.valid = false;
+        data.expiry_date.valid = false;
+    }
+    Some(data)
 }
 
 /// An alphanumeric field as its check digit confirms it. OCR's one frequent confusion in these
@@ -533,12 +544,48 @@ mod tests {
         l[1].replace_range(19..20, "3"); // birth date's check digit 2 → 3
         let m = parse(MrzFormat::Td3, &l, 26).unwrap();
         assert!(!m.date_of_birth.valid);
-        assert!(m.document_number.valid && m.expiry_date.valid);
-        assert!(!m.all_checks_pass());
+        assert!(!m.composite_valid && !m.all_checks_pass());
+        // The composite failed: nothing it covers is trusted, the name still is.
+        assert!(!m.document_number.valid && !m.expiry_date.valid);
+        assert!(m.name.valid);
         let mut l = lines(&TD3);
         l[1].replace_range(0..1, "M"); // the number changes, its check digit does not
         let m = parse(MrzFormat::Td3, &l, 26).unwrap();
         assert!(!m.document_number.valid && !m.composite_valid);
+    }
+
+    #[test]
+    fn a_misread_that_passes_its_own_check_digit_is_caught_by_the_composite() {
+        // One wrong digit always fails a check digit; two can pass it (one time in ten). A birth
+        // date misread that way still fails the composite.
+        let misread = |d: &str| {
+            let mut l = lines(&TD3);
+            l[1].replace_range(13..19, d);
+            parse(MrzFormat::Td3, &l, 26).unwrap()
+        };
+        let passing_own_digit: Vec<String> = (0..10_000)
+            .map(|n| format!("74{n:04}"))
+            .filter(|d| d != "740812" && check_digit(d) == 2 && date(d, true, 26).is_some())
+            .collect();
+        let caught = passing_own_digit
+            .iter()
+            .filter(|d| !misread(d).composite_valid)
+            .count();
+        // Most such misreads are caught by the composite (the rest change its sum by a multiple
+        // of ten as well).
+        assert!(
+            caught * 10 > passing_own_digit.len() * 8,
+            "{caught} of {}",
+            passing_own_digit.len()
+        );
+        let wrong = passing_own_digit
+            .iter()
+            .find(|d| !misread(d).composite_valid)
+            .unwrap();
+        let m = misread(wrong);
+        assert!(!m.date_of_birth.valid, "{m:?}");
+        assert!(!m.document_number.valid && !m.expiry_date.valid);
+        assert!(m.name.valid, "names are not under the composite");
     }
 
     #[test]
