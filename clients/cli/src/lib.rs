@@ -70,6 +70,16 @@ pub enum ClientError {
     Connect(#[from] tonic::transport::Error),
     #[error(transparent)]
     Source(#[from] source::SourceError),
+    #[error("cannot read {path}: {error}")]
+    File { path: String, error: std::io::Error },
+}
+
+/// The bytes of a file to upload (a picture, a document).
+pub fn read_file(path: &std::path::Path) -> Result<Vec<u8>, ClientError> {
+    std::fs::read(path).map_err(|error| ClientError::File {
+        path: path.display().to_string(),
+        error,
+    })
 }
 
 impl From<Status> for ClientError {
@@ -106,8 +116,15 @@ impl tonic::service::Interceptor for ApiKey {
 /// A connected client of the Liveness service.
 pub type Client = LivenessClient<InterceptedService<Channel, ApiKey>>;
 
-/// Connects to `server` (for example `http://127.0.0.1:50051`), presenting `api_key` if given.
-pub async fn connect(server: &str, api_key: Option<&str>) -> Result<Client, ClientError> {
+/// A connected client of the Identity service (face matching, KYC).
+pub type IdentityClient = pb::identity_client::IdentityClient<InterceptedService<Channel, ApiKey>>;
+
+/// Messages up to this size both ways: results carry images, identity requests documents.
+const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Opens a channel to `server` (for example `http://127.0.0.1:50051`) and the interceptor that
+/// presents `api_key`, if given.
+async fn open(server: &str, api_key: Option<&str>) -> Result<(Channel, ApiKey), ClientError> {
     let key = api_key
         .map(|k| format!("Bearer {k}").parse())
         .transpose()
@@ -118,8 +135,26 @@ pub async fn connect(server: &str, api_key: Option<&str>) -> Result<Client, Clie
         })?
         .connect()
         .await?;
-    Ok(LivenessClient::with_interceptor(channel, ApiKey(key))
-        .max_decoding_message_size(64 * 1024 * 1024))
+    Ok((channel, ApiKey(key)))
+}
+
+/// Connects to the Liveness service of `server`, presenting `api_key` if given.
+pub async fn connect(server: &str, api_key: Option<&str>) -> Result<Client, ClientError> {
+    let (channel, key) = open(server, api_key).await?;
+    Ok(LivenessClient::with_interceptor(channel, key).max_decoding_message_size(MAX_MESSAGE_BYTES))
+}
+
+/// Connects to the Identity service of `server`, presenting `api_key` if given.
+pub async fn connect_identity(
+    server: &str,
+    api_key: Option<&str>,
+) -> Result<IdentityClient, ClientError> {
+    let (channel, key) = open(server, api_key).await?;
+    Ok(
+        pb::identity_client::IdentityClient::with_interceptor(channel, key)
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES),
+    )
 }
 
 pub async fn create_session(

@@ -1,14 +1,21 @@
 //! `livegate`: the command-line client. `livegate stream VIDEO_OR_FOLDER` creates a session,
-//! streams the frames, prints each challenge, hint and the verdict; the exit status is 0 when
-//! live, 1 when not live, 2 on error.
+//! streams the frames, prints each challenge, hint and the verdict; `livegate compare` matches two
+//! faces; `livegate kyc` checks an identity document against a session. The exit status is 0
+//! when live (a match, a successful check), 1 when not, 2 on error; `--json` prints the answer
+//! as JSON for scripts.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use livegate_cli::{FrameSource, Pacing, StreamOptions, connect, create_session, stream};
+use livegate_cli::{
+    FrameSource, Pacing, StreamOptions, connect, connect_identity, create_session, read_file,
+    stream,
+};
 use livegate_proto::v1 as pb;
 use pb::stream_session_response::Message as Out;
+
+mod output;
 
 #[derive(Parser)]
 #[command(name = "livegate", version, about = "Livegate face-liveness client")]
@@ -25,12 +32,43 @@ struct Cli {
     /// server that runs without keys.
     #[arg(long, env = "LIVEGATE_API_KEY", global = true, hide_env_values = true)]
     api_key: Option<String>,
+    /// Print the answer as one JSON object (the REST API's field names) instead of text.
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    #[command(flatten)]
+    Liveness(LivenessCommand),
+    /// Compare the largest face of two pictures (JPEG or PNG): exit 0 on a match, 1 otherwise.
+    Compare {
+        /// The reference, e.g. the photo on an ID.
+        source: PathBuf,
+        /// The face to check, e.g. a selfie.
+        target: PathBuf,
+        /// Similarity (0-100) at or above which the faces match (server default 90).
+        #[arg(long)]
+        threshold: Option<f32>,
+    },
+    /// Check pictures of an identity document against a finished liveness session (consumes
+    /// the session's result): exit 0 when every check passes, 1 otherwise.
+    Kyc {
+        session_id: String,
+        /// Pictures of the document (front, back), JPEG or PNG.
+        #[arg(required = true)]
+        documents: Vec<PathBuf>,
+        /// Face match threshold (0-100, default 90).
+        #[arg(long)]
+        similarity_threshold: Option<f32>,
+    },
+}
+
+/// The commands of the Liveness service.
+#[derive(Subcommand)]
+enum LivenessCommand {
     /// Create a session and stream a video file, a folder of images, or one image repeated.
     Stream {
         /// Video file (any format OpenCV/FFmpeg reads) or folder of JPEG/PNG images.
@@ -77,10 +115,112 @@ async fn main() -> ExitCode {
     }
 }
 
+/// Exit status 0 when `ok`, else 1.
+fn exit(ok: bool) -> ExitCode {
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
 async fn run(cli: Cli) -> Result<ExitCode, livegate_cli::ClientError> {
-    let mut client = connect(&cli.server, cli.api_key.as_deref()).await?;
+    let (server, key, json) = (cli.server.as_str(), cli.api_key.as_deref(), cli.json);
     match cli.command {
-        Command::Stream {
+        Command::Compare {
+            source,
+            target,
+            threshold,
+        } => compare(server, key, json, &source, &target, threshold).await,
+        Command::Kyc {
+            session_id,
+            documents,
+            similarity_threshold,
+        } => {
+            kyc(
+                server,
+                key,
+                json,
+                session_id,
+                &documents,
+                similarity_threshold,
+            )
+            .await
+        }
+        Command::Liveness(command) => liveness(connect(server, key).await?, json, command).await,
+    }
+}
+
+async fn compare(
+    server: &str,
+    key: Option<&str>,
+    json: bool,
+    source: &std::path::Path,
+    target: &std::path::Path,
+    threshold: Option<f32>,
+) -> Result<ExitCode, livegate_cli::ClientError> {
+    let mut identity = connect_identity(server, key).await?;
+    let r = identity
+        .compare_faces(pb::CompareFacesRequest {
+            source_image: read_file(source)?,
+            target_image: read_file(target)?,
+            threshold,
+            enforce_match: false,
+        })
+        .await?
+        .into_inner();
+    if json {
+        println!("{}", output::compare(&r));
+    } else {
+        println!(
+            "{}: similarity {:.2} (threshold {:.0}), confidence {:.0}",
+            if r.is_match { "MATCH" } else { "NO MATCH" },
+            r.similarity,
+            r.threshold,
+            r.confidence
+        );
+    }
+    Ok(exit(r.is_match))
+}
+
+async fn kyc(
+    server: &str,
+    key: Option<&str>,
+    json: bool,
+    session_id: String,
+    documents: &[PathBuf],
+    similarity_threshold: Option<f32>,
+) -> Result<ExitCode, livegate_cli::ClientError> {
+    let mut identity = connect_identity(server, key).await?;
+    let documents = documents
+        .iter()
+        .map(|p| read_file(p))
+        .collect::<Result<_, _>>()?;
+    let r = identity
+        .analyze_identity_with_liveness(pb::AnalyzeIdentityRequest {
+            documents,
+            liveness_session_id: session_id,
+            similarity_threshold,
+            confidence_threshold: None,
+        })
+        .await?
+        .into_inner();
+    if json {
+        println!("{}", output::kyc(&r));
+    } else {
+        print!("{}", output::kyc_text(&r));
+    }
+    Ok(exit(r.overall_success))
+}
+
+/// `stream`, `result` and `verify`: the Liveness service.
+async fn liveness(
+    mut client: livegate_cli::Client,
+    json: bool,
+    command: LivenessCommand,
+) -> Result<ExitCode, livegate_cli::ClientError> {
+    match command {
+        LivenessCommand::Stream {
             source,
             realtime,
             fps,
@@ -94,7 +234,9 @@ async fn run(cli: Cli) -> Result<ExitCode, livegate_cli::ClientError> {
                 None => FrameSource::open(&source, fps)?,
             };
             let session = create_session(&mut client, audit_images).await?;
-            println!("session {}", session.session_id);
+            if !json {
+                println!("session {}", session.session_id);
+            }
             let options = StreamOptions {
                 pacing: if realtime {
                     Pacing::Realtime
@@ -111,40 +253,45 @@ async fn run(cli: Cli) -> Result<ExitCode, livegate_cli::ClientError> {
                 &session.stream_token,
                 frames,
                 &options,
-                |m| print_message(m, verbose, &mut last_hint),
+                |m| {
+                    if !json {
+                        print_message(m, verbose, &mut last_hint)
+                    }
+                },
             )
             .await?;
-            println!(
-                "{} frames sent, {} analysed",
-                report.frames_sent,
-                report.feedback.len()
-            );
-            Ok(match report.verdict {
-                Some(v) if v.is_live => ExitCode::SUCCESS,
-                _ => ExitCode::from(1),
-            })
+            if json {
+                println!("{}", output::stream(&report));
+            } else {
+                println!(
+                    "{} frames sent, {} analysed",
+                    report.frames_sent,
+                    report.feedback.len()
+                );
+            }
+            Ok(exit(report.verdict.is_some_and(|v| v.is_live)))
         }
-        Command::Result { session_id } => {
+        LivenessCommand::Result { session_id } => {
             let r = client
                 .get_session_result(pb::GetSessionResultRequest { session_id })
                 .await?
                 .into_inner();
-            println!(
-                "status {:?}, live {}, confidence {:.2}, reference image {} bytes, {} audit images: {}",
-                pb::SessionStatus::try_from(r.status).unwrap_or_default(),
-                r.is_live,
-                r.confidence,
-                r.reference_image.len(),
-                r.audit_images.len(),
-                r.message
-            );
-            Ok(if r.is_live {
-                ExitCode::SUCCESS
+            if json {
+                println!("{}", output::result(&r));
             } else {
-                ExitCode::from(1)
-            })
+                println!(
+                    "status {:?}, live {}, confidence {:.2}, reference image {} bytes, {} audit images: {}",
+                    pb::SessionStatus::try_from(r.status).unwrap_or_default(),
+                    r.is_live,
+                    r.confidence,
+                    r.reference_image.len(),
+                    r.audit_images.len(),
+                    r.message
+                );
+            }
+            Ok(exit(r.is_live))
         }
-        Command::Verify {
+        LivenessCommand::Verify {
             session_id,
             threshold,
         } => {
@@ -155,10 +302,21 @@ async fn run(cli: Cli) -> Result<ExitCode, livegate_cli::ClientError> {
                 })
                 .await?
                 .into_inner();
-            println!(
-                "verified: live {}, confidence {:.2}",
-                r.is_live, r.confidence
-            );
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "sessionId": r.session_id,
+                        "isLive": r.is_live,
+                        "confidence": r.confidence,
+                    })
+                );
+            } else {
+                println!(
+                    "verified: live {}, confidence {:.2}",
+                    r.is_live, r.confidence
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -127,3 +127,40 @@ async fn cli_streams_a_still_and_exits_1_for_not_live() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("1008"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_compares_faces_and_answers_scripts_in_json() {
+    let server = start_server(|_| {}).await;
+    let compare = |a: &str, b: &str| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_livegate"));
+        cmd.args(["--server", &server.url, "--json", "compare"])
+            .arg(media(a))
+            .arg(media(b));
+        cmd
+    };
+    let out = run(compare("franck_02045.jpg", "franck_04117.jpg")).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(answer["isMatch"], true);
+    assert!(answer["similarity"].as_f64().unwrap() >= 90.0, "{answer}");
+    assert_eq!(answer["threshold"], 90.0);
+
+    // Two different men: exit 1, and the same shape.
+    let out = run(compare("obama.jpg", "biden.jpg")).await;
+    assert_eq!(out.status.code(), Some(1));
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["isMatch"], false);
+
+    // A KYC check against a session that does not exist: exit 2, the server's code on stderr.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_livegate"));
+    cmd.args(["--server", &server.url, "kyc", "no-such-session"])
+        .arg(media("franck_02045.jpg"));
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1008"));
+}
