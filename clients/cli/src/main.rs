@@ -69,10 +69,15 @@ enum Command {
 /// The commands of the Liveness service.
 #[derive(Subcommand)]
 enum LivenessCommand {
-    /// Create a session and stream a video file, a folder of images, or one image repeated.
+    /// Create a session and stream a camera, a video file, a folder of images, or one image
+    /// repeated.
     Stream {
         /// Video file (any format OpenCV/FFmpeg reads) or folder of JPEG/PNG images.
-        source: PathBuf,
+        #[arg(required_unless_present = "camera", conflicts_with = "camera")]
+        source: Option<PathBuf>,
+        /// Stream from a camera instead (0: the first), following the challenges live.
+        #[arg(long)]
+        camera: Option<i32>,
         /// Send frames at the source's frame rate, as a camera would (default: as fast as the
         /// server answers them).
         #[arg(long)]
@@ -222,6 +227,7 @@ async fn liveness(
     match command {
         LivenessCommand::Stream {
             source,
+            camera,
             realtime,
             fps,
             repeat,
@@ -229,10 +235,16 @@ async fn liveness(
             audit_images,
             verbose,
         } => {
-            let frames = match repeat {
-                Some(n) => FrameSource::still(&source, n, fps.unwrap_or(15.0))?,
-                None => FrameSource::open(&source, fps)?,
+            let frames = match (camera, source, repeat) {
+                (Some(index), _, _) => FrameSource::camera(index)?,
+                (None, Some(source), Some(n)) => {
+                    FrameSource::still(&source, n, fps.unwrap_or(15.0))?
+                }
+                (None, Some(source), None) => FrameSource::open(&source, fps)?,
+                (None, None, _) => unreachable!("clap requires a source without --camera"),
             };
+            // A camera delivers frames in real time: send each as it comes.
+            let realtime = realtime || frames.is_live();
             let session = create_session(&mut client, audit_images).await?;
             if !json {
                 println!("session {}", session.session_id);
@@ -246,7 +258,7 @@ async fn liveness(
                 max_frames,
                 ..Default::default()
             };
-            let mut last_hint = -1;
+            let mut progress = Progress::new(verbose);
             let report = stream(
                 &mut client,
                 &session.session_id,
@@ -255,7 +267,7 @@ async fn liveness(
                 &options,
                 |m| {
                     if !json {
-                        print_message(m, verbose, &mut last_hint)
+                        progress.show(m)
                     }
                 },
             )
@@ -322,42 +334,94 @@ async fn liveness(
     }
 }
 
-fn print_message(m: &Out, verbose: bool, last_hint: &mut i32) {
-    let kind = |k: i32| format!("{:?}", pb::ChallengeKind::try_from(k).unwrap_or_default());
-    match m {
-        Out::SessionStarted(s) => {
-            let plan: Vec<String> = s.plan.iter().map(|k| kind(*k)).collect();
-            println!("plan: {}", plan.join(" → "));
+/// What the stream prints as it goes. On a terminal (and without `--verbose`) the current step
+/// is one line redrawn in place: its progress, the hint and the time left; elsewhere (a log, a
+/// pipe) each change of hint is a line of its own.
+struct Progress {
+    verbose: bool,
+    live_line: bool,
+    last_hint: i32,
+    steps: usize,
+}
+
+impl Progress {
+    fn new(verbose: bool) -> Self {
+        use std::io::IsTerminal;
+        Progress {
+            verbose,
+            live_line: !verbose && std::io::stdout().is_terminal(),
+            last_hint: -1,
+            steps: 0,
         }
-        Out::Challenge(c) => println!(
-            "challenge {}: {} ({} s)",
-            c.index + 1,
-            c.instruction,
-            c.time_limit_ms / 1000
-        ),
-        Out::Feedback(f) => {
-            if verbose || f.hint != *last_hint {
-                let hint = format!("{:?}", pb::Hint::try_from(f.hint).unwrap_or_default());
-                let pose = f
-                    .pose
-                    .map(|p| format!("yaw {:+.0}° pitch {:+.0}°", p.yaw, p.pitch))
-                    .unwrap_or_default();
-                let progress = f
-                    .challenge
-                    .map(|c| format!("step {:.0}%", c.progress * 100.0))
-                    .unwrap_or_default();
+    }
+
+    /// Ends the line being redrawn, so that the next message starts on its own.
+    fn break_line(&self) {
+        if self.live_line {
+            println!();
+        }
+    }
+
+    fn show(&mut self, m: &Out) {
+        let kind = |k: i32| format!("{:?}", pb::ChallengeKind::try_from(k).unwrap_or_default());
+        match m {
+            Out::SessionStarted(s) => {
+                let plan: Vec<String> = s.plan.iter().map(|k| kind(*k)).collect();
+                self.steps = plan.len();
+                println!("plan: {}", plan.join(" → "));
+            }
+            Out::Challenge(c) => {
+                if c.index > 0 {
+                    self.break_line();
+                }
                 println!(
-                    "  t={:>6} ms  hint {hint:<14} {pose:<22} {progress}",
-                    f.frame_timestamp_ms
+                    "challenge {}: {} ({} s)",
+                    c.index + 1,
+                    c.instruction,
+                    c.time_limit_ms / 1000
                 );
-                *last_hint = f.hint;
+            }
+            Out::Feedback(f) => {
+                let hint = format!("{:?}", pb::Hint::try_from(f.hint).unwrap_or_default());
+                if self.live_line {
+                    let Some(c) = f.challenge else { return };
+                    let filled = (c.progress.clamp(0.0, 1.0) * 20.0).round() as usize;
+                    print!(
+                        "\r  step {}/{} [{}{}] {:>3.0}%  {hint:<14} {:>4.1} s left ",
+                        c.index + 1,
+                        self.steps.max(1),
+                        "#".repeat(filled),
+                        "-".repeat(20 - filled),
+                        c.progress * 100.0,
+                        c.time_left_ms as f32 / 1000.0
+                    );
+                    use std::io::Write;
+                    let _ = std::io::stdout().flush();
+                } else if self.verbose || f.hint != self.last_hint {
+                    let pose = f
+                        .pose
+                        .map(|p| format!("yaw {:+.0}° pitch {:+.0}°", p.yaw, p.pitch))
+                        .unwrap_or_default();
+                    let progress = f
+                        .challenge
+                        .map(|c| format!("step {:.0}%", c.progress * 100.0))
+                        .unwrap_or_default();
+                    println!(
+                        "  t={:>6} ms  hint {hint:<14} {pose:<22} {progress}",
+                        f.frame_timestamp_ms
+                    );
+                }
+                self.last_hint = f.hint;
+            }
+            Out::Verdict(v) => {
+                self.break_line();
+                println!(
+                    "verdict: {} (confidence {:.2}) {}",
+                    if v.is_live { "LIVE" } else { "NOT LIVE" },
+                    v.confidence,
+                    v.message
+                );
             }
         }
-        Out::Verdict(v) => println!(
-            "verdict: {} (confidence {:.2}) {}",
-            if v.is_live { "LIVE" } else { "NOT LIVE" },
-            v.confidence,
-            v.message
-        ),
     }
 }

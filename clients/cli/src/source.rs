@@ -1,7 +1,9 @@
-//! Where frames come from: a video file, a folder of images, or one image repeated (a still
-//! photo held up to the camera). Every frame is JPEG-encoded, as a phone camera would send it.
+//! Where frames come from: a camera, a video file, a folder of images, or one image repeated (a
+//! still photo held up to the camera). Every frame is JPEG-encoded, as a phone camera would send
+//! it.
 
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use opencv::core::{Mat, Vector};
 use opencv::prelude::*;
@@ -19,6 +21,8 @@ pub struct SourceFrame {
 pub enum SourceError {
     #[error("cannot open {0}")]
     Open(PathBuf),
+    #[error("cannot open camera {0} (is there one, and may this user read it?)")]
+    Camera(i32),
     #[error("{0} holds no images")]
     Empty(PathBuf),
     #[error("opencv: {0}")]
@@ -26,6 +30,12 @@ pub enum SourceError {
 }
 
 pub enum FrameSource {
+    /// A live camera: frames come at its own pace, stamped with the time they were read.
+    Camera {
+        capture: videoio::VideoCapture,
+        fps: f64,
+        started: Instant,
+    },
     Video {
         capture: videoio::VideoCapture,
         fps: f64,
@@ -86,6 +96,28 @@ impl FrameSource {
         })
     }
 
+    /// Camera `index` (0: the first) through OpenCV's videoio, asked for 640×480.
+    pub fn camera(index: i32) -> Result<Self, SourceError> {
+        let mut capture = videoio::VideoCapture::new(index, videoio::CAP_ANY)?;
+        if !capture.is_opened()? {
+            return Err(SourceError::Camera(index));
+        }
+        // Requests, not guarantees: the camera picks its nearest mode.
+        capture.set(videoio::CAP_PROP_FRAME_WIDTH, 640.0)?;
+        capture.set(videoio::CAP_PROP_FRAME_HEIGHT, 480.0)?;
+        let native = capture.get(videoio::CAP_PROP_FPS)?;
+        Ok(FrameSource::Camera {
+            capture,
+            fps: if native > 0.0 { native } else { 30.0 },
+            started: Instant::now(),
+        })
+    }
+
+    /// Frames come in real time (a camera): they are sent as they arrive.
+    pub fn is_live(&self) -> bool {
+        matches!(self, FrameSource::Camera { .. })
+    }
+
     /// One image, sent `count` times at `fps`.
     pub fn still(path: &Path, count: u32, fps: f64) -> Result<Self, SourceError> {
         let image = imgcodecs::imread(path.to_str().unwrap_or_default(), imgcodecs::IMREAD_COLOR)?;
@@ -102,7 +134,8 @@ impl FrameSource {
 
     pub fn fps(&self) -> f64 {
         match self {
-            FrameSource::Video { fps, .. }
+            FrameSource::Camera { fps, .. }
+            | FrameSource::Video { fps, .. }
             | FrameSource::Images { fps, .. }
             | FrameSource::Still { fps, .. } => *fps,
         }
@@ -113,6 +146,15 @@ impl FrameSource {
         let fps = self.fps();
         let ts = |i: u64| (i as f64 * 1000.0 / fps).round() as i64;
         let (mat, timestamp_ms) = match self {
+            FrameSource::Camera {
+                capture, started, ..
+            } => {
+                let mut m = Mat::default();
+                if !capture.read(&mut m)? || m.empty() {
+                    return Ok(None);
+                }
+                (m, started.elapsed().as_millis() as i64)
+            }
             FrameSource::Video { capture, index, .. } => {
                 let mut m = Mat::default();
                 if !capture.read(&mut m)? || m.empty() {

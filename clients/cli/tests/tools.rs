@@ -163,4 +163,15 @@ async fn cli_compares_faces_and_answers_scripts_in_json() {
     let out = run(cmd).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("1008"));
+
+    // A camera that is not there is a clear error, not a hang (CI machines have no camera).
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_livegate"));
+    cmd.args(["--server", &server.url, "stream", "--camera", "97"]);
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot open camera 97"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
