@@ -1,6 +1,6 @@
 //! A client that is not ours: Python grpcio, with stubs generated from our `.proto` files alone
 //! (`tests/python/liveness_client.py`), drives CreateSession → StreamSession → GetSessionResult
-//! → VerifySession against a real server with API keys.
+//! → VerifySession, and Identity/CompareFaces, against a real server with API keys.
 
 mod support;
 
@@ -80,4 +80,9 @@ async fn python_grpcio_generated_from_the_proto_drives_a_whole_session() {
         "{report}"
     );
     assert_eq!(verify["has_error_details"], true, "{report}");
+    // The Identity service from the same stubs: a picture matches itself.
+    let compare = &report["compare"];
+    assert_eq!(compare["is_match"], true, "{report}");
+    assert!(compare["similarity"].as_f64().unwrap() >= 99.0, "{report}");
+    assert_eq!(compare["threshold"], 90.0, "{report}");
 }

@@ -3,7 +3,8 @@
     python liveness_client.py ADDRESS API_KEY FRAME.jpg STUB_DIR
 
 Generates the stubs into STUB_DIR with grpcio-tools, then drives CreateSession ->
-StreamSession -> GetSessionResult -> VerifySession and prints what it saw as one JSON object.
+StreamSession -> GetSessionResult -> VerifySession, and Identity's CompareFaces (the frame
+against itself), and prints what it saw as one JSON object.
 """
 
 import json
@@ -21,13 +22,15 @@ well_known = Path(grpc_tools.__file__).parent / "_proto"
 status = protoc.main([
     "protoc", f"-I{proto_root}", f"-I{well_known}",
     f"--python_out={stub_dir}", f"--grpc_python_out={stub_dir}",
-    "livegate/v1/liveness.proto",
+    "livegate/v1/liveness.proto", "livegate/v1/identity.proto",
 ])
 if status != 0:
     sys.exit(f"protoc failed with {status}")
 sys.path.insert(0, stub_dir)
 from livegate.v1 import liveness_pb2 as pb  # noqa: E402
 from livegate.v1 import liveness_pb2_grpc as rpc  # noqa: E402
+from livegate.v1 import identity_pb2 as ipb  # noqa: E402
+from livegate.v1 import identity_pb2_grpc as irpc  # noqa: E402
 
 metadata = [("authorization", f"Bearer {api_key}")]
 report = {}
@@ -77,5 +80,10 @@ with grpc.insecure_channel(address) as channel:
         trailers = dict(e.trailing_metadata() or ())
         report["verify"] = {"ok": False, "code": e.code().name, "message": e.details(),
                             "has_error_details": "grpc-status-details-bin" in trailers}
+
+    compared = irpc.IdentityStub(channel).CompareFaces(
+        ipb.CompareFacesRequest(source_image=jpeg, target_image=jpeg), metadata=metadata)
+    report["compare"] = {"similarity": compared.similarity, "is_match": compared.is_match,
+                         "threshold": compared.threshold}
 
 print(json.dumps(report))
