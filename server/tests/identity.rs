@@ -12,9 +12,8 @@ use livegate_proto::v1 as pb;
 use livegate_specimens::{Capture, Style, photograph, portrait_from_still, specimen};
 use opencv::core::{CV_8UC3, Mat, Scalar};
 use opencv::imgcodecs;
-use support::{Answer, assert_error, code, curl, grpc, jpeg_frame, media, start, start_message};
+use support::{Answer, assert_error, code, curl, grpc, jpeg_frame, media, start};
 use tokio_stream::StreamExt;
-use tokio_stream::wrappers::ReceiverStream;
 
 fn base64_of(name: &str) -> String {
     BASE64.encode(std::fs::read(media(name)).unwrap())
@@ -206,25 +205,9 @@ fn kyc(server: &support::TestServer, files: &[std::path::PathBuf], session: &str
 
 /// A session that ends not live: a few frames, then the client hangs up.
 async fn abandoned_session(server: &support::TestServer) -> String {
-    let mut client = grpc(server).await;
-    let created = client
-        .create_session(pb::CreateSessionRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
-    let (tx, rx) = tokio::sync::mpsc::channel(16);
-    tx.send(start_message(&created.session_id, &created.stream_token))
-        .await
-        .unwrap();
-    for i in 0..5 {
-        tx.send(jpeg_frame(i * 100)).await.unwrap();
-    }
+    let frames = (0..5).map(|i| jpeg_frame(i * 100)).collect();
+    let (created, tx, _client, mut responses) = support::open_stream(server, frames).await;
     drop(tx);
-    let mut responses = client
-        .stream_session(ReceiverStream::new(rx))
-        .await
-        .unwrap()
-        .into_inner();
     while let Some(Ok(_)) = responses.next().await {}
     created.session_id
 }

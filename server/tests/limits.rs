@@ -7,9 +7,8 @@ mod support;
 use std::time::Duration;
 
 use livegate_proto::v1 as pb;
-use support::{code, grpc, jpeg_frame, start, start_message};
+use support::{code, jpeg_frame, start};
 use tokio_stream::StreamExt;
-use tokio_stream::wrappers::ReceiverStream;
 
 /// Streams `frames` into a new session, then closes the request stream (or, with `stay_open`,
 /// keeps it open and idle); returns the call's final error and the session's result.
@@ -18,25 +17,8 @@ async fn stream_until_error(
     frames: Vec<pb::StreamSessionRequest>,
     stay_open: bool,
 ) -> (tonic::Status, pb::SessionResult) {
-    let mut client = grpc(server).await;
-    let created = client
-        .create_session(pb::CreateSessionRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
-    let (tx, rx) = tokio::sync::mpsc::channel(1024);
-    tx.send(start_message(&created.session_id, &created.stream_token))
-        .await
-        .unwrap();
-    for f in frames {
-        tx.send(f).await.unwrap();
-    }
+    let (created, tx, mut client, mut responses) = support::open_stream(server, frames).await;
     let keep = stay_open.then_some(tx);
-    let mut responses = client
-        .stream_session(ReceiverStream::new(rx))
-        .await
-        .unwrap()
-        .into_inner();
     let error = loop {
         match tokio::time::timeout(Duration::from_secs(20), responses.next())
             .await

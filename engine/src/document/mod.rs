@@ -141,31 +141,42 @@ pub struct IdentityFields {
     pub mrz_checks_passed: Option<bool>,
 }
 
+impl IdentityFields {
+    fn from_mrz(m: &mrz::MrzData) -> Self {
+        IdentityFields {
+            kind: Some(m.kind),
+            name: m.name.clone(),
+            id_number: m.document_number.clone(),
+            date_of_birth: m.date_of_birth.clone(),
+            expiry_date: m.expiry_date.clone(),
+            issuing_country: m.issuing_country.clone(),
+            sources: vec![format!("MRZ_{}", m.format.name())],
+            mrz_checks_passed: Some(m.all_checks_pass()),
+        }
+    }
+
+    fn from_barcode(b: &aamva::AamvaData) -> Self {
+        IdentityFields {
+            kind: Some(b.kind),
+            name: b.name.clone(),
+            id_number: b.id_number.clone(),
+            date_of_birth: b.date_of_birth.clone(),
+            expiry_date: b.expiry_date.clone(),
+            issuing_country: b.issuing_country.clone(),
+            sources: vec!["PDF417_AAMVA".into()],
+            mrz_checks_passed: None,
+        }
+    }
+}
+
 /// Merges the pages of one document.
 pub fn merge(pages: &[PageReading]) -> IdentityFields {
     let mrz = pages.iter().find_map(|p| p.mrz.as_ref());
     let barcode = pages.iter().find_map(|p| p.barcode.as_ref());
-    let mut out = IdentityFields::default();
-    if let Some(m) = mrz {
-        out.sources.push(format!("MRZ_{}", m.format.name()));
-        out.mrz_checks_passed = Some(m.all_checks_pass());
-        out.kind = Some(m.kind);
-        out.name = m.name.clone();
-        out.id_number = m.document_number.clone();
-        out.date_of_birth = m.date_of_birth.clone();
-        out.expiry_date = m.expiry_date.clone();
-        out.issuing_country = m.issuing_country.clone();
-    }
-    if let Some(b) = barcode {
-        out.sources.push("PDF417_AAMVA".into());
-        if mrz.is_none() {
-            out.kind = Some(b.kind);
-            out.name = b.name.clone();
-            out.id_number = b.id_number.clone();
-            out.date_of_birth = b.date_of_birth.clone();
-            out.expiry_date = b.expiry_date.clone();
-            out.issuing_country = b.issuing_country.clone();
-        } else {
+    match (mrz, barcode) {
+        (Some(m), Some(b)) => {
+            let mut out = IdentityFields::from_mrz(m);
+            out.sources.push("PDF417_AAMVA".into());
             // Two sources on one document must agree; a disagreement is a forgery or a misread.
             let agree = |f: &mut DocumentField, other: &DocumentField| {
                 f.valid &= other.value.eq_ignore_ascii_case(&f.value);
@@ -174,7 +185,10 @@ pub fn merge(pages: &[PageReading]) -> IdentityFields {
             agree(&mut out.id_number, &b.id_number);
             agree(&mut out.date_of_birth, &b.date_of_birth);
             agree(&mut out.expiry_date, &b.expiry_date);
+            out
         }
+        (Some(m), None) => IdentityFields::from_mrz(m),
+        (None, Some(b)) => IdentityFields::from_barcode(b),
+        (None, None) => IdentityFields::default(),
     }
-    out
 }

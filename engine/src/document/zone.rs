@@ -318,10 +318,9 @@ impl LineCells {
     fn cut(ink: &Mat, rect: Rect, n: usize) -> Result<Option<LineCells>, EngineError> {
         let line = Mat::roi(ink, rect)?;
         let (w, h) = (rect.width as usize, rect.height as usize);
-        let bytes: Vec<u8> = {
-            let owned = line.try_clone()?;
-            owned.data_bytes()?.to_vec()
-        };
+        // A continuous copy of the line, read in place.
+        let owned = line.try_clone()?;
+        let bytes = owned.data_bytes()?;
         let column_ink: Vec<u32> = (0..w)
             .map(|x| (0..h).filter(|&y| bytes[y * w + x] > 0).count() as u32)
             .collect();

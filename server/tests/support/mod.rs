@@ -200,3 +200,36 @@ pub fn start_message(session_id: &str, token: &str) -> pb::StreamSessionRequest 
         )),
     }
 }
+
+/// A new session with `frames` (after its `start`) queued on its stream, and the stream open.
+/// Returns the session, the request sender (drop it to close the stream, keep it to leave the
+/// stream open and idle), the gRPC client and the server's responses.
+pub async fn open_stream(
+    server: &TestServer,
+    frames: Vec<pb::StreamSessionRequest>,
+) -> (
+    pb::CreateSessionResponse,
+    tokio::sync::mpsc::Sender<pb::StreamSessionRequest>,
+    pb::liveness_client::LivenessClient<Channel>,
+    tonic::Streaming<pb::StreamSessionResponse>,
+) {
+    let mut client = grpc(server).await;
+    let created = client
+        .create_session(pb::CreateSessionRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let (tx, rx) = tokio::sync::mpsc::channel(1024);
+    tx.send(start_message(&created.session_id, &created.stream_token))
+        .await
+        .unwrap();
+    for f in frames {
+        tx.send(f).await.unwrap();
+    }
+    let responses = client
+        .stream_session(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
+    (created, tx, client, responses)
+}
