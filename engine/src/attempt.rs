@@ -28,6 +28,7 @@ use crate::error::EngineError;
 use crate::evidence::{self, EvidenceReport, InjectionMeter, ParallaxMeter, ScreenCues, texture};
 use crate::frame::{self, FrameInput};
 use crate::hint::Hint;
+use crate::light::{LightMeter, LightSequence, LightState, ShownFlash};
 use crate::models::Models;
 use crate::pose::HeadPose;
 use crate::quality::Quality;
@@ -87,6 +88,10 @@ pub enum VerdictReason {
     LowQuality,
     /// Every step was done but the evidence was weaker than the threshold asks.
     LowConfidence,
+    /// The face's colour did not follow the light step's colours.
+    NoLightReflection,
+    /// The client reported showing other colours or timings than the light step asked.
+    LightNotShown,
 }
 
 impl VerdictReason {
@@ -103,6 +108,8 @@ impl VerdictReason {
             VerdictReason::ScreenSuspected => "SCREEN_SUSPECTED",
             VerdictReason::LowQuality => "LOW_QUALITY",
             VerdictReason::LowConfidence => "LOW_CONFIDENCE",
+            VerdictReason::NoLightReflection => "NO_LIGHT_REFLECTION",
+            VerdictReason::LightNotShown => "LIGHT_NOT_SHOWN",
         }
     }
 }
@@ -138,6 +145,8 @@ pub enum AttemptEvent {
         index: usize,
         kind: ChallengeKind,
         time_limit_ms: u32,
+        /// The colours to show, for a light step.
+        light: Option<LightSequence>,
     },
     Feedback(FrameFeedback),
     Verdict(Verdict),
@@ -154,6 +163,10 @@ pub struct LivenessAttempt {
     config: AttemptConfig,
     current: usize,
     step: Option<StepTracker>,
+    /// Follows the current step when it is the light step.
+    light: Option<LightMeter>,
+    /// The light step's outcome, once reported.
+    light_state: Option<LightState>,
     finished_steps: Vec<StepTracker>,
     openness: OpennessLevel,
     anchor: Option<Vec<f32>>,
@@ -175,11 +188,18 @@ pub struct LivenessAttempt {
 }
 
 impl LivenessAttempt {
-    pub fn new(models: Arc<Models>, config: AttemptConfig) -> Self {
+    pub fn new(models: Arc<Models>, mut config: AttemptConfig) -> Self {
+        let plan = &mut config.plan;
+        if plan.steps.contains(&ChallengeKind::Light) && plan.light.is_none() {
+            // A plan written by hand with a light step still gets an unpredictable sequence.
+            plan.light = Some(LightSequence::random(&mut rand::rng()));
+        }
         LivenessAttempt {
             analyzer: FrameAnalyzer::new(models, config.analyzer.clone()),
             current: 0,
             step: None,
+            light: None,
+            light_state: None,
             finished_steps: Vec::new(),
             openness: OpennessLevel::default(),
             anchor: None,
@@ -213,15 +233,36 @@ impl LivenessAttempt {
     }
 
     fn start_step(&mut self, index: usize) -> Option<AttemptEvent> {
-        let kind = *self.config.plan.steps.get(index)?;
+        let plan = &self.config.plan;
+        let kind = *plan.steps.get(index)?;
+        let light = plan.light.clone().filter(|_| kind == ChallengeKind::Light);
         self.current = index;
         self.step = Some(StepTracker::new(kind));
+        self.light = light.clone().map(LightMeter::new);
         self.parallax.begin_step(kind.rotation());
         Some(AttemptEvent::Challenge {
             index,
             kind,
-            time_limit_ms: self.config.plan.step_time_limit_ms,
+            time_limit_ms: plan.time_limit_ms(kind),
+            light,
         })
+    }
+
+    /// Takes the client's report of what it displayed in light step `challenge_index`. The
+    /// step ends with the next frame. Refused when that step is not the current light step (a
+    /// protocol error).
+    pub fn light_shown(
+        &mut self,
+        challenge_index: usize,
+        shown: &[ShownFlash],
+    ) -> Result<(), NotALightStep> {
+        match self.light.as_mut() {
+            Some(meter) if self.verdict.is_none() && self.current == challenge_index => {
+                meter.report(shown);
+                Ok(())
+            }
+            _ => Err(NotALightStep),
+        }
     }
 
     /// Decodes and analyses one frame and advances the plan. Returns the events to send, in
@@ -268,11 +309,26 @@ impl LivenessAttempt {
             self.openness.push(ear);
         }
 
+        if let (Some(meter), Some(face)) = (self.light.as_mut(), measured) {
+            meter.observe(now, &bgr, &face.bbox)?;
+        }
+
         let mut events = Vec::new();
-        let limit = self.config.plan.step_time_limit_ms;
+        let limit = self
+            .step
+            .as_ref()
+            .map_or(0, |s| self.config.plan.time_limit_ms(s.kind));
         let mut progress = None;
+        let mut light_refused = false;
         if let Some(step) = self.step.as_mut() {
             step.update(&step_input, open_level);
+            if let Some(meter) = &self.light {
+                match meter.state() {
+                    LightState::Waiting => {}
+                    LightState::Shown { reflection } => step.complete_light(*reflection),
+                    LightState::NotShown(_) => light_refused = true,
+                }
+            }
             progress = Some(ChallengeProgress {
                 index: self.current,
                 kind: step.kind,
@@ -295,7 +351,15 @@ impl LivenessAttempt {
 
         let completed = self.step.as_ref().is_some_and(|s| s.completed);
         let timed_out = self.step.as_ref().is_some_and(|s| s.timed_out(now, limit));
-        if completed {
+        if completed || light_refused || timed_out {
+            self.light_state = self.light.take().map(|m| m.state().clone());
+        }
+        if light_refused {
+            self.finished_steps.extend(self.step.take());
+            events.push(AttemptEvent::Verdict(
+                self.conclude(Some(VerdictReason::LightNotShown)),
+            ));
+        } else if completed {
             // The person who did the step must be the person the session started with.
             if let Some(face) = face {
                 self.check_identity(&bgr, face)?;
@@ -448,6 +512,10 @@ impl LivenessAttempt {
         for kind in self.config.plan.steps.iter().skip(steps.len()) {
             steps.push((*kind, false, 0.0));
         }
+        let light_reflection = match &self.light_state {
+            Some(LightState::Shown { reflection }) => *reflection,
+            _ => None,
+        };
         let blink_depth = self
             .finished_steps
             .iter()
@@ -480,6 +548,7 @@ impl LivenessAttempt {
             parallax: self.parallax.parallax(),
             max_rotation_deg: self.parallax.max_rotation(),
             blink_depth,
+            light_reflection,
             identity_min_cosine: self.identity_min,
             identity_threshold: self.config.identity_threshold,
             frames_with_face: self.frames_with_face,
@@ -519,3 +588,8 @@ fn face_crop(
         None => Ok(None),
     }
 }
+
+/// A light-step report arrived while no light step runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a light report was sent while no light step runs")]
+pub struct NotALightStep;

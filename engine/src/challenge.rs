@@ -39,6 +39,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, RngExt};
 
 use crate::evidence::parallax::{Rotation, RotationAxis};
+use crate::light::{self, LightSequence};
 
 pub const TURN_DELTA_DEG: f32 = 10.0;
 pub const TURN_MIN_DEG: f32 = 8.0;
@@ -63,9 +64,13 @@ pub enum ChallengeKind {
     LookUp,
     Blink,
     MoveCloser,
+    /// Hold still while the screen shows a colour sequence ([`crate::light`]).
+    Light,
 }
 
 impl ChallengeKind {
+    /// The movement kinds, which random plans draw from. [`ChallengeKind::Light`] is not among
+    /// them: a plan has a light step when its [`PlanConfig::light`] asks for one.
     pub const ALL: [ChallengeKind; 5] = [
         ChallengeKind::TurnLeft,
         ChallengeKind::TurnRight,
@@ -81,6 +86,7 @@ impl ChallengeKind {
             ChallengeKind::LookUp => "Look up",
             ChallengeKind::Blink => "Blink",
             ChallengeKind::MoveCloser => "Move closer to the camera",
+            ChallengeKind::Light => "Hold still and look at the screen while it flashes colours",
         }
     }
 
@@ -95,7 +101,9 @@ impl ChallengeKind {
             ChallengeKind::TurnLeft => (RotationAxis::Vertical, 1.0),
             ChallengeKind::TurnRight => (RotationAxis::Vertical, -1.0),
             ChallengeKind::LookUp => (RotationAxis::Horizontal, 1.0),
-            ChallengeKind::Blink | ChallengeKind::MoveCloser => return None,
+            ChallengeKind::Blink | ChallengeKind::MoveCloser | ChallengeKind::Light => {
+                return None;
+            }
         };
         Some(Rotation { axis, sign })
     }
@@ -107,8 +115,12 @@ pub struct PlanConfig {
     /// Fewest and most steps in a plan (2–4 in production; at least 1).
     pub min_steps: usize,
     pub max_steps: usize,
+    /// Movement kinds the steps are drawn from.
     pub kinds: Vec<ChallengeKind>,
     pub step_time_limit_ms: u32,
+    /// Begin every plan with a light step (for clients that can light the face with their
+    /// screen). It comes on top of the movement steps.
+    pub light: bool,
 }
 
 impl Default for PlanConfig {
@@ -118,6 +130,7 @@ impl Default for PlanConfig {
             max_steps: 3,
             kinds: ChallengeKind::ALL.to_vec(),
             step_time_limit_ms: 5_000,
+            light: false,
         }
     }
 }
@@ -134,18 +147,35 @@ impl PlanConfig {
 pub struct ChallengePlan {
     pub steps: Vec<ChallengeKind>,
     pub step_time_limit_ms: u32,
+    /// The colours of the plan's light step; `Some` exactly when `steps` has one.
+    pub light: Option<LightSequence>,
 }
 
 impl ChallengePlan {
-    /// Between `min_steps` and `max_steps` different kinds in random order, with at least one
-    /// head rotation when the allowed kinds have one. The random source must be unpredictable
+    /// A plan of movement steps only, in the given order (tests and tools).
+    pub fn movements(steps: &[ChallengeKind], step_time_limit_ms: u32) -> Self {
+        ChallengePlan {
+            steps: steps.to_vec(),
+            step_time_limit_ms,
+            light: None,
+        }
+    }
+
+    /// Between `min_steps` and `max_steps` different movement kinds in random order, with at
+    /// least one head rotation when the allowed kinds have one, after a light step with a
+    /// random sequence when the config asks for one. The random source must be unpredictable
     /// to clients (the server passes an OS-seeded generator).
     pub fn random(rng: &mut impl Rng, config: &PlanConfig) -> Self {
-        let available = config.kinds.len().max(1);
+        let mut kinds: Vec<ChallengeKind> = config
+            .kinds
+            .iter()
+            .copied()
+            .filter(|k| *k != ChallengeKind::Light)
+            .collect();
+        let available = kinds.len().max(1);
         let max = config.max_steps.clamp(1, available);
         let min = config.min_steps.clamp(1, max);
-        let count = rng.random_range(min..=max);
-        let mut kinds = config.kinds.clone();
+        let count = rng.random_range(min..=max).min(kinds.len());
         loop {
             kinds.shuffle(rng);
             if !config.wants_rotation() || kinds[..count].iter().any(|k| k.rotates_head()) {
@@ -153,9 +183,25 @@ impl ChallengePlan {
             }
         }
         kinds.truncate(count);
+        // The light step comes first: the user is still and facing the screen when they begin.
+        let light = config.light.then(|| LightSequence::random(rng));
+        if light.is_some() {
+            kinds.insert(0, ChallengeKind::Light);
+        }
         ChallengePlan {
             steps: kinds,
             step_time_limit_ms: config.step_time_limit_ms,
+            light,
+        }
+    }
+
+    /// Time allowed for a step of this kind: the light step has the sequence's length on top.
+    pub fn time_limit_ms(&self, kind: ChallengeKind) -> u32 {
+        match (kind, &self.light) {
+            (ChallengeKind::Light, Some(sequence)) => {
+                self.step_time_limit_ms + sequence.duration_ms()
+            }
+            _ => self.step_time_limit_ms,
         }
     }
 }
@@ -249,7 +295,16 @@ impl StepTracker {
             ChallengeKind::LookUp => self.follow_angle(input.pitch, 1.0, LOOK_UP_DELTA_DEG, 0.0),
             ChallengeKind::MoveCloser => self.follow_size(input.eye_span),
             ChallengeKind::Blink => self.follow_blink(input, open_level),
+            // Followed by a [`crate::light::LightMeter`]; see [`StepTracker::complete_light`].
+            ChallengeKind::Light => {}
         }
+    }
+
+    /// Ends a light step the client showed as asked; `reflection` is its score, if measured.
+    pub fn complete_light(&mut self, reflection: Option<f32>) {
+        self.peak = reflection.unwrap_or(0.0);
+        self.progress = 1.0;
+        self.completed = true;
     }
 
     /// A rotation of `sign × angle` by `delta` degrees from the baseline, ending at `min_end`.
@@ -329,6 +384,10 @@ impl StepTracker {
                 MOVE_CLOSER_RATIO - 1.0,
             ),
             ChallengeKind::Blink => (self.peak - (1.0 - BLINK_CLOSED_RATIO), 0.4),
+            ChallengeKind::Light => (
+                self.peak - light::LIVE_REFLECTION,
+                1.0 - light::LIVE_REFLECTION,
+            ),
         };
         (beyond / span).clamp(0.0, 1.0)
     }

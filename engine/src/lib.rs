@@ -24,6 +24,7 @@ pub mod frame;
 pub mod geometry;
 pub mod hint;
 pub mod landmarks;
+pub mod light;
 pub mod matching;
 pub mod models;
 pub mod pose;

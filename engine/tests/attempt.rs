@@ -9,10 +9,7 @@ use livegate_engine::{
 use support::*;
 
 fn plan(steps: &[ChallengeKind], limit_ms: u32) -> ChallengePlan {
-    ChallengePlan {
-        steps: steps.to_vec(),
-        step_time_limit_ms: limit_ms,
-    }
+    ChallengePlan::movements(steps, limit_ms)
 }
 
 fn run(attempt: &mut LivenessAttempt, frames: &[Vec<u8>], fps: f64) -> Vec<AttemptEvent> {

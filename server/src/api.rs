@@ -157,6 +157,15 @@ fn session_plan(
     }
     plan.min_steps = min;
     plan.max_steps = max;
+    match settings.light_step {
+        Some(true) => plan.light = true,
+        Some(false) if deployment.light => {
+            return Err(ApiError::InvalidArgument(
+                "lightStep: this deployment requires the light step".into(),
+            ));
+        }
+        _ => {}
+    }
     Ok(plan)
 }
 
@@ -193,5 +202,25 @@ mod tests {
         // Narrowing the kinds below the minimum is asking for fewer steps too.
         let two = [pb::ChallengeKind::Blink, pb::ChallengeKind::TurnLeft];
         assert!(session_plan(&deployment(), &settings(0, 0, &two)).is_err());
+    }
+
+    #[test]
+    fn a_session_may_add_the_light_step_but_not_drop_a_required_one() {
+        let with = |light: Option<bool>| pb::SessionSettings {
+            light_step: light,
+            ..settings(0, 0, &[])
+        };
+        assert!(!session_plan(&deployment(), &with(None)).unwrap().light);
+        assert!(
+            session_plan(&deployment(), &with(Some(true)))
+                .unwrap()
+                .light
+        );
+        let strict = PlanConfig {
+            light: true,
+            ..deployment()
+        };
+        assert!(session_plan(&strict, &with(None)).unwrap().light);
+        assert!(session_plan(&strict, &with(Some(false))).is_err());
     }
 }

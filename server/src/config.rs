@@ -82,6 +82,13 @@ pub struct Config {
     )]
     pub challenge_kinds: Vec<ChallengeKindArg>,
 
+    /// Begin every session's plan with a light step: the client shows a random colour sequence
+    /// full screen and the face must reflect it. For deployments whose clients all face the
+    /// user with a screen (the web page, phone apps); a client streaming a video file cannot
+    /// show colours. Off: sessions may still ask for it (`lightStep`).
+    #[arg(long, env = "LIVEGATE_LIGHT_STEP", default_value_t = false, action = clap::ArgAction::Set)]
+    pub light_step: bool,
+
     /// Fewest steps in a plan (2-4). Three by default: a replayed video fulfilled a random
     /// two-step plan (a blink, then a look-up) by chance in 1 of 10 PAD sessions.
     #[arg(long, env = "LIVEGATE_MIN_CHALLENGE_STEPS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(2..=4))]
@@ -167,6 +174,7 @@ impl Config {
             max_steps: max,
             kinds,
             step_time_limit_ms: self.step_time_limit.as_millis() as u32,
+            light: self.light_step,
         }
     }
 

@@ -25,7 +25,18 @@ pub fn challenge_kind(k: ChallengeKind) -> pb::ChallengeKind {
         ChallengeKind::Blink => pb::ChallengeKind::Blink,
         ChallengeKind::LookUp => pb::ChallengeKind::LookUp,
         ChallengeKind::MoveCloser => pb::ChallengeKind::ComeCloser,
+        ChallengeKind::Light => pb::ChallengeKind::Light,
     }
+}
+
+/// 0xRRGGBB, as colours travel in the protocol.
+pub fn rgb_word(rgb: [u8; 3]) -> u32 {
+    u32::from_be_bytes([0, rgb[0], rgb[1], rgb[2]])
+}
+
+pub fn rgb_bytes(word: u32) -> [u8; 3] {
+    let [_, r, g, b] = word.to_be_bytes();
+    [r, g, b]
 }
 
 pub fn engine_challenge_kind(k: pb::ChallengeKind) -> Option<ChallengeKind> {

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use livegate_engine::attempt::FrameFeedback;
+use livegate_engine::light::ShownFlash;
 use livegate_engine::{
     AttemptConfig, AttemptEvent, ChallengePlan, EngineError, FrameInput, LivenessAttempt, Verdict,
 };
@@ -140,6 +141,8 @@ pub async fn run(
     let mut by_arrival = RateWindow::default();
     // The newest frame not yet analysed.
     let mut pending: Option<pb::Frame> = None;
+    // A light report not yet handed to the attempt (it arrived while a frame was analysed).
+    let mut light_report: Option<pb::LightShown> = None;
     let mut job: Option<EngineJob> = None;
     let mut inbound_open = true;
     let mut failure: Option<ApiError> = None;
@@ -149,6 +152,13 @@ pub async fn run(
     tokio::pin!(sleep);
     loop {
         // `attempt` is `None` exactly while a job holds it.
+        if let Some(a) = attempt.as_mut()
+            && let Some(report) = light_report.take()
+            && let Err(e) = a.light_shown(report.challenge_index as usize, &shown_flashes(&report))
+        {
+            failure = Some(ApiError::Protocol(e.to_string()));
+            break;
+        }
         if job.is_none()
             && let Some(next) = pending.take()
         {
@@ -197,6 +207,9 @@ pub async fn run(
                     if pending.replace(frame).is_some() {
                         sender.dropped += 1;
                     }
+                }
+                Some(Ok(pb::StreamSessionRequest { message: Some(In::LightShown(report)) })) => {
+                    light_report = Some(report);
                 }
                 Some(Ok(_)) => {
                     failure = Some(ApiError::Protocol("`start` may only be sent once".into()));
@@ -329,6 +342,18 @@ impl RateWindow {
     }
 }
 
+fn shown_flashes(report: &pb::LightShown) -> Vec<ShownFlash> {
+    report
+        .flashes
+        .iter()
+        .map(|f| ShownFlash {
+            rgb: convert::rgb_bytes(f.rgb),
+            start_ms: f.start_ms,
+            end_ms: f.end_ms,
+        })
+        .collect()
+}
+
 /// Runs one frame through the engine on the blocking pool, holding an engine slot.
 fn spawn_analysis(
     slots: Arc<Semaphore>,
@@ -389,12 +414,21 @@ impl EventSender {
                     index,
                     kind,
                     time_limit_ms,
+                    light,
                 } => {
                     self.send(Out::Challenge(pb::Challenge {
                         index: index as u32,
                         kind: convert::challenge_kind(kind) as i32,
                         instruction: kind.instruction().to_string(),
                         time_limit_ms,
+                        light_sequence: light
+                            .iter()
+                            .flat_map(|s| &s.flashes)
+                            .map(|f| pb::LightFlash {
+                                rgb: convert::rgb_word(f.rgb),
+                                duration_ms: f.duration_ms,
+                            })
+                            .collect(),
                     }))
                     .await
                 }

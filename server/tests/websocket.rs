@@ -155,3 +155,110 @@ async fn a_socket_is_refused_with_our_codes() {
     send(&mut s, big).await;
     assert_eq!(refusal(&mut s).await.0["errorCode"].as_i64(), Some(2006));
 }
+
+/// The next message that is not feedback, reading past feedback.
+async fn next_event(socket: &mut Socket) -> Out {
+    loop {
+        match socket.next().await {
+            Some(Ok(Message::Binary(bytes))) => {
+                match pb::StreamSessionResponse::decode(bytes).unwrap().message {
+                    Some(Out::Feedback(_)) | None => continue,
+                    Some(other) => return other,
+                }
+            }
+            other => panic!("expected a binary message, got {other:?}"),
+        }
+    }
+}
+
+fn light_report(index: u32, colours: &[u32]) -> pb::StreamSessionRequest {
+    let flashes = colours
+        .iter()
+        .enumerate()
+        .map(|(i, &rgb)| pb::ShownFlash {
+            rgb,
+            start_ms: i as i64 * 400,
+            end_ms: (i as i64 + 1) * 400,
+        })
+        .collect();
+    pb::StreamSessionRequest {
+        message: Some(pb::stream_session_request::Message::LightShown(
+            pb::LightShown {
+                challenge_index: index,
+                flashes,
+            },
+        )),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_light_step_sends_its_colours_and_checks_what_the_page_reports() {
+    let server = start(|_| {}).await;
+    let create = |body: &str| {
+        let created = curl(&[
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            body,
+            &format!("{}/api/liveness/session", server.rest_url),
+        ]);
+        (
+            created.json["sessionId"].as_str().unwrap().to_string(),
+            created.json["streamToken"].as_str().unwrap().to_string(),
+        )
+    };
+    let light = r#"{"settings": {"lightStep": true}}"#;
+
+    // The page reports other colours than it was sent: the step fails at the next frame.
+    let (id, token) = create(light);
+    let mut socket = connect(&server.ws_url, &id).await;
+    send(&mut socket, start_message(&id, &token)).await;
+    let Out::SessionStarted(started) = next_event(&mut socket).await else {
+        panic!("session_started first");
+    };
+    assert_eq!(started.plan[0], pb::ChallengeKind::Light as i32);
+    assert_eq!(
+        started.plan.len(),
+        4,
+        "the light step comes on top of three movements"
+    );
+    let Out::Challenge(challenge) = next_event(&mut socket).await else {
+        panic!("then the first challenge");
+    };
+    assert_eq!(challenge.kind, pb::ChallengeKind::Light as i32);
+    assert_eq!(challenge.light_sequence.len(), 8);
+    assert_eq!(challenge.time_limit_ms, 5_000 + 8 * 400);
+    let mut colours: Vec<u32> = challenge.light_sequence.iter().map(|f| f.rgb).collect();
+    assert!(colours.iter().all(|c| *c <= 0xffffff));
+    colours[5] = 0xffffff;
+    send(&mut socket, jpeg_frame(0)).await;
+    send(&mut socket, light_report(0, &colours)).await;
+    send(&mut socket, jpeg_frame(3300)).await;
+    let Out::Verdict(verdict) = next_event(&mut socket).await else {
+        panic!("a verdict");
+    };
+    assert!(!verdict.is_live);
+    assert_eq!(verdict.reasons[0], "LIGHT_NOT_SHOWN", "{verdict:?}");
+
+    // A report for a step that is not a light step breaks the protocol.
+    let (id, token) = create(light);
+    let mut socket = connect(&server.ws_url, &id).await;
+    send(&mut socket, start_message(&id, &token)).await;
+    send(&mut socket, light_report(1, &colours)).await;
+    send(&mut socket, jpeg_frame(0)).await;
+    assert_eq!(
+        refusal(&mut socket).await.0["errorCode"].as_i64(),
+        Some(2003)
+    );
+
+    // Without the setting (and a deployment that does not require it) there is no light step.
+    let (id, token) = create("{}");
+    let mut socket = connect(&server.ws_url, &id).await;
+    send(&mut socket, start_message(&id, &token)).await;
+    let Out::SessionStarted(started) = next_event(&mut socket).await else {
+        panic!("session_started first");
+    };
+    assert!(!started.plan.contains(&(pb::ChallengeKind::Light as i32)));
+}

@@ -37,7 +37,8 @@ fn step(kind: i32) -> Option<Step> {
         pb::ChallengeKind::LookUp => Some(Step::LookUp),
         pb::ChallengeKind::Blink => Some(Step::Blink),
         pb::ChallengeKind::ComeCloser => Some(Step::MoveCloser),
-        pb::ChallengeKind::Unspecified => None,
+        // The PAD subjects are videos: they cannot light their face with a screen.
+        pb::ChallengeKind::Light | pb::ChallengeKind::Unspecified => None,
     }
 }
 

@@ -23,15 +23,13 @@ fn step(kind: ChallengeKind) -> Step {
         ChallengeKind::LookUp => Step::LookUp,
         ChallengeKind::Blink => Step::Blink,
         ChallengeKind::MoveCloser => Step::MoveCloser,
+        ChallengeKind::Light => unreachable!("these plans have movement steps only"),
     }
 }
 
 /// One session of `species` with the plan `plan`.
 fn run(species: Species, seed: u64, plan: &[ChallengeKind]) -> Verdict {
-    let plan = ChallengePlan {
-        steps: plan.to_vec(),
-        step_time_limit_ms: 10_000,
-    };
+    let plan = ChallengePlan::movements(plan, 10_000);
     let mut config = AttemptConfig::new(plan);
     config.declared_fps = Some(24.0);
     let mut attempt = LivenessAttempt::new(models(), config);

@@ -7,18 +7,23 @@
 //! | challenge | [`crate::challenge`] | steps done in time, and by how much beyond their thresholds | 0–1 per step |
 //! | 3-D consistency | [`parallax`] | nose-tip depth in front of the flat or extruded surface that moves like the rest of the face (tracked image patches) | 0–~0.7 (eye spans) |
 //! | blink | [`crate::challenge`], [`crate::eyes`] | deepest eye closure in a blink step | 0–1 |
+//! | light reflection | [`crate::light`] | cosine between the face's and the screen's chroma changes | −1–1 |
 //! | passive texture | [`texture`] | anti-spoofing depth score; moiré peak and glare of face crops | 0–1; ×median; 0–1 |
 //! | continuity | [`crate::embedding`] | lowest SFace cosine to the session's first face; faces per frame | −1–1; count |
 //! | injection | [`injection`] | repeated frames; timestamps against the declared rate | counts |
 //!
 //! ## Fusion rule
-//! `confidence = 100 × C × P × F × I × S × T × Q`, where each factor is 1 when its evidence is
+//! `confidence = 100 × C × P × L × F × I × S × T × Q`, where each factor is 1 when its evidence is
 //! clean (so a live user loses nothing) and smaller as the evidence points to an attack:
 //! - **C, challenge**: mean over the plan's steps of `0.95 + 0.05 × margin` for a step done in
 //!   time, 0 for a step not done. A plan not completed cannot reach 90.
 //! - **P, parallax** (when the plan turned the head): 1 at or above
 //!   [`parallax::LIVE_PARALLAX`], 0.3 at or below [`parallax::FLAT_PARALLAX`], linear between;
 //!   0.3 when no frame rotated enough to measure. Reason `NO_PARALLAX` when below the midpoint.
+//! - **L, light** (when the plan's light step was shown): 1 at or above
+//!   [`light::LIVE_REFLECTION`], 0.3 at or below [`light::FLAT_REFLECTION`], linear between;
+//!   0.3 when too few flashes had a face to measure. Reason `NO_LIGHT_REFLECTION` when below the
+//!   midpoint.
 //! - **F, continuity**: 0 if the face changed identity (`FACE_CHANGED`); 0.5 if more than one
 //!   face was seen on more than 10% of frames (`MULTIPLE_FACES`).
 //! - **I, injection**: 0.3 for frozen frames (`FROZEN_FRAMES`), 0.3 for impossible timestamps
@@ -43,6 +48,7 @@ pub use texture::{AntiSpoofModel, ScreenCues};
 
 use crate::attempt::VerdictReason;
 use crate::challenge::ChallengeKind;
+use crate::light;
 
 /// Moiré peak (× ring median) above which a crop looks re-photographed from a screen.
 pub const MOIRE_SCREEN: f32 = 40.0;
@@ -62,6 +68,8 @@ pub struct EvidenceReport {
     pub max_rotation_deg: f32,
     /// Deepest eye closure in a blink step (1 − openness / open level).
     pub blink_depth: Option<f32>,
+    /// Reflection score of the light step, when it was shown and enough flashes were measured.
+    pub light_reflection: Option<f32>,
     pub identity_min_cosine: f32,
     pub identity_threshold: f32,
     pub frames_with_face: u32,
@@ -101,6 +109,18 @@ pub fn fuse(e: &EvidenceReport) -> Fusion {
         let t = (p - parallax::FLAT_PARALLAX) / (parallax::LIVE_PARALLAX - parallax::FLAT_PARALLAX);
         if t < 0.5 {
             reasons.push(VerdictReason::NoParallax);
+        }
+        0.3 + 0.7 * t.clamp(0.0, 1.0)
+    } else {
+        1.0
+    };
+
+    let lit = e.steps.iter().any(|s| s.0 == ChallengeKind::Light && s.1);
+    let light = if lit {
+        let r = e.light_reflection.unwrap_or(light::FLAT_REFLECTION);
+        let t = (r - light::FLAT_REFLECTION) / (light::LIVE_REFLECTION - light::FLAT_REFLECTION);
+        if t < 0.5 {
+            reasons.push(VerdictReason::NoLightReflection);
         }
         0.3 + 0.7 * t.clamp(0.0, 1.0)
     } else {
@@ -148,7 +168,7 @@ pub fn fuse(e: &EvidenceReport) -> Fusion {
     };
 
     let confidence =
-        100.0 * challenge * parallax * continuity * injection * screen * texture * quality;
+        100.0 * challenge * parallax * light * continuity * injection * screen * texture * quality;
     Fusion {
         confidence: (confidence * 100.0).round() / 100.0,
         reasons,

@@ -31,6 +31,9 @@ pub struct SessionSettings {
     pub min_challenge_steps: Option<u32>,
     #[serde(default)]
     pub max_challenge_steps: Option<u32>,
+    /// Begin the plan with a light step (see the proto's `light_step`).
+    #[serde(default)]
+    pub light_step: Option<bool>,
 }
 
 impl SessionSettings {
@@ -55,6 +58,7 @@ impl SessionSettings {
             challenge_kinds,
             min_challenge_steps: self.min_challenge_steps.unwrap_or(0),
             max_challenge_steps: self.max_challenge_steps.unwrap_or(0),
+            light_step: self.light_step,
         })
     }
 }

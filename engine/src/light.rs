@@ -1,0 +1,382 @@
+//! The light step: the client fills its screen with a colour sequence the server drew at random,
+//! and a real face in front of that screen reflects it. The face's chroma must follow the
+//! sequence, flash by flash, at the times the client says it showed each colour.
+//!
+//! A replayed video, a photo or a mask on another screen was not lit by *this* sequence (it is
+//! drawn per stream from the server's OS-seeded generator), so its chroma does not follow.
+//!
+//! Measurement, documented for operators:
+//! - Every frame of the step that shows one face gives the mean colour of the face box's middle
+//!   (the box shrunk by [`INNER_MARGIN`] on each side: cheeks, nose and forehead rather than
+//!   hair and background).
+//! - A flash is measured on the frames stamped from [`SETTLE_MS`] after it began to [`LAG_MS`]
+//!   after it ended: cameras need a moment to show a change of light, and a browser stamps a
+//!   frame when it reads the camera's latest picture, which is a little older.
+//! - Each measured flash's face colour becomes chroma (r, g, b divided by their sum, so a change of
+//!   exposure does not count), and so does each flash's screen colour. Both are taken relative to
+//!   their own means over the measured flashes; the **reflection score** is the cosine between the
+//!   two (each flash's three chroma deviations, stacked). 1: the face followed every change of
+//!   light; around 0: it did not follow; −1: it did the opposite.
+//! - With [`FLASHES`] flashes the deviations have about 2 × (8 − 1) = 14 degrees of freedom, so an
+//!   unlit face scores like a random cosine in 14 dimensions: its spread is about 1/√14 ≈ 0.27,
+//!   and it passes [`LIVE_REFLECTION`] (0.6) by chance about 1 time in 100. The score is one
+//!   signal fused with the others ([`crate::evidence`]), not a gate on its own.
+//!
+//! The client reports what it displayed and when ([`ShownFlash`], on the frames' clock). A report
+//! that does not match the sequence (other colours, another count, far other durations) means
+//! the client did not show what was asked: the step fails with `LIGHT_NOT_SHOWN`.
+
+use opencv::core::{Mat, Scalar};
+use opencv::prelude::*;
+use rand::{Rng, RngExt};
+
+use crate::error::EngineError;
+use crate::geometry::Rect;
+
+/// Saturated colours a screen shows well, as 0xRRGGBB-ordered `[r, g, b]`.
+pub const PALETTE: [[u8; 3]; 6] = [
+    [255, 0, 0],
+    [0, 255, 0],
+    [0, 0, 255],
+    [255, 255, 0],
+    [255, 0, 255],
+    [0, 255, 255],
+];
+/// Flashes in a sequence.
+pub const FLASHES: usize = 8;
+/// How long each flash lasts.
+pub const FLASH_MS: u32 = 400;
+/// Frames stamped within this long after a flash began do not measure it yet.
+pub const SETTLE_MS: i64 = 150;
+/// Frames stamped up to this long after a flash ended still measure it.
+pub const LAG_MS: i64 = 50;
+/// The face box is shrunk by this fraction of its size on each side before its colour is taken.
+pub const INNER_MARGIN: f32 = -0.2;
+/// Fewest flashes with a measured face colour for a reflection score.
+pub const MIN_FLASHES_MEASURED: usize = 5;
+/// Reflection score at or above which the face followed the light.
+pub const LIVE_REFLECTION: f32 = 0.6;
+/// Reflection score at or below which the face did not follow it at all.
+pub const FLAT_REFLECTION: f32 = 0.2;
+/// How much shorter or longer than asked a reported flash may have lasted: a browser paints at
+/// 60 Hz and a busy page may miss a few paints.
+pub const DURATION_TOLERANCE_MS: i64 = 120;
+
+/// One colour of a sequence and how long to show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flash {
+    pub rgb: [u8; 3],
+    pub duration_ms: u32,
+}
+
+/// The colours a light step shows, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LightSequence {
+    pub flashes: Vec<Flash>,
+}
+
+impl LightSequence {
+    /// [`FLASHES`] colours from [`PALETTE`], none the same as the one before, at least four
+    /// different. The random source must be unpredictable to clients.
+    pub fn random(rng: &mut impl Rng) -> Self {
+        loop {
+            let mut flashes: Vec<Flash> = Vec::with_capacity(FLASHES);
+            while flashes.len() < FLASHES {
+                let rgb = PALETTE[rng.random_range(0..PALETTE.len())];
+                if flashes.last().is_none_or(|f| f.rgb != rgb) {
+                    flashes.push(Flash {
+                        rgb,
+                        duration_ms: FLASH_MS,
+                    });
+                }
+            }
+            let mut distinct: Vec<[u8; 3]> = flashes.iter().map(|f| f.rgb).collect();
+            distinct.sort();
+            distinct.dedup();
+            if distinct.len() >= 4 {
+                return LightSequence { flashes };
+            }
+        }
+    }
+
+    pub fn duration_ms(&self) -> u32 {
+        self.flashes.iter().map(|f| f.duration_ms).sum()
+    }
+}
+
+/// What the client says it displayed: one colour from `start_ms` to `end_ms` on the frames'
+/// clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShownFlash {
+    pub rgb: [u8; 3],
+    pub start_ms: i64,
+    pub end_ms: i64,
+}
+
+/// Where a light step stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LightState {
+    /// The client has not reported the sequence yet.
+    Waiting,
+    /// Shown as asked; the reflection score, if enough flashes had a face to measure.
+    Shown { reflection: Option<f32> },
+    /// The report does not match the sequence; why, for the operator.
+    NotShown(String),
+}
+
+/// Follows one light step: face colours per frame, then the client's report.
+#[derive(Debug, Clone)]
+pub struct LightMeter {
+    sequence: LightSequence,
+    /// (frame timestamp, mean face colour as [r, g, b]).
+    samples: Vec<(i64, [f32; 3])>,
+    state: LightState,
+}
+
+impl LightMeter {
+    pub fn new(sequence: LightSequence) -> Self {
+        LightMeter {
+            sequence,
+            samples: Vec::new(),
+            state: LightState::Waiting,
+        }
+    }
+
+    pub fn sequence(&self) -> &LightSequence {
+        &self.sequence
+    }
+
+    pub fn state(&self) -> &LightState {
+        &self.state
+    }
+
+    /// Takes the colour of the face in one frame (a frame with exactly one face).
+    pub fn observe(
+        &mut self,
+        timestamp_ms: i64,
+        bgr: &Mat,
+        face: &Rect,
+    ) -> Result<(), EngineError> {
+        if self.state != LightState::Waiting {
+            return Ok(());
+        }
+        let Some(inner) = face.to_pixels(INNER_MARGIN, bgr.cols(), bgr.rows()) else {
+            return Ok(());
+        };
+        let mean: Scalar = opencv::core::mean(&Mat::roi(bgr, inner)?, &opencv::core::no_array())?;
+        self.samples.push((
+            timestamp_ms,
+            [mean[2] as f32, mean[1] as f32, mean[0] as f32],
+        ));
+        Ok(())
+    }
+
+    /// Takes the client's report; the step's outcome is fixed from here on. A second report
+    /// changes nothing.
+    pub fn report(&mut self, shown: &[ShownFlash]) {
+        if self.state != LightState::Waiting {
+            return;
+        }
+        self.state = match mismatch(&self.sequence, shown) {
+            Some(why) => LightState::NotShown(why),
+            None => LightState::Shown {
+                reflection: reflection(&self.sequence, shown, &self.samples),
+            },
+        };
+    }
+}
+
+/// Why a report is not the sequence, or `None` when it is.
+fn mismatch(sequence: &LightSequence, shown: &[ShownFlash]) -> Option<String> {
+    if shown.len() != sequence.flashes.len() {
+        return Some(format!(
+            "{} colours reported, {} asked",
+            shown.len(),
+            sequence.flashes.len()
+        ));
+    }
+    let mut previous_end: Option<i64> = None;
+    for (i, (asked, got)) in sequence.flashes.iter().zip(shown).enumerate() {
+        if asked.rgb != got.rgb {
+            return Some(format!(
+                "colour {i} reported as {}, asked {}",
+                hex(got.rgb),
+                hex(asked.rgb)
+            ));
+        }
+        let lasted = got.end_ms - got.start_ms;
+        if (lasted - asked.duration_ms as i64).abs() > DURATION_TOLERANCE_MS {
+            return Some(format!(
+                "colour {i} shown for {lasted} ms, asked {} ms",
+                asked.duration_ms
+            ));
+        }
+        if previous_end.is_some_and(|end| got.start_ms < end - DURATION_TOLERANCE_MS) {
+            return Some(format!("colour {i} reported before colour {} ended", i - 1));
+        }
+        previous_end = Some(got.end_ms);
+    }
+    None
+}
+
+fn hex(rgb: [u8; 3]) -> String {
+    format!("#{:02x}{:02x}{:02x}", rgb[0], rgb[1], rgb[2])
+}
+
+/// The reflection score (see the module doc), or `None` when fewer than
+/// [`MIN_FLASHES_MEASURED`] flashes had a face to measure.
+pub fn reflection(
+    sequence: &LightSequence,
+    shown: &[ShownFlash],
+    samples: &[(i64, [f32; 3])],
+) -> Option<f32> {
+    let mut expected: Vec<[f32; 3]> = Vec::new();
+    let mut observed: Vec<[f32; 3]> = Vec::new();
+    for (flash, when) in sequence.flashes.iter().zip(shown) {
+        let window = when.start_ms + SETTLE_MS..=when.end_ms + LAG_MS;
+        let colours: Vec<[f32; 3]> = samples
+            .iter()
+            .filter(|(t, _)| window.contains(t))
+            .map(|(_, c)| *c)
+            .collect();
+        if colours.is_empty() {
+            continue;
+        }
+        let mut mean = [0f32; 3];
+        for c in &colours {
+            for k in 0..3 {
+                mean[k] += c[k] / colours.len() as f32;
+            }
+        }
+        expected.push(chroma(flash.rgb.map(f32::from)));
+        observed.push(chroma(mean));
+    }
+    if observed.len() < MIN_FLASHES_MEASURED {
+        return None;
+    }
+    let e = deviations(&expected);
+    let o = deviations(&observed);
+    let dot: f32 = e.iter().zip(&o).map(|(a, b)| a * b).sum();
+    let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let scale = norm(&e) * norm(&o);
+    Some(if scale > 0.0 { dot / scale } else { 0.0 })
+}
+
+/// Colour without brightness: each channel's share of the sum.
+fn chroma(rgb: [f32; 3]) -> [f32; 3] {
+    let sum = (rgb[0] + rgb[1] + rgb[2]).max(1e-3);
+    rgb.map(|c| c / sum)
+}
+
+/// Each value's difference from its channel's mean, flattened.
+fn deviations(rows: &[[f32; 3]]) -> Vec<f32> {
+    let n = rows.len() as f32;
+    let mut mean = [0f32; 3];
+    for r in rows {
+        for k in 0..3 {
+            mean[k] += r[k] / n;
+        }
+    }
+    rows.iter()
+        .flat_map(|r| (0..3).map(move |k| r[k] - mean[k]))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn shown_as_asked(sequence: &LightSequence, start: i64) -> Vec<ShownFlash> {
+        let mut t = start;
+        sequence
+            .flashes
+            .iter()
+            .map(|f| {
+                let s = ShownFlash {
+                    rgb: f.rgb,
+                    start_ms: t,
+                    end_ms: t + f.duration_ms as i64,
+                };
+                t = s.end_ms;
+                s
+            })
+            .collect()
+    }
+
+    /// Face colours every 40 ms: skin tone plus `gain` × the colour on screen at that time.
+    fn lit_samples(shown: &[ShownFlash], gain: f32) -> Vec<(i64, [f32; 3])> {
+        let end = shown.last().unwrap().end_ms;
+        (shown[0].start_ms..end)
+            .step_by(40)
+            .map(|t| {
+                let on = shown
+                    .iter()
+                    .find(|f| (f.start_ms..f.end_ms).contains(&t))
+                    .unwrap();
+                let skin = [150.0, 110.0, 90.0];
+                (
+                    t,
+                    std::array::from_fn(|k| skin[k] + gain * on.rgb[k] as f32 / 255.0),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn sequences_are_random_varied_and_never_repeat_a_colour_twice_running() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let a = LightSequence::random(&mut rng);
+        let b = LightSequence::random(&mut rng);
+        assert_ne!(a, b);
+        for s in [&a, &b] {
+            assert_eq!(s.flashes.len(), FLASHES);
+            assert_eq!(s.duration_ms(), FLASHES as u32 * FLASH_MS);
+            assert!(s.flashes.windows(2).all(|w| w[0].rgb != w[1].rgb));
+        }
+    }
+
+    #[test]
+    fn a_lit_face_follows_and_an_unlit_one_does_not() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        let sequence = LightSequence::random(&mut rng);
+        let shown = shown_as_asked(&sequence, 1_000);
+        let lit = reflection(&sequence, &shown, &lit_samples(&shown, 12.0)).unwrap();
+        assert!(lit > 0.8, "{lit}");
+        let unlit = reflection(&sequence, &shown, &lit_samples(&shown, 0.0)).unwrap();
+        assert!(unlit.abs() < 1e-3, "{unlit}");
+        let none = reflection(&sequence, &shown, &[]);
+        assert_eq!(none, None, "no face, no score");
+    }
+
+    #[test]
+    fn a_report_must_be_the_sequence_as_asked() {
+        let sequence = LightSequence::random(&mut rand::rngs::StdRng::seed_from_u64(5));
+        let good = shown_as_asked(&sequence, 0);
+        assert_eq!(mismatch(&sequence, &good), None);
+        assert!(
+            mismatch(&sequence, &good[1..])
+                .unwrap()
+                .contains("7 colours")
+        );
+        let mut recoloured = good.clone();
+        recoloured[2].rgb = [1, 2, 3];
+        assert!(
+            mismatch(&sequence, &recoloured)
+                .unwrap()
+                .contains("#010203")
+        );
+        let mut hurried = good.clone();
+        hurried[4].end_ms = hurried[4].start_ms + 100;
+        assert!(mismatch(&sequence, &hurried).unwrap().contains("100 ms"));
+
+        let mut meter = LightMeter::new(sequence.clone());
+        meter.report(&recoloured);
+        assert!(matches!(meter.state(), LightState::NotShown(_)));
+        meter.report(&good);
+        assert!(
+            matches!(meter.state(), LightState::NotShown(_)),
+            "the first report stands"
+        );
+    }
+}

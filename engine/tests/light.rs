@@ -1,0 +1,173 @@
+//! The light step on real video frames: the same 80 frames of franck.mp4, once lit by the colours
+//! a screen in front of him would show and once not.
+//!
+//! The lighting is simulated, since no camera here faces a screen: each frame's pixels gain
+//! `strength × channel` of the flash's colour, most on the face and fading away from it (a
+//! screen 30 cm from a face lights it and barely the room behind). Skin reflects in proportion
+//! to its own colour, so the gain multiplies the pixel. 0.10 is modest: a phone screen at full
+//! brightness adds some tens of lux to an office's few hundred.
+
+mod support;
+
+use livegate_engine::attempt::{AttemptEvent, NotALightStep};
+use livegate_engine::light::{LightSequence, ShownFlash};
+use livegate_engine::{
+    AnalyzerConfig, AttemptConfig, ChallengeKind, ChallengePlan, FrameAnalyzer, FrameInput,
+    LivenessAttempt, Verdict, VerdictReason,
+};
+use opencv::core::{Mat, Vec3b};
+use opencv::prelude::*;
+use rand::SeedableRng;
+use support::*;
+
+const FPS: f64 = 24.0;
+
+/// A light-only plan with a fixed sequence, and no anti-spoofing pass (3 s a run, not the
+/// subject here).
+fn attempt(steps: &[ChallengeKind]) -> (LivenessAttempt, LightSequence) {
+    let sequence = LightSequence::random(&mut rand::rngs::StdRng::seed_from_u64(42));
+    let mut plan = ChallengePlan::movements(steps, 10_000);
+    plan.light = Some(sequence.clone());
+    let mut config = AttemptConfig::new(plan);
+    config.antispoof = false;
+    (LivenessAttempt::new(models(), config), sequence)
+}
+
+fn time(i: usize) -> i64 {
+    (i as f64 * 1000.0 / FPS) as i64
+}
+
+/// The sequence shown from t = 0, exactly as asked.
+fn shown(sequence: &LightSequence) -> Vec<ShownFlash> {
+    let mut t = 0;
+    sequence
+        .flashes
+        .iter()
+        .map(|f| {
+            let flash = ShownFlash {
+                rgb: f.rgb,
+                start_ms: t,
+                end_ms: t + f.duration_ms as i64,
+            };
+            t = flash.end_ms;
+            flash
+        })
+        .collect()
+}
+
+/// `frame` lit by `rgb` with `strength`, fading with distance from the face.
+fn lit(frame: &Mat, rgb: [u8; 3], strength: f32, analyzer: &mut FrameAnalyzer) -> Mat {
+    let face = analyzer
+        .analyze(frame, false)
+        .unwrap()
+        .face
+        .expect("franck's face")
+        .bbox;
+    let (cx, cy) = face.center();
+    let mut out = frame.try_clone().unwrap();
+    for y in 0..out.rows() {
+        for x in 0..out.cols() {
+            let dx = (x as f32 - cx) / face.width;
+            let dy = (y as f32 - cy) / face.height;
+            let reach = (-(dx * dx + dy * dy)).exp();
+            let px = out.at_2d_mut::<Vec3b>(y, x).unwrap();
+            for (channel, c) in [(0, rgb[2]), (1, rgb[1]), (2, rgb[0])] {
+                let gain = 1.0 + strength * reach * c as f32 / 255.0;
+                px[channel] = (px[channel] as f32 * gain).min(255.0) as u8;
+            }
+        }
+    }
+    out
+}
+
+/// The first 80 frames (3.3 s), lit with `strength` while each flash is on screen.
+fn frames(sequence: &LightSequence, strength: f32) -> Vec<Vec<u8>> {
+    let shown = shown(sequence);
+    let mut analyzer = FrameAnalyzer::new(models(), AnalyzerConfig::default());
+    video_frames("franck.mp4", 0, 1, 80)
+        .iter()
+        .enumerate()
+        .map(|(i, frame)| {
+            let t = time(i);
+            match shown.iter().find(|f| (f.start_ms..f.end_ms).contains(&t)) {
+                Some(f) if strength > 0.0 => jpeg(&lit(frame, f.rgb, strength, &mut analyzer)),
+                _ => jpeg(frame),
+            }
+        })
+        .collect()
+}
+
+/// Streams `frames`, reports `report` once the sequence has ended, and returns the verdict.
+fn run(mut attempt: LivenessAttempt, frames: &[Vec<u8>], report: &[ShownFlash]) -> Verdict {
+    let events = attempt.begin();
+    let Some(AttemptEvent::Challenge { light, .. }) = events.first() else {
+        panic!("the plan starts with a challenge: {events:?}");
+    };
+    assert!(light.is_some(), "the light step carries its colours");
+    let end = report.last().map_or(0, |f| f.end_ms);
+    let mut reported = false;
+    for (i, jpeg) in frames.iter().enumerate() {
+        if !reported && time(i) > end {
+            attempt.light_shown(0, report).unwrap();
+            reported = true;
+        }
+        attempt.process(&FrameInput::jpeg(jpeg), time(i)).unwrap();
+        if let Some(verdict) = attempt.verdict() {
+            return verdict.clone();
+        }
+    }
+    panic!("no verdict within {} frames", frames.len());
+}
+
+#[test]
+fn a_face_lit_by_the_sequence_is_live_and_the_same_frames_unlit_are_not() {
+    let (live, sequence) = attempt(&[ChallengeKind::Light]);
+    let verdict = run(live, &frames(&sequence, 0.10), &shown(&sequence));
+    println!("lit: {verdict:?}");
+    assert!(verdict.is_live, "{verdict:?}");
+    let score = verdict.evidence.light_reflection.expect("measured");
+    assert!(score >= 0.8, "{score}");
+
+    // A replay: the same man, the same frames, but nothing lit him with these colours.
+    let (replay, sequence) = attempt(&[ChallengeKind::Light]);
+    let verdict = run(replay, &frames(&sequence, 0.0), &shown(&sequence));
+    println!("unlit: {verdict:?}");
+    assert!(!verdict.is_live);
+    assert_eq!(verdict.reasons, [VerdictReason::NoLightReflection]);
+    assert!(verdict.confidence < 50.0, "{}", verdict.confidence);
+}
+
+#[test]
+fn a_client_that_shows_other_colours_fails_the_step() {
+    let (attempt, sequence) = attempt(&[ChallengeKind::Light, ChallengeKind::Blink]);
+    let mut report = shown(&sequence);
+    report[3].rgb = [255, 255, 255];
+    let verdict = run(attempt, &frames(&sequence, 0.10), &report);
+    assert!(!verdict.is_live);
+    assert_eq!(verdict.reasons[0], VerdictReason::LightNotShown);
+    assert!(
+        verdict.message.contains("0 of 2 steps"),
+        "{}",
+        verdict.message
+    );
+}
+
+#[test]
+fn a_light_report_outside_a_light_step_is_refused() {
+    let (mut attempt, sequence) = attempt(&[ChallengeKind::Light, ChallengeKind::Blink]);
+    attempt.begin();
+    assert_eq!(
+        attempt.light_shown(1, &shown(&sequence)),
+        Err(NotALightStep)
+    );
+
+    let mut movement = LivenessAttempt::new(
+        models(),
+        AttemptConfig::new(ChallengePlan::movements(&[ChallengeKind::Blink], 5_000)),
+    );
+    movement.begin();
+    assert_eq!(
+        movement.light_shown(0, &shown(&sequence)),
+        Err(NotALightStep)
+    );
+}
