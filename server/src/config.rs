@@ -39,6 +39,16 @@ pub struct Config {
     #[arg(long, env = "LIVEGATE_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
 
+    /// Serve `POST /web/demo-session`: the web page at `/web/` can then create its own sessions
+    /// without an API key, owned by `--demo-tenant`. For demonstrations and trials: anyone who
+    /// reaches the port can start sessions. Off, the page needs a session from your backend.
+    #[arg(long, env = "LIVEGATE_DEMO", default_value_t = false, action = clap::ArgAction::Set)]
+    pub demo: bool,
+
+    /// Tenant that owns the demo page's sessions (and whose rate limit they draw on).
+    #[arg(long, env = "LIVEGATE_DEMO_TENANT", default_value = "demo")]
+    pub demo_tenant: String,
+
     /// Sessions each API key may create per minute, on average.
     #[arg(long, env = "LIVEGATE_SESSIONS_PER_MINUTE", default_value_t = 60)]
     pub sessions_per_minute: u32,

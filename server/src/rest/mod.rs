@@ -6,6 +6,7 @@
 
 pub mod identity;
 pub mod json;
+pub mod web;
 pub mod ws;
 
 use axum::body::Bytes;
@@ -26,12 +27,14 @@ use crate::state::AppState;
 /// The OpenAPI document of this API, checked in next to the code that serves it.
 pub const OPENAPI: &str = include_str!("../../openapi.json");
 
-/// Paths that need no API key: liveness probes, the API's own description, and the WebSocket
-/// stream (browsers cannot set its headers; it presents its session's one-time stream token).
+/// Paths that need no API key: liveness probes, the API's own description, the WebSocket
+/// stream (browsers cannot set its headers; it presents its session's one-time stream token),
+/// and the web page with its demo route, when the operator turned that on ([`web`]).
 fn anonymous(path: &str) -> bool {
     path == "/health"
         || path == "/api/openapi.json"
         || (path.starts_with("/api/liveness/session/") && path.ends_with("/stream"))
+        || web::is_page(path)
 }
 
 /// The requests that create sessions, for the per-key rate limit.
@@ -51,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/liveness/session/{id}/stream", get(ws::stream))
         .route("/api/openapi.json", get(openapi))
         .route("/health", get(health))
+        .merge(web::router(&state))
         .layer(DefaultBodyLimit::max(limit))
         // The layer added last runs first: keys, then the rate limit that counts per key.
         .layer(GateLayer::<_, JsonRejection>::new(

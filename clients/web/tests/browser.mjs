@@ -1,0 +1,185 @@
+// The web client in a real browser: Debian's Chromium, headless, driven by playwright-core, with
+// a fake camera that plays a .y4m made from real video. Run by server/tests/web_client.rs,
+// which starts the server and makes the .y4m; by hand:
+//
+//   LIVEGATE_WEB_URL=http://127.0.0.1:8080/web/ LIVEGATE_Y4M=franck.y4m \
+//   LIVEGATE_ARTIFACTS=/tmp/shots node clients/web/tests/browser.mjs
+//
+// The server must run with --demo true and a short --session-ttl (the expiry case waits it out).
+// Each case prints one line; the first failed assertion ends the run with a non-zero status.
+
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const url = need("LIVEGATE_WEB_URL");
+const y4m = need("LIVEGATE_Y4M");
+const artifacts = need("LIVEGATE_ARTIFACTS");
+const ttlMs = Number(process.env.LIVEGATE_SESSION_TTL_MS ?? 3000);
+const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+mkdirSync(artifacts, { recursive: true });
+
+const PALETTE = ["#ff0000", "#00ff00", "#0000ff", "#ffff00", "#ff00ff", "#00ffff"];
+
+function need(name) {
+  const value = process.env[name];
+  if (!value) {
+    console.error(`${name} is not set (see the comment at the top of this file)`);
+    process.exit(2);
+  }
+  return value;
+}
+
+/** A browser whose camera is `camera`: the .y4m, none at all, or one the user refuses. */
+async function browser(camera) {
+  const args = ["--no-sandbox", "--autoplay-policy=no-user-gesture-required"];
+  if (camera === "video") {
+    args.push("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", `--use-file-for-fake-video-capture=${y4m}`);
+  } else if (camera === "none") {
+    // Permission granted, but the machine has no capture device.
+    args.push("--use-fake-ui-for-media-stream");
+  } else if (camera === "denied") {
+    // A camera exists, and the permission prompt is answered "Block".
+    args.push("--use-fake-device-for-media-stream", "--deny-permission-prompts");
+  }
+  return chromium.launch({ executablePath, headless: true, args });
+}
+
+async function page(b) {
+  const context = await b.newContext({ viewport: { width: 800, height: 900 } });
+  const p = await context.newPage();
+  p.on("pageerror", (e) => { throw new Error(`page error: ${e.message}`); });
+  return { context, p };
+}
+
+const state = (p) => p.locator("#app").getAttribute("data-state");
+
+async function fullRun() {
+  const b = await browser("video");
+  const { p } = await page(b);
+  await p.goto(url);
+  await p.click("#begin");
+
+  // A face is found, the oval is drawn around it and the hint says so.
+  await p.waitForSelector('#app[data-face="found"]', { timeout: 20_000 });
+  const hint = await p.textContent("#hint");
+  // The light step comes first: the window fills with the server's colours.
+  await p.waitForSelector('#app[data-challenge="LIGHT"]', { timeout: 10_000 });
+  await p.waitForSelector('#app[data-state="light"]', { timeout: 10_000 });
+  await p.waitForTimeout(600);
+  await p.screenshot({ path: join(artifacts, "light-step.png") });
+  const colour = await p.evaluate(() => {
+    const rgb = getComputedStyle(document.getElementById("light")).backgroundColor.match(/\d+/g).map(Number);
+    return `#${rgb.map((c) => c.toString(16).padStart(2, "0")).join("")}`;
+  });
+  assert.ok(PALETTE.includes(colour), `the light layer shows a palette colour, not ${colour}`);
+
+  // Then a movement challenge with its instruction and progress.
+  await p.waitForFunction(() => {
+    const c = document.getElementById("app").dataset.challenge;
+    return c && c !== "LIGHT";
+  }, null, { timeout: 15_000 });
+  const instruction = await p.textContent("#challenge");
+  await p.screenshot({ path: join(artifacts, "challenge.png") });
+  const shown = await p.evaluate(() => window.livegate.light);
+  assert.equal(shown.length, 8, "every colour of the sequence was shown and reported");
+  for (const flash of shown) {
+    const lasted = flash.endMs - flash.startMs;
+    assert.ok(lasted > 300 && lasted < 520, `a flash lasted ${lasted} ms, asked 400`);
+  }
+
+  // A recorded video cannot follow the plan or reflect the colours: the verdict says not live.
+  await p.waitForSelector('#app[data-state="verdict"]', { timeout: 60_000 });
+  await p.screenshot({ path: join(artifacts, "verdict.png") });
+  const verdict = {
+    title: await p.textContent("#verdict-title"),
+    confidence: await p.textContent("#verdict-confidence"),
+    reasons: await p.$$eval("#verdict-reasons li", (items) => items.map((li) => li.dataset.code)),
+  };
+  assert.match(verdict.confidence, /^Confidence \d+\.\d%$/);
+  assert.equal(verdict.title, "We could not verify you");
+  assert.ok(verdict.reasons.includes("NO_LIGHT_REFLECTION"), `reasons: ${verdict.reasons}`);
+  assert.equal(await p.isVisible("#retry"), true, "a failed demo check can be retried");
+  const cameraStopped = await p.evaluate(() => document.getElementById("preview").srcObject === null);
+  assert.ok(cameraStopped, "the camera is released at the verdict");
+  console.log(JSON.stringify({ case: "full run", hint, instruction, colour, verdict }));
+  await b.close();
+}
+
+async function problem(p) {
+  await p.waitForSelector('#app[data-state="error"]', { timeout: 20_000 });
+  return {
+    title: await p.textContent("#problem-title"),
+    message: await p.textContent("#problem-message"),
+    retry: await p.isVisible("#retry"),
+  };
+}
+
+async function cameraDenied() {
+  const b = await browser("denied");
+  const { p } = await page(b);
+  await p.goto(url);
+  await p.click("#begin");
+  const shown = await problem(p);
+  assert.equal(shown.title, "Camera access was denied");
+  assert.ok(shown.retry);
+  console.log(JSON.stringify({ case: "camera denied", ...shown }));
+  await b.close();
+}
+
+async function noCamera() {
+  const b = await browser("none");
+  const { p } = await page(b);
+  await p.goto(url);
+  await p.click("#begin");
+  const shown = await problem(p);
+  assert.equal(shown.title, "No camera found");
+  console.log(JSON.stringify({ case: "no camera", ...shown }));
+  await b.close();
+}
+
+async function networkLossThenRetry() {
+  const b = await browser("video");
+  const { context, p } = await page(b);
+  await p.goto(url + "?light=0");
+  await p.click("#begin");
+  await p.waitForSelector('#app[data-state="streaming"]', { timeout: 20_000 });
+  await context.setOffline(true);
+  const shown = await problem(p);
+  assert.equal(shown.title, "You are offline");
+  assert.ok(shown.retry);
+  await p.screenshot({ path: join(artifacts, "network-lost.png") });
+  // Back online, "Try again" starts a new session that streams.
+  await context.setOffline(false);
+  await p.click("#retry");
+  await p.waitForSelector('#app[data-state="streaming"]', { timeout: 20_000 });
+  console.log(JSON.stringify({ case: "network loss, then retry", ...shown }));
+  await b.close();
+}
+
+async function expiredLink() {
+  // A session created by "a backend" and handed over as a link, opened after it expired.
+  const base = new URL(url);
+  const created = await fetch(new URL("/web/demo-session", base), { method: "POST", body: "{}" });
+  assert.equal(created.status, 200);
+  const { sessionId, streamToken } = await created.json();
+  await new Promise((r) => setTimeout(r, ttlMs + 1500));
+  const b = await browser("video");
+  const { p } = await page(b);
+  await p.goto(`${url}#session=${sessionId}&token=${streamToken}`);
+  await p.click("#begin");
+  const shown = await problem(p);
+  assert.equal(shown.title, "This session has expired");
+  assert.ok(!shown.retry, "a link's session is used once: no retry, ask for a new link");
+  assert.match(shown.message, /new link/);
+  console.log(JSON.stringify({ case: "expired link", ...shown }));
+  await b.close();
+}
+
+await fullRun();
+await cameraDenied();
+await noCamera();
+await networkLossThenRetry();
+await expiredLink();
+console.log("all browser cases passed");
