@@ -81,6 +81,8 @@ class Attempt {
     this.errorBody = null;
     this.finished = false;
     this.light = null;
+    // What the stream carried, for the console and the browser test.
+    this.stats = { framesSent: 0, bytesSent: 0, framesAnalysed: 0, analysisMs: 0, dropped: 0 };
   }
 
   now() {
@@ -184,6 +186,8 @@ class Attempt {
         if (!blob) return;
         const data = new Uint8Array(await blob.arrayBuffer());
         this.send({ frame: { timestampMs, encoding: FrameEncoding.JPEG, width, height, data } });
+        this.stats.framesSent += 1;
+        this.stats.bytesSent += data.length;
       } finally {
         this.encoding = false;
       }
@@ -205,8 +209,12 @@ class Attempt {
       app.dataset.challenge = kindName(c.kind);
       if (c.kind === ChallengeKind.LIGHT) this.runLight(c);
     } else if (message.feedback) {
-      this.feedback = message.feedback;
-      this.showFeedback(message.feedback);
+      const f = message.feedback;
+      this.feedback = f;
+      this.stats.framesAnalysed += 1;
+      this.stats.analysisMs += f.analysisMs ?? 0;
+      this.stats.dropped = f.droppedFrames ?? 0;
+      this.showFeedback(f);
     } else if (message.verdict) {
       this.finish(message.verdict);
     }

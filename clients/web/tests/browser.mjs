@@ -103,7 +103,16 @@ async function fullRun() {
   assert.equal(await p.isVisible("#retry"), true, "a failed demo check can be retried");
   const cameraStopped = await p.evaluate(() => document.getElementById("preview").srcObject === null);
   assert.ok(cameraStopped, "the camera is released at the verdict");
-  console.log(JSON.stringify({ case: "full run", hint, instruction, colour, verdict }));
+  const stats = await p.evaluate(() => window.livegate.stats);
+  assert.ok(stats.framesAnalysed > 0 && stats.framesSent >= stats.framesAnalysed, JSON.stringify(stats));
+  const streamed = {
+    framesSent: stats.framesSent,
+    framesAnalysed: stats.framesAnalysed,
+    dropped: stats.dropped,
+    meanFrameKb: Math.round(stats.bytesSent / stats.framesSent / 1024),
+    meanAnalysisMs: Number((stats.analysisMs / stats.framesAnalysed).toFixed(1)),
+  };
+  console.log(JSON.stringify({ case: "full run", hint, instruction, colour, verdict, streamed }));
   await b.close();
 }
 
