@@ -188,12 +188,12 @@ pub struct LivenessAttempt {
 }
 
 impl LivenessAttempt {
-    pub fn new(models: Arc<Models>, mut config: AttemptConfig) -> Self {
-        let plan = &mut config.plan;
-        if plan.steps.contains(&ChallengeKind::Light) && plan.light.is_none() {
-            // A plan written by hand with a light step still gets an unpredictable sequence.
-            plan.light = Some(LightSequence::random(&mut rand::rng()));
-        }
+    pub fn new(models: Arc<Models>, config: AttemptConfig) -> Self {
+        debug_assert_eq!(
+            config.plan.steps.contains(&ChallengeKind::Light),
+            config.plan.light.is_some(),
+            "a plan has a light sequence exactly when it has a light step"
+        );
         LivenessAttempt {
             analyzer: FrameAnalyzer::new(models, config.analyzer.clone()),
             current: 0,

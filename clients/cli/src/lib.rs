@@ -164,6 +164,9 @@ pub async fn create_session(
     let request = pb::CreateSessionRequest {
         settings: Some(pb::SessionSettings {
             audit_images_limit,
+            // A terminal cannot fill a screen with colours: a deployment that requires the light
+            // step refuses the session (2012) rather than letting it time out.
+            light_step: Some(false),
             ..Default::default()
         }),
     };
