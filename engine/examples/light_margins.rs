@@ -11,7 +11,7 @@
 //!
 //!     cargo run --release -p livegate-engine --example light_margins [-- N]
 
-use livegate_engine::light::{self, LightSequence, ShownFlash};
+use livegate_engine::light::{self, LightSequence};
 use livegate_engine::models::{Models, cache_dir, default_model_dir};
 use livegate_engine::{AnalyzerConfig, FrameAnalyzer};
 use opencv::core::Mat;
@@ -53,20 +53,7 @@ fn main() {
     for _ in 0..n {
         let sequence = LightSequence::random(&mut rng);
         let start = rng.random_range(0..10_000 - sequence.duration_ms() as i64 - 200);
-        let mut t = start;
-        let shown: Vec<ShownFlash> = sequence
-            .flashes
-            .iter()
-            .map(|f| {
-                let flash = ShownFlash {
-                    rgb: f.rgb,
-                    start_ms: t,
-                    end_ms: t + f.duration_ms as i64,
-                };
-                t = flash.end_ms;
-                flash
-            })
-            .collect();
+        let shown = sequence.shown_from(start);
         for (k, out) in strengths.iter().zip(&mut scores) {
             let lit: Vec<(i64, [f32; 3])> = samples
                 .iter()

@@ -106,6 +106,23 @@ impl LightSequence {
     pub fn duration_ms(&self) -> u32 {
         self.flashes.iter().map(|f| f.duration_ms).sum()
     }
+
+    /// The report of a client that showed this sequence exactly as asked, from `start_ms`.
+    pub fn shown_from(&self, start_ms: i64) -> Vec<ShownFlash> {
+        let mut t = start_ms;
+        self.flashes
+            .iter()
+            .map(|f| {
+                let shown = ShownFlash {
+                    rgb: f.rgb,
+                    start_ms: t,
+                    end_ms: t + f.duration_ms as i64,
+                };
+                t = shown.end_ms;
+                shown
+            })
+            .collect()
+    }
 }
 
 /// What the client says it displayed: one colour from `start_ms` to `end_ms` on the frames'
@@ -295,23 +312,6 @@ mod tests {
     use super::*;
     use rand::SeedableRng;
 
-    fn shown_as_asked(sequence: &LightSequence, start: i64) -> Vec<ShownFlash> {
-        let mut t = start;
-        sequence
-            .flashes
-            .iter()
-            .map(|f| {
-                let s = ShownFlash {
-                    rgb: f.rgb,
-                    start_ms: t,
-                    end_ms: t + f.duration_ms as i64,
-                };
-                t = s.end_ms;
-                s
-            })
-            .collect()
-    }
-
     /// Face colours every 40 ms: skin tone plus `gain` × the colour on screen at that time.
     fn lit_samples(shown: &[ShownFlash], gain: f32) -> Vec<(i64, [f32; 3])> {
         let end = shown.last().unwrap().end_ms;
@@ -348,7 +348,7 @@ mod tests {
     fn a_lit_face_follows_and_an_unlit_one_does_not() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(11);
         let sequence = LightSequence::random(&mut rng);
-        let shown = shown_as_asked(&sequence, 1_000);
+        let shown = sequence.shown_from(1_000);
         let lit = reflection(&sequence, &shown, &lit_samples(&shown, 12.0)).unwrap();
         assert!(lit > 0.8, "{lit}");
         let unlit = reflection(&sequence, &shown, &lit_samples(&shown, 0.0)).unwrap();
@@ -360,7 +360,7 @@ mod tests {
     #[test]
     fn a_report_must_be_the_sequence_as_asked() {
         let sequence = LightSequence::random(&mut rand::rngs::StdRng::seed_from_u64(5));
-        let good = shown_as_asked(&sequence, 0);
+        let good = sequence.shown_from(0);
         assert_eq!(mismatch(&sequence, &good), None);
         assert!(
             mismatch(&sequence, &good[1..])

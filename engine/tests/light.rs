@@ -39,20 +39,7 @@ fn time(i: usize) -> i64 {
 
 /// The sequence shown from t = 0, exactly as asked.
 fn shown(sequence: &LightSequence) -> Vec<ShownFlash> {
-    let mut t = 0;
-    sequence
-        .flashes
-        .iter()
-        .map(|f| {
-            let flash = ShownFlash {
-                rgb: f.rgb,
-                start_ms: t,
-                end_ms: t + f.duration_ms as i64,
-            };
-            t = flash.end_ms;
-            flash
-        })
-        .collect()
+    sequence.shown_from(0)
 }
 
 /// `frame` lit by `rgb` with `strength`, fading with distance from the face.

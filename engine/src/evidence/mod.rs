@@ -103,29 +103,32 @@ pub fn fuse(e: &EvidenceReport) -> Fusion {
         reasons.push(VerdictReason::NoBlink);
     }
 
-    let rotated = e.steps.iter().any(|s| s.0.rotates_head() && s.1);
-    let parallax = if rotated {
-        let p = e.parallax.unwrap_or(0.0);
-        let t = (p - parallax::FLAT_PARALLAX) / (parallax::LIVE_PARALLAX - parallax::FLAT_PARALLAX);
+    // A physical signal counts only where its step was done: parallax needs a head rotation,
+    // light reflection a light step shown as asked.
+    let mut physical = |done: bool, value: f32, flat: f32, live: f32, reason: VerdictReason| {
+        if !done {
+            return 1.0;
+        }
+        let t = (value - flat) / (live - flat);
         if t < 0.5 {
-            reasons.push(VerdictReason::NoParallax);
+            reasons.push(reason);
         }
         0.3 + 0.7 * t.clamp(0.0, 1.0)
-    } else {
-        1.0
     };
-
-    let lit = e.steps.iter().any(|s| s.0 == ChallengeKind::Light && s.1);
-    let light = if lit {
-        let r = e.light_reflection.unwrap_or(light::FLAT_REFLECTION);
-        let t = (r - light::FLAT_REFLECTION) / (light::LIVE_REFLECTION - light::FLAT_REFLECTION);
-        if t < 0.5 {
-            reasons.push(VerdictReason::NoLightReflection);
-        }
-        0.3 + 0.7 * t.clamp(0.0, 1.0)
-    } else {
-        1.0
-    };
+    let parallax = physical(
+        e.steps.iter().any(|s| s.0.rotates_head() && s.1),
+        e.parallax.unwrap_or(0.0),
+        parallax::FLAT_PARALLAX,
+        parallax::LIVE_PARALLAX,
+        VerdictReason::NoParallax,
+    );
+    let light = physical(
+        e.steps.iter().any(|s| s.0 == ChallengeKind::Light && s.1),
+        e.light_reflection.unwrap_or(light::FLAT_REFLECTION),
+        light::FLAT_REFLECTION,
+        light::LIVE_REFLECTION,
+        VerdictReason::NoLightReflection,
+    );
 
     let mut continuity = 1.0;
     if e.identity_min_cosine < e.identity_threshold {
@@ -225,6 +228,25 @@ mod tests {
             f.confidence < 50.0 && f.reasons == [VerdictReason::FrozenFrames],
             "{f:?}"
         );
+    }
+
+    #[test]
+    fn a_light_step_counts_only_by_its_reflection() {
+        let mut lit = clean();
+        lit.steps.insert(0, (ChallengeKind::Light, true, 0.5));
+        lit.light_reflection = Some(0.8);
+        let f = fuse(&lit);
+        assert!(f.confidence >= 95.0 && f.reasons.is_empty(), "{f:?}");
+
+        let mut unlit = lit.clone();
+        unlit.light_reflection = Some(0.05);
+        let f = fuse(&unlit);
+        assert!(f.confidence < 35.0, "{f:?}");
+        assert_eq!(f.reasons, [VerdictReason::NoLightReflection]);
+
+        // Too few frames to measure is no evidence, not a pass.
+        unlit.light_reflection = None;
+        assert!(fuse(&unlit).confidence < 35.0);
     }
 
     #[test]
