@@ -23,6 +23,7 @@ pub fn create_session(
             "auditImagesLimit must be 0-4, not {limit}"
         )));
     }
+    state.lifecycle.admit()?;
     let threshold = checked_threshold(settings.confidence_threshold)?
         .unwrap_or(state.config.confidence_threshold);
     let plan = session_plan(&state.plan_config, &settings)?;
@@ -35,6 +36,7 @@ pub fn create_session(
         },
     );
     tracing::info!(session = %session.id, tenant = %tenant, "session created");
+    crate::metrics::metrics().session_created();
     Ok(pb::CreateSessionResponse {
         session_id: session.id,
         status: pb::SessionStatus::Created as i32,

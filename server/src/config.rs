@@ -137,6 +137,11 @@ pub struct Config {
     #[arg(long, env = "LIVEGATE_MAX_STREAM_DURATION", default_value = "2m", value_parser = humantime::parse_duration)]
     pub max_stream_duration: Duration,
 
+    /// On SIGTERM, how long running streams may go on before they are ended (new sessions and
+    /// streams are refused at once). Keep it below the orchestrator's grace period.
+    #[arg(long, env = "LIVEGATE_DRAIN_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub drain_timeout: Duration,
+
     /// Time a stream has to send its `start` message.
     #[arg(long, env = "LIVEGATE_START_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub start_timeout: Duration,

@@ -12,6 +12,8 @@ use livegate_proto::v1::ErrorCode;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
+use crate::metrics::metrics;
+
 /// The domain of our ErrorInfo details.
 pub const ERROR_DOMAIN: &str = "livegate.v1";
 
@@ -49,6 +51,8 @@ pub enum ApiError {
     InvalidArgument(String),
     #[error("liveness service error: {0}")]
     Service(String),
+    #[error("the server is shutting down; start a new session")]
+    ShuttingDown,
     #[error("{0}")]
     Unauthenticated(&'static str),
     #[error("too many sessions created with this API key; retry in {retry_after_s} s")]
@@ -81,6 +85,7 @@ impl ApiError {
             ApiError::ConfidenceTooLow { .. } => ErrorCode::ConfidenceTooLow,
             ApiError::InvalidArgument(_) => ErrorCode::InvalidArgument,
             ApiError::Service(_) => ErrorCode::LivenessServiceError,
+            ApiError::ShuttingDown => ErrorCode::ServerShuttingDown,
             ApiError::Unauthenticated(_) => ErrorCode::Unauthenticated,
             ApiError::RateLimited { .. } => ErrorCode::RateLimited,
             ApiError::MessageTooLarge(_) => ErrorCode::MessageTooLarge,
@@ -113,7 +118,7 @@ impl ApiError {
             | ErrorCode::FrameRateExceeded
             | ErrorCode::TooManyFrames
             | ErrorCode::MessageTooLarge => Code::ResourceExhausted,
-            ErrorCode::LivenessServiceError => Code::Unavailable,
+            ErrorCode::LivenessServiceError | ErrorCode::ServerShuttingDown => Code::Unavailable,
             ErrorCode::Unauthenticated => Code::Unauthenticated,
             ErrorCode::RateLimited => Code::ResourceExhausted,
             ErrorCode::NotAvailable => Code::Unimplemented,
@@ -131,6 +136,7 @@ impl ApiError {
 impl From<ApiError> for Status {
     fn from(e: ApiError) -> Status {
         let code = e.code();
+        metrics().error(code);
         let details = ErrorDetails::with_error_info(
             code.as_str_name(),
             ERROR_DOMAIN,
@@ -154,7 +160,9 @@ pub fn http_status(code: ErrorCode) -> StatusCode {
         ErrorCode::ConfidenceTooLow | ErrorCode::SimilarityTooLow => {
             StatusCode::UNPROCESSABLE_ENTITY
         }
-        ErrorCode::LivenessServiceError => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::LivenessServiceError | ErrorCode::ServerShuttingDown => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
         ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
         ErrorCode::InvalidStreamToken => StatusCode::FORBIDDEN,
         ErrorCode::SessionAlreadyStreamed
@@ -201,6 +209,7 @@ pub struct ErrorBody {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> axum::response::Response {
+        metrics().error(self.code());
         let mut response = (
             self.http_status(),
             [(http::header::CONTENT_TYPE, "application/json")],

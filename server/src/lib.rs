@@ -14,6 +14,8 @@ pub mod convert;
 pub mod error;
 pub mod gate;
 pub mod identity;
+pub mod lifecycle;
+pub mod metrics;
 pub mod rate_limit;
 pub mod rest;
 pub mod service;
@@ -96,12 +98,7 @@ pub async fn serve(
             .max_decoding_message_size(state.config.max_request_bytes as usize);
 
     let (health_reporter, health) = tonic_health::server::health_reporter();
-    health_reporter
-        .set_serving::<pb::liveness_server::LivenessServer<service::LivenessService>>()
-        .await;
-    health_reporter
-        .set_serving::<pb::identity_server::IdentityServer<service::IdentityService>>()
-        .await;
+    set_health(&health_reporter, true).await;
     // grpcurl and older tools speak reflection v1alpha, newer ones v1: offer both.
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
@@ -121,11 +118,31 @@ pub async fn serve(
         }
     });
 
-    // One shutdown signal for every listener.
+    // On the signal: drain (see `lifecycle`). One stop signal for every listener.
     let (stop, stopped) = watch::channel(false);
+    let lifecycle = state.lifecycle.clone();
+    let drain_timeout = state.config.drain_timeout;
+    let drain_health = health_reporter.clone();
     tokio::spawn(async move {
         shutdown.await;
+        tracing::info!(
+            streams = lifecycle.active_streams(),
+            ?drain_timeout,
+            "draining: no new sessions or streams"
+        );
+        lifecycle.start_draining();
+        set_health(&drain_health, false).await;
         let _ = stop.send(true);
+        if tokio::time::timeout(drain_timeout, lifecycle.streams_done())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                streams = lifecycle.active_streams(),
+                "drain time is up: ending the streams still running"
+            );
+            lifecycle.end_streams();
+        }
     });
     let until_stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
@@ -178,7 +195,32 @@ pub async fn serve(
     if let Some(rest) = rest {
         rest.await??;
     }
+    // WebSocket streams outlive their HTTP connection's bookkeeping: wait for them too.
+    state.lifecycle.streams_done().await;
     result.map_err(Into::into)
+}
+
+/// Readiness as gRPC health reports it: the whole server (`""`) and each service.
+async fn set_health(reporter: &tonic_health::server::HealthReporter, serving: bool) {
+    use tonic_health::ServingStatus;
+    let status = if serving {
+        ServingStatus::Serving
+    } else {
+        ServingStatus::NotServing
+    };
+    reporter.set_service_status("", status).await;
+    reporter
+        .set_service_status(
+            <pb::liveness_server::LivenessServer<service::LivenessService> as tonic::server::NamedService>::NAME,
+            status,
+        )
+        .await;
+    reporter
+        .set_service_status(
+            <pb::identity_server::IdentityServer<service::IdentityService> as tonic::server::NamedService>::NAME,
+            status,
+        )
+        .await;
 }
 
 /// Binds `addr`; returns the listener and the address it actually got (for port 0).

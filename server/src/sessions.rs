@@ -248,6 +248,7 @@ fn owned<'a>(
 fn refresh(s: &mut Session, now: SystemTime) {
     if s.status == Status::Created && now >= s.expires_at {
         s.status = Status::Expired;
+        crate::metrics::metrics().session_expired();
     }
 }
 

@@ -8,6 +8,7 @@ use tokio::sync::Semaphore;
 use crate::auth::ApiKeys;
 use crate::config::Config;
 use crate::identity::ZoneReaders;
+use crate::lifecycle::Lifecycle;
 use crate::rate_limit::SessionRateLimiter;
 use crate::sessions::SessionStore;
 
@@ -24,6 +25,8 @@ pub struct AppState {
     pub session_limiter: Arc<SessionRateLimiter>,
     /// Tesseract readers for identity documents, reused between requests.
     pub zone_readers: Arc<ZoneReaders>,
+    /// Readiness, draining and the streams still running.
+    pub lifecycle: Arc<Lifecycle>,
 }
 
 impl AppState {
@@ -43,6 +46,7 @@ impl AppState {
             )),
             plan_config: Arc::new(plan_config),
             zone_readers: Arc::default(),
+            lifecycle: Arc::default(),
             models,
             config: Arc::new(config),
         }

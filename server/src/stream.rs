@@ -34,6 +34,7 @@ use tonic::Status;
 use crate::auth::Tenant;
 use crate::convert;
 use crate::error::ApiError;
+use crate::metrics::metrics;
 use crate::sessions::{Outcome, Session};
 use crate::state::AppState;
 
@@ -74,6 +75,8 @@ pub async fn accept(
         }
         None => return Err(ApiError::Protocol("stream closed before `start`".into())),
     };
+    // A draining server claims no session: the caller can stream it to another replica.
+    state.lifecycle.admit()?;
     let session = state
         .sessions
         .claim_stream(&start.session_id, &start.stream_token, tenant)?;
@@ -91,6 +94,10 @@ pub async fn run(
     mut inbound: impl Inbound,
     out: Outbound,
 ) {
+    let _active = metrics().stream_started();
+    let _running = state.lifecycle.stream_started();
+    let ending = state.lifecycle.ending();
+    tokio::pin!(ending);
     let config = &state.config;
     let plan = ChallengePlan::random(&mut rand::rng(), &session.settings.plan);
     let mut attempt_config = AttemptConfig::new(plan);
@@ -200,12 +207,12 @@ pub async fn run(
                     if let Some(last) = last_accepted_ts
                         && frame.timestamp_ms - last < min_interval_ms
                     {
-                        sender.dropped += 1;
+                        sender.drop_frame();
                         continue;
                     }
                     last_accepted_ts = Some(frame.timestamp_ms);
                     if pending.replace(frame).is_some() {
-                        sender.dropped += 1;
+                        sender.drop_frame();
                     }
                 }
                 Some(Ok(pb::StreamSessionRequest { message: Some(In::LightShown(report)) })) => {
@@ -259,6 +266,10 @@ pub async fn run(
                 failure = Some(ApiError::StreamDurationExceeded(config.max_stream_duration.as_secs()));
                 break;
             }
+            _ = &mut ending => {
+                failure = Some(ApiError::ShuttingDown);
+                break;
+            }
         }
     }
 
@@ -291,6 +302,12 @@ pub async fn run(
         finished_at: SystemTime::now(),
     };
     let live = outcome.is_live;
+    let judged = match (&failure, live) {
+        (Some(_), _) => "error",
+        (None, true) => "live",
+        (None, false) => "not_live",
+    };
+    metrics().verdict(judged, &outcome.reasons);
     tracing::info!(session = %session.id, live, confidence = outcome.confidence, reasons = ?outcome.reasons, "session finished");
     state.sessions.finish(&session.id, outcome);
     match failure {
@@ -397,6 +414,12 @@ struct EventSender {
 }
 
 impl EventSender {
+    /// A frame received and not analysed.
+    fn drop_frame(&mut self) {
+        self.dropped += 1;
+        metrics().frame_dropped();
+    }
+
     async fn send(&self, message: Out) {
         // A client that went away cannot be told anything; the stream ends on its side.
         let _ = self
@@ -432,7 +455,10 @@ impl EventSender {
                     }))
                     .await
                 }
-                AttemptEvent::Feedback(f) => self.send(Out::Feedback(self.feedback(f))).await,
+                AttemptEvent::Feedback(f) => {
+                    metrics().frame_analysed(&f.timings);
+                    self.send(Out::Feedback(self.feedback(f))).await
+                }
                 // The verdict is sent by `run` once the outcome is stored, so that a client that
                 // reads its result right after the verdict finds it.
                 AttemptEvent::Verdict(_) => {}

@@ -35,6 +35,8 @@ fn anonymous(path: &str) -> bool {
         || path == "/api/openapi.json"
         || (path.starts_with("/api/liveness/session/") && path.ends_with("/stream"))
         || web::is_page(path)
+        || path == "/metrics"
+        || path == "/ready"
 }
 
 /// The requests that create sessions, for the per-key rate limit.
@@ -54,6 +56,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/liveness/session/{id}/stream", get(ws::stream))
         .route("/api/openapi.json", get(openapi))
         .route("/health", get(health))
+        .route("/metrics", get(prometheus))
+        .route("/ready", get(ready))
         .merge(web::router(&state))
         .layer(DefaultBodyLimit::max(limit))
         // The layer added last runs first: keys, then the rate limit that counts per key.
@@ -115,6 +119,27 @@ async fn verify(
 
 async fn openapi() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
+async fn prometheus() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
+        crate::metrics::metrics().render(),
+    )
+}
+
+/// Readiness: 200 while the server takes new sessions, 503 while it drains (see
+/// [`crate::lifecycle`]). `/health` stays the liveness probe.
+async fn ready(State(state): State<AppState>) -> impl IntoResponse {
+    let (status, body) = if state.lifecycle.is_ready() {
+        (http::StatusCode::OK, r#"{"status":"SERVING"}"#)
+    } else {
+        (
+            http::StatusCode::SERVICE_UNAVAILABLE,
+            r#"{"status":"NOT_SERVING"}"#,
+        )
+    };
+    (status, [(header::CONTENT_TYPE, "application/json")], body)
 }
 
 async fn health() -> impl IntoResponse {

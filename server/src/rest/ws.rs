@@ -21,6 +21,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
 use crate::error::{self, ApiError};
+use crate::metrics::metrics;
 use crate::state::AppState;
 use crate::stream;
 
@@ -63,6 +64,7 @@ async fn serve(state: AppState, session_id: String, socket: WebSocket) {
     let (session, client) = match stream::accept(&state, None, &mut inbound).await {
         Ok(accepted) => accepted,
         Err(e) => {
+            metrics().error(e.code());
             close_with_error(&mut sink, e.code(), &e.to_string()).await;
             reader.abort();
             return;
@@ -117,10 +119,11 @@ async fn close_with_error(sink: &mut Sink, code: pb::ErrorCode, message: &str) {
     let _ = sink
         .send(Message::Text(error::error_body(code, message).into()))
         .await;
-    let close = if error::http_status(code).is_server_error() {
-        1011
-    } else {
-        1008
+    let close = match code {
+        // "Going away": the browser should start over, here or on another replica.
+        pb::ErrorCode::ServerShuttingDown => 1001,
+        _ if error::http_status(code).is_server_error() => 1011,
+        _ => 1008,
     };
     let _ = sink
         .send(Message::Close(Some(CloseFrame {

@@ -46,6 +46,23 @@ pub struct TestServer {
     pub rest_url: String,
     pub ws_url: String,
     stop: Option<oneshot::Sender<()>>,
+    served: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// What SIGTERM does to the binary: the server starts draining.
+    pub fn signal_shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    /// Waits until `serve` has returned.
+    pub async fn stopped(&mut self) {
+        if let Some(served) = self.served.take() {
+            served.await.unwrap();
+        }
+    }
 }
 
 impl Drop for TestServer {
@@ -67,7 +84,7 @@ pub async fn start(tune: impl FnOnce(&mut Config)) -> TestServer {
     let (grpc, grpc_addr) = livegate_server::bind(config.addr).await.unwrap();
     let (rest, rest_addr) = livegate_server::bind(config.rest_addr).await.unwrap();
     let (stop, stopped) = oneshot::channel();
-    tokio::spawn(async move {
+    let served = tokio::spawn(async move {
         let listeners = Listeners {
             grpc,
             rest: Some(rest),
@@ -85,6 +102,7 @@ pub async fn start(tune: impl FnOnce(&mut Config)) -> TestServer {
         rest_url: format!("http://{rest_addr}"),
         ws_url: format!("ws://{rest_addr}"),
         stop: Some(stop),
+        served: Some(served),
     }
 }
 
