@@ -49,6 +49,15 @@ pub struct Config {
     #[arg(long, env = "LIVEGATE_DEMO_TENANT", default_value = "demo")]
     pub demo_tenant: String,
 
+    /// OTLP/gRPC endpoint (an OpenTelemetry collector, e.g. `http://otel-collector:4317`) that
+    /// receives the server's traces. None: no traces are exported.
+    #[arg(long, env = "LIVEGATE_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+
+    /// The `service.name` of the exported traces.
+    #[arg(long, env = "LIVEGATE_SERVICE_NAME", default_value = "livegate")]
+    pub service_name: String,
+
     /// Sessions each API key may create per minute, on average.
     #[arg(long, env = "LIVEGATE_SESSIONS_PER_MINUTE", default_value_t = 60)]
     pub sessions_per_minute: u32,

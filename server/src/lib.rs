@@ -22,6 +22,7 @@ pub mod service;
 pub mod sessions;
 pub mod state;
 pub mod stream;
+pub mod telemetry;
 pub mod tls;
 
 use std::future::Future;
@@ -172,7 +173,11 @@ pub async fn serve(
         grpc = grpc.tls_config(files.grpc())?;
     }
     let result = grpc
-        .trace_fn(|req| tracing::info_span!("grpc", path = %req.uri().path()))
+        .trace_fn(|req| {
+            let span = tracing::info_span!("grpc", path = %req.uri().path());
+            telemetry::adopt_caller_trace(&span, req.headers());
+            span
+        })
         // Outside in: keys, then the per-key limit on session creation.
         .layer(GateLayer::<_, GrpcRejection>::new(Authenticate::new(
             state.api_keys.clone(),

@@ -3,17 +3,18 @@
 //! port 50051 (gRPC) and 8080 (REST, WebSocket).
 
 use clap::Parser;
-use livegate_server::Config;
-use tracing_subscriber::EnvFilter;
+use livegate_server::{Config, telemetry};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("LIVEGATE_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
     let config = Config::parse();
+    let telemetry = match telemetry::init(config.otlp_endpoint.as_deref(), &config.service_name) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("livegate-server: cannot set up telemetry: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     tracing::info!(?config, "configuration");
 
     let models = match livegate_server::load_models(&config) {
@@ -47,7 +48,10 @@ async fn main() -> std::process::ExitCode {
         grpc: listener,
         rest: Some(rest),
     };
-    match livegate_server::serve(config, models, listeners, shutdown_signal()).await {
+    let served = livegate_server::serve(config, models, listeners, shutdown_signal()).await;
+    // The last spans (the drain's) go out before the process ends.
+    telemetry.shutdown();
+    match served {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("livegate-server: {e}");

@@ -67,13 +67,7 @@ impl Liveness for LivenessService {
         // Room for a few messages: the driver waits (and so stops analysing) when the client
         // does not read, instead of buffering without bound.
         let (tx, rx) = mpsc::channel(16);
-        tokio::spawn(stream::run(
-            self.state.clone(),
-            session,
-            client,
-            inbound,
-            tx,
-        ));
+        stream::spawn(self.state.clone(), session, client, inbound, tx);
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 

@@ -30,6 +30,8 @@ use tokio::task::JoinHandle;
 use tokio_stream::Stream;
 use tokio_stream::StreamExt;
 use tonic::Status;
+use tracing::Instrument;
+use tracing::field::Empty;
 
 use crate::auth::Tenant;
 use crate::convert;
@@ -81,6 +83,18 @@ pub async fn accept(
         .sessions
         .claim_stream(&start.session_id, &start.stream_token, tenant)?;
     Ok((session, start.client.unwrap_or_default()))
+}
+
+/// Runs an accepted stream on its own task, in a `stream` span inside the caller's.
+pub fn spawn(
+    state: AppState,
+    session: Session,
+    client: pb::ClientInfo,
+    inbound: impl Inbound + 'static,
+    out: Outbound,
+) {
+    let span = tracing::info_span!("stream", session = %session.id);
+    tokio::spawn(run(state, session, client, inbound, out).instrument(span));
 }
 
 /// Result of one engine run: the attempt comes back with it.
@@ -378,12 +392,27 @@ fn spawn_analysis(
     frame: pb::Frame,
     mirrored: bool,
 ) -> EngineJob {
+    // Created here, inside the stream's span, which becomes its parent.
+    let span = tracing::info_span!(
+        "frame",
+        timestamp_ms = frame.timestamp_ms,
+        faces = Empty,
+        hint = Empty,
+        decode_us = Empty,
+        detect_us = Empty,
+        landmarks_us = Empty,
+        pose_us = Empty,
+        eyes_us = Empty,
+        quality_us = Empty,
+        total_us = Empty,
+    );
     tokio::spawn(async move {
         let _permit = slots
             .acquire_owned()
             .await
             .expect("engine semaphore is never closed");
         tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
             let result = match convert::frame_encoding(frame.encoding) {
                 Some(encoding) => {
                     let input = FrameInput {
@@ -400,11 +429,34 @@ fn spawn_analysis(
                     "frame encoding is not set".into(),
                 )),
             };
+            if let Ok(events) = &result {
+                record_frame(&span, events);
+            }
             (attempt, result)
         })
         .await
         .expect("engine task panicked")
     })
+}
+
+/// What the engine measured of a frame, as its span's attributes.
+fn record_frame(span: &tracing::Span, events: &[AttemptEvent]) {
+    let Some(f) = events.iter().find_map(|e| match e {
+        AttemptEvent::Feedback(f) => Some(f),
+        _ => None,
+    }) else {
+        return;
+    };
+    let t = &f.timings;
+    span.record("faces", f.faces);
+    span.record("hint", tracing::field::debug(f.hint));
+    span.record("decode_us", t.decode_us);
+    span.record("detect_us", t.detect_us);
+    span.record("landmarks_us", t.landmarks_us);
+    span.record("pose_us", t.pose_us);
+    span.record("eyes_us", t.eyes_us);
+    span.record("quality_us", t.quality_us);
+    span.record("total_us", t.total_us());
 }
 
 /// Turns engine events into protocol messages on the outbound channel.

@@ -17,6 +17,8 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 
+use tracing::Instrument;
+
 use crate::api;
 use crate::auth::{Authenticate, Tenant};
 use crate::error::{ApiError, JsonRejection};
@@ -68,7 +70,20 @@ pub fn router(state: AppState) -> Router {
             state.api_keys.clone(),
             anonymous,
         )))
+        // Outermost: every request, refused or not, has its span.
+        .layer(axum::middleware::from_fn(trace_request))
         .with_state(state)
+}
+
+/// Runs the request in an `http` span whose parent is the caller's trace, if it sent one.
+async fn trace_request(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let span =
+        tracing::info_span!("http", method = %request.method(), path = %request.uri().path());
+    crate::telemetry::adopt_caller_trace(&span, request.headers());
+    next.run(request).instrument(span).await
 }
 
 /// A body within the limit, or MESSAGE_TOO_LARGE.

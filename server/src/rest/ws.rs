@@ -19,6 +19,7 @@ use prost::Message as _;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
+use tracing::Instrument;
 
 use crate::error::{self, ApiError};
 use crate::metrics::metrics;
@@ -31,9 +32,11 @@ pub async fn stream(
     State(state): State<AppState>,
 ) -> Response {
     let max = state.config.max_stream_message_bytes();
+    // The socket outlives this request's task: carry its span (and the caller's trace) along.
+    let span = tracing::Span::current();
     ws.max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| serve(state, session_id, socket))
+        .on_upgrade(move |socket| serve(state, session_id, socket).instrument(span))
 }
 
 type Sink = futures_util::stream::SplitSink<WebSocket, Message>;
@@ -72,7 +75,7 @@ async fn serve(state: AppState, session_id: String, socket: WebSocket) {
     };
     tracing::info!(session = %session.id, device = %client.device, "WebSocket stream started");
     let (to_client, mut outbound) = mpsc::channel(16);
-    tokio::spawn(stream::run(state, session, client, inbound, to_client));
+    stream::spawn(state, session, client, inbound, to_client);
     while let Some(message) = outbound.recv().await {
         match message {
             Ok(m) => {
