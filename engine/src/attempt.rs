@@ -363,7 +363,12 @@ impl LivenessAttempt {
             // The person who did the step must be the person the session started with.
             if let Some(face) = face {
                 self.check_identity(&bgr, face)?;
-                if self.step_crop.is_none() {
+                let lit = self
+                    .step
+                    .as_ref()
+                    .is_some_and(|s| s.kind == ChallengeKind::Light);
+                // The texture cues want the face in the room's own light.
+                if self.step_crop.is_none() && !lit {
                     self.step_crop = face_crop(&bgr, &analysis, face)?;
                 }
             }
@@ -420,7 +425,8 @@ impl LivenessAttempt {
                 self.keep_audit(bgr)?;
             }
         }
-        if analysis.hint == Hint::Ok {
+        // Frames lit by the light step's colours would give a tinted reference photo.
+        if analysis.hint == Hint::Ok && self.light.is_none() {
             let score = frontal * (face.quality.sharpness / 100.0).min(1.0);
             let better = self.reference.as_ref().is_none_or(|r| score > r.score);
             if better && let Some(image) = face_crop(bgr, analysis, face)? {

@@ -1,6 +1,10 @@
 //! One `StreamSession` call: the first message claims the session, then frames flow through the
 //! engine and events flow back, until a verdict, a limit or the client's end.
 //!
+//! A `light_shown` report (the client's account of a light step) is handed to the attempt as
+//! soon as no frame is being analysed; a report for a step that is not the current light step,
+//! or with colours that are not 0xRRGGBB, breaks the protocol (STREAM_PROTOCOL_VIOLATION).
+//!
 //! Backpressure: the engine analyses one frame of a stream at a time. A frame that arrives while
 //! one is being analysed waits in a one-frame slot; a newer frame replaces it and the older one
 //! is counted as dropped (reported in feedback). Nothing queues without bound.
@@ -175,9 +179,12 @@ pub async fn run(
         // `attempt` is `None` exactly while a job holds it.
         if let Some(a) = attempt.as_mut()
             && let Some(report) = light_report.take()
-            && let Err(e) = a.light_shown(report.challenge_index as usize, &shown_flashes(&report))
+            && let Err(e) = shown_flashes(&report).and_then(|shown| {
+                a.light_shown(report.challenge_index as usize, &shown)
+                    .map_err(|e| e.to_string())
+            })
         {
-            failure = Some(ApiError::Protocol(e.to_string()));
+            failure = Some(ApiError::Protocol(e));
             break;
         }
         if job.is_none()
@@ -373,14 +380,23 @@ impl RateWindow {
     }
 }
 
-fn shown_flashes(report: &pb::LightShown) -> Vec<ShownFlash> {
+/// A light report's flashes, or why it is not one: colours are 0xRRGGBB.
+fn shown_flashes(report: &pb::LightShown) -> Result<Vec<ShownFlash>, String> {
     report
         .flashes
         .iter()
-        .map(|f| ShownFlash {
-            rgb: convert::rgb_bytes(f.rgb),
-            start_ms: f.start_ms,
-            end_ms: f.end_ms,
+        .map(|f| {
+            if f.rgb > 0xff_ffff {
+                return Err(format!(
+                    "light_shown: {:#x} is not a 0xRRGGBB colour",
+                    f.rgb
+                ));
+            }
+            Ok(ShownFlash {
+                rgb: convert::rgb_bytes(f.rgb),
+                start_ms: f.start_ms,
+                end_ms: f.end_ms,
+            })
         })
         .collect()
 }

@@ -253,6 +253,17 @@ async fn a_light_step_sends_its_colours_and_checks_what_the_page_reports() {
         Some(2003)
     );
 
+    // Colours are 0xRRGGBB: anything wider breaks the protocol too.
+    let (id, token) = create(light);
+    let mut socket = connect(&server.ws_url, &id).await;
+    send(&mut socket, start_message(&id, &token)).await;
+    send(&mut socket, light_report(0, &[0x0100_0000; 8])).await;
+    send(&mut socket, jpeg_frame(0)).await;
+    assert_eq!(
+        refusal(&mut socket).await.0["errorCode"].as_i64(),
+        Some(2003)
+    );
+
     // Without the setting (and a deployment that does not require it) there is no light step.
     let (id, token) = create("{}");
     let mut socket = connect(&server.ws_url, &id).await;
