@@ -29,9 +29,10 @@ use crate::state::AppState;
 /// The OpenAPI document of this API, checked in next to the code that serves it.
 pub const OPENAPI: &str = include_str!("../../openapi.json");
 
-/// Paths that need no API key: liveness probes, the API's own description, the WebSocket
-/// stream (browsers cannot set its headers; it presents its session's one-time stream token),
-/// and the web page with its demo route, when the operator turned that on ([`web`]).
+/// Paths that need no API key: liveness and readiness probes, metrics (scrapers carry no key;
+/// keep `/metrics` off public ingress), the API's own description, the WebSocket stream
+/// (browsers cannot set its headers; it presents its session's one-time stream token), and the
+/// web page with its demo route, when the operator turned that on ([`web`]).
 fn anonymous(path: &str) -> bool {
     path == "/health"
         || path == "/api/openapi.json"
