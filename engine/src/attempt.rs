@@ -351,8 +351,11 @@ impl LivenessAttempt {
 
         let completed = self.step.as_ref().is_some_and(|s| s.completed);
         let timed_out = self.step.as_ref().is_some_and(|s| s.timed_out(now, limit));
-        if completed || light_refused || timed_out {
-            self.light_state = self.light.take().map(|m| m.state().clone());
+        // The light step's outcome is kept when it ends (later steps have no meter).
+        if (completed || light_refused || timed_out)
+            && let Some(meter) = self.light.take()
+        {
+            self.light_state = Some(meter.state().clone());
         }
         if light_refused {
             self.finished_steps.extend(self.step.take());

@@ -1,11 +1,9 @@
 //! The light step on real video frames: the same 80 frames of franck.mp4, once lit by the colours
 //! a screen in front of him would show and once not.
 //!
-//! The lighting is simulated, since no camera here faces a screen: each frame's pixels gain
-//! `strength × channel` of the flash's colour, most on the face and fading away from it (a
-//! screen 30 cm from a face lights it and barely the room behind). Skin reflects in proportion
-//! to its own colour, so the gain multiplies the pixel. 0.10 is modest: a phone screen at full
-//! brightness adds some tens of lux to an office's few hundred.
+//! The lighting is simulated, since no camera here faces a screen
+//! ([`livegate_specimens::screen_lit`]); 0.10 is modest: a phone screen at full brightness adds
+//! some tens of lux to an office's few hundred.
 
 mod support;
 
@@ -15,8 +13,7 @@ use livegate_engine::{
     AnalyzerConfig, AttemptConfig, ChallengeKind, ChallengePlan, FrameAnalyzer, FrameInput,
     LivenessAttempt, Verdict, VerdictReason,
 };
-use opencv::core::{Mat, Vec3b};
-use opencv::prelude::*;
+use opencv::core::Mat;
 use rand::SeedableRng;
 use support::*;
 
@@ -42,29 +39,11 @@ fn shown(sequence: &LightSequence) -> Vec<ShownFlash> {
     sequence.shown_from(0)
 }
 
-/// `frame` lit by `rgb` with `strength`, fading with distance from the face.
+/// `frame` lit by `rgb` with `strength`, around the face the analyzer finds.
 fn lit(frame: &Mat, rgb: [u8; 3], strength: f32, analyzer: &mut FrameAnalyzer) -> Mat {
-    let face = analyzer
-        .analyze(frame, false)
-        .unwrap()
-        .face
-        .expect("franck's face")
-        .bbox;
-    let (cx, cy) = face.center();
-    let mut out = frame.try_clone().unwrap();
-    for y in 0..out.rows() {
-        for x in 0..out.cols() {
-            let dx = (x as f32 - cx) / face.width;
-            let dy = (y as f32 - cy) / face.height;
-            let reach = (-(dx * dx + dy * dy)).exp();
-            let px = out.at_2d_mut::<Vec3b>(y, x).unwrap();
-            for (channel, c) in [(0, rgb[2]), (1, rgb[1]), (2, rgb[0])] {
-                let gain = 1.0 + strength * reach * c as f32 / 255.0;
-                px[channel] = (px[channel] as f32 * gain).min(255.0) as u8;
-            }
-        }
-    }
-    out
+    let analysis = analyzer.analyze(frame, false).unwrap();
+    let face = analysis.face.expect("franck's face").bbox;
+    livegate_specimens::screen_lit(frame, rgb, strength, &face).unwrap()
 }
 
 /// The first 80 frames (3.3 s), lit with `strength` while each flash is on screen.

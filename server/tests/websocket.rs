@@ -273,3 +273,99 @@ async fn a_light_step_sends_its_colours_and_checks_what_the_page_reports() {
     };
     assert!(!started.plan.contains(&(pb::ChallengeKind::Light as i32)));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_face_lit_by_the_colours_passes_the_light_step_and_the_plan_goes_on() {
+    use livegate_engine::{AnalyzerConfig, FrameAnalyzer};
+    use opencv::prelude::*;
+
+    let server = start(|c| c.step_time_limit = std::time::Duration::from_secs(1)).await;
+    let created = curl(&[
+        "-X",
+        "POST",
+        "-d",
+        r#"{"settings": {"lightStep": true}}"#,
+        &format!("{}/api/liveness/session", server.rest_url),
+    ]);
+    let id = created.json["sessionId"].as_str().unwrap().to_string();
+    let token = created.json["streamToken"].as_str().unwrap().to_string();
+    let mut socket = connect(&server.ws_url, &id).await;
+    let mut start = start_message(&id, &token);
+    if let Some(pb::stream_session_request::Message::Start(s)) = &mut start.message {
+        s.client.as_mut().unwrap().fps = 24.0;
+    }
+    send(&mut socket, start).await;
+    let Out::SessionStarted(_) = next_event(&mut socket).await else {
+        panic!("session_started first");
+    };
+    let Out::Challenge(light) = next_event(&mut socket).await else {
+        panic!("then the light step");
+    };
+    let colours: Vec<u32> = light.light_sequence.iter().map(|f| f.rgb).collect();
+
+    // franck.mp4 at 24 fps, lit by each colour while it is on screen (from t = 0, 400 ms each):
+    // what a camera would see of a real face in front of the page.
+    let models = livegate_server::load_models(&livegate_server::Config::defaults()).unwrap();
+    let mut analyzer = FrameAnalyzer::new(models, AnalyzerConfig::default());
+    let mut video = opencv::videoio::VideoCapture::from_file(
+        support::media("franck.mp4").to_str().unwrap(),
+        opencv::videoio::CAP_ANY,
+    )
+    .unwrap();
+    let mut frame = opencv::core::Mat::default();
+    let mut next_challenge = None;
+    for i in 0..120 {
+        assert!(video.read(&mut frame).unwrap());
+        let ts = (i as f64 * 1000.0 / 24.0) as i64;
+        let shown = frame.try_clone().unwrap();
+        let image = match colours.get((ts / 400) as usize) {
+            Some(&rgb) => {
+                let face = analyzer.analyze(&frame, false).unwrap().face.unwrap().bbox;
+                let rgb = livegate_server::convert::rgb_bytes(rgb);
+                livegate_specimens::screen_lit(&shown, rgb, 0.10, &face).unwrap()
+            }
+            None => shown,
+        };
+        let data = livegate_engine::frame::encode_jpeg(&image, 90).unwrap();
+        send(
+            &mut socket,
+            pb::StreamSessionRequest {
+                message: Some(pb::stream_session_request::Message::Frame(pb::Frame {
+                    timestamp_ms: ts,
+                    encoding: pb::FrameEncoding::Jpeg as i32,
+                    data,
+                    ..Default::default()
+                })),
+            },
+        )
+        .await;
+        // Once the last colour has ended, the page reports what it showed.
+        if (3200..3250).contains(&ts) {
+            send(&mut socket, light_report(0, &colours)).await;
+        }
+        // Lock-step: wait for this frame's answer, noting a new challenge.
+        loop {
+            let Some(Ok(Message::Binary(bytes))) = socket.next().await else {
+                panic!("the socket closed early");
+            };
+            match pb::StreamSessionResponse::decode(bytes).unwrap().message {
+                Some(Out::Feedback(f)) if f.frame_timestamp_ms == ts => break,
+                Some(Out::Challenge(c)) => next_challenge = Some(c),
+                Some(Out::Verdict(v)) => {
+                    // A movement step timed out (the clip does not follow the plan); the light
+                    // step itself passed: its reflection is not among the reasons.
+                    assert!(
+                        next_challenge.is_some(),
+                        "the plan went past the light step"
+                    );
+                    assert!(v.reasons.iter().any(|r| r == "CHALLENGE_TIMEOUT"), "{v:?}");
+                    assert!(!v.reasons.iter().any(|r| r.contains("LIGHT")), "{v:?}");
+                    assert!(v.message.contains("1 of 4 steps done"), "{v:?}");
+                    return;
+                }
+                _ => {}
+            }
+        }
+    }
+    panic!("no verdict within 5 s of frames (next challenge: {next_challenge:?})");
+}

@@ -89,17 +89,24 @@ async function fullRun() {
     assert.ok(lasted > 300 && lasted < 520, `a flash lasted ${lasted} ms, asked 400`);
   }
 
-  // A recorded video cannot follow the plan or reflect the colours: the verdict says not live.
+  // A recorded video cannot follow the plan: the verdict says not live. (Whether its colours
+  // happened to correlate with the sequence is chance: about 1 in 20 unlit runs scores above
+  // NO_LIGHT_REFLECTION's bar, so the test does not ask for that reason.)
   await p.waitForSelector('#app[data-state="verdict"]', { timeout: 60_000 });
   await p.screenshot({ path: join(artifacts, "verdict.png") });
   const verdict = {
     title: await p.textContent("#verdict-title"),
     confidence: await p.textContent("#verdict-confidence"),
     reasons: await p.$$eval("#verdict-reasons li", (items) => items.map((li) => li.dataset.code)),
+    message: await p.textContent("#verdict-message"),
   };
   assert.match(verdict.confidence, /^Confidence \d+\.\d%$/);
   assert.equal(verdict.title, "We could not verify you");
-  assert.ok(verdict.reasons.includes("NO_LIGHT_REFLECTION"), `reasons: ${verdict.reasons}`);
+  assert.ok(verdict.reasons.length > 0, "a failed verdict says why");
+  // The server took the page's report of the colours: the light step counts as done.
+  assert.ok(!verdict.reasons.includes("LIGHT_NOT_SHOWN"), `reasons: ${verdict.reasons}`);
+  const done = Number(verdict.message.match(/(\d) of 4 steps done/)?.[1]);
+  assert.ok(done >= 1, `the light step is done: ${verdict.message}`);
   assert.equal(await p.isVisible("#retry"), true, "a failed demo check can be retried");
   const cameraStopped = await p.evaluate(() => document.getElementById("preview").srcObject === null);
   assert.ok(cameraStopped, "the camera is released at the verdict");

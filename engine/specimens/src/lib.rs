@@ -543,3 +543,31 @@ pub fn portrait_from_still(still: &Mat) -> opencv::Result<Mat> {
     let r = Rect::new((w - cw) / 2, 0, cw, ch.min(h));
     Mat::roi(still, r)?.try_clone()
 }
+
+/// `frame` as a camera would see it with a screen in front of the face showing `rgb`: each
+/// pixel gains `strength × channel / 255` of itself (skin reflects in proportion to its own
+/// colour), fully on the face and fading with distance from it (a screen 30 cm away lights the
+/// face and barely the room). 0.10 is a screen adding a tenth of the ambient light at full
+/// channel. The light step's tests use it: no camera here faces a screen.
+pub fn screen_lit(
+    frame: &Mat,
+    rgb: [u8; 3],
+    strength: f32,
+    face: &livegate_engine::geometry::Rect,
+) -> opencv::Result<Mat> {
+    let (cx, cy) = face.center();
+    let mut out = frame.try_clone()?;
+    for y in 0..out.rows() {
+        for x in 0..out.cols() {
+            let dx = (x as f32 - cx) / face.width;
+            let dy = (y as f32 - cy) / face.height;
+            let reach = (-(dx * dx + dy * dy)).exp();
+            let px = out.at_2d_mut::<core::Vec3b>(y, x)?;
+            for (channel, c) in [(0, rgb[2]), (1, rgb[1]), (2, rgb[0])] {
+                let gain = 1.0 + strength * reach * c as f32 / 255.0;
+                px[channel] = (px[channel] as f32 * gain).min(255.0) as u8;
+            }
+        }
+    }
+    Ok(out)
+}
