@@ -327,18 +327,7 @@ async fn a_face_lit_by_the_colours_passes_the_light_step_and_the_plan_goes_on() 
             None => shown,
         };
         let data = livegate_engine::frame::encode_jpeg(&image, 90).unwrap();
-        send(
-            &mut socket,
-            pb::StreamSessionRequest {
-                message: Some(pb::stream_session_request::Message::Frame(pb::Frame {
-                    timestamp_ms: ts,
-                    encoding: pb::FrameEncoding::Jpeg as i32,
-                    data,
-                    ..Default::default()
-                })),
-            },
-        )
-        .await;
+        send(&mut socket, support::frame_message(ts, data)).await;
         // Once the last colour has ended, the page reports what it showed.
         if (3200..3250).contains(&ts) {
             send(&mut socket, light_report(0, &colours)).await;

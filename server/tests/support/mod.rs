@@ -193,6 +193,11 @@ pub fn jpeg_frame(ts: i64) -> pb::StreamSessionRequest {
     let data = JPEG
         .get_or_init(|| std::fs::read(media("franck_02045.jpg")).unwrap())
         .clone();
+    frame_message(ts, data)
+}
+
+/// A frame message holding `jpeg`, `ts` ms into the stream.
+pub fn frame_message(ts: i64, data: Vec<u8>) -> pb::StreamSessionRequest {
     pb::StreamSessionRequest {
         message: Some(pb::stream_session_request::Message::Frame(pb::Frame {
             timestamp_ms: ts,
