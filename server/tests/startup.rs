@@ -1,4 +1,5 @@
-//! The server binary refuses to start without its models, and says what to do.
+//! The server binary: it refuses to start without its models and says what to do, and on
+//! SIGTERM it drains and exits cleanly.
 
 use std::process::Command;
 
@@ -24,4 +25,148 @@ fn missing_models_stop_start_up_with_the_file_and_the_fetch_command() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
     std::fs::remove_dir_all(&empty).unwrap();
+}
+
+/// The running binary's log lines, as they come.
+fn log_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// The `addr=` of a "listening (…)" line.
+fn listening_addr(line: &str) -> Option<String> {
+    let at = line.find("addr=")? + "addr=".len();
+    Some(line[at..].split_whitespace().next()?.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_lets_a_running_stream_finish_then_the_process_exits_cleanly() {
+    use livegate_proto::v1 as pb;
+    use pb::stream_session_response::Message as Out;
+    use std::time::{Duration, Instant};
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_livegate-server"))
+        .args([
+            "--addr",
+            "127.0.0.1:0",
+            "--rest-addr",
+            "127.0.0.1:0",
+            "--antispoof",
+            "false",
+            "--step-time-limit",
+            "1s",
+            "--drain-timeout",
+            "30s",
+        ])
+        .env("LIVEGATE_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = log_lines(&mut child);
+    let grpc_addr = loop {
+        let line = log
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the server starts within a minute");
+        if line.contains("listening (gRPC") {
+            break listening_addr(&line).expect("the gRPC address in the log");
+        }
+    };
+
+    let mut client = pb::liveness_client::LivenessClient::connect(format!("http://{grpc_addr}"))
+        .await
+        .unwrap();
+    let created = client
+        .create_session(pb::CreateSessionRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let jpeg = std::fs::read(livegate_engine::models::cache_dir().join("media/franck_02045.jpg"))
+        .expect("test media (python3 engine/assets/fetch.py media)");
+    let frame = |ts: i64| pb::StreamSessionRequest {
+        message: Some(pb::stream_session_request::Message::Frame(pb::Frame {
+            timestamp_ms: ts,
+            encoding: pb::FrameEncoding::Jpeg as i32,
+            data: jpeg.clone(),
+            ..Default::default()
+        })),
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    tx.send(pb::StreamSessionRequest {
+        message: Some(pb::stream_session_request::Message::Start(
+            pb::StreamStart {
+                session_id: created.session_id.clone(),
+                stream_token: created.stream_token.clone(),
+                client: Some(pb::ClientInfo {
+                    fps: 10.0,
+                    ..Default::default()
+                }),
+            },
+        )),
+    })
+    .await
+    .unwrap();
+    tx.send(frame(0)).await.unwrap();
+    let mut responses = client
+        .stream_session(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
+    while !matches!(
+        responses.message().await.unwrap().unwrap().message,
+        Some(Out::Feedback(_))
+    ) {}
+
+    // SIGTERM, as an orchestrator sends it.
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let signalled = Instant::now();
+
+    // The stream goes on to its verdict (its first step times out after 1 s of frames).
+    let mut ts = 0;
+    let verdict = loop {
+        ts += 100;
+        let _ = tx.send(frame(ts)).await;
+        let message = responses
+            .message()
+            .await
+            .unwrap()
+            .expect("open until the verdict");
+        if let Some(Out::Verdict(v)) = message.message {
+            break v;
+        }
+    };
+    assert!(
+        verdict.reasons.iter().any(|r| r == "CHALLENGE_TIMEOUT"),
+        "{verdict:?}"
+    );
+    drop(tx);
+
+    // Then the process ends by itself, cleanly, long before the 30 s drain deadline.
+    let exit = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(exit.success(), "{exit:?}");
+    assert!(
+        signalled.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        signalled.elapsed()
+    );
+    let rest: Vec<String> = log.try_iter().collect();
+    assert!(
+        rest.iter().any(|l| l.contains("draining")),
+        "the drain is logged: {rest:?}"
+    );
 }
