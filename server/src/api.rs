@@ -12,7 +12,7 @@ use crate::sessions::{Settings, Status as SessionState};
 use crate::state::AppState;
 
 /// Creates a session with `settings` (the deployment's defaults where a field is unset).
-pub fn create_session(
+pub async fn create_session(
     state: &AppState,
     tenant: &Tenant,
     settings: pb::SessionSettings,
@@ -27,14 +27,17 @@ pub fn create_session(
     let threshold = checked_threshold(settings.confidence_threshold)?
         .unwrap_or(state.config.confidence_threshold);
     let plan = session_plan(&state.plan_config, &settings)?;
-    let (session, token) = state.sessions.create(
-        tenant,
-        Settings {
-            audit_images_limit: limit as usize,
-            confidence_threshold: threshold,
-            plan,
-        },
-    );
+    let (session, token) = state
+        .sessions
+        .create(
+            tenant,
+            Settings {
+                audit_images_limit: limit as usize,
+                confidence_threshold: threshold,
+                plan,
+            },
+        )
+        .await?;
     tracing::info!(session = %session.id, tenant = %tenant, "session created");
     crate::metrics::metrics().session_created();
     Ok(pb::CreateSessionResponse {
@@ -47,12 +50,12 @@ pub fn create_session(
 }
 
 /// The session's status and, once it finished, its result (images while retention lasts).
-pub fn get_session_result(
+pub async fn get_session_result(
     state: &AppState,
     tenant: &Tenant,
     session_id: &str,
 ) -> Result<pb::SessionResult, ApiError> {
-    let session = state.sessions.get(tenant, session_id)?;
+    let session = state.sessions.get(tenant, session_id).await?;
     if session.status == SessionState::Expired {
         return Err(ApiError::SessionExpired);
     }
@@ -75,14 +78,14 @@ pub fn get_session_result(
 
 /// Checks the result against `threshold` (the session's when None) and consumes it: a second
 /// verify is refused, whatever the first answered.
-pub fn verify_session(
+pub async fn verify_session(
     state: &AppState,
     tenant: &Tenant,
     session_id: &str,
     threshold: Option<f32>,
 ) -> Result<pb::VerifySessionResponse, ApiError> {
     let threshold = checked_threshold(threshold)?;
-    let (session, threshold) = state.sessions.verify(tenant, session_id, threshold)?;
+    let (session, threshold) = state.sessions.verify(tenant, session_id, threshold).await?;
     let outcome = session
         .outcome
         .ok_or_else(|| ApiError::Service("a finished session has no outcome".into()))?;

@@ -49,6 +49,11 @@ pub struct Config {
     #[arg(long, env = "LIVEGATE_DEMO_TENANT", default_value = "demo")]
     pub demo_tenant: String,
 
+    /// Keep sessions in this Redis (`redis://host:6379`, `redis+unix:///path/redis.sock`), shared
+    /// by every replica that uses it. None: in this process's memory (one replica only).
+    #[arg(long, env = "LIVEGATE_REDIS_URL")]
+    pub redis_url: Option<String>,
+
     /// OTLP/gRPC endpoint (an OpenTelemetry collector, e.g. `http://otel-collector:4317`) that
     /// receives the server's traces. None: no traces are exported.
     #[arg(long, env = "LIVEGATE_OTLP_ENDPOINT")]

@@ -130,7 +130,10 @@ pub async fn analyze_identity(
         )));
     }
     // Cheap refusals first (unknown, expired, unfinished or used session), before any reading.
-    let peek = state.sessions.get(tenant, &request.liveness_session_id)?;
+    let peek = state
+        .sessions
+        .get(tenant, &request.liveness_session_id)
+        .await?;
     match peek.status {
         SessionState::Expired => return Err(ApiError::SessionExpired),
         SessionState::Succeeded | SessionState::Failed => {}
@@ -186,10 +189,10 @@ pub async fn analyze_identity(
     .await?;
 
     // Now the session's result is consumed: one identity check per liveness session.
-    let (session, session_threshold) =
-        state
-            .sessions
-            .verify(tenant, &request.liveness_session_id, confidence_threshold)?;
+    let (session, session_threshold) = state
+        .sessions
+        .verify(tenant, &request.liveness_session_id, confidence_threshold)
+        .await?;
     let outcome = session
         .outcome
         .ok_or_else(|| ApiError::Service("a finished session has no outcome".into()))?;

@@ -72,7 +72,7 @@ pub async fn serve(
     listeners: Listeners,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let state = AppState::new(config, models);
+    let state = AppState::connect(config, models).await?;
     if state.api_keys.is_open() {
         tracing::warn!(
             "no API keys configured (LIVEGATE_API_KEYS): every caller is the tenant `default`; do not expose this server"

@@ -47,11 +47,9 @@ impl Liveness for LivenessService {
     ) -> Result<Response<pb::CreateSessionResponse>, Status> {
         let tenant = tenant(&request)?;
         let settings = request.into_inner().settings.unwrap_or_default();
-        Ok(Response::new(api::create_session(
-            &self.state,
-            &tenant,
-            settings,
-        )?))
+        Ok(Response::new(
+            api::create_session(&self.state, &tenant, settings).await?,
+        ))
     }
 
     type StreamSessionStream = ResponseStream;
@@ -77,11 +75,9 @@ impl Liveness for LivenessService {
     ) -> Result<Response<pb::SessionResult>, Status> {
         let tenant = tenant(&request)?;
         let id = request.into_inner().session_id;
-        Ok(Response::new(api::get_session_result(
-            &self.state,
-            &tenant,
-            &id,
-        )?))
+        Ok(Response::new(
+            api::get_session_result(&self.state, &tenant, &id).await?,
+        ))
     }
 
     async fn verify_session(
@@ -90,12 +86,15 @@ impl Liveness for LivenessService {
     ) -> Result<Response<pb::VerifySessionResponse>, Status> {
         let tenant = tenant(&request)?;
         let request = request.into_inner();
-        Ok(Response::new(api::verify_session(
-            &self.state,
-            &tenant,
-            &request.session_id,
-            request.confidence_threshold,
-        )?))
+        Ok(Response::new(
+            api::verify_session(
+                &self.state,
+                &tenant,
+                &request.session_id,
+                request.confidence_threshold,
+            )
+            .await?,
+        ))
     }
 }
 

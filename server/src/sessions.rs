@@ -1,4 +1,4 @@
-//! Liveness sessions and their one-time rules, kept in memory.
+//! Liveness sessions and their one-time rules, kept in memory or in Redis.
 //!
 //! A session is created with a one-time stream token; exactly one stream may claim it (while it
 //! is CREATED and not expired); the stream's outcome is stored once; verifying consumes it.
@@ -6,6 +6,8 @@
 //! retention ends. A session belongs to the tenant that created it: to any other tenant it does
 //! not exist (SESSION_NOT_FOUND, as for a guessed id). One mutex guards the map: every operation is a few field updates, and the
 //! check-and-set of the one-time rules must be atomic.
+
+mod redis;
 
 use livegate_engine::PlanConfig;
 use std::collections::HashMap;
@@ -71,14 +73,22 @@ pub struct Session {
     pub verified: bool,
 }
 
-/// How often expired sessions and images are purged.
+/// How often expired sessions and images are purged (in memory; Redis expires its keys itself).
 pub const PURGE_INTERVAL: Duration = Duration::from_secs(5);
 
+/// The sessions of this deployment: in this process's memory (the default), or in Redis, shared
+/// by every replica ([`redis`]). Both apply the same rules (the functions below), the memory
+/// store under one mutex, Redis with a compare-and-set on each record.
 pub struct SessionStore {
-    sessions: Mutex<HashMap<String, Session>>,
+    backend: Backend,
     ttl: Duration,
     image_retention: Duration,
     result_retention: Duration,
+}
+
+enum Backend {
+    Memory(Mutex<HashMap<String, Session>>),
+    Redis(redis::RedisSessions),
 }
 
 /// 128 random bits from a cryptographic generator seeded by the OS, laid out like a UUID.
@@ -112,17 +122,45 @@ fn constant_time_eq(a: &str, b: &str) -> bool {
 }
 
 impl SessionStore {
+    /// Sessions in this process's memory.
     pub fn new(ttl: Duration, image_retention: Duration, result_retention: Duration) -> Self {
         SessionStore {
-            sessions: Mutex::new(HashMap::new()),
+            backend: Backend::Memory(Mutex::new(HashMap::new())),
             ttl,
             image_retention,
             result_retention,
         }
     }
 
+    /// Sessions in the Redis at `url`, shared with every replica that uses it.
+    pub async fn redis(
+        url: &str,
+        ttl: Duration,
+        image_retention: Duration,
+        result_retention: Duration,
+    ) -> Result<Self, ApiError> {
+        Ok(SessionStore {
+            backend: Backend::Redis(redis::RedisSessions::connect(url).await?),
+            ttl,
+            image_retention,
+            result_retention,
+        })
+    }
+
+    /// Whether the store answers (readiness).
+    pub async fn reachable(&self) -> bool {
+        match &self.backend {
+            Backend::Memory(_) => true,
+            Backend::Redis(r) => r.ping().await,
+        }
+    }
+
     /// Creates a session; returns it with its stream token.
-    pub fn create(&self, tenant: &Tenant, settings: Settings) -> (Session, String) {
+    pub async fn create(
+        &self,
+        tenant: &Tenant,
+        settings: Settings,
+    ) -> Result<(Session, String), ApiError> {
         let now = SystemTime::now();
         let token = new_stream_token();
         let session = Session {
@@ -136,90 +174,139 @@ impl SessionStore {
             outcome: None,
             verified: false,
         };
-        self.sessions
-            .lock()
-            .unwrap()
-            .insert(session.id.clone(), session.clone());
-        (session, token)
+        match &self.backend {
+            Backend::Memory(map) => {
+                map.lock()
+                    .unwrap()
+                    .insert(session.id.clone(), session.clone());
+            }
+            Backend::Redis(r) => r.insert(&session, self.record_lifetime(&session)).await?,
+        }
+        Ok((session, token))
     }
 
     /// A copy of the session, with its status brought up to date.
-    pub fn get(&self, tenant: &Tenant, id: &str) -> Result<Session, ApiError> {
-        let mut map = self.sessions.lock().unwrap();
-        let s = owned(&mut map, tenant, id)?;
-        refresh(s, SystemTime::now());
-        Ok(s.clone())
+    pub async fn get(&self, tenant: &Tenant, id: &str) -> Result<Session, ApiError> {
+        self.update(id, |s| owned(s, Some(tenant)))
+            .await
+            .map(|(s, ())| s)
     }
 
     /// Lets one stream into the session: CREATED → IN_PROGRESS, once. The stream token is the
     /// credential; a caller that also presented an API key (gRPC) must be the session's tenant.
-    pub fn claim_stream(
+    pub async fn claim_stream(
         &self,
         id: &str,
         token: &str,
         tenant: Option<&Tenant>,
     ) -> Result<Session, ApiError> {
-        let mut map = self.sessions.lock().unwrap();
-        let s = match tenant {
-            Some(t) => owned(&mut map, t, id)?,
-            None => map.get_mut(id).ok_or(ApiError::SessionNotFound)?,
-        };
-        refresh(s, SystemTime::now());
-        if !constant_time_eq(&s.stream_token, token) {
-            return Err(ApiError::InvalidStreamToken);
-        }
-        match s.status {
-            Status::Created => {
-                s.status = Status::InProgress;
-                Ok(s.clone())
+        self.update(id, |s| {
+            owned(s, tenant)?;
+            if !constant_time_eq(&s.stream_token, token) {
+                return Err(ApiError::InvalidStreamToken);
             }
-            Status::Expired => Err(ApiError::SessionExpired),
-            _ => Err(ApiError::SessionAlreadyStreamed),
-        }
+            match s.status {
+                Status::Created => {
+                    s.status = Status::InProgress;
+                    Ok(())
+                }
+                Status::Expired => Err(ApiError::SessionExpired),
+                _ => Err(ApiError::SessionAlreadyStreamed),
+            }
+        })
+        .await
+        .map(|(s, ())| s)
     }
 
     /// Stores the stream's outcome: IN_PROGRESS → SUCCEEDED (live) or FAILED.
-    pub fn finish(&self, id: &str, outcome: Outcome) {
-        let mut map = self.sessions.lock().unwrap();
-        if let Some(s) = map.get_mut(id)
-            && s.status == Status::InProgress
-        {
-            s.status = if outcome.is_live {
-                Status::Succeeded
-            } else {
-                Status::Failed
-            };
-            s.outcome = Some(outcome);
+    pub async fn finish(&self, id: &str, outcome: Outcome) -> Result<(), ApiError> {
+        if let Backend::Redis(r) = &self.backend {
+            // Images first, under their own (shorter) lifetime; the record then says finished.
+            let created = r.created_at(id).await?;
+            let keep = (created + self.image_retention)
+                .duration_since(SystemTime::now())
+                .unwrap_or_default();
+            r.put_images(id, &outcome, keep).await?;
         }
+        self.update(id, |s| {
+            if s.status == Status::InProgress {
+                s.status = if outcome.is_live {
+                    Status::Succeeded
+                } else {
+                    Status::Failed
+                };
+                s.outcome = Some(outcome.clone());
+            }
+            Ok(())
+        })
+        .await
+        .map(|_| ())
     }
 
     /// Checks the result against `threshold` (or the session's) and consumes it.
-    pub fn verify(
+    pub async fn verify(
         &self,
         tenant: &Tenant,
         id: &str,
         threshold: Option<f32>,
     ) -> Result<(Session, f32), ApiError> {
-        let mut map = self.sessions.lock().unwrap();
-        let s = owned(&mut map, tenant, id)?;
-        refresh(s, SystemTime::now());
-        match s.status {
-            Status::Succeeded | Status::Failed => {}
-            Status::Expired => return Err(ApiError::SessionExpired),
-            other => return Err(ApiError::ResultNotReady(other.name())),
-        }
-        if s.verified {
-            return Err(ApiError::AlreadyVerified);
-        }
-        s.verified = true;
+        let (s, ()) = self
+            .update(id, |s| {
+                owned(s, Some(tenant))?;
+                match s.status {
+                    Status::Succeeded | Status::Failed => {}
+                    Status::Expired => return Err(ApiError::SessionExpired),
+                    other => return Err(ApiError::ResultNotReady(other.name())),
+                }
+                if s.verified {
+                    return Err(ApiError::AlreadyVerified);
+                }
+                s.verified = true;
+                Ok(())
+            })
+            .await?;
         let threshold = threshold.unwrap_or(s.settings.confidence_threshold);
-        Ok((s.clone(), threshold))
+        Ok((s, threshold))
     }
 
-    /// Drops images whose retention ended and records whose result retention ended.
+    /// Brings session `id` up to date (expiry), applies `rule` to it atomically, and returns the
+    /// session as it left it. Rules change a session only on their way to `Ok`.
+    async fn update<T>(
+        &self,
+        id: &str,
+        rule: impl Fn(&mut Session) -> Result<T, ApiError>,
+    ) -> Result<(Session, T), ApiError> {
+        let step = |s: &mut Session| {
+            refresh(s, SystemTime::now());
+            rule(s)
+        };
+        match &self.backend {
+            Backend::Memory(map) => {
+                let mut map = map.lock().unwrap();
+                let s = map.get_mut(id).ok_or(ApiError::SessionNotFound)?;
+                let out = step(s)?;
+                Ok((s.clone(), out))
+            }
+            Backend::Redis(r) => r.update(id, step).await,
+        }
+    }
+
+    /// How long a record is kept: until its expiry or its result retention, whichever is later.
+    fn record_lifetime(&self, s: &Session) -> Duration {
+        s.expires_at
+            .max(s.created_at + self.result_retention)
+            .duration_since(SystemTime::now())
+            .unwrap_or_default()
+    }
+
+    /// Drops images whose retention ended and records whose result retention ended (in memory;
+    /// Redis keys carry these lifetimes as TTLs).
     pub fn purge(&self) {
+        let Backend::Memory(map) = &self.backend else {
+            return;
+        };
         let now = SystemTime::now();
-        let mut map = self.sessions.lock().unwrap();
+        let mut map = map.lock().unwrap();
         map.retain(|_, s| {
             refresh(s, now);
             if now >= s.created_at + self.image_retention
@@ -233,15 +320,13 @@ impl SessionStore {
     }
 }
 
-/// The session `id` if `tenant` owns it.
-fn owned<'a>(
-    map: &'a mut HashMap<String, Session>,
-    tenant: &Tenant,
-    id: &str,
-) -> Result<&'a mut Session, ApiError> {
-    map.get_mut(id)
-        .filter(|s| &s.tenant == tenant)
-        .ok_or(ApiError::SessionNotFound)
+/// Refuses a session that belongs to another tenant (when the caller has one), as if it did
+/// not exist.
+fn owned(s: &Session, tenant: Option<&Tenant>) -> Result<(), ApiError> {
+    match tenant {
+        Some(t) if &s.tenant != t => Err(ApiError::SessionNotFound),
+        _ => Ok(()),
+    }
 }
 
 /// A session nobody streamed into before its expiry is EXPIRED.
@@ -288,100 +373,100 @@ mod tests {
         }
     }
 
-    #[test]
-    fn ids_are_unique_128_bit_and_tokens_secret() {
+    #[tokio::test]
+    async fn ids_are_unique_128_bit_and_tokens_secret() {
         let s = store(1000);
-        let (a, ta) = s.create(&acme(), settings());
-        let (b, tb) = s.create(&acme(), settings());
+        let (a, ta) = s.create(&acme(), settings()).await.unwrap();
+        let (b, tb) = s.create(&acme(), settings()).await.unwrap();
         assert_ne!(a.id, b.id);
         assert_eq!(a.id.replace('-', "").len(), 32);
         assert_ne!(ta, tb);
         assert_eq!(ta.len(), 64);
     }
 
-    #[test]
-    fn one_stream_per_session_with_its_token() {
+    #[tokio::test]
+    async fn one_stream_per_session_with_its_token() {
         let s = store(10_000);
-        let (a, token) = s.create(&acme(), settings());
+        let (a, token) = s.create(&acme(), settings()).await.unwrap();
         assert!(matches!(
-            s.claim_stream(&a.id, "wrong", None),
+            s.claim_stream(&a.id, "wrong", None).await,
             Err(ApiError::InvalidStreamToken)
         ));
         assert!(matches!(
-            s.claim_stream("nope", &token, None),
+            s.claim_stream("nope", &token, None).await,
             Err(ApiError::SessionNotFound)
         ));
         assert_eq!(
-            s.claim_stream(&a.id, &token, None).unwrap().status,
+            s.claim_stream(&a.id, &token, None).await.unwrap().status,
             Status::InProgress
         );
         assert!(matches!(
-            s.claim_stream(&a.id, &token, None),
+            s.claim_stream(&a.id, &token, None).await,
             Err(ApiError::SessionAlreadyStreamed)
         ));
     }
 
-    #[test]
-    fn unused_session_expires() {
+    #[tokio::test]
+    async fn unused_session_expires() {
         let s = store(20);
-        let (a, token) = s.create(&acme(), settings());
+        let (a, token) = s.create(&acme(), settings()).await.unwrap();
         std::thread::sleep(Duration::from_millis(40));
-        assert_eq!(s.get(&acme(), &a.id).unwrap().status, Status::Expired);
+        assert_eq!(s.get(&acme(), &a.id).await.unwrap().status, Status::Expired);
         assert!(matches!(
-            s.claim_stream(&a.id, &token, None),
+            s.claim_stream(&a.id, &token, None).await,
             Err(ApiError::SessionExpired)
         ));
     }
 
-    #[test]
-    fn verify_needs_a_result_and_consumes_it() {
+    #[tokio::test]
+    async fn verify_needs_a_result_and_consumes_it() {
         let s = store(10_000);
-        let (a, token) = s.create(&acme(), settings());
+        let (a, token) = s.create(&acme(), settings()).await.unwrap();
         assert!(matches!(
-            s.verify(&acme(), &a.id, None),
+            s.verify(&acme(), &a.id, None).await,
             Err(ApiError::ResultNotReady("CREATED"))
         ));
-        s.claim_stream(&a.id, &token, None).unwrap();
-        s.finish(&a.id, outcome(true, 97.0));
-        let (session, threshold) = s.verify(&acme(), &a.id, None).unwrap();
+        s.claim_stream(&a.id, &token, None).await.unwrap();
+        s.finish(&a.id, outcome(true, 97.0)).await.unwrap();
+        let (session, threshold) = s.verify(&acme(), &a.id, None).await.unwrap();
         assert_eq!(session.status, Status::Succeeded);
         assert_eq!(threshold, 90.0);
         assert!(matches!(
-            s.verify(&acme(), &a.id, None),
+            s.verify(&acme(), &a.id, None).await,
             Err(ApiError::AlreadyVerified)
         ));
     }
 
-    #[test]
-    fn images_are_purged_after_retention_but_result_stays() {
+    #[tokio::test]
+    async fn images_are_purged_after_retention_but_result_stays() {
         let s = store(20);
-        let (a, token) = s.create(&acme(), settings());
-        s.claim_stream(&a.id, &token, None).unwrap();
-        s.finish(&a.id, outcome(false, 40.0));
+        let (a, token) = s.create(&acme(), settings()).await.unwrap();
+        s.claim_stream(&a.id, &token, None).await.unwrap();
+        s.finish(&a.id, outcome(false, 40.0)).await.unwrap();
         std::thread::sleep(Duration::from_millis(40));
         s.purge();
-        let o = s.get(&acme(), &a.id).unwrap().outcome.unwrap();
+        let o = s.get(&acme(), &a.id).await.unwrap().outcome.unwrap();
         assert!(o.reference_image.is_none() && o.audit_images.is_empty());
         assert_eq!(o.confidence, 40.0);
     }
 
-    #[test]
-    fn another_tenant_sees_no_session() {
+    #[tokio::test]
+    async fn another_tenant_sees_no_session() {
         let s = store(10_000);
-        let (a, token) = s.create(&acme(), settings());
+        let (a, token) = s.create(&acme(), settings()).await.unwrap();
         let other = Tenant::new("globex");
         assert!(matches!(
-            s.get(&other, &a.id),
+            s.get(&other, &a.id).await,
             Err(ApiError::SessionNotFound)
         ));
         assert!(matches!(
-            s.verify(&other, &a.id, None),
+            s.verify(&other, &a.id, None).await,
             Err(ApiError::SessionNotFound)
         ));
         assert!(matches!(
-            s.claim_stream(&a.id, &token, Some(&other)),
+            s.claim_stream(&a.id, &token, Some(&other)).await,
             Err(ApiError::SessionNotFound)
         ));
-        s.claim_stream(&a.id, &token, Some(&acme())).unwrap();
+        s.claim_stream(&a.id, &token, Some(&acme())).await.unwrap();
     }
 }

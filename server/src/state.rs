@@ -30,14 +30,44 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The state with sessions in memory.
     pub fn new(config: Config, models: Arc<Models>) -> Self {
-        let plan_config = config.plan_config();
-        AppState {
-            sessions: Arc::new(SessionStore::new(
+        let sessions = SessionStore::new(
+            config.session_ttl,
+            config.image_retention(),
+            config.result_retention,
+        );
+        AppState::with_sessions(config, models, sessions)
+    }
+
+    /// The state with the sessions the configuration names: Redis when `redis_url` is set.
+    pub async fn connect(
+        config: Config,
+        models: Arc<Models>,
+    ) -> Result<Self, crate::error::ApiError> {
+        let sessions = match &config.redis_url {
+            Some(url) => {
+                SessionStore::redis(
+                    url,
+                    config.session_ttl,
+                    config.image_retention(),
+                    config.result_retention,
+                )
+                .await?
+            }
+            None => SessionStore::new(
                 config.session_ttl,
                 config.image_retention(),
                 config.result_retention,
-            )),
+            ),
+        };
+        Ok(AppState::with_sessions(config, models, sessions))
+    }
+
+    fn with_sessions(config: Config, models: Arc<Models>, sessions: SessionStore) -> Self {
+        let plan_config = config.plan_config();
+        AppState {
+            sessions: Arc::new(sessions),
             engine_slots: Arc::new(Semaphore::new(config.engine_workers())),
             api_keys: Arc::new(ApiKeys::new(&config.api_keys)),
             session_limiter: Arc::new(SessionRateLimiter::new(

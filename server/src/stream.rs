@@ -85,7 +85,8 @@ pub async fn accept(
     state.lifecycle.admit()?;
     let session = state
         .sessions
-        .claim_stream(&start.session_id, &start.stream_token, tenant)?;
+        .claim_stream(&start.session_id, &start.stream_token, tenant)
+        .await?;
     Ok((session, start.client.unwrap_or_default()))
 }
 
@@ -330,7 +331,10 @@ pub async fn run(
     };
     metrics().verdict(judged, &outcome.reasons);
     tracing::info!(session = %session.id, live, confidence = outcome.confidence, reasons = ?outcome.reasons, "session finished");
-    state.sessions.finish(&session.id, outcome);
+    if let Err(e) = state.sessions.finish(&session.id, outcome).await {
+        // The verdict still reaches the client; the result cannot be read or verified later.
+        tracing::error!(session = %session.id, error = %e, "the session's outcome was not stored");
+    }
     match failure {
         Some(e) => {
             let _ = out.send(Err(e.into())).await;

@@ -104,7 +104,7 @@ async fn create_session(
 ) -> Result<Json<json::CreateSessionResponse>, ApiError> {
     let request: json::CreateSessionBody = json::parse_body(&body(raw, &state)?)?;
     let settings = request.settings.unwrap_or_default().into_proto()?;
-    let created = api::create_session(&state, &tenant, settings)?;
+    let created = api::create_session(&state, &tenant, settings).await?;
     Ok(Json(created.into()))
 }
 
@@ -113,7 +113,9 @@ async fn session_results(
     Extension(tenant): Extension<Tenant>,
     Path(id): Path<String>,
 ) -> Result<Json<json::SessionResult>, ApiError> {
-    Ok(Json(api::get_session_result(&state, &tenant, &id)?.into()))
+    Ok(Json(
+        api::get_session_result(&state, &tenant, &id).await?.into(),
+    ))
 }
 
 async fn verify(
@@ -129,7 +131,9 @@ async fn verify(
         .confidence_threshold
         .or(query.confidence_threshold);
     Ok(Json(
-        api::verify_session(&state, &tenant, &id, threshold)?.into(),
+        api::verify_session(&state, &tenant, &id, threshold)
+            .await?
+            .into(),
     ))
 }
 
@@ -147,7 +151,7 @@ async fn prometheus() -> impl IntoResponse {
 /// Readiness: 200 while the server takes new sessions, 503 while it drains (see
 /// [`crate::lifecycle`]). `/health` stays the liveness probe.
 async fn ready(State(state): State<AppState>) -> impl IntoResponse {
-    let (status, body) = if state.lifecycle.is_ready() {
+    let (status, body) = if state.lifecycle.is_ready() && state.sessions.reachable().await {
         (http::StatusCode::OK, r#"{"status":"SERVING"}"#)
     } else {
         (

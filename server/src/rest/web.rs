@@ -128,5 +128,7 @@ async fn demo_session(
         light_step: body.light_step,
         ..Default::default()
     };
-    Ok(Json(api::create_session(&state, &tenant, settings)?.into()))
+    Ok(Json(
+        api::create_session(&state, &tenant, settings).await?.into(),
+    ))
 }

@@ -1,0 +1,313 @@
+//! Sessions in Redis, shared by every replica.
+//!
+//! One key a session, `livegate:session:{id}`: a JSON record without images, whose TTL is the
+//! record's lifetime (expiry or result retention, whichever is later), so Redis forgets it when
+//! the memory store would. Images live apart, `livegate:images:{id}`, with the image retention
+//! as their TTL: biometric data leaves Redis on time without anyone purging it.
+//!
+//! The one-time rules (claim a stream once, verify once) are the store's own functions, applied
+//! here as compare-and-set: read the record, apply the rule, and write the result only if the
+//! record is still what was read (a Lua script, atomic in Redis); otherwise read again. Two
+//! replicas verifying at the same instant: one write wins, the other reads a verified record.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use livegate_engine::PlanConfig;
+use livegate_proto::v1 as pb;
+use redis::AsyncCommands;
+use redis::aio::MultiplexedConnection;
+use serde::{Deserialize, Serialize};
+
+use super::{Outcome, Session, Settings, Status};
+use crate::auth::Tenant;
+use crate::convert;
+use crate::error::ApiError;
+
+/// Writes `ARGV[2]` over `KEYS[1]`, keeping its TTL, only if it still holds `ARGV[1]`.
+const COMPARE_AND_SET: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+  return 1
+end
+return 0
+";
+
+/// Rounds of read-apply-write before giving up on a session that keeps changing.
+const MAX_ATTEMPTS: usize = 16;
+
+pub struct RedisSessions {
+    connection: MultiplexedConnection,
+    compare_and_set: redis::Script,
+}
+
+fn unavailable(e: redis::RedisError) -> ApiError {
+    ApiError::Service(format!("session store (Redis) unavailable: {e}"))
+}
+
+fn record_key(id: &str) -> String {
+    format!("livegate:session:{id}")
+}
+
+fn images_key(id: &str) -> String {
+    format!("livegate:images:{id}")
+}
+
+impl RedisSessions {
+    pub async fn connect(url: &str) -> Result<Self, ApiError> {
+        let client = redis::Client::open(url).map_err(unavailable)?;
+        let connection = client
+            .get_multiplexed_async_connection()
+            .await
+            .map_err(unavailable)?;
+        Ok(RedisSessions {
+            connection,
+            compare_and_set: redis::Script::new(COMPARE_AND_SET),
+        })
+    }
+
+    pub async fn ping(&self) -> bool {
+        let mut c = self.connection.clone();
+        redis::cmd("PING")
+            .query_async::<String>(&mut c)
+            .await
+            .is_ok()
+    }
+
+    pub async fn insert(&self, session: &Session, lifetime: Duration) -> Result<(), ApiError> {
+        let mut c = self.connection.clone();
+        let record = Record::from(session).encode();
+        let millis = lifetime.as_millis().max(1) as u64;
+        c.pset_ex::<_, _, ()>(record_key(&session.id), record, millis)
+            .await
+            .map_err(unavailable)
+    }
+
+    pub async fn created_at(&self, id: &str) -> Result<SystemTime, ApiError> {
+        let (record, _) = self.read(id).await?;
+        Ok(from_millis(record.created_ms))
+    }
+
+    /// Keeps the outcome's images for `keep` (nothing when it is zero).
+    pub async fn put_images(
+        &self,
+        id: &str,
+        outcome: &Outcome,
+        keep: Duration,
+    ) -> Result<(), ApiError> {
+        if keep.is_zero() {
+            return Ok(());
+        }
+        let images = Images {
+            reference: outcome.reference_image.as_ref().map(|i| BASE64.encode(i)),
+            audit: outcome
+                .audit_images
+                .iter()
+                .map(|i| BASE64.encode(i))
+                .collect(),
+        };
+        let mut c = self.connection.clone();
+        c.pset_ex::<_, _, ()>(
+            images_key(id),
+            serde_json::to_string(&images).unwrap_or_default(),
+            keep.as_millis().max(1) as u64,
+        )
+        .await
+        .map_err(unavailable)
+    }
+
+    /// Applies `rule` to the session as compare-and-set (see the module doc).
+    pub async fn update<T>(
+        &self,
+        id: &str,
+        rule: impl Fn(&mut Session) -> Result<T, ApiError>,
+    ) -> Result<(Session, T), ApiError> {
+        for _ in 0..MAX_ATTEMPTS {
+            let (record, raw) = self.read(id).await?;
+            let mut session = record.into_session(id)?;
+            let out = rule(&mut session);
+            let next = Record::from(&session).encode();
+            if next != raw {
+                let mut c = self.connection.clone();
+                let written: i32 = self
+                    .compare_and_set
+                    .key(record_key(id))
+                    .arg(&raw)
+                    .arg(&next)
+                    .invoke_async(&mut c)
+                    .await
+                    .map_err(unavailable)?;
+                if written == 0 {
+                    continue; // another replica changed it first: read again
+                }
+            }
+            let out = out?;
+            self.attach_images(id, &mut session).await?;
+            return Ok((session, out));
+        }
+        Err(ApiError::Service(format!(
+            "session {id} kept changing under {MAX_ATTEMPTS} attempts"
+        )))
+    }
+
+    async fn read(&self, id: &str) -> Result<(Record, String), ApiError> {
+        let mut c = self.connection.clone();
+        let raw: Option<String> = c.get(record_key(id)).await.map_err(unavailable)?;
+        let raw = raw.ok_or(ApiError::SessionNotFound)?;
+        let record = serde_json::from_str(&raw)
+            .map_err(|e| ApiError::Service(format!("session record {id} unreadable: {e}")))?;
+        Ok((record, raw))
+    }
+
+    async fn attach_images(&self, id: &str, session: &mut Session) -> Result<(), ApiError> {
+        let Some(outcome) = session.outcome.as_mut() else {
+            return Ok(());
+        };
+        let mut c = self.connection.clone();
+        let raw: Option<String> = c.get(images_key(id)).await.map_err(unavailable)?;
+        if let Some(images) = raw.and_then(|r| serde_json::from_str::<Images>(&r).ok()) {
+            outcome.reference_image = images.reference.and_then(|i| BASE64.decode(i).ok());
+            outcome.audit_images = images
+                .audit
+                .iter()
+                .filter_map(|i| BASE64.decode(i).ok())
+                .collect();
+        }
+        Ok(())
+    }
+}
+
+fn millis(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64
+}
+
+fn from_millis(ms: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(ms)
+}
+
+/// A session as stored: plain fields, no images.
+#[derive(Serialize, Deserialize)]
+struct Record {
+    tenant: String,
+    token: String,
+    status: String,
+    created_ms: u64,
+    expires_ms: u64,
+    verified: bool,
+    audit_images_limit: usize,
+    confidence_threshold: f32,
+    min_steps: usize,
+    max_steps: usize,
+    /// Movement kinds by their proto names.
+    kinds: Vec<String>,
+    step_time_limit_ms: u32,
+    light: bool,
+    outcome: Option<OutcomeRecord>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct OutcomeRecord {
+    is_live: bool,
+    confidence: f32,
+    reasons: Vec<String>,
+    message: String,
+    finished_ms: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Images {
+    reference: Option<String>,
+    audit: Vec<String>,
+}
+
+impl From<&Session> for Record {
+    fn from(s: &Session) -> Self {
+        Record {
+            tenant: s.tenant.as_str().to_string(),
+            token: s.stream_token.clone(),
+            status: s.status.name().to_string(),
+            created_ms: millis(s.created_at),
+            expires_ms: millis(s.expires_at),
+            verified: s.verified,
+            audit_images_limit: s.settings.audit_images_limit,
+            confidence_threshold: s.settings.confidence_threshold,
+            min_steps: s.settings.plan.min_steps,
+            max_steps: s.settings.plan.max_steps,
+            kinds: s
+                .settings
+                .plan
+                .kinds
+                .iter()
+                .map(|k| convert::challenge_kind(*k).as_str_name().to_string())
+                .collect(),
+            step_time_limit_ms: s.settings.plan.step_time_limit_ms,
+            light: s.settings.plan.light,
+            outcome: s.outcome.as_ref().map(|o| OutcomeRecord {
+                is_live: o.is_live,
+                confidence: o.confidence,
+                reasons: o.reasons.clone(),
+                message: o.message.clone(),
+                finished_ms: millis(o.finished_at),
+            }),
+        }
+    }
+}
+
+impl Record {
+    fn encode(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    fn into_session(self, id: &str) -> Result<Session, ApiError> {
+        let bad = |what: &str| ApiError::Service(format!("session record {id}: bad {what}"));
+        let status = [
+            Status::Created,
+            Status::InProgress,
+            Status::Succeeded,
+            Status::Failed,
+            Status::Expired,
+        ]
+        .into_iter()
+        .find(|s| s.name() == self.status)
+        .ok_or_else(|| bad("status"))?;
+        let kinds = self
+            .kinds
+            .iter()
+            .map(|name| {
+                pb::ChallengeKind::from_str_name(name)
+                    .and_then(convert::engine_challenge_kind)
+                    .ok_or_else(|| bad("challenge kind"))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Session {
+            id: id.to_string(),
+            tenant: Tenant::new(&self.tenant),
+            stream_token: self.token,
+            settings: Settings {
+                audit_images_limit: self.audit_images_limit,
+                confidence_threshold: self.confidence_threshold,
+                plan: PlanConfig {
+                    min_steps: self.min_steps,
+                    max_steps: self.max_steps,
+                    kinds,
+                    step_time_limit_ms: self.step_time_limit_ms,
+                    light: self.light,
+                },
+            },
+            status,
+            created_at: from_millis(self.created_ms),
+            expires_at: from_millis(self.expires_ms),
+            outcome: self.outcome.map(|o| Outcome {
+                is_live: o.is_live,
+                confidence: o.confidence,
+                reasons: o.reasons,
+                message: o.message,
+                reference_image: None,
+                audit_images: Vec::new(),
+                finished_at: from_millis(o.finished_ms),
+            }),
+            verified: self.verified,
+        })
+    }
+}
