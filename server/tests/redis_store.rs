@@ -61,6 +61,17 @@ async fn replica(redis: &Redis, tune: impl FnOnce(&mut livegate_server::Config))
     .await
 }
 
+/// A new session on `server` (REST): its id and stream token.
+fn create(server: &TestServer) -> (String, String) {
+    let created = curl(&[
+        "-X",
+        "POST",
+        &format!("{}/api/liveness/session", server.rest_url),
+    ]);
+    let field = |name: &str| created.json[name].as_str().unwrap().to_string();
+    (field("sessionId"), field("streamToken"))
+}
+
 /// Streams a still photo into the session over `server`'s gRPC until its verdict.
 async fn stream_still(server: &TestServer, id: &str, token: &str) -> pb::Verdict {
     let mut client = support::grpc(server).await;
@@ -92,13 +103,7 @@ async fn two_replicas_share_sessions_verify_once_and_keep_results_across_a_resta
     let b = replica(&redis, |_| {}).await;
 
     // Created on A, streamed on B.
-    let created = curl(&[
-        "-X",
-        "POST",
-        &format!("{}/api/liveness/session", a.rest_url),
-    ]);
-    let id = created.json["sessionId"].as_str().unwrap().to_string();
-    let token = created.json["streamToken"].as_str().unwrap().to_string();
+    let (id, token) = create(&a);
     let verdict = stream_still(&b, &id, &token).await;
     assert!(!verdict.is_live);
 
@@ -178,12 +183,7 @@ async fn sessions_and_images_expire_through_redis_ttls() {
         c.result_retention = Duration::from_millis(1200);
     })
     .await;
-    let created = curl(&[
-        "-X",
-        "POST",
-        &format!("{}/api/liveness/session", server.rest_url),
-    ]);
-    let id = created.json["sessionId"].as_str().unwrap().to_string();
+    let (id, _) = create(&server);
     let results = format!("{}/api/liveness/session/{id}/results", server.rest_url);
     assert_eq!(curl(&[&results]).json["status"], "CREATED");
     tokio::time::sleep(Duration::from_millis(600)).await;
@@ -197,13 +197,7 @@ async fn sessions_and_images_expire_through_redis_ttls() {
         c.image_retention = Some(Duration::from_millis(2500))
     })
     .await;
-    let created = curl(&[
-        "-X",
-        "POST",
-        &format!("{}/api/liveness/session", server.rest_url),
-    ]);
-    let id = created.json["sessionId"].as_str().unwrap().to_string();
-    let token = created.json["streamToken"].as_str().unwrap().to_string();
+    let (id, token) = create(&server);
     let created_at = std::time::Instant::now();
     stream_still(&server, &id, &token).await;
     let results = format!("{}/api/liveness/session/{id}/results", server.rest_url);
