@@ -218,12 +218,12 @@ impl SessionStore {
         .map(|(s, ())| s)
     }
 
-    /// Stores the stream's outcome: IN_PROGRESS → SUCCEEDED (live) or FAILED.
-    pub async fn finish(&self, id: &str, outcome: Outcome) -> Result<(), ApiError> {
+    /// Stores the outcome of `session`'s stream: IN_PROGRESS → SUCCEEDED (live) or FAILED.
+    pub async fn finish(&self, session: &Session, outcome: Outcome) -> Result<(), ApiError> {
+        let id = &session.id;
         if let Backend::Redis(r) = &self.backend {
             // Images first, under their own (shorter) lifetime; the record then says finished.
-            let created = r.created_at(id).await?;
-            let keep = (created + self.image_retention)
+            let keep = (session.created_at + self.image_retention)
                 .duration_since(SystemTime::now())
                 .unwrap_or_default();
             r.put_images(id, &outcome, keep).await?;
@@ -427,7 +427,7 @@ mod tests {
             Err(ApiError::ResultNotReady("CREATED"))
         ));
         s.claim_stream(&a.id, &token, None).await.unwrap();
-        s.finish(&a.id, outcome(true, 97.0)).await.unwrap();
+        s.finish(&a, outcome(true, 97.0)).await.unwrap();
         let (session, threshold) = s.verify(&acme(), &a.id, None).await.unwrap();
         assert_eq!(session.status, Status::Succeeded);
         assert_eq!(threshold, 90.0);
@@ -442,7 +442,7 @@ mod tests {
         let s = store(20);
         let (a, token) = s.create(&acme(), settings()).await.unwrap();
         s.claim_stream(&a.id, &token, None).await.unwrap();
-        s.finish(&a.id, outcome(false, 40.0)).await.unwrap();
+        s.finish(&a, outcome(false, 40.0)).await.unwrap();
         std::thread::sleep(Duration::from_millis(40));
         s.purge();
         let o = s.get(&acme(), &a.id).await.unwrap().outcome.unwrap();

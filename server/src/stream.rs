@@ -331,7 +331,7 @@ pub async fn run(
     };
     metrics().verdict(judged, &outcome.reasons);
     tracing::info!(session = %session.id, live, confidence = outcome.confidence, reasons = ?outcome.reasons, "session finished");
-    if let Err(e) = state.sessions.finish(&session.id, outcome).await {
+    if let Err(e) = state.sessions.finish(&session, outcome).await {
         // The verdict still reaches the client; the result cannot be read or verified later.
         tracing::error!(session = %session.id, error = %e, "the session's outcome was not stored");
     }

@@ -37,11 +37,8 @@ impl Telemetry {
         }
     }
 
-    pub fn shutdown(mut self) {
-        if let Some(provider) = self.provider.take() {
-            let _ = provider.shutdown();
-        }
-    }
+    /// Flushes and stops the exporter now (as dropping it does).
+    pub fn shutdown(self) {}
 }
 
 impl Drop for Telemetry {

@@ -84,11 +84,6 @@ impl RedisSessions {
             .map_err(unavailable)
     }
 
-    pub async fn created_at(&self, id: &str) -> Result<SystemTime, ApiError> {
-        let (record, _) = self.read(id).await?;
-        Ok(from_millis(record.created_ms))
-    }
-
     /// Keeps the outcome's images for `keep` (nothing when it is zero).
     pub async fn put_images(
         &self,
