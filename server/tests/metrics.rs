@@ -5,9 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use livegate_proto::v1 as pb;
-use pb::stream_session_response::Message as Out;
-use support::{assert_error, curl, jpeg_frame, open_stream, start};
+use support::{assert_error, curl, jpeg_frame, open_stream, start, still_until_verdict};
 
 /// The value of the sample `series` (name with its labels, as written), 0 if absent.
 fn sample(text: &str, series: &str) -> f64 {
@@ -63,17 +61,7 @@ async fn metrics_count_sessions_frames_verdicts_and_errors() {
     let (_, tx, _client, mut responses) = open_stream(&server, vec![jpeg_frame(0)]).await;
     let during = scrape();
     assert_eq!(sample(&during, "livegate_active_streams"), 1.0);
-    let mut ts = 0;
-    let verdict = loop {
-        match responses.message().await.unwrap().unwrap().message.unwrap() {
-            Out::Verdict(v) => break v,
-            Out::Feedback(f) if f.frame_timestamp_ms == ts => {
-                ts += 100;
-                let _ = tx.send(jpeg_frame(ts)).await; // closed once the verdict is decided
-            }
-            _ => {}
-        }
-    };
+    let verdict = still_until_verdict(&tx, &mut responses, 0).await;
     assert!(!verdict.is_live);
     drop(tx);
     tokio::time::sleep(Duration::from_millis(600)).await;

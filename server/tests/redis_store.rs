@@ -9,7 +9,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use livegate_proto::v1 as pb;
-use pb::stream_session_response::Message as Out;
 use support::{TestServer, assert_error, curl, jpeg_frame, start, start_message};
 
 /// A redis-server of our own, without persistence, killed at the end.
@@ -83,17 +82,7 @@ async fn stream_still(server: &TestServer, id: &str, token: &str) -> pb::Verdict
         .await
         .unwrap()
         .into_inner();
-    let mut ts = 0;
-    loop {
-        match responses.message().await.unwrap().unwrap().message.unwrap() {
-            Out::Verdict(v) => return v,
-            Out::Feedback(f) if f.frame_timestamp_ms == ts => {
-                ts += 100;
-                let _ = tx.send(jpeg_frame(ts)).await;
-            }
-            _ => {}
-        }
-    }
+    support::still_until_verdict(&tx, &mut responses, 0).await
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,7 +1,11 @@
 //! The server binary: it refuses to start without its models and says what to do, and on
 //! SIGTERM it drains and exits cleanly.
 
+mod support;
+
 use std::process::Command;
+
+use support::{jpeg_frame, start_message, still_until_verdict};
 
 #[test]
 fn missing_models_stop_start_up_with_the_file_and_the_fetch_command() {
@@ -90,32 +94,11 @@ async fn sigterm_lets_a_running_stream_finish_then_the_process_exits_cleanly() {
         .await
         .unwrap()
         .into_inner();
-    let jpeg = std::fs::read(livegate_engine::models::cache_dir().join("media/franck_02045.jpg"))
-        .expect("test media (python3 engine/assets/fetch.py media)");
-    let frame = |ts: i64| pb::StreamSessionRequest {
-        message: Some(pb::stream_session_request::Message::Frame(pb::Frame {
-            timestamp_ms: ts,
-            encoding: pb::FrameEncoding::Jpeg as i32,
-            data: jpeg.clone(),
-            ..Default::default()
-        })),
-    };
     let (tx, rx) = tokio::sync::mpsc::channel(64);
-    tx.send(pb::StreamSessionRequest {
-        message: Some(pb::stream_session_request::Message::Start(
-            pb::StreamStart {
-                session_id: created.session_id.clone(),
-                stream_token: created.stream_token.clone(),
-                client: Some(pb::ClientInfo {
-                    fps: 10.0,
-                    ..Default::default()
-                }),
-            },
-        )),
-    })
-    .await
-    .unwrap();
-    tx.send(frame(0)).await.unwrap();
+    tx.send(start_message(&created.session_id, &created.stream_token))
+        .await
+        .unwrap();
+    tx.send(jpeg_frame(0)).await.unwrap();
     let mut responses = client
         .stream_session(tokio_stream::wrappers::ReceiverStream::new(rx))
         .await
@@ -135,19 +118,8 @@ async fn sigterm_lets_a_running_stream_finish_then_the_process_exits_cleanly() {
     let signalled = Instant::now();
 
     // The stream goes on to its verdict (its first step times out after 1 s of frames).
-    let mut ts = 0;
-    let verdict = loop {
-        ts += 100;
-        let _ = tx.send(frame(ts)).await;
-        let message = responses
-            .message()
-            .await
-            .unwrap()
-            .expect("open until the verdict");
-        if let Some(Out::Verdict(v)) = message.message {
-            break v;
-        }
-    };
+    let _ = tx.send(jpeg_frame(100)).await;
+    let verdict = still_until_verdict(&tx, &mut responses, 100).await;
     assert!(
         verdict.reasons.iter().any(|r| r == "CHALLENGE_TIMEOUT"),
         "{verdict:?}"

@@ -16,7 +16,6 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::trace::v1::Span;
-use pb::stream_session_response::Message as Out;
 use support::{curl, grpc, jpeg_frame, start, start_message};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
@@ -102,17 +101,7 @@ async fn spans_reach_an_otlp_receiver_under_the_callers_trace() {
         .await
         .unwrap()
         .into_inner();
-    let mut ts = 0;
-    while let Some(message) = responses.message().await.unwrap() {
-        match message.message.unwrap() {
-            Out::Verdict(_) => break,
-            Out::Feedback(f) if f.frame_timestamp_ms == ts => {
-                ts += 100;
-                let _ = tx.send(jpeg_frame(ts)).await;
-            }
-            _ => {}
-        }
-    }
+    support::still_until_verdict(&tx, &mut responses, 0).await;
 
     // A REST caller with another trace.
     let rest_trace = "0af7651916cd43dd8448eb211c80319c";

@@ -256,3 +256,29 @@ pub async fn open_stream(
         .into_inner();
     (created, tx, client, responses)
 }
+
+/// Streams the still photo of [`jpeg_frame`] in lock-step until the verdict: each time the
+/// frame stamped `last` (already sent) is answered, the next one, 100 ms later, goes out.
+pub async fn still_until_verdict(
+    tx: &tokio::sync::mpsc::Sender<pb::StreamSessionRequest>,
+    responses: &mut tonic::Streaming<pb::StreamSessionResponse>,
+    mut last: i64,
+) -> pb::Verdict {
+    use pb::stream_session_response::Message as Out;
+    loop {
+        let message = responses
+            .message()
+            .await
+            .unwrap()
+            .expect("open until the verdict");
+        match message.message.unwrap() {
+            Out::Verdict(v) => return v,
+            Out::Feedback(f) if f.frame_timestamp_ms == last => {
+                last += 100;
+                // The call's request side closes once the server has decided the verdict.
+                let _ = tx.send(jpeg_frame(last)).await;
+            }
+            _ => {}
+        }
+    }
+}
