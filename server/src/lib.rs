@@ -28,6 +28,7 @@ pub mod tls;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::Method;
 use livegate_engine::Models;
@@ -99,7 +100,7 @@ pub async fn serve(
             .max_decoding_message_size(state.config.max_request_bytes as usize);
 
     let (health_reporter, health) = tonic_health::server::health_reporter();
-    set_health(&health_reporter, true).await;
+    let readiness = tokio::spawn(report_readiness(state.clone(), health_reporter));
     // grpcurl and older tools speak reflection v1alpha, newer ones v1: offer both.
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
@@ -123,7 +124,6 @@ pub async fn serve(
     let (stop, stopped) = watch::channel(false);
     let lifecycle = state.lifecycle.clone();
     let drain_timeout = state.config.drain_timeout;
-    let drain_health = health_reporter.clone();
     tokio::spawn(async move {
         shutdown.await;
         tracing::info!(
@@ -132,7 +132,6 @@ pub async fn serve(
             "draining: no new sessions or streams"
         );
         lifecycle.start_draining();
-        set_health(&drain_health, false).await;
         let _ = stop.send(true);
         if tokio::time::timeout(drain_timeout, lifecycle.streams_done())
             .await
@@ -197,6 +196,7 @@ pub async fn serve(
         )
         .await;
     purger.abort();
+    readiness.abort();
     if let Some(rest) = rest {
         rest.await??;
     }
@@ -204,6 +204,38 @@ pub async fn serve(
     state.lifecycle.streams_done().await;
     result.map_err(Into::into)
 }
+
+/// Keeps gRPC health equal to readiness ([`AppState::ready`]): checked every
+/// [`READINESS_INTERVAL`] (so a lost Redis turns a replica NOT_SERVING, and its return SERVING
+/// again), and at once when the drain starts, after which it stays NOT_SERVING. The only writer
+/// of the health status.
+async fn report_readiness(state: AppState, reporter: tonic_health::server::HealthReporter) {
+    let draining = state.lifecycle.draining_started();
+    tokio::pin!(draining);
+    let mut tick = tokio::time::interval(READINESS_INTERVAL);
+    let mut serving = None;
+    loop {
+        tokio::select! {
+            _ = &mut draining => break,
+            _ = tick.tick() => {
+                let ready = state.ready().await;
+                if serving != Some(ready) {
+                    match (serving, ready) {
+                        (Some(_), false) => tracing::warn!("not ready: the session store does not answer"),
+                        (Some(_), true) => tracing::info!("ready again"),
+                        (None, _) => {}
+                    }
+                    set_health(&reporter, ready).await;
+                    serving = Some(ready);
+                }
+            }
+        }
+    }
+    set_health(&reporter, false).await;
+}
+
+/// How often gRPC health re-checks readiness (a Redis ping).
+const READINESS_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Readiness as gRPC health reports it: the whole server (`""`) and each service.
 async fn set_health(reporter: &tonic_health::server::HealthReporter, serving: bool) {

@@ -11,6 +11,8 @@
 //!
 //! Readiness means: the models are loaded (the server does not listen before they are), the
 //! session store answers (the in-memory store always does), and the server is not draining.
+//! `GET /ready` asks at each request; gRPC health is kept up to date by one task
+//! (`report_readiness` in the crate root), so both probes give the same answer.
 
 use std::sync::Arc;
 
@@ -53,6 +55,14 @@ impl Lifecycle {
     pub fn stream_started(self: &Arc<Self>) -> RunningStream {
         self.active_streams.send_modify(|n| *n += 1);
         RunningStream(self.clone())
+    }
+
+    /// Resolves when the drain starts.
+    pub fn draining_started(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.draining.subscribe();
+        async move {
+            let _ = rx.wait_for(|draining| *draining).await;
+        }
     }
 
     /// Resolves when running streams must end (the drain deadline has passed).

@@ -30,6 +30,11 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Ready for new sessions: not draining, and the session store answers (see `lifecycle`).
+    pub async fn ready(&self) -> bool {
+        self.lifecycle.is_ready() && self.sessions.reachable().await
+    }
+
     /// The state with sessions in memory.
     pub fn new(config: Config, models: Arc<Models>) -> Self {
         let sessions = SessionStore::new(

@@ -1,6 +1,7 @@
 //! Sessions in a real Redis (Debian's `redis-server`, started by this test on a loopback port),
 //! shared by two servers: create on A, stream on B, read and verify from A; verify-once when A
-//! and B verify at the same instant; finished results outlive a restart of A; expiry by TTL.
+//! and B verify at the same instant; finished results outlive a restart of A; readiness (REST and
+//! gRPC health) follows Redis going away and coming back; expiry by TTL.
 
 mod support;
 
@@ -14,6 +15,7 @@ use support::{TestServer, assert_error, curl, jpeg_frame, start, start_message};
 /// A redis-server of our own, without persistence, killed at the end.
 struct Redis {
     child: Child,
+    port: u16,
     url: String,
 }
 
@@ -24,6 +26,11 @@ impl Redis {
             .local_addr()
             .unwrap()
             .port();
+        Self::start_on(port)
+    }
+
+    /// A (new, empty) Redis on `port`: how a restarted Redis looks to the replicas.
+    fn start_on(port: u16) -> Self {
         let child = Command::new("redis-server")
             .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
             .args(["--save", "", "--appendonly", "no"])
@@ -38,6 +45,7 @@ impl Redis {
         }
         Redis {
             child,
+            port,
             url: format!("redis://127.0.0.1:{port}"),
         }
     }
@@ -155,13 +163,69 @@ async fn two_replicas_share_sessions_verify_once_and_keep_results_across_a_resta
     assert_eq!(seen.json["status"], "FAILED", "{seen:?}");
     assert_eq!(seen.json["sessionId"], id.as_str());
 
-    // Readiness follows the store: without Redis the replica is not ready.
+    // Readiness follows the store, on both probes: without Redis the replica is not ready...
     let ready = format!("{}/ready", a.rest_url);
     assert_eq!(curl(&["-m", "10", &ready]).status, 200);
+    assert_eq!(grpc_health(&a).await, SERVING);
+    let port = redis.port;
     drop(redis);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let answer = curl(&["-m", "10", &ready]);
     assert_eq!(answer.status, 503, "{answer:?}");
+    assert!(
+        health_becomes(&a, NOT_SERVING).await,
+        "gRPC health still SERVING 10 s after Redis went away"
+    );
+    let refused = curl(&[
+        "-X",
+        "POST",
+        &format!("{}/api/liveness/session", a.rest_url),
+    ]);
+    assert_error(&refused, 5001, 503);
+
+    // ...and once Redis is back (a new, empty one on the same address), the same replica
+    // reconnects by itself: ready again, and it creates and reads sessions.
+    let _redis = Redis::start_on(port);
+    assert!(
+        health_becomes(&a, SERVING).await,
+        "gRPC health not SERVING 10 s after Redis came back"
+    );
+    assert_eq!(curl(&["-m", "10", &ready]).status, 200);
+    let (fresh, _) = create(&a);
+    let read = curl(&[&format!(
+        "{}/api/liveness/session/{fresh}/results",
+        a.rest_url
+    )]);
+    assert_eq!(read.json["status"], "CREATED", "{read:?}");
+}
+
+const SERVING: i32 = 1;
+const NOT_SERVING: i32 = 2;
+
+/// The server's overall gRPC health status (`""`), as a Kubernetes gRPC probe asks for it.
+async fn grpc_health(server: &TestServer) -> i32 {
+    let channel = tonic::transport::Endpoint::from_shared(server.grpc_url.clone())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    tonic_health::pb::health_client::HealthClient::new(channel)
+        .check(tonic_health::pb::HealthCheckRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .status
+}
+
+/// Whether the gRPC health status reaches `status` within 10 s (it is re-checked every 2 s).
+async fn health_becomes(server: &TestServer, status: i32) -> bool {
+    for _ in 0..50 {
+        if grpc_health(server).await == status {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    false
 }
 
 #[tokio::test(flavor = "multi_thread")]

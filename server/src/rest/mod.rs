@@ -151,7 +151,7 @@ async fn prometheus() -> impl IntoResponse {
 /// Readiness: 200 while the server takes new sessions, 503 while it drains (see
 /// [`crate::lifecycle`]). `/health` stays the liveness probe.
 async fn ready(State(state): State<AppState>) -> impl IntoResponse {
-    let (status, body) = if state.lifecycle.is_ready() && state.sessions.reachable().await {
+    let (status, body) = if state.ready().await {
         (http::StatusCode::OK, r#"{"status":"SERVING"}"#)
     } else {
         (

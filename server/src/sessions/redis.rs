@@ -17,7 +17,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use livegate_engine::PlanConfig;
 use livegate_proto::v1 as pb;
 use redis::AsyncCommands;
-use redis::aio::MultiplexedConnection;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::{Deserialize, Serialize};
 
 use super::{Outcome, Session, Settings, Status};
@@ -37,8 +37,15 @@ return 0
 /// Rounds of read-apply-write before giving up on a session that keeps changing.
 const MAX_ATTEMPTS: usize = 16;
 
+/// A Redis that does not answer within this is unavailable: the request fails with 5001 and
+/// readiness turns false, instead of a stream or a probe hanging on it.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(3);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
 pub struct RedisSessions {
-    connection: MultiplexedConnection,
+    /// Reconnects by itself after Redis restarts or a connection drops; requests made meanwhile
+    /// fail (5001) rather than wait.
+    connection: ConnectionManager,
     compare_and_set: redis::Script,
 }
 
@@ -57,8 +64,10 @@ fn images_key(id: &str) -> String {
 impl RedisSessions {
     pub async fn connect(url: &str) -> Result<Self, ApiError> {
         let client = redis::Client::open(url).map_err(unavailable)?;
-        let connection = client
-            .get_multiplexed_async_connection()
+        let config = ConnectionManagerConfig::new()
+            .set_response_timeout(Some(RESPONSE_TIMEOUT))
+            .set_connection_timeout(Some(CONNECT_TIMEOUT));
+        let connection = ConnectionManager::new_with_config(client, config)
             .await
             .map_err(unavailable)?;
         Ok(RedisSessions {
