@@ -113,7 +113,10 @@ async fn the_config_map_starts_the_server_and_the_example_secret_must_be_replace
         let line = log
             .recv_timeout(std::time::Duration::from_secs(60))
             .expect("the server starts within a minute and logs its REST address");
-        if let Some(at) = line.find("listening (REST").and_then(|_| line.find("addr=")) {
+        if let Some(at) = line
+            .find("listening (REST")
+            .and_then(|_| line.find("addr="))
+        {
             let addr = &line[at + "addr=".len()..];
             break addr.split_whitespace().next().unwrap().to_string();
         }
