@@ -213,6 +213,8 @@ async fn report_readiness(state: AppState, reporter: tonic_health::server::Healt
     let draining = state.lifecycle.draining_started();
     tokio::pin!(draining);
     let mut tick = tokio::time::interval(READINESS_INTERVAL);
+    // A Redis that times out (3 s) must not leave a burst of overdue checks behind it.
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut serving = None;
     loop {
         tokio::select! {
