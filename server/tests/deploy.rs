@@ -100,27 +100,8 @@ async fn the_config_map_starts_the_server_and_the_example_secret_must_be_replace
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    // Its log goes on being read (and dropped) so the server never writes into a closed pipe.
-    let (lines, log) = std::sync::mpsc::channel();
-    let out = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
-            let _ = lines.send(line);
-        }
-    });
-    let rest_addr = loop {
-        let line = log
-            .recv_timeout(std::time::Duration::from_secs(60))
-            .expect("the server starts within a minute and logs its REST address");
-        if let Some(at) = line
-            .find("listening (REST")
-            .and_then(|_| line.find("addr="))
-        {
-            let addr = &line[at + "addr=".len()..];
-            break addr.split_whitespace().next().unwrap().to_string();
-        }
-    };
+    let log = support::log_lines(&mut child);
+    let rest_addr = support::listening_addr(&log, "REST");
     let ready = support::curl(&["-m", "10", &format!("http://{rest_addr}/ready")]);
     let _ = child.kill();
     let _ = child.wait();

@@ -82,14 +82,8 @@ fn create(server: &TestServer) -> (String, String) {
 /// Streams a still photo into the session over `server`'s gRPC until its verdict.
 async fn stream_still(server: &TestServer, id: &str, token: &str) -> pb::Verdict {
     let mut client = support::grpc(server).await;
-    let (tx, rx) = tokio::sync::mpsc::channel(64);
-    tx.send(start_message(id, token)).await.unwrap();
-    tx.send(jpeg_frame(0)).await.unwrap();
-    let mut responses = client
-        .stream_session(tokio_stream::wrappers::ReceiverStream::new(rx))
-        .await
-        .unwrap()
-        .into_inner();
+    let (tx, mut responses) =
+        support::start_stream(&mut client, id, token, vec![jpeg_frame(0)]).await;
     support::still_until_verdict(&tx, &mut responses, 0).await
 }
 

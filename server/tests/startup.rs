@@ -5,7 +5,7 @@ mod support;
 
 use std::process::Command;
 
-use support::{jpeg_frame, start_message, still_until_verdict};
+use support::{jpeg_frame, listening_addr, log_lines, start_stream, still_until_verdict};
 
 #[test]
 fn missing_models_stop_start_up_with_the_file_and_the_fetch_command() {
@@ -29,27 +29,6 @@ fn missing_models_stop_start_up_with_the_file_and_the_fetch_command() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
     std::fs::remove_dir_all(&empty).unwrap();
-}
-
-/// The running binary's log lines, as they come.
-fn log_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
-    use std::io::BufRead;
-    let out = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
-/// The `addr=` of a "listening (…)" line.
-fn listening_addr(line: &str) -> Option<String> {
-    let at = line.find("addr=")? + "addr=".len();
-    Some(line[at..].split_whitespace().next()?.to_string())
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -77,14 +56,7 @@ async fn sigterm_lets_a_running_stream_finish_then_the_process_exits_cleanly() {
         .spawn()
         .unwrap();
     let log = log_lines(&mut child);
-    let grpc_addr = loop {
-        let line = log
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the server starts within a minute");
-        if line.contains("listening (gRPC") {
-            break listening_addr(&line).expect("the gRPC address in the log");
-        }
-    };
+    let grpc_addr = listening_addr(&log, "gRPC");
 
     let mut client = pb::liveness_client::LivenessClient::connect(format!("http://{grpc_addr}"))
         .await
@@ -94,16 +66,13 @@ async fn sigterm_lets_a_running_stream_finish_then_the_process_exits_cleanly() {
         .await
         .unwrap()
         .into_inner();
-    let (tx, rx) = tokio::sync::mpsc::channel(64);
-    tx.send(start_message(&created.session_id, &created.stream_token))
-        .await
-        .unwrap();
-    tx.send(jpeg_frame(0)).await.unwrap();
-    let mut responses = client
-        .stream_session(tokio_stream::wrappers::ReceiverStream::new(rx))
-        .await
-        .unwrap()
-        .into_inner();
+    let (tx, mut responses) = start_stream(
+        &mut client,
+        &created.session_id,
+        &created.stream_token,
+        vec![jpeg_frame(0)],
+    )
+    .await;
     while !matches!(
         responses.message().await.unwrap().unwrap().message,
         Some(Out::Feedback(_))

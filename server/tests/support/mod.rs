@@ -242,10 +242,29 @@ pub async fn open_stream(
         .await
         .unwrap()
         .into_inner();
+    let (tx, responses) = start_stream(
+        &mut client,
+        &created.session_id,
+        &created.stream_token,
+        frames,
+    )
+    .await;
+    (created, tx, client, responses)
+}
+
+/// Opens the stream of an existing session over `client`, with its `start` and then `frames`
+/// queued. Returns the request sender (drop it to close the stream) and the server's responses.
+pub async fn start_stream(
+    client: &mut pb::liveness_client::LivenessClient<Channel>,
+    session_id: &str,
+    token: &str,
+    frames: Vec<pb::StreamSessionRequest>,
+) -> (
+    tokio::sync::mpsc::Sender<pb::StreamSessionRequest>,
+    tonic::Streaming<pb::StreamSessionResponse>,
+) {
     let (tx, rx) = tokio::sync::mpsc::channel(1024);
-    tx.send(start_message(&created.session_id, &created.stream_token))
-        .await
-        .unwrap();
+    tx.send(start_message(session_id, token)).await.unwrap();
     for f in frames {
         tx.send(f).await.unwrap();
     }
@@ -254,7 +273,7 @@ pub async fn open_stream(
         .await
         .unwrap()
         .into_inner();
-    (created, tx, client, responses)
+    (tx, responses)
 }
 
 /// Streams the still photo of [`jpeg_frame`] in lock-step until the verdict: each time the
@@ -279,6 +298,35 @@ pub async fn still_until_verdict(
                 let _ = tx.send(jpeg_frame(last)).await;
             }
             _ => {}
+        }
+    }
+}
+
+/// The log lines of a server binary started with its stdout piped, as they come. A thread keeps
+/// reading to the end, so the server never blocks on, or writes into, an unread pipe.
+pub fn log_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let out = child.stdout.take().expect("the server's stdout is piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    rx
+}
+
+/// Waits (up to a minute) for the log's "listening (`listener`" line, e.g. "gRPC" or "REST", and
+/// returns its `addr=`.
+pub fn listening_addr(log: &std::sync::mpsc::Receiver<String>, listener: &str) -> String {
+    let wanted = format!("listening ({listener}");
+    loop {
+        let line = log
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("the server starts within a minute and logs {wanted}"));
+        if line.contains(&wanted) {
+            let at = line.find("addr=").expect("the address in the line") + "addr=".len();
+            return line[at..].split_whitespace().next().unwrap().to_string();
         }
     }
 }
