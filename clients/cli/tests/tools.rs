@@ -191,3 +191,85 @@ async fn cli_refuses_a_deployment_that_requires_the_light_step_up_front() {
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_kyc_reads_a_document_and_tells_a_failed_check_by_its_exit_status() {
+    use livegate_specimens::{Capture, Style, photograph, portrait_from_still, specimen};
+    use opencv::imgcodecs;
+
+    let server = start_server(|c| c.step_time_limit = Duration::from_secs(1)).await;
+    // A still photo held to the camera: not live, but the session has a reference face.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_livegate"));
+    cmd.args([
+        "--server",
+        &server.url,
+        "--json",
+        "stream",
+        "--repeat",
+        "45",
+        "--fps",
+        "15",
+    ])
+    .arg(media("franck_02159.jpg"));
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(1), "not live is exit 1");
+    let streamed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one object");
+    assert_eq!(streamed["isLive"], false);
+    let session = streamed["sessionId"].as_str().unwrap().to_string();
+
+    // The same man's ID card, front and back, photographed by a phone.
+    let still = imgcodecs::imread(
+        media("franck_02159.jpg").to_str().unwrap(),
+        imgcodecs::IMREAD_COLOR,
+    )
+    .unwrap();
+    let card = specimen(Style::Td1Card, 5, &portrait_from_still(&still).unwrap()).unwrap();
+    let dir = std::env::temp_dir().join(format!("livegate-cli-kyc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sides: Vec<_> = card
+        .pages
+        .iter()
+        .enumerate()
+        .map(|(i, page)| {
+            let path = dir.join(format!("side{i}.jpg"));
+            let picture = photograph(page, Capture::Phone, 5 + i as u64).unwrap();
+            std::fs::write(
+                &path,
+                livegate_engine::frame::encode_jpeg(&picture, 90).unwrap(),
+            )
+            .unwrap();
+            path
+        })
+        .collect();
+
+    let kyc = |json: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_livegate"));
+        cmd.args(["--server", &server.url]);
+        if json {
+            cmd.arg("--json");
+        }
+        cmd.args(["kyc", &session]).args(&sides);
+        cmd
+    };
+    let out = run(kyc(true)).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // The document was read right, and the face matches; the liveness check did not pass, so
+    // neither does the KYC check: exit 1.
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one object");
+    let data = &answer["kycAnalysis"]["extractedData"];
+    assert_eq!(data["name"], card.truth.name.as_str(), "{answer}");
+    assert_eq!(data["idNumber"], card.truth.id_number.as_str(), "{answer}");
+    assert_eq!(data["dateOfBirth"], card.truth.date_of_birth.as_str());
+    assert_eq!(answer["kycAnalysis"]["mrzValid"], true, "{answer}");
+    assert_eq!(answer["faceMatchResult"]["isMatch"], true, "{answer}");
+    assert_eq!(answer["livenessVerification"]["isLive"], false);
+    assert_eq!(answer["overallSuccess"], false);
+
+    // A session backs one identity check: the second is the server's 2011, exit 2.
+    let out = run(kyc(false)).await;
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("2011"), "{stderr}");
+}
