@@ -1,5 +1,6 @@
 //! The server's configuration: one typed struct, from flags or environment, with defaults that
-//! run on one machine. Printed at start-up; API keys print as `tenant:<redacted>`.
+//! run on one machine. Printed at start-up; API keys print as `tenant:<redacted>`, and a Redis
+//! URL's password as `redacted`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -9,6 +10,7 @@ use clap::Parser;
 use livegate_engine::{ChallengeKind, PlanConfig};
 
 use crate::auth::ApiKey;
+use crate::sessions::{RedisTlsFiles, RedisUrl};
 
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -49,10 +51,25 @@ pub struct Config {
     #[arg(long, env = "LIVEGATE_DEMO_TENANT", default_value = "demo")]
     pub demo_tenant: String,
 
-    /// Keep sessions in this Redis (`redis://host:6379`, `redis+unix:///path/redis.sock`), shared
-    /// by every replica that uses it. None: in this process's memory (one replica only).
+    /// Keep sessions in this Redis (`redis://host:6379`, `rediss://` for TLS,
+    /// `redis+unix:///path/redis.sock`; a password as `redis://:password@host`), shared by every
+    /// replica that uses it. None: in this process's memory (one replica only).
     #[arg(long, env = "LIVEGATE_REDIS_URL")]
-    pub redis_url: Option<String>,
+    pub redis_url: Option<RedisUrl>,
+
+    /// PEM certificate of the authority that signed Redis's certificate (`rediss://` only), for
+    /// a Redis with its own CA. None: the system's trusted roots.
+    #[arg(long, env = "LIVEGATE_REDIS_TLS_CA")]
+    pub redis_tls_ca: Option<PathBuf>,
+
+    /// PEM client certificate presented to Redis (`rediss://` only), for a Redis that asks for
+    /// one (`tls-auth-clients yes`, Redis's default when TLS is on).
+    #[arg(long, env = "LIVEGATE_REDIS_TLS_CERT", requires = "redis_tls_key")]
+    pub redis_tls_cert: Option<PathBuf>,
+
+    /// PEM private key of `--redis-tls-cert`.
+    #[arg(long, env = "LIVEGATE_REDIS_TLS_KEY", requires = "redis_tls_cert")]
+    pub redis_tls_key: Option<PathBuf>,
 
     /// OTLP/gRPC endpoint (an OpenTelemetry collector, e.g. `http://otel-collector:4317`) that
     /// receives the server's traces. None: no traces are exported.
@@ -210,6 +227,14 @@ impl Config {
     /// Largest message a stream may send: a frame at its limit plus room for the envelope.
     pub fn max_stream_message_bytes(&self) -> usize {
         self.max_frame_bytes as usize * 2 + 64 * 1024
+    }
+
+    /// The files of the TLS connection to Redis, as configured.
+    pub fn redis_tls(&self) -> RedisTlsFiles {
+        RedisTlsFiles {
+            ca: self.redis_tls_ca.clone(),
+            client: self.redis_tls_cert.clone().zip(self.redis_tls_key.clone()),
+        }
     }
 
     pub fn image_retention(&self) -> Duration {

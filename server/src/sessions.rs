@@ -9,6 +9,8 @@
 
 mod redis;
 
+pub use redis::{RedisTlsFiles, RedisUrl};
+
 use livegate_engine::PlanConfig;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -134,13 +136,14 @@ impl SessionStore {
 
     /// Sessions in the Redis at `url`, shared with every replica that uses it.
     pub async fn redis(
-        url: &str,
+        url: &RedisUrl,
+        tls: &RedisTlsFiles,
         ttl: Duration,
         image_retention: Duration,
         result_retention: Duration,
     ) -> Result<Self, ApiError> {
         Ok(SessionStore {
-            backend: Backend::Redis(redis::RedisSessions::connect(url).await?),
+            backend: Backend::Redis(redis::RedisSessions::connect(url, tls).await?),
             ttl,
             image_retention,
             result_retention,

@@ -54,6 +54,7 @@ impl AppState {
             Some(url) => {
                 SessionStore::redis(
                     url,
+                    &config.redis_tls(),
                     config.session_ttl,
                     config.image_retention(),
                     config.result_retention,

@@ -1,7 +1,8 @@
 //! Sessions in a real Redis (Debian's `redis-server`, started by this test on a loopback port),
 //! shared by two servers: create on A, stream on B, read and verify from A; verify-once when A
 //! and B verify at the same instant; finished results outlive a restart of A; readiness (REST and
-//! gRPC health) follows Redis going away and coming back; expiry by TTL.
+//! gRPC health) follows Redis going away and coming back; expiry by TTL; a Redis that speaks only
+//! TLS, with a password and client certificates.
 
 mod support;
 
@@ -10,6 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use livegate_proto::v1 as pb;
+use livegate_server::sessions::{RedisTlsFiles, SessionStore};
 use support::{TestServer, assert_error, curl, jpeg_frame, start, start_message};
 
 /// A redis-server of our own, without persistence, killed at the end.
@@ -31,8 +33,43 @@ impl Redis {
 
     /// A (new, empty) Redis on `port`: how a restarted Redis looks to the replicas.
     fn start_on(port: u16) -> Self {
+        Self::start_with(port, &["--port", &port.to_string()])
+    }
+
+    /// A Redis that speaks only TLS with `pki`'s certificates, asks clients for theirs (Redis's
+    /// default) and wants `password`.
+    fn start_tls(pki: &Pki, password: &str) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let path = |name: &str| pki.dir.join(name).to_str().unwrap().to_string();
+        let mut redis = Self::start_with(
+            port,
+            &[
+                "--port",
+                "0",
+                "--tls-port",
+                &port.to_string(),
+                "--tls-cert-file",
+                &path("redis.pem"),
+                "--tls-key-file",
+                &path("redis.key"),
+                "--tls-ca-cert-file",
+                &path("ca.pem"),
+                "--requirepass",
+                password,
+            ],
+        );
+        redis.url = format!("rediss://:{password}@localhost:{port}");
+        redis
+    }
+
+    fn start_with(port: u16, args: &[&str]) -> Self {
         let child = Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--bind", "127.0.0.1"])
+            .args(args)
             .args(["--save", "", "--appendonly", "no"])
             .stdout(Stdio::null())
             .spawn()
@@ -61,7 +98,7 @@ impl Drop for Redis {
 async fn replica(redis: &Redis, tune: impl FnOnce(&mut livegate_server::Config)) -> TestServer {
     let url = redis.url.clone();
     start(move |c| {
-        c.redis_url = Some(url);
+        c.redis_url = Some(url.parse().unwrap());
         c.step_time_limit = Duration::from_secs(1);
         tune(c);
     })
@@ -253,4 +290,150 @@ async fn sessions_and_images_expire_through_redis_ttls() {
     let later = curl(&[&results]);
     assert_eq!(later.json["status"], "FAILED");
     assert!(later.json["referenceImage"].is_null(), "{later:?}");
+}
+
+/// A private certificate authority and the certificates it signed, as PEM files in `dir`:
+/// `ca.pem`; `redis.pem`/`redis.key` for `localhost`; `client.pem`/`client.key`.
+struct Pki {
+    dir: std::path::PathBuf,
+}
+
+impl Pki {
+    fn generate() -> Self {
+        use rcgen::{
+            BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair,
+            KeyUsagePurpose,
+        };
+        let dir = std::env::temp_dir().join(format!("livegate-redis-pki-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        // Distinct names: a certificate whose issuer is its own subject reads as self-signed.
+        ca.distinguished_name
+            .push(DnType::CommonName, "Livegate test authority");
+        let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
+        std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
+        for (name, names) in [("redis", vec!["localhost".to_string()]), ("client", vec![])] {
+            let key = KeyPair::generate().unwrap();
+            let mut params = CertificateParams::new(names).unwrap();
+            params.distinguished_name.push(DnType::CommonName, name);
+            let cert = params.signed_by(&key, &ca).unwrap();
+            std::fs::write(dir.join(format!("{name}.pem")), cert.pem()).unwrap();
+            std::fs::write(dir.join(format!("{name}.key")), key.serialize_pem()).unwrap();
+        }
+        Pki { dir }
+    }
+
+    fn file(&self, name: &str) -> std::path::PathBuf {
+        self.dir.join(name)
+    }
+}
+
+impl Drop for Pki {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Connects a session store to `url` with `tls`, as a replica does at start: the error's
+/// message when Redis does not take the connection.
+async fn store_refusal(url: &str, tls: RedisTlsFiles) -> Option<String> {
+    let hour = Duration::from_secs(3600);
+    SessionStore::redis(&url.parse().unwrap(), &tls, hour, hour, hour)
+        .await
+        .err()
+        .map(|e| e.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sessions_in_a_redis_that_speaks_only_tls_with_a_password_and_client_certificates() {
+    let pki = Pki::generate();
+    let redis = Redis::start_tls(&pki, "tls-redis-pass-0123");
+    let url = redis.url.clone();
+    let (ca, cert, key) = (
+        pki.file("ca.pem"),
+        pki.file("client.pem"),
+        pki.file("client.key"),
+    );
+    let server = start({
+        let (url, ca, cert, key) = (url.clone(), ca.clone(), cert.clone(), key.clone());
+        move |c| {
+            c.redis_url = Some(url.parse().unwrap());
+            c.redis_tls_ca = Some(ca);
+            c.redis_tls_cert = Some(cert);
+            c.redis_tls_key = Some(key);
+        }
+    })
+    .await;
+    assert_eq!(curl(&[&format!("{}/ready", server.rest_url)]).status, 200);
+    let (id, token) = create(&server);
+    let verdict = stream_still(&server, &id, &token).await;
+    assert!(!verdict.is_live);
+    let seen = curl(&[&format!(
+        "{}/api/liveness/session/{id}/results",
+        server.rest_url
+    )]);
+    assert_eq!(seen.json["status"], "FAILED", "{seen:?}");
+
+    // The session is in that Redis: read it there, over TLS, as redis-cli would.
+    let keys = Command::new("redis-cli")
+        .args(["--tls", "--cacert"])
+        .arg(&ca)
+        .arg("--cert")
+        .arg(&cert)
+        .arg("--key")
+        .arg(&key)
+        .args(["-h", "localhost", "-p", &redis.port.to_string()])
+        .args(["--no-auth-warning", "-a", "tls-redis-pass-0123"])
+        .args(["exists", &format!("livegate:session:{id}")])
+        .output()
+        .expect("redis-cli (Debian's redis-tools)");
+    assert_eq!(
+        String::from_utf8_lossy(&keys.stdout).trim(),
+        "1",
+        "{keys:?}"
+    );
+
+    // What a replica that is set up wrong meets: a refusal at start, never a quiet fallback.
+    // (Each refusal comes after the store's connection retries, about 6 s: they run together.)
+    let full = RedisTlsFiles {
+        ca: Some(ca.clone()),
+        client: Some((cert.clone(), key.clone())),
+    };
+    // Redis's certificate is checked: the system's roots do not know our authority.
+    let untrusted = RedisTlsFiles {
+        ca: None,
+        ..full.clone()
+    };
+    // Redis asks for a client certificate.
+    let anonymous = RedisTlsFiles {
+        client: None,
+        ..full.clone()
+    };
+    let wrong_password = url.replace("tls-redis-pass-0123", "not-the-password");
+    let plain = url.replace("rediss://", "redis://");
+    let (accepted, untrusted, anonymous, wrong_password, plain, mixed) = tokio::join!(
+        store_refusal(&url, full.clone()),
+        store_refusal(&url, untrusted),
+        store_refusal(&url, anonymous),
+        store_refusal(&wrong_password, full.clone()),
+        store_refusal(&plain, RedisTlsFiles::default()),
+        store_refusal(&plain, full),
+    );
+    println!(
+        "untrusted: {untrusted:?}\nanonymous: {anonymous:?}\nwrong password: {wrong_password:?}\nplain: {plain:?}\nmixed: {mixed:?}"
+    );
+    assert_eq!(accepted, None);
+    let untrusted = untrusted.expect("an unknown authority is refused");
+    assert!(untrusted.contains("certificate"), "{untrusted}");
+    assert!(anonymous.is_some(), "Redis wants a client certificate");
+    let wrong_password = wrong_password.expect("a wrong password is refused");
+    assert!(
+        !wrong_password.contains("not-the-password"),
+        "{wrong_password}"
+    );
+    assert!(plain.is_some(), "plain Redis protocol on the TLS port");
+    let mixed = mixed.expect("TLS files with a plain URL are refused");
+    assert!(mixed.contains("not rediss://"), "{mixed}");
 }

@@ -1,5 +1,5 @@
-//! The server binary: it refuses to start without its models and says what to do, and on
-//! SIGTERM it drains and exits cleanly.
+//! The server binary: it refuses to start without its models and says what to do, keeps a
+//! Redis password out of its log, and on SIGTERM it drains and exits cleanly.
 
 mod support;
 
@@ -29,6 +29,38 @@ fn missing_models_stop_start_up_with_the_file_and_the_fetch_command() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
     std::fs::remove_dir_all(&empty).unwrap();
+}
+
+#[test]
+fn a_redis_password_stays_out_of_the_log_even_when_start_up_fails() {
+    const PASSWORD: &str = "s3cret-redis-pass";
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = Command::new(env!("CARGO_BIN_EXE_livegate-server"))
+        .args(["--addr", "127.0.0.1:0", "--rest-addr", "127.0.0.1:0"])
+        .env(
+            "LIVEGATE_REDIS_URL",
+            format!("redis://:{PASSWORD}@127.0.0.1:{closed}/0"),
+        )
+        .env("LIVEGATE_LOG", "info")
+        .output()
+        .unwrap();
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(log.contains("session store (Redis) unavailable"), "{log}");
+    // The configuration line still says where Redis is.
+    assert!(
+        log.contains(&format!("redis://:redacted@127.0.0.1:{closed}/0")),
+        "{log}"
+    );
+    assert!(!log.contains(PASSWORD), "{log}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -9,15 +9,23 @@
 //! here as compare-and-set: read the record, apply the rule, and write the result only if the
 //! record is still what was read (a Lua script, atomic in Redis); otherwise read again. Two
 //! replicas verifying at the same instant: one write wins, the other reads a verified record.
+//!
+//! A `rediss://` URL speaks TLS (rustls): Redis's certificate is checked against the system's
+//! trusted roots, or against the operator's own authority (`--redis-tls-ca`), and a client
+//! certificate is presented when one is configured (Redis's own default, `tls-auth-clients yes`,
+//! asks for one). There is no switch to skip the check.
 
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use livegate_engine::PlanConfig;
 use livegate_proto::v1 as pb;
-use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{AsyncCommands, IntoConnectionInfo};
 use serde::{Deserialize, Serialize};
 
 use super::{Outcome, Session, Settings, Status};
@@ -61,9 +69,99 @@ fn images_key(id: &str) -> String {
     format!("livegate:images:{id}")
 }
 
+/// A Redis URL as configured. Its password (`redis://:secret@host`, or `?pass=` on a socket)
+/// never reaches a log: the configuration is printed at start-up.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedisUrl(String);
+
+impl RedisUrl {
+    /// Whether the URL asks for TLS (`rediss://`, `valkeys://`).
+    pub fn is_tls(&self) -> bool {
+        redis::parse_redis_url(&self.0)
+            .is_some_and(|url| matches!(url.scheme(), "rediss" | "valkeys"))
+    }
+}
+
+impl FromStr for RedisUrl {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        // The crate's own parser decides what is a Redis URL; its message names no password.
+        s.into_connection_info()
+            .map_err(|e| format!("not a Redis URL ({e})"))?;
+        Ok(RedisUrl(s.to_string()))
+    }
+}
+
+impl fmt::Debug for RedisUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Some(mut url) = redis::parse_redis_url(&self.0) else {
+            return f.write_str("<not a URL>");
+        };
+        if url.password().is_some() {
+            let _ = url.set_password(Some("redacted"));
+        }
+        if url.query_pairs().any(|(k, _)| k == "pass") {
+            let pairs: Vec<(String, String)> = url
+                .query_pairs()
+                .map(|(k, v)| {
+                    let v = if k == "pass" { "redacted".into() } else { v };
+                    (k.into_owned(), v.into_owned())
+                })
+                .collect();
+            url.query_pairs_mut().clear().extend_pairs(pairs);
+        }
+        write!(f, "{url}")
+    }
+}
+
+/// The files of a TLS connection to Redis (all PEM), each optional.
+#[derive(Debug, Clone, Default)]
+pub struct RedisTlsFiles {
+    /// The authority that signed Redis's certificate, instead of the system's roots.
+    pub ca: Option<PathBuf>,
+    /// A client certificate and its key, for a Redis that asks for one.
+    pub client: Option<(PathBuf, PathBuf)>,
+}
+
+impl RedisTlsFiles {
+    fn is_empty(&self) -> bool {
+        self.ca.is_none() && self.client.is_none()
+    }
+
+    fn load(&self) -> Result<redis::TlsCertificates, ApiError> {
+        let read = |path: &PathBuf| {
+            std::fs::read(path).map_err(|e| {
+                ApiError::Service(format!(
+                    "cannot read Redis TLS file {}: {e}",
+                    path.display()
+                ))
+            })
+        };
+        Ok(redis::TlsCertificates {
+            root_cert: self.ca.as_ref().map(read).transpose()?,
+            client_tls: match &self.client {
+                Some((cert, key)) => Some(redis::ClientTlsConfig {
+                    client_cert: read(cert)?,
+                    client_key: read(key)?,
+                }),
+                None => None,
+            },
+        })
+    }
+}
+
 impl RedisSessions {
-    pub async fn connect(url: &str) -> Result<Self, ApiError> {
-        let client = redis::Client::open(url).map_err(unavailable)?;
+    pub async fn connect(url: &RedisUrl, tls: &RedisTlsFiles) -> Result<Self, ApiError> {
+        let client = if tls.is_empty() {
+            redis::Client::open(url.0.as_str()).map_err(unavailable)?
+        } else if url.is_tls() {
+            redis::Client::build_with_tls(url.0.as_str(), tls.load()?).map_err(unavailable)?
+        } else {
+            return Err(ApiError::Service(
+                "Redis TLS files are configured but the Redis URL is not rediss://".into(),
+            ));
+        };
         let config = ConnectionManagerConfig::new()
             .set_response_timeout(Some(RESPONSE_TIMEOUT))
             .set_connection_timeout(Some(CONNECT_TIMEOUT));
@@ -313,5 +411,40 @@ impl Record {
             }),
             verified: self.verified,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RedisUrl;
+
+    fn shown(url: &str) -> String {
+        format!("{:?}", url.parse::<RedisUrl>().unwrap())
+    }
+
+    #[test]
+    fn a_redis_url_prints_without_its_password() {
+        assert_eq!(
+            shown("redis://:s3cret@redis:6379/2"),
+            "redis://:redacted@redis:6379/2"
+        );
+        assert_eq!(
+            shown("rediss://livegate:s3cret@redis.example.com"),
+            "rediss://livegate:redacted@redis.example.com"
+        );
+        let socket = shown("redis+unix:///run/redis.sock?db=1&pass=s3cret");
+        assert!(
+            !socket.contains("s3cret") && socket.contains("db=1"),
+            "{socket}"
+        );
+        assert_eq!(shown("redis://redis:6379"), "redis://redis:6379");
+    }
+
+    #[test]
+    fn tls_is_told_by_the_scheme_and_other_urls_are_refused() {
+        assert!("rediss://redis:6380".parse::<RedisUrl>().unwrap().is_tls());
+        assert!(!"redis://redis:6379".parse::<RedisUrl>().unwrap().is_tls());
+        assert!("http://redis:6379".parse::<RedisUrl>().is_err());
+        assert!("redis-6379".parse::<RedisUrl>().is_err());
     }
 }
