@@ -138,8 +138,8 @@ impl Authenticate {
     }
 }
 
-impl Gate for Authenticate {
-    fn admit<B>(&self, request: &mut Request<B>) -> Result<(), ApiError> {
+impl Authenticate {
+    fn check<B>(&self, request: &mut Request<B>) -> Result<(), ApiError> {
         let path = request.uri().path();
         if (self.anonymous)(path) {
             return Ok(());
@@ -149,6 +149,15 @@ impl Gate for Authenticate {
         })?;
         request.extensions_mut().insert(tenant);
         Ok(())
+    }
+}
+
+impl Gate for Authenticate {
+    fn admit<B: Send>(
+        &self,
+        request: &mut Request<B>,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send {
+        std::future::ready(self.check(request))
     }
 }
 

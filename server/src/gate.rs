@@ -2,6 +2,9 @@
 //! a [`Gate`] looks at a request and admits it (possibly annotating it, say with the caller's
 //! tenant) or refuses it with an [`ApiError`], which the layer answers itself in the transport's
 //! own error shape ([`Rejection`]). The same gate serves gRPC and REST.
+//!
+//! A check may wait (the rate limit asks Redis when replicas share it), so admission is a future;
+//! the request reaches the inner service only once it is admitted.
 
 use std::future::Future;
 use std::marker::PhantomData;
@@ -14,9 +17,12 @@ use tower::{Layer, Service};
 use crate::error::ApiError;
 
 /// A check on requests.
-pub trait Gate: Clone {
+pub trait Gate: Clone + Send + Sync + 'static {
     /// Admits `request`, or says why not.
-    fn admit<B>(&self, request: &mut Request<B>) -> Result<(), ApiError>;
+    fn admit<B: Send>(
+        &self,
+        request: &mut Request<B>,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send;
 }
 
 /// How a transport answers a request that a gate refuses.
@@ -74,11 +80,12 @@ type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
 
 impl<S, G, P, B, R> Service<Request<B>> for Gated<S, G, P>
 where
-    S: Service<Request<B>, Response = Response<R>>,
+    S: Service<Request<B>, Response = Response<R>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     S::Error: Send + 'static,
     G: Gate,
     P: Rejection<R>,
+    B: Send + 'static,
     R: Send + 'static,
 {
     type Response = Response<R>;
@@ -90,9 +97,16 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        match self.layer.gate.admit(&mut request) {
-            Ok(()) => Box::pin(self.inner.call(request)),
-            Err(e) => Box::pin(std::future::ready(Ok(P::reject(e)))),
-        }
+        let gate = self.layer.gate.clone();
+        // The service that was polled ready goes into the future; a clone stays for the next
+        // call (tower's usual move for a middleware that awaits before calling).
+        let ready = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, ready);
+        Box::pin(async move {
+            match gate.admit(&mut request).await {
+                Ok(()) => inner.call(request).await,
+                Err(e) => Ok(P::reject(e)),
+            }
+        })
     }
 }

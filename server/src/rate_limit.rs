@@ -6,22 +6,64 @@
 //! with `RATE_LIMITED` (2014): gRPC `RESOURCE_EXHAUSTED`, REST 429. Other calls pass untouched;
 //! streams have their own limits ([`crate::stream`]). The layer runs after [`crate::auth`], which
 //! put the caller's [`Tenant`] in the request.
+//!
+//! The buckets live where the sessions do. In memory, for one replica. In Redis when sessions
+//! are there, so the limit is the key's across every replica, not multiplied by their number:
+//! one hash a tenant, `livegate:ratelimit:{tenant}`, refilled and taken in one Lua script on
+//! Redis's own clock (replicas' clocks may differ), expiring once it would be full again. A
+//! Redis that does not answer refuses creation with 5001, as creating the session would.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use http::{Method, Request};
+use redis::aio::ConnectionManager;
 
 use crate::auth::Tenant;
 use crate::error::ApiError;
 use crate::gate::Gate;
 
+/// Refills `KEYS[1]` (fields `tokens`, `at` in ms) at `ARGV[1]` tokens a millisecond up to
+/// `ARGV[2]`, then takes one. Returns 0 when taken, else the milliseconds until one is there
+/// (-1: never, at a zero rate).
+const TAKE: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local bucket = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(bucket[1]) or burst
+local at = tonumber(bucket[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+local wait = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+elseif rate > 0 then
+  wait = math.ceil((1 - tokens) / rate)
+else
+  wait = -1
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', now)
+local refill = 86400000
+if rate > 0 then refill = math.ceil((burst - tokens) / rate) end
+redis.call('PEXPIRE', KEYS[1], math.max(refill, 1000))
+return wait
+";
+
 /// Token buckets by tenant, shared by every transport so the limit is the key's, not the port's.
 pub struct SessionRateLimiter {
     per_minute: f64,
     burst: f64,
-    buckets: Mutex<HashMap<Tenant, Bucket>>,
+    buckets: Buckets,
+}
+
+enum Buckets {
+    Memory(Mutex<HashMap<Tenant, Bucket>>),
+    Redis {
+        connection: ConnectionManager,
+        take: redis::Script,
+    },
 }
 
 struct Bucket {
@@ -30,18 +72,67 @@ struct Bucket {
 }
 
 impl SessionRateLimiter {
+    /// Buckets in this process's memory.
     pub fn new(per_minute: u32, burst: u32) -> Self {
+        Self::with(
+            per_minute,
+            burst,
+            Buckets::Memory(Mutex::new(HashMap::new())),
+        )
+    }
+
+    /// Buckets in Redis, shared with every replica that uses it.
+    pub fn shared(per_minute: u32, burst: u32, connection: ConnectionManager) -> Self {
+        let take = redis::Script::new(TAKE);
+        Self::with(per_minute, burst, Buckets::Redis { connection, take })
+    }
+
+    fn with(per_minute: u32, burst: u32, buckets: Buckets) -> Self {
         SessionRateLimiter {
             per_minute: per_minute as f64,
             burst: burst.max(1) as f64,
-            buckets: Mutex::new(HashMap::new()),
+            buckets,
         }
     }
 
-    /// Takes one session from `tenant`'s bucket, or says how long until one is there.
-    pub fn take(&self, tenant: &Tenant, now: Instant) -> Result<(), Duration> {
+    /// Takes one session from `tenant`'s bucket; refuses with `RATE_LIMITED` and the seconds
+    /// until one is there.
+    pub async fn take(&self, tenant: &Tenant) -> Result<(), ApiError> {
+        let taken = match &self.buckets {
+            Buckets::Memory(_) => self.take_at(tenant, Instant::now()),
+            Buckets::Redis { connection, take } => {
+                let mut c = connection.clone();
+                let wait_ms: i64 = take
+                    .key(format!("livegate:ratelimit:{tenant}"))
+                    .arg(self.per_minute / 60_000.0)
+                    .arg(self.burst)
+                    .invoke_async(&mut c)
+                    .await
+                    .map_err(|e| {
+                        ApiError::Service(format!("rate limit (Redis) unavailable: {e}"))
+                    })?;
+                match wait_ms {
+                    0 => Ok(()),
+                    w if w < 0 => Err(Duration::MAX),
+                    w => Err(Duration::from_millis(w as u64)),
+                }
+            }
+        };
+        taken.map_err(|wait| {
+            tracing::info!(%tenant, "session creation rate-limited");
+            ApiError::RateLimited {
+                retry_after_s: wait.as_secs_f64().ceil().min(3600.0) as u64,
+            }
+        })
+    }
+
+    /// The in-memory bucket at `now`: taken, or how long until a session is there.
+    fn take_at(&self, tenant: &Tenant, now: Instant) -> Result<(), Duration> {
+        let Buckets::Memory(buckets) = &self.buckets else {
+            unreachable!("only memory buckets are taken at a given instant");
+        };
         let rate = self.per_minute / 60.0;
-        let mut buckets = self.buckets.lock().unwrap();
+        let mut buckets = buckets.lock().unwrap();
         let bucket = buckets.entry(tenant.clone()).or_insert(Bucket {
             tokens: self.burst,
             at: now,
@@ -78,7 +169,7 @@ impl LimitSessionCreation {
 }
 
 impl Gate for LimitSessionCreation {
-    fn admit<B>(&self, request: &mut Request<B>) -> Result<(), ApiError> {
+    async fn admit<B: Send>(&self, request: &mut Request<B>) -> Result<(), ApiError> {
         let creates = self
             .creates
             .iter()
@@ -91,12 +182,7 @@ impl Gate for LimitSessionCreation {
             .get::<Tenant>()
             .cloned()
             .unwrap_or_else(Tenant::open);
-        self.limiter.take(&tenant, Instant::now()).map_err(|wait| {
-            tracing::info!(%tenant, "session creation rate-limited");
-            ApiError::RateLimited {
-                retry_after_s: wait.as_secs_f64().ceil().min(3600.0) as u64,
-            }
-        })
+        self.limiter.take(&tenant).await
     }
 }
 
@@ -110,12 +196,18 @@ mod tests {
         let (a, b) = (Tenant::new("a"), Tenant::new("b"));
         let t0 = Instant::now();
         for _ in 0..3 {
-            limiter.take(&a, t0).unwrap();
+            limiter.take_at(&a, t0).unwrap();
         }
-        let wait = limiter.take(&a, t0).unwrap_err();
+        let wait = limiter.take_at(&a, t0).unwrap_err();
         assert!(wait <= Duration::from_secs(1), "{wait:?}");
-        limiter.take(&b, t0).unwrap();
-        limiter.take(&a, t0 + Duration::from_millis(1001)).unwrap();
-        assert!(limiter.take(&a, t0 + Duration::from_millis(1002)).is_err());
+        limiter.take_at(&b, t0).unwrap();
+        limiter
+            .take_at(&a, t0 + Duration::from_millis(1001))
+            .unwrap();
+        assert!(
+            limiter
+                .take_at(&a, t0 + Duration::from_millis(1002))
+                .is_err()
+        );
     }
 }

@@ -150,6 +150,15 @@ impl SessionStore {
         })
     }
 
+    /// The Redis connection when sessions live there, for what replicas share besides them (the
+    /// rate limit's buckets).
+    pub fn redis_connection(&self) -> Option<::redis::aio::ConnectionManager> {
+        match &self.backend {
+            Backend::Memory(_) => None,
+            Backend::Redis(r) => Some(r.connection()),
+        }
+    }
+
     /// Whether the store answers (readiness).
     pub async fn reachable(&self) -> bool {
         match &self.backend {

@@ -72,14 +72,17 @@ impl AppState {
 
     fn with_sessions(config: Config, models: Arc<Models>, sessions: SessionStore) -> Self {
         let plan_config = config.plan_config();
+        // Where the sessions are shared, so are the buckets: the limit is the key's.
+        let (per_minute, burst) = (config.sessions_per_minute, config.session_burst);
+        let session_limiter = match sessions.redis_connection() {
+            Some(connection) => SessionRateLimiter::shared(per_minute, burst, connection),
+            None => SessionRateLimiter::new(per_minute, burst),
+        };
         AppState {
             sessions: Arc::new(sessions),
             engine_slots: Arc::new(Semaphore::new(config.engine_workers())),
             api_keys: Arc::new(ApiKeys::new(&config.api_keys)),
-            session_limiter: Arc::new(SessionRateLimiter::new(
-                config.sessions_per_minute,
-                config.session_burst,
-            )),
+            session_limiter: Arc::new(session_limiter),
             plan_config: Arc::new(plan_config),
             zone_readers: Arc::default(),
             lifecycle: Arc::default(),

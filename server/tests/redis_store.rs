@@ -292,6 +292,74 @@ async fn sessions_and_images_expire_through_redis_ttls() {
     assert!(later.json["referenceImage"].is_null(), "{later:?}");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn the_session_rate_limit_is_the_keys_across_replicas() {
+    use support::{ACME_KEY, GLOBEX_KEY, with_keys};
+    let redis = Redis::start();
+    let limited = |c: &mut livegate_server::Config| {
+        with_keys(c);
+        c.sessions_per_minute = 1;
+        c.session_burst = 3;
+    };
+    let a = replica(&redis, limited).await;
+    let b = replica(&redis, limited).await;
+    let create = |server: &TestServer, key: &str| {
+        curl(&[
+            "-X",
+            "POST",
+            "-H",
+            &format!("x-api-key: {key}"),
+            &format!("{}/api/liveness/session", server.rest_url),
+        ])
+    };
+    // acme's burst of 3, spent on two replicas: a fourth is refused on either.
+    for server in [&a, &b, &a] {
+        assert_eq!(create(server, ACME_KEY).status, 200);
+    }
+    for server in [&b, &a] {
+        let refused = create(server, ACME_KEY);
+        assert_error(&refused, 2014, 429);
+        // One session a minute: the next is 40 s to 60 s away.
+        let retry_after: u64 = refused
+            .headers
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("retry-after:")
+                    .map(|v| v.trim().to_string())
+            })
+            .expect("Retry-After")
+            .parse()
+            .unwrap();
+        assert!((40..=60).contains(&retry_after), "{retry_after}");
+    }
+    // gRPC draws on the same bucket.
+    let mut client = support::grpc(&b).await;
+    let refused = client
+        .create_session(support::keyed(
+            pb::CreateSessionRequest::default(),
+            ACME_KEY,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(support::code(&refused), Some(2014));
+    // Another key has its own bucket.
+    assert_eq!(create(&b, GLOBEX_KEY).status, 200);
+
+    // The bucket is Redis's, and expires once it would be full again (about 3 minutes).
+    let ttl = Command::new("redis-cli")
+        .args([
+            "-p",
+            &redis.port.to_string(),
+            "pttl",
+            "livegate:ratelimit:acme",
+        ])
+        .output()
+        .expect("redis-cli");
+    let ttl: i64 = String::from_utf8_lossy(&ttl.stdout).trim().parse().unwrap();
+    assert!((120_000..=180_000).contains(&ttl), "{ttl} ms");
+}
+
 /// A private certificate authority and the certificates it signed, as PEM files in `dir`:
 /// `ca.pem`; `redis.pem`/`redis.key` for `localhost`; `client.pem`/`client.key`.
 struct Pki {

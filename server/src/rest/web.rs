@@ -11,8 +11,6 @@
 //! opens the page as `/web/#session=<id>&token=<streamToken>`; the fragment never reaches a
 //! server log.
 
-use std::time::Instant;
-
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
@@ -118,12 +116,7 @@ async fn demo_session(
     let body: DemoSessionBody = json::parse_body(&super::body(raw, &state)?)?;
     let tenant = Tenant::new(&state.config.demo_tenant);
     // No key to put this request in a tenant's bucket at the gate: take the demo tenant's here.
-    state
-        .session_limiter
-        .take(&tenant, Instant::now())
-        .map_err(|wait| ApiError::RateLimited {
-            retry_after_s: wait.as_secs_f64().ceil().min(3600.0) as u64,
-        })?;
+    state.session_limiter.take(&tenant).await?;
     let settings = pb::SessionSettings {
         light_step: body.light_step,
         ..Default::default()

@@ -174,6 +174,10 @@ impl RedisSessions {
         })
     }
 
+    pub fn connection(&self) -> ConnectionManager {
+        self.connection.clone()
+    }
+
     pub async fn ping(&self) -> bool {
         let mut c = self.connection.clone();
         redis::cmd("PING")
