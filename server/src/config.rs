@@ -27,6 +27,11 @@ pub struct Config {
     #[arg(long, env = "LIVEGATE_REST_ADDR", default_value = "0.0.0.0:8080")]
     pub rest_addr: SocketAddr,
 
+    /// Address Prometheus scrapes `GET /metrics` on: a port of its own, so the metrics stay
+    /// inside the network while the APIs face callers (9464: OpenTelemetry's Prometheus port).
+    #[arg(long, env = "LIVEGATE_METRICS_ADDR", default_value = "0.0.0.0:9464")]
+    pub metrics_addr: SocketAddr,
+
     /// API keys, comma-separated `tenant:key` (keys of 16 characters or more). Each key belongs
     /// to one tenant, which sees only its own sessions. None: the server runs open, every caller
     /// is the tenant `default` (for development only).

@@ -56,6 +56,8 @@ pub struct Listeners {
     pub grpc: TcpListener,
     /// REST/JSON and WebSocket; None serves gRPC only.
     pub rest: Option<TcpListener>,
+    /// Prometheus's `/metrics`; None serves no metrics.
+    pub metrics: Option<TcpListener>,
 }
 
 /// gRPC paths that need no API key: health checks and reflection.
@@ -167,6 +169,15 @@ pub async fn serve(
         }
     };
 
+    let metrics = listeners.metrics.map(|listener| {
+        let stopped = until_stopped(stopped.clone());
+        tokio::spawn(async move {
+            axum::serve(listener, metrics::router())
+                .with_graceful_shutdown(stopped)
+                .await
+        })
+    });
+
     let mut grpc = tonic::transport::Server::builder();
     if let Some(files) = &tls {
         grpc = grpc.tls_config(files.grpc())?;
@@ -199,6 +210,9 @@ pub async fn serve(
     readiness.abort();
     if let Some(rest) = rest {
         rest.await??;
+    }
+    if let Some(metrics) = metrics {
+        metrics.await??;
     }
     // WebSocket streams outlive their HTTP connection's bookkeeping: wait for them too.
     state.lifecycle.streams_done().await;

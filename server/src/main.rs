@@ -1,6 +1,6 @@
 //! `livegate-server`: runs the Livegate gRPC and REST APIs on its configuration (flags or
 //! environment; `livegate-server --help` lists them). With no configuration at all it listens on
-//! port 50051 (gRPC) and 8080 (REST, WebSocket).
+//! port 50051 (gRPC), 8080 (REST, WebSocket) and 9464 (Prometheus metrics).
 
 use clap::Parser;
 use livegate_server::{Config, telemetry};
@@ -25,28 +25,27 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let (listener, addr) = match livegate_server::bind(config.addr).await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("livegate-server: cannot listen on {}: {e}", config.addr);
-            return std::process::ExitCode::FAILURE;
-        }
+    let bound = async {
+        Ok::<_, (std::net::SocketAddr, std::io::Error)>((
+            bind(config.addr).await?,
+            bind(config.rest_addr).await?,
+            bind(config.metrics_addr).await?,
+        ))
     };
-    let (rest, rest_addr) = match livegate_server::bind(config.rest_addr).await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!(
-                "livegate-server: cannot listen on {}: {e}",
-                config.rest_addr
-            );
+    let ((grpc, addr), (rest, rest_addr), (metrics, metrics_addr)) = match bound.await {
+        Ok(b) => b,
+        Err((addr, e)) => {
+            eprintln!("livegate-server: cannot listen on {addr}: {e}");
             return std::process::ExitCode::FAILURE;
         }
     };
     tracing::info!(%addr, "listening (gRPC, reflection, grpc.health.v1)");
     tracing::info!(addr = %rest_addr, "listening (REST/JSON, WebSocket)");
+    tracing::info!(addr = %metrics_addr, "listening (Prometheus /metrics)");
     let listeners = livegate_server::Listeners {
-        grpc: listener,
+        grpc,
         rest: Some(rest),
+        metrics: Some(metrics),
     };
     let served = livegate_server::serve(config, models, listeners, shutdown_signal()).await;
     // The last spans (the drain's) go out before the process ends.
@@ -58,6 +57,14 @@ async fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Binds `addr`, or says which address failed.
+async fn bind(
+    addr: std::net::SocketAddr,
+) -> Result<(tokio::net::TcpListener, std::net::SocketAddr), (std::net::SocketAddr, std::io::Error)>
+{
+    livegate_server::bind(addr).await.map_err(|e| (addr, e))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

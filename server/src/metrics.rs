@@ -1,5 +1,6 @@
-//! Prometheus metrics, served at `GET /metrics` on the REST port (OpenMetrics text, which
-//! Prometheus scrapes as it is).
+//! Prometheus metrics, served at `GET /metrics` on a port of their own (`--metrics-addr`, not the
+//! API's), as OpenMetrics text, which Prometheus scrapes as it is. Nothing there needs a key, so
+//! the port belongs inside the network, next to the scraper.
 //!
 //! One registry per process, as Prometheus scrapes processes (and as the tracing subscriber is
 //! one per process): [`metrics()`] reaches it from the few places that count, without threading
@@ -27,6 +28,19 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+
+/// The metrics port's routes: `GET /metrics`, and nothing else.
+pub fn router() -> axum::Router {
+    axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(|| async {
+            (
+                [(http::header::CONTENT_TYPE, CONTENT_TYPE)],
+                metrics().render(),
+            )
+        }),
+    )
+}
 
 /// The content type of [`Metrics::render`]'s text.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";

@@ -96,16 +96,21 @@ async fn the_config_map_starts_the_server_and_the_example_secret_must_be_replace
         .envs(&config)
         .env("LIVEGATE_ADDR", "127.0.0.1:0")
         .env("LIVEGATE_REST_ADDR", "127.0.0.1:0")
+        .env("LIVEGATE_METRICS_ADDR", "127.0.0.1:0")
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     let log = support::log_lines(&mut child);
     let rest_addr = support::listening_addr(&log, "REST");
+    let metrics_addr = support::listening_addr(&log, "Prometheus");
     let ready = support::curl(&["-m", "10", &format!("http://{rest_addr}/ready")]);
+    // Prometheus finds the metrics where the Deployment's annotations say.
+    let metrics = support::curl(&["-m", "10", &format!("http://{metrics_addr}/metrics")]);
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(ready.status, 200, "{ready:?}");
+    assert_eq!(metrics.status, 200, "{metrics:?}");
 
     // The example Secret's key is a placeholder: the server refuses to start on it.
     let out = Command::new(env!("CARGO_BIN_EXE_livegate-server"))
@@ -113,6 +118,7 @@ async fn the_config_map_starts_the_server_and_the_example_secret_must_be_replace
         .env("LIVEGATE_API_KEYS", &secret["LIVEGATE_API_KEYS"])
         .env("LIVEGATE_ADDR", "127.0.0.1:0")
         .env("LIVEGATE_REST_ADDR", "127.0.0.1:0")
+        .env("LIVEGATE_METRICS_ADDR", "127.0.0.1:0")
         .stdout(Stdio::null())
         .output()
         .unwrap();

@@ -21,7 +21,7 @@ async fn metrics_count_sessions_frames_verdicts_and_errors() {
         c.session_ttl = Duration::from_millis(500);
     })
     .await;
-    let metrics = format!("{}/metrics", server.rest_url);
+    let metrics = server.metrics_url.clone();
     let scrape = || {
         let answer = curl(&[&metrics]);
         assert_eq!(answer.status, 200);
@@ -45,6 +45,8 @@ async fn metrics_count_sessions_frames_verdicts_and_errors() {
     let before = scrape();
     assert!(before.contains("# TYPE livegate_active_streams gauge"));
     assert!(before.trim_end().ends_with("# EOF"));
+    // Only on their own port: the API's port does not serve them.
+    assert_eq!(curl(&[&format!("{}/metrics", server.rest_url)]).status, 404);
 
     // A session that nobody streams into expires.
     let created = curl(&[

@@ -41,6 +41,7 @@ fn a_redis_password_stays_out_of_the_log_even_when_start_up_fails() {
         .port();
     let out = Command::new(env!("CARGO_BIN_EXE_livegate-server"))
         .args(["--addr", "127.0.0.1:0", "--rest-addr", "127.0.0.1:0"])
+        .args(["--metrics-addr", "127.0.0.1:0"])
         .env(
             "LIVEGATE_REDIS_URL",
             format!("redis://:{PASSWORD}@127.0.0.1:{closed}/0"),
@@ -74,6 +75,8 @@ async fn sigterm_lets_a_running_stream_finish_then_the_process_exits_cleanly() {
             "--addr",
             "127.0.0.1:0",
             "--rest-addr",
+            "127.0.0.1:0",
+            "--metrics-addr",
             "127.0.0.1:0",
             "--antispoof",
             "false",

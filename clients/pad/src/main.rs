@@ -39,6 +39,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             let listeners = livegate_server::Listeners {
                 grpc: listener,
                 rest: None,
+                metrics: None,
             };
             tokio::spawn(livegate_server::serve(
                 config,

@@ -32,6 +32,7 @@ async fn start() -> Server {
     let listeners = livegate_server::Listeners {
         grpc,
         rest: Some(rest),
+        metrics: None,
     };
     tokio::spawn(livegate_server::serve(
         config,

@@ -29,8 +29,8 @@ use crate::state::AppState;
 /// The OpenAPI document of this API, checked in next to the code that serves it.
 pub const OPENAPI: &str = include_str!("../../openapi.json");
 
-/// Paths that need no API key: liveness and readiness probes, metrics (scrapers carry no key;
-/// keep `/metrics` off public ingress), the API's own description, the WebSocket stream
+/// Paths that need no API key: liveness and readiness probes, the API's own description, the
+/// WebSocket stream
 /// (browsers cannot set its headers; it presents its session's one-time stream token), and the
 /// web page with its demo route, when the operator turned that on ([`web`]).
 fn anonymous(path: &str) -> bool {
@@ -38,7 +38,6 @@ fn anonymous(path: &str) -> bool {
         || path == "/api/openapi.json"
         || (path.starts_with("/api/liveness/session/") && path.ends_with("/stream"))
         || web::is_page(path)
-        || path == "/metrics"
         || path == "/ready"
 }
 
@@ -59,7 +58,6 @@ pub fn router(state: AppState) -> Router {
         .route("/api/liveness/session/{id}/stream", get(ws::stream))
         .route("/api/openapi.json", get(openapi))
         .route("/health", get(health))
-        .route("/metrics", get(prometheus))
         .route("/ready", get(ready))
         .merge(web::router(&state))
         .layer(DefaultBodyLimit::max(limit))
@@ -139,13 +137,6 @@ async fn verify(
 
 async fn openapi() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
-}
-
-async fn prometheus() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
-        crate::metrics::metrics().render(),
-    )
 }
 
 /// Readiness: 200 while the server takes new sessions, 503 while it drains (see

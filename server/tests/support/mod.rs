@@ -45,6 +45,8 @@ pub struct TestServer {
     pub grpc_url: String,
     pub rest_url: String,
     pub ws_url: String,
+    /// Prometheus's `/metrics`, on its own port.
+    pub metrics_url: String,
     stop: Option<oneshot::Sender<()>>,
     served: Option<tokio::task::JoinHandle<()>>,
 }
@@ -83,11 +85,15 @@ pub async fn start(tune: impl FnOnce(&mut Config)) -> TestServer {
     let models = models(&config);
     let (grpc, grpc_addr) = livegate_server::bind(config.addr).await.unwrap();
     let (rest, rest_addr) = livegate_server::bind(config.rest_addr).await.unwrap();
+    let (metrics, metrics_addr) = livegate_server::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
     let (stop, stopped) = oneshot::channel();
     let served = tokio::spawn(async move {
         let listeners = Listeners {
             grpc,
             rest: Some(rest),
+            metrics: Some(metrics),
         };
         let served = livegate_server::serve(config, models, listeners, async {
             let _ = stopped.await;
@@ -108,6 +114,7 @@ pub async fn start(tune: impl FnOnce(&mut Config)) -> TestServer {
         grpc_url: format!("http://{grpc_addr}"),
         rest_url: format!("http://{rest_addr}"),
         ws_url: format!("ws://{rest_addr}"),
+        metrics_url: format!("http://{metrics_addr}/metrics"),
         stop: Some(stop),
         served: Some(served),
     }

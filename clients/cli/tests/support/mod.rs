@@ -61,6 +61,7 @@ pub async fn start_server(tune: impl FnOnce(&mut Config)) -> TestServer {
     let listeners = livegate_server::Listeners {
         grpc: listener,
         rest: Some(rest),
+        metrics: None,
     };
     let (stop, stopped) = oneshot::channel();
     tokio::spawn(async move {
