@@ -170,10 +170,17 @@ pub async fn serve(
     };
 
     let metrics = listeners.metrics.map(|listener| {
+        // Scraped through the drain as well: streams running down to zero is what the operator
+        // watches then.
         let stopped = until_stopped(stopped.clone());
+        let lifecycle = state.lifecycle.clone();
+        let drained = async move {
+            stopped.await;
+            lifecycle.streams_done().await;
+        };
         tokio::spawn(async move {
             axum::serve(listener, metrics::router())
-                .with_graceful_shutdown(stopped)
+                .with_graceful_shutdown(drained)
                 .await
         })
     });
@@ -211,11 +218,11 @@ pub async fn serve(
     if let Some(rest) = rest {
         rest.await??;
     }
+    // WebSocket streams outlive their HTTP connection's bookkeeping: wait for them too.
+    state.lifecycle.streams_done().await;
     if let Some(metrics) = metrics {
         metrics.await??;
     }
-    // WebSocket streams outlive their HTTP connection's bookkeeping: wait for them too.
-    state.lifecycle.streams_done().await;
     result.map_err(Into::into)
 }
 
