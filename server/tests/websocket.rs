@@ -83,7 +83,11 @@ async fn a_browser_streams_over_websocket_and_verifies_once_over_rest() {
     assert!(seen.0 && seen.1 && seen.2 > 5, "{seen:?}");
     assert!(!verdict.is_live);
     assert!(verdict.reasons.iter().any(|r| r == "CHALLENGE_TIMEOUT"));
-    // The server closes normally after the verdict.
+    // The server closes normally after the verdict, even though frames the browser sent before
+    // it saw the verdict are still arriving: they must not cost it the close frame.
+    for i in 0..10 {
+        send(&mut socket, jpeg_frame(10_000 + i * 100)).await;
+    }
     let mut closed = None;
     while let Some(Ok(m)) = socket.next().await {
         if let Message::Close(frame) = m {

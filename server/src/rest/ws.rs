@@ -8,6 +8,11 @@
 //! URL. An error ends the socket with a text frame holding the REST error body
 //! (`{errorCode, message, status, timestamp}`) and a close frame whose reason is the code's name
 //! (1008 for the client's errors, 1011 for ours).
+//!
+//! Every end is a closing handshake (RFC 6455): after its close frame the server reads on,
+//! dropping what the browser still had in flight, until the browser's close frame or
+//! [`CLOSE_GRACE`]. Closing the connection on unread frames would reset it, and the browser could
+//! lose the close frame and the error body before it, and tell "connection lost" instead.
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
@@ -17,6 +22,7 @@ use livegate_proto::v1 as pb;
 use pb::stream_session_request::Message as In;
 use prost::Message as _;
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 use tracing::Instrument;
@@ -41,12 +47,16 @@ pub async fn stream(
 
 type Sink = futures_util::stream::SplitSink<WebSocket, Message>;
 
+/// Longest the server waits for the browser's close frame after sending its own.
+const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 async fn serve(state: AppState, session_id: String, socket: WebSocket) {
     let (mut sink, mut source) = socket.split();
     // Client frames become the same inbound stream a gRPC call gives the driver.
     let (to_driver, inbound) = mpsc::channel(4);
     let reader = tokio::spawn(async move {
         let mut first = true;
+        let mut to_driver = Some(to_driver);
         while let Some(message) = source.next().await {
             let item = match message {
                 Ok(Message::Binary(bytes)) => decode(&bytes, first.then_some(&*session_id)),
@@ -57,8 +67,12 @@ async fn serve(state: AppState, session_id: String, socket: WebSocket) {
                 Ok(Message::Ping(_) | Message::Pong(_)) => continue,
             };
             first = false;
-            if to_driver.send(item).await.is_err() {
-                break;
+            // Once the driver is done, frames still arriving are read and dropped (see the
+            // module doc) until the browser's close frame.
+            if let Some(tx) = &to_driver
+                && tx.send(item).await.is_err()
+            {
+                to_driver = None;
             }
         }
     });
@@ -69,7 +83,8 @@ async fn serve(state: AppState, session_id: String, socket: WebSocket) {
         Err(e) => {
             metrics().error(e.code());
             close_with_error(&mut sink, e.code(), &e.to_string()).await;
-            reader.abort();
+            drop(inbound);
+            closing_handshake(reader).await;
             return;
         }
     };
@@ -90,7 +105,7 @@ async fn serve(state: AppState, session_id: String, socket: WebSocket) {
             }
             Err(status) => {
                 close_with_error(&mut sink, error::code_of(&status), status.message()).await;
-                reader.abort();
+                closing_handshake(reader).await;
                 return;
             }
         }
@@ -101,7 +116,17 @@ async fn serve(state: AppState, session_id: String, socket: WebSocket) {
             reason: "".into(),
         })))
         .await;
-    reader.abort();
+    closing_handshake(reader).await;
+}
+
+/// Waits (up to [`CLOSE_GRACE`]) for `reader` to see the browser's close frame, after ours.
+async fn closing_handshake(mut reader: JoinHandle<()>) {
+    if tokio::time::timeout(CLOSE_GRACE, &mut reader)
+        .await
+        .is_err()
+    {
+        reader.abort();
+    }
 }
 
 /// One client message; the first must name the session of the URL.
