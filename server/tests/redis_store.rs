@@ -6,7 +6,6 @@
 
 mod support;
 
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -23,12 +22,7 @@ struct Redis {
 
 impl Redis {
     fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        Self::start_on(port)
+        Self::start_on(support::free_port())
     }
 
     /// A (new, empty) Redis on `port`: how a restarted Redis looks to the replicas.
@@ -39,11 +33,7 @@ impl Redis {
     /// A Redis that speaks only TLS with `pki`'s certificates, asks clients for theirs (Redis's
     /// default) and wants `password`.
     fn start_tls(pki: &Pki, password: &str) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = support::free_port();
         let path = |name: &str| pki.dir.join(name).to_str().unwrap().to_string();
         let mut redis = Self::start_with(
             port,

@@ -34,11 +34,7 @@ fn missing_models_stop_start_up_with_the_file_and_the_fetch_command() {
 #[test]
 fn a_redis_password_stays_out_of_the_log_even_when_start_up_fails() {
     const PASSWORD: &str = "s3cret-redis-pass";
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let closed = support::free_port();
     let out = Command::new(env!("CARGO_BIN_EXE_livegate-server"))
         .args(["--addr", "127.0.0.1:0", "--rest-addr", "127.0.0.1:0"])
         .args(["--metrics-addr", "127.0.0.1:0"])

@@ -80,14 +80,13 @@ pub async fn start(tune: impl FnOnce(&mut Config)) -> TestServer {
     let mut config = Config::defaults();
     config.addr = "127.0.0.1:0".parse().unwrap();
     config.rest_addr = "127.0.0.1:0".parse().unwrap();
+    config.metrics_addr = "127.0.0.1:0".parse().unwrap();
     config.antispoof = false;
     tune(&mut config);
     let models = models(&config);
     let (grpc, grpc_addr) = livegate_server::bind(config.addr).await.unwrap();
     let (rest, rest_addr) = livegate_server::bind(config.rest_addr).await.unwrap();
-    let (metrics, metrics_addr) = livegate_server::bind("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let (metrics, metrics_addr) = livegate_server::bind(config.metrics_addr).await.unwrap();
     let (stop, stopped) = oneshot::channel();
     let served = tokio::spawn(async move {
         let listeners = Listeners {
@@ -118,6 +117,16 @@ pub async fn start(tune: impl FnOnce(&mut Config)) -> TestServer {
         stop: Some(stop),
         served: Some(served),
     }
+}
+
+/// A loopback port that nothing listens on (now): for a process the test starts, or a Redis
+/// that is not there.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Two tenants, acme and globex.
