@@ -9,7 +9,7 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use livegate_proto::v1 as pb;
-use livegate_specimens::{Capture, Style, photograph, portrait_from_still, specimen};
+use livegate_specimens::{Style, phone_uploads, portrait_from_still, specimen};
 use opencv::core::{CV_8UC3, Mat, Scalar};
 use opencv::imgcodecs;
 use support::{Answer, assert_error, code, curl, grpc, jpeg_frame, media, start};
@@ -177,15 +177,11 @@ fn document_files(dir: &std::path::Path) -> [std::path::PathBuf; 2] {
     )
     .unwrap();
     let card = specimen(Style::Td1Card, 3, &portrait_from_still(&still).unwrap()).unwrap();
+    let uploads = phone_uploads(&card, 3).unwrap();
     std::fs::create_dir_all(dir).unwrap();
     [0, 1].map(|i| {
         let path = dir.join(format!("side{i}.jpg"));
-        let picture = photograph(&card.pages[i], Capture::Phone, 3 + i as u64).unwrap();
-        std::fs::write(
-            &path,
-            livegate_engine::frame::encode_jpeg(&picture, 90).unwrap(),
-        )
-        .unwrap();
+        std::fs::write(&path, &uploads[i]).unwrap();
         path
     })
 }

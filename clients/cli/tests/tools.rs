@@ -194,7 +194,7 @@ async fn cli_refuses_a_deployment_that_requires_the_light_step_up_front() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_kyc_reads_a_document_and_tells_a_failed_check_by_its_exit_status() {
-    use livegate_specimens::{Capture, Style, photograph, portrait_from_still, specimen};
+    use livegate_specimens::{Style, phone_uploads, portrait_from_still, specimen};
     use opencv::imgcodecs;
 
     let server = start_server(|c| c.step_time_limit = Duration::from_secs(1)).await;
@@ -226,18 +226,13 @@ async fn cli_kyc_reads_a_document_and_tells_a_failed_check_by_its_exit_status() 
     let card = specimen(Style::Td1Card, 5, &portrait_from_still(&still).unwrap()).unwrap();
     let dir = std::env::temp_dir().join(format!("livegate-cli-kyc-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let sides: Vec<_> = card
-        .pages
+    let sides: Vec<_> = phone_uploads(&card, 5)
+        .unwrap()
         .iter()
         .enumerate()
-        .map(|(i, page)| {
+        .map(|(i, jpeg)| {
             let path = dir.join(format!("side{i}.jpg"));
-            let picture = photograph(page, Capture::Phone, 5 + i as u64).unwrap();
-            std::fs::write(
-                &path,
-                livegate_engine::frame::encode_jpeg(&picture, 90).unwrap(),
-            )
-            .unwrap();
+            std::fs::write(&path, jpeg).unwrap();
             path
         })
         .collect();

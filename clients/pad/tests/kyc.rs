@@ -9,9 +9,7 @@ use std::process::Command;
 use livegate_pad::Species;
 use livegate_pad::report::run_session;
 use livegate_proto::v1 as pb;
-use livegate_specimens::{
-    Capture, Fault, Style, Truth, photograph, portrait_from_still, specimen_with,
-};
+use livegate_specimens::{Fault, Style, Truth, phone_uploads, portrait_from_still, specimen_with};
 use opencv::core::Mat;
 
 struct Server {
@@ -59,16 +57,7 @@ fn document(style: Style, seed: u64, portrait_of: &str, fault: Fault) -> (Vec<Ve
     let still = livegate_pad::media::image(portrait_of).unwrap();
     let portrait: Mat = portrait_from_still(&still).unwrap();
     let s = specimen_with(style, seed, &portrait, fault).unwrap();
-    let pictures = s
-        .pages
-        .iter()
-        .enumerate()
-        .map(|(i, page)| {
-            let shot = photograph(page, Capture::Phone, seed + i as u64).unwrap();
-            livegate_engine::frame::encode_jpeg(&shot, 90).unwrap()
-        })
-        .collect();
-    (pictures, s.truth)
+    (phone_uploads(&s, seed).unwrap(), s.truth)
 }
 
 /// The seed's multipart request, sent by curl.

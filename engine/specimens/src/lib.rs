@@ -419,6 +419,23 @@ impl Capture {
     }
 }
 
+/// Every page of `specimen` photographed by a phone (page `i` with seed `seed + i`), as the
+/// JPEGs a person uploads for a KYC check.
+pub fn phone_uploads(
+    specimen: &Specimen,
+    seed: u64,
+) -> Result<Vec<Vec<u8>>, livegate_engine::EngineError> {
+    specimen
+        .pages
+        .iter()
+        .zip(seed..)
+        .map(|(page, seed)| {
+            let shot = photograph(page, Capture::Phone, seed)?;
+            livegate_engine::frame::encode_jpeg(&shot, 90)
+        })
+        .collect()
+}
+
 /// `page` as `capture` would record it; the same seed gives the same picture.
 pub fn photograph(page: &Mat, capture: Capture, seed: u64) -> opencv::Result<Mat> {
     let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed_d0c5);
