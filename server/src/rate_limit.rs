@@ -99,7 +99,7 @@ impl SessionRateLimiter {
     /// until one is there.
     pub async fn take(&self, tenant: &Tenant) -> Result<(), ApiError> {
         let taken = match &self.buckets {
-            Buckets::Memory(_) => self.take_at(tenant, Instant::now()),
+            Buckets::Memory(buckets) => self.take_in_memory(buckets, tenant, Instant::now()),
             Buckets::Redis { connection, take } => {
                 let mut c = connection.clone();
                 let wait_ms: i64 = take
@@ -126,11 +126,14 @@ impl SessionRateLimiter {
         })
     }
 
-    /// The in-memory bucket at `now`: taken, or how long until a session is there.
-    fn take_at(&self, tenant: &Tenant, now: Instant) -> Result<(), Duration> {
-        let Buckets::Memory(buckets) = &self.buckets else {
-            unreachable!("only memory buckets are taken at a given instant");
-        };
+    /// Takes from `tenant`'s bucket in `buckets` at `now`, or says how long until a session is
+    /// there.
+    fn take_in_memory(
+        &self,
+        buckets: &Mutex<HashMap<Tenant, Bucket>>,
+        tenant: &Tenant,
+        now: Instant,
+    ) -> Result<(), Duration> {
         let rate = self.per_minute / 60.0;
         let mut buckets = buckets.lock().unwrap();
         let bucket = buckets.entry(tenant.clone()).or_insert(Bucket {
@@ -193,21 +196,19 @@ mod tests {
     #[test]
     fn a_tenant_gets_its_burst_then_its_rate_and_others_are_unaffected() {
         let limiter = SessionRateLimiter::new(60, 3);
+        let Buckets::Memory(buckets) = &limiter.buckets else {
+            panic!("SessionRateLimiter::new keeps its buckets in memory");
+        };
+        let take_at = |tenant: &Tenant, now| limiter.take_in_memory(buckets, tenant, now);
         let (a, b) = (Tenant::new("a"), Tenant::new("b"));
         let t0 = Instant::now();
         for _ in 0..3 {
-            limiter.take_at(&a, t0).unwrap();
+            take_at(&a, t0).unwrap();
         }
-        let wait = limiter.take_at(&a, t0).unwrap_err();
+        let wait = take_at(&a, t0).unwrap_err();
         assert!(wait <= Duration::from_secs(1), "{wait:?}");
-        limiter.take_at(&b, t0).unwrap();
-        limiter
-            .take_at(&a, t0 + Duration::from_millis(1001))
-            .unwrap();
-        assert!(
-            limiter
-                .take_at(&a, t0 + Duration::from_millis(1002))
-                .is_err()
-        );
+        take_at(&b, t0).unwrap();
+        take_at(&a, t0 + Duration::from_millis(1001)).unwrap();
+        assert!(take_at(&a, t0 + Duration::from_millis(1002)).is_err());
     }
 }
