@@ -63,6 +63,7 @@ with grpc.insecure_channel(address) as channel:
         seen[kind] = seen.get(kind, 0) + 1
     report["stream"] = seen
     report["verdict"] = None if verdict is None else {
+        "status": pb.SessionStatus.Name(verdict.status),
         "is_live": verdict.is_live, "confidence": verdict.confidence,
         "reasons": list(verdict.reasons)}
 
@@ -70,6 +71,7 @@ with grpc.insecure_channel(address) as channel:
         pb.GetSessionResultRequest(session_id=created.session_id), metadata=metadata)
     report["result"] = {"status": pb.SessionStatus.Name(result.status),
                         "is_live": result.is_live, "confidence": result.confidence,
+                        "reasons": list(result.reasons),
                         "has_reference_image": len(result.reference_image) > 0}
 
     try:
