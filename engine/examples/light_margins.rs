@@ -1,13 +1,18 @@
 //! How the light step's reflection score behaves on real frames: how often a face that nothing
-//! lit passes by chance, and how much screen light a real face needs to pass.
+//! lit passes by chance, how much screen light a real face needs to pass, and how a device whose
+//! glass reflects the flash fares.
 //!
-//! Face colours come from franck.mp4's first 10 s (240 frames at 24 fps), measured as the engine
-//! measures them ([`light::face_colour`]). For each of N random sequences, shown from a random
-//! moment of those 10 s:
+//! Face and surrounding colours come from franck.mp4's first 10 s (240 frames at 24 fps),
+//! measured as the engine measures them ([`light::face_colour`], [`light::surround_colour`]). For
+//! each of N random sequences, shown from a random moment of those 10 s:
 //! - **unlit**: the frames as they are (a replay, or a face the screen does not reach);
-//! - **lit at k**: each frame's face colour × (1 + k × the flash's channel / 255), the model the
-//!   engine test uses (light adds to skin in proportion to its own colour). k = 0.10 is a screen
-//!   adding a tenth of the ambient light at full channel.
+//! - **lit at k**: each colour × (1 + k × the flash's channel / 255) on the face (light adds to
+//!   skin in proportion to its own colour) and × (1 + [`SURROUND_REACH`] × k × …) on the
+//!   surroundings: our model of a screen 30 cm from the face and a room behind it, the one
+//!   `livegate_specimens::screen_lit` draws. k = 0.10 is a screen adding a tenth of the ambient
+//!   light at full channel. *This is our own model of light; no camera here faced a screen.*
+//! - **glass at r**: the flash's colour × r added to face and surroundings alike, as the glass of
+//!   a phone or tablet replaying a video reflects it (r = 0.005: 0.5 % of the flash).
 //!
 //!     cargo run --release -p livegate-engine --example light_margins [-- N]
 
@@ -20,6 +25,15 @@ use opencv::videoio;
 use rand::{RngExt, SeedableRng};
 
 const FPS: f64 = 24.0;
+/// How much of the face's screen light its surroundings get in our model (`screen_lit`'s
+/// exp(−d²) falloff at the surround bands, about one face width from the face's centre).
+const SURROUND_REACH: f32 = 0.3;
+
+/// A row of the table: how the light changes one sample's face and surround colour.
+enum Light {
+    Lit(f32),
+    Glass(f32),
+}
 
 fn main() {
     let n: usize = std::env::args()
@@ -32,7 +46,7 @@ fn main() {
     let mut capture =
         videoio::VideoCapture::from_file(path.to_str().unwrap(), videoio::CAP_ANY).unwrap();
     let mut frame = Mat::default();
-    let mut samples: Vec<(i64, [f32; 3])> = Vec::new();
+    let mut samples: Vec<light::LightSample> = Vec::new();
     let mut measuring = std::time::Duration::ZERO;
     for i in 0..240 {
         assert!(capture.read(&mut frame).unwrap(), "franck.mp4 has 10 s");
@@ -40,9 +54,14 @@ fn main() {
         if let Some(face) = analysis.face.filter(|_| analysis.faces == 1) {
             let started = std::time::Instant::now();
             let colour = light::face_colour(&frame, &face.bbox).unwrap();
+            let surround = light::surround_colour(&frame, &face.bbox).unwrap();
             measuring += started.elapsed();
-            if let Some(colour) = colour {
-                samples.push(((i as f64 * 1000.0 / FPS) as i64, colour));
+            if let (Some(face), Some(surround)) = (colour, surround) {
+                samples.push(light::LightSample {
+                    timestamp_ms: (i as f64 * 1000.0 / FPS) as i64,
+                    face,
+                    surround,
+                });
             }
         }
     }
@@ -53,19 +72,48 @@ fn main() {
     );
 
     let mut rng = rand::rngs::StdRng::seed_from_u64(2026);
-    let strengths = [0.0f32, 0.01, 0.02, 0.03, 0.05, 0.10];
+    let strengths = [
+        Light::Lit(0.0),
+        Light::Lit(0.01),
+        Light::Lit(0.02),
+        Light::Lit(0.03),
+        Light::Lit(0.05),
+        Light::Lit(0.10),
+        Light::Glass(0.002),
+        Light::Glass(0.005),
+        Light::Glass(0.01),
+        Light::Glass(0.03),
+    ];
     let mut scores: Vec<Vec<f32>> = vec![Vec::new(); strengths.len()];
     for _ in 0..n {
         let sequence = LightSequence::random(&mut rng);
         let start = rng.random_range(0..10_000 - sequence.duration_ms() as i64 - 200);
         let shown = sequence.shown_from(start);
         for (k, out) in strengths.iter().zip(&mut scores) {
-            let lit: Vec<(i64, [f32; 3])> = samples
+            let lit: Vec<light::LightSample> = samples
                 .iter()
-                .map(|&(ts, c)| {
-                    let on = shown.iter().find(|f| (f.start_ms..f.end_ms).contains(&ts));
-                    let gain = |ch: usize| on.map_or(1.0, |f| 1.0 + k * f.rgb[ch] as f32 / 255.0);
-                    (ts, [c[0] * gain(0), c[1] * gain(1), c[2] * gain(2)])
+                .map(|s| {
+                    let on = shown
+                        .iter()
+                        .find(|f| (f.start_ms..f.end_ms).contains(&s.timestamp_ms));
+                    let flash = |ch: usize| on.map_or(0.0, |f| f.rgb[ch] as f32 / 255.0);
+                    let (face, surround) = match k {
+                        Light::Lit(k) => (
+                            std::array::from_fn(|ch| s.face[ch] * (1.0 + k * flash(ch))),
+                            std::array::from_fn(|ch| {
+                                s.surround[ch] * (1.0 + SURROUND_REACH * k * flash(ch))
+                            }),
+                        ),
+                        Light::Glass(r) => (
+                            std::array::from_fn(|ch| s.face[ch] + r * 255.0 * flash(ch)),
+                            std::array::from_fn(|ch| s.surround[ch] + r * 255.0 * flash(ch)),
+                        ),
+                    };
+                    light::LightSample {
+                        timestamp_ms: s.timestamp_ms,
+                        face,
+                        surround,
+                    }
                 })
                 .collect();
             if let Some(score) = light::reflection(&sequence, &shown, &lit) {
@@ -76,7 +124,7 @@ fn main() {
 
     let midpoint = (light::LIVE_REFLECTION + light::FLAT_REFLECTION) / 2.0;
     println!(
-        "| screen light k | scored | score p5 / median / p95 | ≥ {:.1} (live) | < {:.1} (NO_LIGHT_REFLECTION) |",
+        "| light | scored | score p5 / median / p95 | ≥ {:.1} (live) | < {:.1} (NO_LIGHT_REFLECTION) |",
         light::LIVE_REFLECTION,
         midpoint
     );
@@ -89,10 +137,10 @@ fn main() {
         };
         println!(
             "| {} | {} | {:.2} / {:.2} / {:.2} | {:.1}% | {:.1}% |",
-            if *k == 0.0 {
-                "0 (unlit)".to_string()
-            } else {
-                format!("{k:.2}")
+            match k {
+                Light::Lit(k) if *k == 0.0 => "unlit".to_string(),
+                Light::Lit(k) => format!("face lit, k = {k:.2}"),
+                Light::Glass(r) => format!("glass, r = {:.1}%", r * 100.0),
             },
             s.len(),
             q(0.05),

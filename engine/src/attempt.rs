@@ -21,16 +21,18 @@ use crate::analyzer::{
     AnalyzerConfig, FaceObservation, FrameAnalysis, FrameAnalyzer, StageTimings,
 };
 use crate::challenge::{
-    ChallengeKind, ChallengePlan, ChallengeProgress, OpennessLevel, StepInput, StepTracker,
+    ChallengeKind, ChallengePlan, ChallengeProgress, MORE_HINT_PROGRESS, OpennessLevel, StepInput,
+    StepTracker,
 };
 use crate::embedding::{SESSION_CONTINUITY_COSINE, cosine};
 use crate::error::EngineError;
 use crate::evidence::{self, EvidenceReport, InjectionMeter, ParallaxMeter, ScreenCues, texture};
 use crate::frame::{self, FrameInput};
 use crate::hint::Hint;
+use crate::landmarks::FaceLandmarks;
 use crate::light::{LightMeter, LightSequence, LightState, ShownFlash};
 use crate::models::Models;
-use crate::pose::HeadPose;
+use crate::pose::{self, HeadPose};
 use crate::quality::Quality;
 
 #[derive(Debug, Clone)]
@@ -90,6 +92,9 @@ pub enum VerdictReason {
     LowConfidence,
     /// The face's colour did not follow the light step's colours.
     NoLightReflection,
+    /// The face followed the light step's colours, but weakly: a brighter screen (or a dimmer
+    /// room) gives a clear answer. Tell the user so before they try again.
+    WeakLightReflection,
     /// The client reported showing other colours or timings than the light step asked.
     LightNotShown,
 }
@@ -109,6 +114,7 @@ impl VerdictReason {
             VerdictReason::LowQuality => "LOW_QUALITY",
             VerdictReason::LowConfidence => "LOW_CONFIDENCE",
             VerdictReason::NoLightReflection => "NO_LIGHT_REFLECTION",
+            VerdictReason::WeakLightReflection => "WEAK_LIGHT_REFLECTION",
             VerdictReason::LightNotShown => "LIGHT_NOT_SHOWN",
         }
     }
@@ -179,6 +185,9 @@ pub struct LivenessAttempt {
     step_crop: Option<Mat>,
     audit: Vec<Mat>,
     parallax: ParallaxMeter,
+    /// The face the head's rotations are measured from ([`pose::relative`]): the attempt's
+    /// first followed frame with a usable face, the user's own resting pose.
+    rest_pose: Option<FaceLandmarks>,
     injection: InjectionMeter,
     frames_with_face: u32,
     frames_multiple_faces: u32,
@@ -209,6 +218,7 @@ impl LivenessAttempt {
             step_crop: None,
             audit: Vec::new(),
             parallax: ParallaxMeter::default(),
+            rest_pose: None,
             injection: InjectionMeter::new(config.declared_fps),
             frames_with_face: 0,
             frames_multiple_faces: 0,
@@ -288,15 +298,25 @@ impl LivenessAttempt {
         // Clients' clocks may repeat a timestamp; time never runs backwards for the plan.
         let now = timestamp_ms.max(self.last_timestamp_ms);
         self.last_timestamp_ms = now;
-        self.observe(&bgr, &analysis)?;
-
         let single = analysis.faces == 1;
         let face = analysis.face.as_ref();
         let measured = face.filter(|_| single);
+        if self.rest_pose.is_none()
+            && analysis.hint == Hint::Ok
+            && !analysis.detected
+            && let Some(face) = measured
+        {
+            self.rest_pose = Some(face.landmarks.clone());
+        }
+        let rotation = measured
+            .zip(self.rest_pose.as_ref())
+            .map(|(f, rest)| pose::relative(rest, &f.landmarks));
+        self.observe(&bgr, &analysis, rotation.as_ref())?;
+
         let step_input = StepInput {
             timestamp_ms: now,
-            yaw: measured.map(|f| f.pose.yaw),
-            pitch: measured.map(|f| f.pose.pitch),
+            yaw: rotation.map(|r| r.yaw),
+            pitch: rotation.map(|r| r.pitch),
             eye_openness: measured.and_then(|f| f.eye_openness),
             // Turning the head shortens the eye span by cos(yaw); undo that, or turning away
             // and back would read as moving closer (1/cos 20° = +6%).
@@ -337,6 +357,7 @@ impl LivenessAttempt {
                 time_left_ms: step.time_left_ms(now, limit),
             });
         }
+        let hint = guidance(analysis.hint, progress.as_ref());
         events.push(AttemptEvent::Feedback(FrameFeedback {
             timestamp_ms,
             faces: analysis.faces,
@@ -344,7 +365,7 @@ impl LivenessAttempt {
             pose: face.map(|f| f.pose),
             quality: face.map(|f| f.quality),
             eye_openness: face.and_then(|f| f.eye_openness),
-            hint: analysis.hint,
+            hint,
             challenge: progress,
             timings: analysis.timings,
         }));
@@ -400,7 +421,13 @@ impl LivenessAttempt {
     }
 
     /// Tracks identity and picks reference and audit frames from a measured frame.
-    fn observe(&mut self, bgr: &Mat, analysis: &FrameAnalysis) -> Result<(), EngineError> {
+    /// `rotation` is the face's rotation from the user's resting pose, when both are known.
+    fn observe(
+        &mut self,
+        bgr: &Mat,
+        analysis: &FrameAnalysis,
+        rotation: Option<&HeadPose>,
+    ) -> Result<(), EngineError> {
         if analysis.face.is_some() {
             self.frames_with_face += 1;
             if analysis.faces > 1 {
@@ -418,8 +445,11 @@ impl LivenessAttempt {
         }
         let frontal = (1.0 - (face.pose.yaw.abs() + face.pose.pitch.abs()) / 45.0).max(0.0);
         let good = analysis.hint == Hint::Ok && frontal > 0.6;
-        if !analysis.detected {
-            self.parallax.observe(bgr, &face.landmarks, &face.pose)?;
+        if !analysis.detected
+            && let Some(rotation) = rotation
+        {
+            self.parallax
+                .observe(bgr, &face.landmarks, &[face.pose, *rotation])?;
         }
         if good && (self.anchor.is_none() || self.identity_check_due) {
             self.check_identity(bgr, face)?;
@@ -586,6 +616,23 @@ impl LivenessAttempt {
     }
 }
 
+/// The hint shown for a frame: the frame's own (light, distance, position…) unless it is fine
+/// and a movement step is under way but short of done, when the user is told to go on ("a bit
+/// more") instead of being left to time out.
+fn guidance(quality: Hint, progress: Option<&ChallengeProgress>) -> Hint {
+    match progress {
+        Some(p)
+            if quality == Hint::Ok
+                && !p.completed
+                && p.progress >= MORE_HINT_PROGRESS
+                && p.kind.is_movement() =>
+        {
+            Hint::More
+        }
+        _ => quality,
+    }
+}
+
 /// The face of `face` with a 25% margin, cropped out of the frame.
 fn face_crop(
     bgr: &Mat,
@@ -602,3 +649,37 @@ fn face_crop(
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("a light report was sent while no light step runs")]
 pub struct NotALightStep;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(kind: ChallengeKind, progress: f32, completed: bool) -> ChallengeProgress {
+        ChallengeProgress {
+            index: 0,
+            kind,
+            progress,
+            completed,
+            time_left_ms: 3_000,
+        }
+    }
+
+    #[test]
+    fn a_movement_short_of_done_asks_for_a_bit_more() {
+        let turn = at(ChallengeKind::TurnLeft, 0.6, false);
+        assert_eq!(guidance(Hint::Ok, Some(&turn)), Hint::More);
+        let closer = at(ChallengeKind::MoveCloser, 0.4, false);
+        assert_eq!(guidance(Hint::Ok, Some(&closer)), Hint::More);
+        // Not before the user has moved, not once done, not for a blink, and never over a
+        // problem with the picture itself.
+        for (p, quality) in [
+            (at(ChallengeKind::TurnLeft, 0.1, false), Hint::Ok),
+            (at(ChallengeKind::TurnLeft, 1.0, true), Hint::Ok),
+            (at(ChallengeKind::Blink, 0.5, false), Hint::Ok),
+            (turn, Hint::TooDark),
+        ] {
+            assert_eq!(guidance(quality, Some(&p)), quality, "{p:?}");
+        }
+        assert_eq!(guidance(Hint::Ok, None), Hint::Ok);
+    }
+}

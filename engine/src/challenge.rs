@@ -4,15 +4,23 @@
 //! generator when the stream starts (never from the session id). Each step has a time limit,
 //! counted from the first frame analysed after it was announced.
 //!
-//! Every movement is measured against the user's own starting pose in that step (its
-//! *baseline*), not against the camera axis: people rarely sit square to their camera (the man in
-//! our test video rests at 13–17° of yaw). Thresholds, documented for operators:
-//! - **turn left / right**: yaw ([`crate::pose`]) must move [`TURN_DELTA_DEG`] from the step's
-//!   baseline towards the asked side and end at least [`TURN_MIN_DEG`] on that side, on
+//! Every movement is measured against the user's own pose, not against the camera axis: people
+//! rarely sit square to their camera (the man in our test video rests at 13–17° of yaw). Yaw and
+//! pitch are the head's rotation since the user's *resting pose* (the attempt's first followed
+//! frame with a usable face), by the rigid fit of all 468 landmarks ([`crate::pose::relative`]),
+//! not the solvePnP pose against a generic face: that one's scale depends on how far the
+//! person's nose stands out compared with the generic face's, so it read franck's three turns
+//! as 10.9°, 18.6° and 23.8° where the rigid fit reads 15.9°, 13.6° and 17.2°, and an
+//! independent evaluation saw it read 5–10° for another man's 10–20° turns (`cargo run
+//! --release -p livegate-engine --example pose_calibration`). Thresholds, documented for
+//! operators:
+//! - **turn left / right**: yaw must move [`TURN_DELTA_DEG`] from the step's baseline towards the
+//!   asked side and end at least [`TURN_MIN_DEG`] on that side of the resting pose, on
 //!   [`HOLD_FRAMES`] consecutive frames. The baseline is the yaw furthest from the asked side
-//!   among the step's frames within [`NEUTRAL_DEG`] of frontal.
+//!   among the step's frames within [`NEUTRAL_DEG`] of the resting pose.
 //! - **look up**: pitch must rise [`LOOK_UP_DELTA_DEG`] above the step's baseline (the lowest
-//!   pitch within [`NEUTRAL_DEG`]) and end at or above level, on [`HOLD_FRAMES`] frames.
+//!   pitch within [`NEUTRAL_DEG`]) and end at or above the resting pose's, on [`HOLD_FRAMES`]
+//!   frames.
 //! - **move closer**: the eye span (outer eye corners, pixels, divided by cos yaw so that a turn
 //!   does not shrink it) must grow to [`MOVE_CLOSER_RATIO`] ×
 //!   the step's smallest eye span, on [`HOLD_FRAMES`] frames.
@@ -29,11 +37,13 @@
 //! cut, completed at 9° from where the 3-D evidence measures, and left that evidence one frame
 //! to measure; with 4, all 24 of our live sessions that emulate the client's lag passed.
 //!
-//! The turn, look-up and move-closer amounts are set from the smallest movements our real test
-//! video shows a cooperative person making (see the PAD test support's clip list): his smaller
-//! left turn goes 12° from his resting pose, and a 12° threshold failed it on frame-to-frame
-//! noise, so turns need 10°. They are modest on purpose. Physical evidence that the motion is 3-D comes from [`crate::evidence::parallax`],
-//! not from the size of the motion.
+//! The turn, look-up and move-closer amounts are modest on purpose: real people asked to turn
+//! make small, natural turns of about 12–15°, and a step must accept them. Turns need 9° (a
+//! 12° turn clears it by 3°, about ten times the rigid fit's frame-to-frame noise on a still
+//! face), and a user who moves the right way but stops short sees "a bit more"
+//! ([`crate::Hint::More`]) from [`MORE_HINT_PROGRESS`] of the way. Physical evidence that the
+//! motion is 3-D comes from [`crate::evidence::parallax`], not from the size of the motion: a
+//! tilted photo can turn as far as it likes.
 
 use rand::seq::SliceRandom;
 use rand::{Rng, RngExt};
@@ -41,11 +51,14 @@ use rand::{Rng, RngExt};
 use crate::evidence::parallax::{Rotation, RotationAxis};
 use crate::light::{self, LightSequence};
 
-pub const TURN_DELTA_DEG: f32 = 10.0;
-pub const TURN_MIN_DEG: f32 = 8.0;
+pub const TURN_DELTA_DEG: f32 = 9.0;
+pub const TURN_MIN_DEG: f32 = 3.0;
 pub const LOOK_UP_DELTA_DEG: f32 = 10.0;
 pub const NEUTRAL_DEG: f32 = 20.0;
 pub const MOVE_CLOSER_RATIO: f32 = 1.07;
+/// Progress (0–1) of a movement step from which a user who has not finished it is told to go on
+/// ([`crate::Hint::More`]).
+pub const MORE_HINT_PROGRESS: f32 = 0.3;
 /// Frames at the start of a movement step that carry no response yet (see the module doc).
 pub const REACTION_FRAMES: u32 = 4;
 pub const HOLD_FRAMES: u32 = 2;
@@ -90,6 +103,11 @@ impl ChallengeKind {
         }
     }
 
+    /// Steps the user answers by moving the head a measured amount (the "a bit more" hint).
+    pub fn is_movement(self) -> bool {
+        self.rotates_head() || self == ChallengeKind::MoveCloser
+    }
+
     /// Steps whose motion rotates the head, so that its landmarks show parallax.
     pub fn rotates_head(self) -> bool {
         self.rotation().is_some()
@@ -109,6 +127,31 @@ impl ChallengeKind {
     }
 }
 
+/// Whether plans begin with the light step, which only a client that shows colours on a screen
+/// facing the user can take (the web page, phone apps; not a video file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LightPolicy {
+    Off,
+    /// For every client that declares it can show colours; the default. An emissive screen
+    /// replay or an injected feed cannot reflect the colours, so every client that can take the
+    /// step should.
+    #[default]
+    WhenCapable,
+    Required,
+}
+
+impl LightPolicy {
+    /// The policy for one client: [`LightPolicy::Required`] (its plan has the step) or
+    /// [`LightPolicy::Off`]; `None` when the step is required and the client cannot show it.
+    pub fn for_client(self, can_show_colour: bool) -> Option<LightPolicy> {
+        match (self, can_show_colour) {
+            (LightPolicy::Required, false) => None,
+            (LightPolicy::Off, _) | (LightPolicy::WhenCapable, false) => Some(LightPolicy::Off),
+            (_, true) => Some(LightPolicy::Required),
+        }
+    }
+}
+
 /// Which plans a deployment (or a session, within the deployment's choice) allows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlanConfig {
@@ -118,9 +161,11 @@ pub struct PlanConfig {
     /// Movement kinds the steps are drawn from.
     pub kinds: Vec<ChallengeKind>,
     pub step_time_limit_ms: u32,
-    /// Begin every plan with a light step (for clients that can light the face with their
-    /// screen). It comes on top of the movement steps.
-    pub light: bool,
+    /// When a plan begins with a light step (for clients that can light the face with their
+    /// screen). It comes on top of the movement steps. [`ChallengePlan::random`] adds it only
+    /// for [`LightPolicy::Required`]: resolve the policy for the client first
+    /// ([`LightPolicy::for_client`]).
+    pub light: LightPolicy,
 }
 
 impl Default for PlanConfig {
@@ -130,7 +175,7 @@ impl Default for PlanConfig {
             max_steps: 3,
             kinds: ChallengeKind::ALL.to_vec(),
             step_time_limit_ms: 5_000,
-            light: false,
+            light: LightPolicy::WhenCapable,
         }
     }
 }
@@ -184,7 +229,7 @@ impl ChallengePlan {
         }
         kinds.truncate(count);
         // The light step comes first: the user is still and facing the screen when they begin.
-        let light = config.light.then(|| LightSequence::random(rng));
+        let light = (config.light == LightPolicy::Required).then(|| LightSequence::random(rng));
         if light.is_some() {
             kinds.insert(0, ChallengeKind::Light);
         }
@@ -491,8 +536,8 @@ mod tests {
         }
         assert!(step.completed);
         assert!(
-            (step.margin() - 0.3).abs() < 1e-4,
-            "3° beyond a 10° threshold is a modest margin: {}",
+            (step.margin() - 4.0 / 9.0).abs() < 1e-4,
+            "4° beyond a 9° threshold is a modest margin: {}",
             step.margin()
         );
 
@@ -507,7 +552,7 @@ mod tests {
     #[test]
     fn frames_sent_before_the_user_could_react_are_not_movement() {
         // The step's first frames show the previous pose (here a cut from another clip at -5°);
-        // from his resting 3° the user turns 9°: not enough.
+        // from his resting 3° the user turns 8°: not enough.
         let mut step = StepTracker::new(ChallengeKind::TurnLeft);
         for (t, yaw) in [
             (0, -5.0),
@@ -516,8 +561,8 @@ mod tests {
             (40, -5.0),
             (80, 3.0),
             (120, 8.0),
-            (160, 12.0),
-            (200, 12.0),
+            (160, 11.0),
+            (200, 11.0),
         ] {
             step.update(&frame(t, yaw, 0.3), None);
         }
@@ -532,7 +577,7 @@ mod tests {
         }
         step.update(&frame(0, 10.0, 0.3), None);
         step.update(&frame(40, 25.0, 0.3), None); // wrong side
-        step.update(&frame(80, -5.0, 0.3), None); // 15° moved but not 8° on the right side
+        step.update(&frame(80, -2.0, 0.3), None); // 12° moved but not 3° on the right side
         assert!(!step.completed);
         step.update(&frame(120, -9.0, 0.3), None);
         assert!(!step.completed, "one frame is not enough");

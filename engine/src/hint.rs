@@ -14,6 +14,9 @@ pub enum Hint {
     TooBright,
     Blurry,
     HoldStill,
+    /// A movement step is under way in the right direction but not yet far enough: "a bit
+    /// more". Chosen by the attempt (it knows the step), never by [`choose`].
+    More,
 }
 
 /// Limits that trigger each hint. Defaults were set on the real test media (a 360×288 webcam

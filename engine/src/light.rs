@@ -5,18 +5,33 @@
 //! A replayed video, a photo or a mask on another screen was not lit by *this* sequence (it is
 //! drawn per stream from the server's OS-seeded generator), so its chroma does not follow.
 //!
+//! **Where the light falls, not only which way the colour turns.** A screen 30 cm from a face
+//! lights the face and barely the room behind it (light falls off with the square of the
+//! distance: a wall 1.3 m away gets about a twentieth). A face *shown on* a device (a phone or
+//! tablet replaying a video to the camera, a print) is lit, or reflects off its glass, the same
+//! as the picture around it, because picture and face are one flat surface at one distance. So
+//! the score is taken on the face's colour change *minus* the change of its surroundings (the
+//! bands beside and above the face, [`surround_colour`]): a real face in a room keeps most of its
+//! response; a uniform reflection over a device cancels. The difference also cancels what the
+//! camera does to the whole picture (white balance, exposure) while the colours play. Measured
+//! by direction alone (the face's colour change, as before this rule), screens whose glass
+//! reflected under 1 % of the flash passed in an independent evaluation.
+//!
 //! Measurement, documented for operators:
 //! - Every frame of the step that shows one face gives the mean colour of the face box's middle
 //!   (the box shrunk by [`INNER_MARGIN`] on each side: cheeks, nose and forehead rather than
-//!   hair and background).
+//!   hair and background), and the mean colour of its surroundings.
 //! - A flash is measured on the frames stamped from [`SETTLE_MS`] after it began to [`LAG_MS`]
 //!   after it ended: cameras need a moment to show a change of light, and a browser stamps a
 //!   frame when it reads the camera's latest picture, which is a little older.
 //! - Each measured flash's face colour becomes chroma (r, g, b divided by their sum, so a change of
-//!   exposure does not count), and so does each flash's screen colour. Both are taken relative to
-//!   their own means over the measured flashes; the **reflection score** is the cosine between the
-//!   two (each flash's three chroma deviations, stacked). 1: the face followed every change of
-//!   light; around 0: it did not follow; −1: it did the opposite.
+//!   exposure does not count), and so do its surroundings' colour and the flash's screen colour.
+//!   The face's chroma minus the surroundings' is the flash's *response*. Responses and screen
+//!   chroma are taken relative to their own means over the measured flashes; the **reflection
+//!   score** is the cosine between the two (each flash's three chroma deviations, stacked). 1:
+//!   the face, and not its surroundings, followed every change of light; around 0: it did not
+//!   follow, or its surroundings followed as much; −1: the opposite. Where a frame has no
+//!   surroundings to measure (a face that fills it), the flash is not measured.
 //! - With [`FLASHES`] flashes the deviations have about 2 × (8 − 1) = 14 degrees of freedom, so an
 //!   unlit face scores like a random cosine in 14 dimensions: its spread is about 1/√14 ≈ 0.27,
 //!   and it passes [`LIVE_REFLECTION`] (0.6) by chance about 1 time in 100. The score is one
@@ -56,6 +71,12 @@ pub const SETTLE_MS: i64 = 150;
 pub const LAG_MS: i64 = 50;
 /// The face box is shrunk by this fraction of its size on each side before its colour is taken.
 pub const INNER_MARGIN: f32 = -0.2;
+/// The face's surroundings are measured from this many face sizes beyond its box...
+pub const SURROUND_NEAR: f32 = 0.25;
+/// ...to this many.
+pub const SURROUND_FAR: f32 = 1.0;
+/// Surroundings smaller than this fraction of the face box's area are not measured.
+pub const SURROUND_MIN_AREA: f32 = 0.25;
 /// Fewest flashes with a measured face colour for a reflection score.
 pub const MIN_FLASHES_MEASURED: usize = 5;
 /// Reflection score at or above which the face followed the light.
@@ -145,12 +166,20 @@ pub enum LightState {
     NotShown(String),
 }
 
+/// The colours one frame of a light step gives: the face's middle and its surroundings, each as
+/// mean `[r, g, b]`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LightSample {
+    pub timestamp_ms: i64,
+    pub face: [f32; 3],
+    pub surround: [f32; 3],
+}
+
 /// Follows one light step: face colours per frame, then the client's report.
 #[derive(Debug, Clone)]
 pub struct LightMeter {
     sequence: LightSequence,
-    /// (frame timestamp, mean face colour as [r, g, b]).
-    samples: Vec<(i64, [f32; 3])>,
+    samples: Vec<LightSample>,
     state: LightState,
 }
 
@@ -180,8 +209,13 @@ impl LightMeter {
     ) -> Result<(), EngineError> {
         if self.state == LightState::Waiting
             && let Some(colour) = face_colour(bgr, face)?
+            && let Some(surround) = surround_colour(bgr, face)?
         {
-            self.samples.push((timestamp_ms, colour));
+            self.samples.push(LightSample {
+                timestamp_ms,
+                face: colour,
+                surround,
+            });
         }
         Ok(())
     }
@@ -209,6 +243,52 @@ pub fn face_colour(bgr: &Mat, face: &Rect) -> Result<Option<[f32; 3]>, EngineErr
     };
     let mean: Scalar = opencv::core::mean(&Mat::roi(bgr, inner)?, &opencv::core::no_array())?;
     Ok(Some([mean[2] as f32, mean[1] as f32, mean[0] as f32]))
+}
+
+/// Mean colour, `[r, g, b]`, of the face's surroundings: the bands from [`SURROUND_NEAR`] to
+/// [`SURROUND_FAR`] face sizes beside the face box (at its height) and above it, as far as they
+/// lie in the frame; `None` when they cover less than [`SURROUND_MIN_AREA`] of the face box.
+pub fn surround_colour(bgr: &Mat, face: &Rect) -> Result<Option<[f32; 3]>, EngineError> {
+    let (w, h) = (face.width, face.height);
+    let bands = [
+        // Left and right of the face, over its height.
+        Rect {
+            x: face.x - SURROUND_FAR * w,
+            y: face.y,
+            width: (SURROUND_FAR - SURROUND_NEAR) * w,
+            height: h,
+        },
+        Rect {
+            x: face.x + w + SURROUND_NEAR * w,
+            y: face.y,
+            width: (SURROUND_FAR - SURROUND_NEAR) * w,
+            height: h,
+        },
+        // Above the head.
+        Rect {
+            x: face.x,
+            y: face.y - SURROUND_FAR * h,
+            width: w,
+            height: (SURROUND_FAR - SURROUND_NEAR) * h,
+        },
+    ];
+    let mut sum = [0f64; 3];
+    let mut area = 0f64;
+    for band in bands {
+        let Some(r) = band.to_pixels(0.0, bgr.cols(), bgr.rows()) else {
+            continue;
+        };
+        let mean: Scalar = opencv::core::mean(&Mat::roi(bgr, r)?, &opencv::core::no_array())?;
+        let a = (r.width * r.height) as f64;
+        for (k, channel) in [2, 1, 0].into_iter().enumerate() {
+            sum[k] += mean[channel] * a;
+        }
+        area += a;
+    }
+    if area < (SURROUND_MIN_AREA * w * h) as f64 {
+        return Ok(None);
+    }
+    Ok(Some(sum.map(|s| (s / area) as f32)))
 }
 
 /// Why a report is not the sequence, or `None` when it is.
@@ -253,28 +333,30 @@ fn hex(rgb: [u8; 3]) -> String {
 pub fn reflection(
     sequence: &LightSequence,
     shown: &[ShownFlash],
-    samples: &[(i64, [f32; 3])],
+    samples: &[LightSample],
 ) -> Option<f32> {
     let mut expected: Vec<[f32; 3]> = Vec::new();
     let mut observed: Vec<[f32; 3]> = Vec::new();
     for (flash, when) in sequence.flashes.iter().zip(shown) {
         let window = when.start_ms + SETTLE_MS..=when.end_ms + LAG_MS;
-        let colours: Vec<[f32; 3]> = samples
+        let colours: Vec<&LightSample> = samples
             .iter()
-            .filter(|(t, _)| window.contains(t))
-            .map(|(_, c)| *c)
+            .filter(|s| window.contains(&s.timestamp_ms))
             .collect();
         if colours.is_empty() {
             continue;
         }
-        let mut mean = [0f32; 3];
+        let n = colours.len() as f32;
+        let (mut face, mut surround) = ([0f32; 3], [0f32; 3]);
         for c in &colours {
             for k in 0..3 {
-                mean[k] += c[k] / colours.len() as f32;
+                face[k] += c.face[k] / n;
+                surround[k] += c.surround[k] / n;
             }
         }
+        let (face, surround) = (chroma(face), chroma(surround));
         expected.push(chroma(flash.rgb.map(f32::from)));
-        observed.push(chroma(mean));
+        observed.push(std::array::from_fn(|k| face[k] - surround[k]));
     }
     if observed.len() < MIN_FLASHES_MEASURED {
         return None;
@@ -312,8 +394,9 @@ mod tests {
     use super::*;
     use rand::SeedableRng;
 
-    /// Face colours every 40 ms: skin tone plus `gain` × the colour on screen at that time.
-    fn lit_samples(shown: &[ShownFlash], gain: f32) -> Vec<(i64, [f32; 3])> {
+    /// Colours every 40 ms: skin tone plus `face_gain` × the colour on screen at that time, and
+    /// a grey wall plus `surround_gain` × that colour.
+    fn lit_samples(shown: &[ShownFlash], face_gain: f32, surround_gain: f32) -> Vec<LightSample> {
         let end = shown.last().unwrap().end_ms;
         (shown[0].start_ms..end)
             .step_by(40)
@@ -323,10 +406,14 @@ mod tests {
                     .find(|f| (f.start_ms..f.end_ms).contains(&t))
                     .unwrap();
                 let skin = [150.0, 110.0, 90.0];
-                (
-                    t,
-                    std::array::from_fn(|k| skin[k] + gain * on.rgb[k] as f32 / 255.0),
-                )
+                let wall = [120.0, 120.0, 110.0];
+                LightSample {
+                    timestamp_ms: t,
+                    face: std::array::from_fn(|k| skin[k] + face_gain * on.rgb[k] as f32 / 255.0),
+                    surround: std::array::from_fn(|k| {
+                        wall[k] + surround_gain * on.rgb[k] as f32 / 255.0
+                    }),
+                }
             })
             .collect()
     }
@@ -349,12 +436,25 @@ mod tests {
         let mut rng = rand::rngs::StdRng::seed_from_u64(11);
         let sequence = LightSequence::random(&mut rng);
         let shown = sequence.shown_from(1_000);
-        let lit = reflection(&sequence, &shown, &lit_samples(&shown, 12.0)).unwrap();
+        let lit = reflection(&sequence, &shown, &lit_samples(&shown, 12.0, 0.6)).unwrap();
         assert!(lit > 0.8, "{lit}");
-        let unlit = reflection(&sequence, &shown, &lit_samples(&shown, 0.0)).unwrap();
+        let unlit = reflection(&sequence, &shown, &lit_samples(&shown, 0.0, 0.0)).unwrap();
         assert!(unlit.abs() < 1e-3, "{unlit}");
         let none = reflection(&sequence, &shown, &[]);
         assert_eq!(none, None, "no face, no score");
+    }
+
+    #[test]
+    fn a_device_lit_as_much_as_the_face_on_it_does_not_pass() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(12);
+        let sequence = LightSequence::random(&mut rng);
+        let shown = sequence.shown_from(0);
+        // A glass reflection adds the same light to the face and the picture around it, weak
+        // or strong.
+        for gain in [3.0, 6.0, 12.0] {
+            let glass = reflection(&sequence, &shown, &lit_samples(&shown, gain, gain)).unwrap();
+            assert!(glass < FLAT_REFLECTION, "{gain}: {glass}");
+        }
     }
 
     #[test]

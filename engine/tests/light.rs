@@ -103,6 +103,44 @@ fn a_face_lit_by_the_sequence_is_live_and_the_same_frames_unlit_are_not() {
     assert!(verdict.confidence < 50.0, "{}", verdict.confidence);
 }
 
+/// `frame` as a phone replaying it to the camera shows it while the flash plays: the glass adds
+/// `r` × the flash's colour to every pixel, the face and the picture around it alike.
+fn behind_glass(frame: &Mat, rgb: [u8; 3], r: f32) -> Mat {
+    use opencv::core::{Scalar, add};
+    let mut out = Mat::default();
+    let reflected = Scalar::new(
+        (r * rgb[2] as f32) as f64,
+        (r * rgb[1] as f32) as f64,
+        (r * rgb[0] as f32) as f64,
+        0.0,
+    );
+    add(frame, &reflected, &mut out, &opencv::core::no_array(), -1).unwrap();
+    out
+}
+
+#[test]
+fn a_screen_whose_glass_reflects_the_colours_is_not_a_lit_face() {
+    // 3% of the flash on every pixel: stronger than the 0.2-0.8% that passed an independent
+    // evaluation when the score looked at the face's colour alone.
+    let (replay, sequence) = attempt(&[ChallengeKind::Light]);
+    let shown = shown(&sequence);
+    let frames: Vec<Vec<u8>> = video_frames("franck.mp4", 0, 1, 80)
+        .iter()
+        .enumerate()
+        .map(|(i, frame)| {
+            let t = time(i);
+            match shown.iter().find(|f| (f.start_ms..f.end_ms).contains(&t)) {
+                Some(f) => jpeg(&behind_glass(frame, f.rgb, 0.03)),
+                None => jpeg(frame),
+            }
+        })
+        .collect();
+    let verdict = run(replay, &frames, &shown);
+    println!("glass: {verdict:?}");
+    assert!(!verdict.is_live, "{verdict:?}");
+    assert_eq!(verdict.reasons, [VerdictReason::NoLightReflection]);
+}
+
 #[test]
 fn a_client_that_shows_other_colours_fails_the_step() {
     let (attempt, sequence) = attempt(&[ChallengeKind::Light, ChallengeKind::Blink]);

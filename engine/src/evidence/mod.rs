@@ -23,13 +23,16 @@
 //! - **L, light** (when the plan's light step was shown): 1 at or above
 //!   [`light::LIVE_REFLECTION`], 0.3 at or below [`light::FLAT_REFLECTION`], linear between;
 //!   0.3 when too few flashes had a face to measure. Reason `NO_LIGHT_REFLECTION` when below the
-//!   midpoint.
+//!   midpoint, `WEAK_LIGHT_REFLECTION` between the midpoint and the live level (the user should
+//!   turn the screen's brightness up).
 //! - **F, continuity**: 0 if the face changed identity (`FACE_CHANGED`); 0.5 if more than one
 //!   face was seen on more than 10% of frames (`MULTIPLE_FACES`).
 //! - **I, injection**: 0.3 for frozen frames (`FROZEN_FRAMES`), 0.3 for impossible timestamps
 //!   (`INJECTION_SUSPECTED`).
-//! - **S, screen cues**: 0.6 when moiré is above [`MOIRE_SCREEN`] or glare above
-//!   [`GLARE_SCREEN`] (`SCREEN_SUSPECTED`).
+//! - **S, screen cues**: 0.6 when moiré is above [`MOIRE_SCREEN`] (`SCREEN_SUSPECTED`). Glare
+//!   is measured and reported but does not flag a screen by itself: skin shines too, and a real
+//!   woman's phone selfie (the media manifest's `msu_client022.mp4`) had 7 % of her face
+//!   saturated and colourless, above the 4 % that used to mean "glass".
 //! - **T, anti-spoofing model**: `1 − 0.04 × (1 − min(1, depth / ANTISPOOF_REAL))`: at most four
 //!   points, never enough on its own to turn a clean session's ≥95 below 90.
 //! - **Q, quality**: 0.85 when fewer than 30% of the frames with a face were usable
@@ -52,8 +55,6 @@ use crate::light;
 
 /// Moiré peak (× ring median) above which a crop looks re-photographed from a screen.
 pub const MOIRE_SCREEN: f32 = 40.0;
-/// Glare fraction above which a crop looks like it is behind glass.
-pub const GLARE_SCREEN: f32 = 0.04;
 /// Multiple faces on more than this fraction of frames costs confidence.
 pub const MULTIPLE_FACES_FRACTION: f32 = 0.1;
 /// Usable frames (hint OK) below this fraction of frames with a face is low quality.
@@ -104,30 +105,37 @@ pub fn fuse(e: &EvidenceReport) -> Fusion {
     }
 
     // A physical signal counts only where its step was done: parallax needs a head rotation,
-    // light reflection a light step shown as asked.
-    let mut physical = |done: bool, value: f32, flat: f32, live: f32, reason: VerdictReason| {
+    // light reflection a light step shown as asked. Below the midpoint it names its reason; a
+    // signal with a `weak` reason names that between the midpoint and the live level.
+    let mut physical = |done: bool,
+                        value: f32,
+                        (flat, live): (f32, f32),
+                        reason: VerdictReason,
+                        weak: Option<VerdictReason>| {
         if !done {
             return 1.0;
         }
         let t = (value - flat) / (live - flat);
         if t < 0.5 {
             reasons.push(reason);
+        } else if t < 1.0 {
+            reasons.extend(weak);
         }
         0.3 + 0.7 * t.clamp(0.0, 1.0)
     };
     let parallax = physical(
         e.steps.iter().any(|s| s.0.rotates_head() && s.1),
         e.parallax.unwrap_or(0.0),
-        parallax::FLAT_PARALLAX,
-        parallax::LIVE_PARALLAX,
+        (parallax::FLAT_PARALLAX, parallax::LIVE_PARALLAX),
         VerdictReason::NoParallax,
+        None,
     );
     let light = physical(
         e.steps.iter().any(|s| s.0 == ChallengeKind::Light && s.1),
         e.light_reflection.unwrap_or(light::FLAT_REFLECTION),
-        light::FLAT_REFLECTION,
-        light::LIVE_REFLECTION,
+        (light::FLAT_REFLECTION, light::LIVE_REFLECTION),
         VerdictReason::NoLightReflection,
+        Some(VerdictReason::WeakLightReflection),
     );
 
     let mut continuity = 1.0;
@@ -151,7 +159,7 @@ pub fn fuse(e: &EvidenceReport) -> Fusion {
     }
 
     let screen = match e.screen {
-        Some(s) if s.moire > MOIRE_SCREEN || s.glare > GLARE_SCREEN => {
+        Some(s) if s.moire > MOIRE_SCREEN => {
             reasons.push(VerdictReason::ScreenSuspected);
             0.6
         }
@@ -243,6 +251,13 @@ mod tests {
         let f = fuse(&unlit);
         assert!(f.confidence < 35.0, "{f:?}");
         assert_eq!(f.reasons, [VerdictReason::NoLightReflection]);
+
+        // A weak reflection says so: the user is told to turn the screen up, not left guessing.
+        let mut weak = lit.clone();
+        weak.light_reflection = Some(0.47);
+        let f = fuse(&weak);
+        assert!(f.confidence < 90.0, "{f:?}");
+        assert_eq!(f.reasons, [VerdictReason::WeakLightReflection]);
 
         // Too few frames to measure is no evidence, not a pass.
         unlit.light_reflection = None;

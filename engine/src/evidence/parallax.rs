@@ -10,7 +10,9 @@
 //! **Measure.** In each step that asks for a head rotation, the reference is the first followed
 //! frame after the step's [`REACTION_FRAMES`]: the frames before it show the pose being left,
 //! and in our stitched live user another moment of the video. In each later frame of the step that rotated by at least [`MIN_ROTATION_DEG`]
-//! towards the asked side (yaw for turns, pitch for look-up, by the head-pose estimate):
+//! towards the asked side (yaw for turns, pitch for look-up, the larger of the two head-pose
+//! estimates: solvePnP against a generic face, and the rigid fit of the user's own landmarks,
+//! [`crate::pose`]):
 //! 1. the image patch around each of [`BODY`] (forehead, chin, lips and cheeks, off the nose)
 //!    and [`NOSE_TIP`] is found again by normalised cross-correlation, searching near where the
 //!    landmarks put it;
@@ -43,6 +45,13 @@
 //!   a session's step ends, below a cylinder print's 0.013 at 36°.
 //! - **A reference per step**: against one reference per session, taken at another moment, real
 //!   turns of our video lost half their parallax.
+//! - **The larger of two rotation estimates.** Each errs its own way. solvePnP's scale depends on
+//!   the person (it read some real turns at 5–10° where the rigid fit reads 13–17°), so with it
+//!   alone a real turn may leave no frame past [`MIN_ROTATION_DEG`], and the session no
+//!   parallax. The rigid fit sees a print bent round a cylinder turn by only about 10° while
+//!   solvePnP sees its 30°, and divided by the sine of 10° the print's small residue looked like
+//!   a nose (0.017–0.063). The larger of the two never inflates an attack's depth and never
+//!   leaves a real turn unmeasured.
 //!
 //! [`FLAT_PARALLAX`] and [`LIVE_PARALLAX`] sit in the gap between 0.022 and 0.064. The gap comes
 //! from one real person and from synthetic attacks whose warps are exactly extruded surfaces; a
@@ -101,8 +110,8 @@ struct Reference {
     grey: Mat,
     /// [`BODY`] then [`NOSE_TIP`], frame pixels.
     points: Vec<(f32, f32)>,
-    /// The asked angle (sign × yaw or pitch) of the reference, degrees.
-    angle: f32,
+    /// The asked angle (sign × yaw or pitch) of the reference by each pose estimate, degrees.
+    angles: Vec<f32>,
     scale: f32,
 }
 
@@ -130,12 +139,17 @@ impl ParallaxMeter {
         self.step += 1;
     }
 
-    /// Measures one followed (not re-detected) frame against its step's reference.
+    /// Measures one followed (not re-detected) frame against its step's reference. `poses` are
+    /// the head's pose by each estimate the caller has (each against a fixed reference of its
+    /// own, the same for every frame of the session): the rotation since the step's reference is
+    /// the largest any of them measures. A rotation underestimated would inflate the depth (it
+    /// is divided by the rotation's sine) and let a print through; one overestimated only makes
+    /// a real head's depth look smaller.
     pub fn observe(
         &mut self,
         bgr: &Mat,
         landmarks: &FaceLandmarks,
-        pose: &HeadPose,
+        poses: &[HeadPose],
     ) -> Result<(), EngineError> {
         let Some(asked) = self.rotation else {
             return Ok(());
@@ -144,21 +158,30 @@ impl ParallaxMeter {
         if self.frames_in_step <= REACTION_FRAMES {
             return Ok(());
         }
-        let angle = asked.sign
-            * match asked.axis {
-                RotationAxis::Vertical => pose.yaw,
-                RotationAxis::Horizontal => pose.pitch,
-            };
+        let angles: Vec<f32> = poses
+            .iter()
+            .map(|pose| {
+                asked.sign
+                    * match asked.axis {
+                        RotationAxis::Vertical => pose.yaw,
+                        RotationAxis::Horizontal => pose.pitch,
+                    }
+            })
+            .collect();
         let Some(reference) = &self.reference else {
             self.reference = Some(Reference {
                 grey: grey(bgr)?,
                 points: tracked_points(landmarks),
-                angle,
+                angles,
                 scale: landmarks.eye_span().max(1.0),
             });
             return Ok(());
         };
-        let rotation = angle - reference.angle;
+        let rotation = angles
+            .iter()
+            .zip(&reference.angles)
+            .map(|(a, r)| a - r)
+            .fold(f32::MIN, f32::max);
         if rotation < MIN_ROTATION_DEG {
             return Ok(());
         }

@@ -12,7 +12,8 @@
 //! - **Screen cues** ([`screen_cues`]): a display re-photographed by a camera shows *moiré*
 //!   (its pixel grid beats against the camera's, leaving sharp isolated peaks in the spectrum
 //!   that skin does not have) and *glare* (the cover glass reflects lights as saturated,
-//!   colourless patches).
+//!   colourless patches). Glare is reported, not used to flag a screen: skin shines too (see
+//!   the fusion rule in [`crate::evidence`]).
 
 use std::path::Path;
 

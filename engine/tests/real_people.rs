@@ -1,0 +1,133 @@
+//! Real people other than franck: phone selfies and webcam clips of five more people (the media
+//! manifest's "more real people"). None of them turns or blinks on request, so no challenge can
+//! be passed with them; what they test is everything that does not need a challenge. Every real
+//! clip must pass the screen, print, injection and continuity signals, and must never be
+//! flagged as an attack, whatever the camera, the face, the skin or the glasses.
+//!
+//! Each person is one row of the table this prints (`cargo test -p livegate-engine --test
+//! real_people -- --nocapture`).
+
+mod support;
+
+use livegate_engine::pose;
+use livegate_engine::{
+    AttemptConfig, ChallengeKind, ChallengePlan, FrameInput, LivenessAttempt, VerdictReason,
+};
+use opencv::prelude::*;
+use opencv::videoio;
+use support::*;
+
+/// (file, who).
+const PEOPLE: [(&str, &str); 6] = [
+    ("franck.mp4", "franck, webcam (our own subject)"),
+    ("msu_client005.mp4", "man, phone selfie"),
+    ("msu_client022.mp4", "woman, phone selfie, hand in her hair"),
+    ("msu_client001.mp4", "man with glasses, phone selfie"),
+    ("webcam_office.mov", "man with glasses, office webcam"),
+    ("webcam_still.mov", "another man, webcam, almost still"),
+];
+
+/// Evidence that says "attack": none of it may fire on a real person's clip.
+const ATTACK_REASONS: [VerdictReason; 6] = [
+    VerdictReason::ScreenSuspected,
+    VerdictReason::FrozenFrames,
+    VerdictReason::InjectionSuspected,
+    VerdictReason::FaceChanged,
+    VerdictReason::MultipleFaces,
+    VerdictReason::NoParallax,
+];
+
+/// Up to `seconds` of `file` at its own frame rate, as JPEG, with that rate.
+fn clip(file: &str, seconds: f64) -> (Vec<Vec<u8>>, f64) {
+    let mut cap =
+        videoio::VideoCapture::from_file(media(file).to_str().unwrap(), videoio::CAP_ANY).unwrap();
+    let fps = cap.get(videoio::CAP_PROP_FPS).unwrap();
+    let fps = if fps.is_finite() && fps > 1.0 {
+        fps
+    } else {
+        30.0
+    };
+    let mut frames = Vec::new();
+    let mut m = opencv::core::Mat::default();
+    while (frames.len() as f64) < seconds * fps && cap.read(&mut m).unwrap() && !m.empty() {
+        frames.push(jpeg(&m));
+    }
+    (frames, fps)
+}
+
+#[test]
+fn real_people_are_never_flagged_as_attacks() {
+    println!(
+        "| person | frames | fps | with one face | largest turn from rest (rigid fit) | reasons | attack flags |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    let mut failures = Vec::new();
+    for (file, who) in PEOPLE {
+        let (frames, fps) = clip(file, 8.0);
+        // Steps long enough that the clip ends first: what is judged is the evidence gathered.
+        let plan = ChallengePlan::movements(
+            &[
+                ChallengeKind::TurnLeft,
+                ChallengeKind::TurnRight,
+                ChallengeKind::LookUp,
+            ],
+            60_000,
+        );
+        let mut config = AttemptConfig::new(plan);
+        config.declared_fps = Some(fps as f32);
+        config.antispoof = false;
+        let mut attempt = LivenessAttempt::new(models(), config);
+        attempt.begin();
+        let (mut with_face, mut rest, mut largest) = (0, None, 0f32);
+        let mut analyzer = livegate_engine::FrameAnalyzer::new(
+            models(),
+            livegate_engine::AnalyzerConfig::default(),
+        );
+        for (i, jpeg) in frames.iter().enumerate() {
+            let t = (i as f64 * 1000.0 / fps) as i64;
+            for event in attempt.process(&FrameInput::jpeg(jpeg), t).unwrap() {
+                if let livegate_engine::AttemptEvent::Feedback(f) = event
+                    && f.faces == 1
+                {
+                    with_face += 1;
+                }
+            }
+            // The rigid-fit rotation from the first frame with a face, for the table.
+            if i % 10 != 0 {
+                continue;
+            }
+            let bgr = livegate_engine::frame::decode(&FrameInput::jpeg(jpeg)).unwrap();
+            if let Some(face) = analyzer.analyze(&bgr, false).unwrap().face {
+                match &rest {
+                    None => rest = Some(face.landmarks),
+                    Some(r) => {
+                        let p = pose::relative(r, &face.landmarks);
+                        largest = largest.max(p.yaw.abs()).max(p.pitch.abs());
+                    }
+                }
+            }
+        }
+        let verdict = attempt.abandon();
+        let flags: Vec<&str> = verdict
+            .reasons
+            .iter()
+            .filter(|r| ATTACK_REASONS.contains(r))
+            .map(|r| r.code())
+            .collect();
+        println!(
+            "| {who} | {} | {fps:.0} | {with_face} | {largest:.1}° | {:?} | {} |",
+            frames.len(),
+            verdict.reasons.iter().map(|r| r.code()).collect::<Vec<_>>(),
+            if flags.is_empty() {
+                "none".to_string()
+            } else {
+                flags.join(", ")
+            }
+        );
+        assert!(with_face * 2 > frames.len(), "{who}: a face in most frames");
+        if !flags.is_empty() {
+            failures.push(format!("{who}: {flags:?} ({:?})", verdict.evidence));
+        }
+    }
+    assert!(failures.is_empty(), "real people flagged: {failures:#?}");
+}
