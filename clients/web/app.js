@@ -16,6 +16,8 @@ import { ChallengeKind, FrameEncoding, Hint, decodeResponse, encodeRequest } fro
 const SEND_FPS = 15;
 const MAX_WIDTH = 640;
 const JPEG_QUALITY = 0.85;
+// SessionStatus.COMPLETED: a stream verdict that does not disclose the outcome to the device.
+const SESSION_COMPLETED = 6;
 // Frames waiting in the socket's buffer before the page skips one (a slow uplink).
 const MAX_BUFFERED_BYTES = 256 * 1024;
 
@@ -34,6 +36,7 @@ const HINTS = {
   [Hint.BLURRY]: "Hold the camera steady",
   [Hint.HOLD_STILL]: "Hold still",
   [Hint.LOOK_AT_CAMERA]: "Look at the camera",
+  [Hint.MORE]: "A bit more",
 };
 
 const REASONS = {
@@ -49,6 +52,7 @@ const REASONS = {
   LOW_QUALITY: "The picture was too dark, blurred or far away.",
   LOW_CONFIDENCE: "The evidence was not strong enough.",
   NO_LIGHT_REFLECTION: "The screen's colours did not show on your face — turn the screen brightness up and face it.",
+  WEAK_LIGHT_REFLECTION: "The screen's colours showed only faintly on your face — turn the screen brightness up.",
   LIGHT_NOT_SHOWN: "The colour sequence was not shown as asked.",
 };
 
@@ -130,6 +134,8 @@ class Attempt {
             cameraHeight: video.videoHeight,
             fps: SEND_FPS,
             mirrored: false,
+            // The page fills the window with the light step's colours.
+            canShowColour: true,
           },
         },
       });
@@ -271,6 +277,19 @@ class Attempt {
     this.finished = true;
     this.stopSending();
     this.stopCamera();
+    if (verdict.status === SESSION_COMPLETED) {
+      // The deployment does not tell the device how the attempt went; its backend knows.
+      app.dataset.live = "undisclosed";
+      $("verdict-mark").textContent = "✓";
+      $("verdict-title").textContent = "Done";
+      $("verdict-confidence").textContent = "";
+      $("verdict-reasons").replaceChildren();
+      $("verdict-message").textContent = verdict.message || "Your provider will confirm the result.";
+      show("verdict");
+      setState("verdict");
+      $("retry").hidden = true;
+      return;
+    }
     app.dataset.live = String(verdict.isLive);
     $("verdict-mark").textContent = verdict.isLive ? "✓" : "✗";
     $("verdict-title").textContent = verdict.isLive ? "Verified: you are live" : "We could not verify you";

@@ -13,7 +13,7 @@ const FLOAT = "float", UINT = "uint", INT64 = "int64", BOOL = "bool", STRING = "
 const Timestamp = { 1: ["seconds", INT64], 2: ["nanos", UINT] };
 const ClientInfo = {
   1: ["device", STRING], 2: ["cameraWidth", UINT], 3: ["cameraHeight", UINT],
-  4: ["fps", FLOAT], 5: ["mirrored", BOOL],
+  4: ["fps", FLOAT], 5: ["mirrored", BOOL], 6: ["canShowColour", BOOL],
 };
 const StreamStart = {
   1: ["sessionId", STRING], 2: ["streamToken", STRING], 3: ["client", MESSAGE, ClientInfo],
@@ -73,7 +73,7 @@ export const ChallengeKind = {
 };
 export const Hint = {
   OK: 1, NO_FACE: 2, MULTIPLE_FACES: 3, MOVE_CLOSER: 4, MOVE_BACK: 5, CENTER_FACE: 6,
-  TOO_DARK: 7, TOO_BRIGHT: 8, BLURRY: 9, HOLD_STILL: 10, LOOK_AT_CAMERA: 11,
+  TOO_DARK: 7, TOO_BRIGHT: 8, BLURRY: 9, HOLD_STILL: 10, LOOK_AT_CAMERA: 11, MORE: 12,
 };
 export const FrameEncoding = { JPEG: 1 };
 

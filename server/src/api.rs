@@ -3,6 +3,7 @@
 //! Each call runs for a [`Tenant`] and sees only that tenant's sessions.
 
 use livegate_engine::PlanConfig;
+use livegate_engine::challenge::LightPolicy;
 use livegate_proto::v1 as pb;
 
 use crate::auth::Tenant;
@@ -163,13 +164,14 @@ fn session_plan(
     plan.min_steps = min;
     plan.max_steps = max;
     match settings.light_step {
-        Some(true) => plan.light = true,
-        Some(false) if deployment.light => {
+        Some(true) => plan.light = LightPolicy::Required,
+        Some(false) if deployment.light == LightPolicy::Required => {
             return Err(ApiError::InvalidArgument(
                 "lightStep: this deployment requires the light step".into(),
             ));
         }
-        _ => {}
+        Some(false) => plan.light = LightPolicy::Off,
+        None => {}
     }
     Ok(plan)
 }
@@ -210,22 +212,20 @@ mod tests {
     }
 
     #[test]
-    fn a_session_may_add_the_light_step_but_not_drop_a_required_one() {
+    fn a_session_may_require_or_drop_the_light_step_unless_the_deployment_requires_it() {
         let with = |light: Option<bool>| pb::SessionSettings {
             light_step: light,
             ..settings(0, 0, &[])
         };
-        assert!(!session_plan(&deployment(), &with(None)).unwrap().light);
-        assert!(
-            session_plan(&deployment(), &with(Some(true)))
-                .unwrap()
-                .light
-        );
+        let light = |d: &PlanConfig, l| session_plan(d, &with(l)).unwrap().light;
+        assert_eq!(light(&deployment(), None), LightPolicy::WhenCapable);
+        assert_eq!(light(&deployment(), Some(true)), LightPolicy::Required);
+        assert_eq!(light(&deployment(), Some(false)), LightPolicy::Off);
         let strict = PlanConfig {
-            light: true,
+            light: LightPolicy::Required,
             ..deployment()
         };
-        assert!(session_plan(&strict, &with(None)).unwrap().light);
+        assert_eq!(light(&strict, None), LightPolicy::Required);
         assert!(session_plan(&strict, &with(Some(false))).is_err());
     }
 }

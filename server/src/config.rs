@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
+use livegate_engine::challenge::LightPolicy;
 use livegate_engine::{ChallengeKind, PlanConfig};
 
 use crate::auth::ApiKey;
@@ -128,12 +129,25 @@ pub struct Config {
     )]
     pub challenge_kinds: Vec<ChallengeKindArg>,
 
-    /// Begin every session's plan with a light step: the client shows a random colour sequence
-    /// full screen and the face must reflect it. For deployments whose clients all face the
-    /// user with a screen (the web page, phone apps); a client streaming a video file cannot
-    /// show colours. Off: sessions may still ask for it (`lightStep`).
-    #[arg(long, env = "LIVEGATE_LIGHT_STEP", default_value_t = false, action = clap::ArgAction::Set)]
-    pub light_step: bool,
+    /// The light step (the client fills its screen with a random colour sequence and the face
+    /// must reflect it): `when-capable` begins the plan of every client whose `start` declares
+    /// `can_show_colour` (the web page, phone apps) with it; `required` also refuses clients
+    /// that cannot (LIGHT_STEP_UNSUPPORTED, 2017); `off` leaves it to sessions that ask for it
+    /// (`lightStep`). `true` and `false` are read as `required` and `off`.
+    #[arg(
+        long,
+        env = "LIVEGATE_LIGHT_STEP",
+        value_enum,
+        default_value = "when-capable"
+    )]
+    pub light_step: LightPolicyArg,
+
+    /// Tell the streaming device the verdict: live or not, confidence and reasons. Off by
+    /// default: the device is untrusted, and an attacker who learns which attempt passed and
+    /// why can tune the next one; the device then learns only that the attempt is complete and
+    /// the customer's backend reads the result with its key. `--demo true` turns it on.
+    #[arg(long, env = "LIVEGATE_DISCLOSE_VERDICT", default_value_t = false, action = clap::ArgAction::Set)]
+    pub disclose_verdict: bool,
 
     /// Fewest steps in a plan (2-4). Three by default: a replayed video fulfilled a random
     /// two-step plan (a blink, then a look-up) by chance in 1 of 10 PAD sessions.
@@ -187,6 +201,26 @@ pub struct Config {
     pub engine_workers: Option<usize>,
 }
 
+/// The light policy as written on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LightPolicyArg {
+    #[value(alias = "false")]
+    Off,
+    WhenCapable,
+    #[value(alias = "true")]
+    Required,
+}
+
+impl From<LightPolicyArg> for LightPolicy {
+    fn from(p: LightPolicyArg) -> Self {
+        match p {
+            LightPolicyArg::Off => LightPolicy::Off,
+            LightPolicyArg::WhenCapable => LightPolicy::WhenCapable,
+            LightPolicyArg::Required => LightPolicy::Required,
+        }
+    }
+}
+
 /// A challenge kind as written on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ChallengeKindArg {
@@ -225,7 +259,7 @@ impl Config {
             max_steps: max,
             kinds,
             step_time_limit_ms: self.step_time_limit.as_millis() as u32,
-            light: self.light_step,
+            light: self.light_step.into(),
         }
     }
 
@@ -263,6 +297,11 @@ impl Config {
     }
 
     /// The defaults, as `livegate-server` with no flags and no environment would run.
+    /// Whether stream verdicts carry the outcome (see `disclose_verdict`).
+    pub fn discloses_verdict(&self) -> bool {
+        self.disclose_verdict || self.demo
+    }
+
     pub fn defaults() -> Self {
         Config::parse_from(["livegate-server"])
     }

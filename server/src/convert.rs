@@ -57,6 +57,7 @@ pub fn hint(h: Hint) -> pb::Hint {
         Hint::TooBright => pb::Hint::TooBright,
         Hint::Blurry => pb::Hint::Blurry,
         Hint::HoldStill => pb::Hint::HoldStill,
+        Hint::More => pb::Hint::More,
     }
 }
 

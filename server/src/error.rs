@@ -62,6 +62,10 @@ pub enum ApiError {
     /// A picture to match cannot be read or shows no face.
     #[error("Face matching failed: {0}")]
     FaceMatchFailed(String),
+    #[error(
+        "this session requires the light step, and the client did not declare that it can show colours (can_show_colour)"
+    )]
+    LightStepUnsupported,
     #[error("Face similarity {similarity:.2} is below required threshold {threshold:.2}")]
     SimilarityTooLow { similarity: f32, threshold: f32 },
 }
@@ -91,6 +95,7 @@ impl ApiError {
             ApiError::MessageTooLarge(_) => ErrorCode::MessageTooLarge,
             ApiError::FaceMatchFailed(_) => ErrorCode::FaceMatchFailed,
             ApiError::SimilarityTooLow { .. } => ErrorCode::SimilarityTooLow,
+            ApiError::LightStepUnsupported => ErrorCode::LightStepUnsupported,
         }
     }
 
@@ -128,7 +133,8 @@ impl ApiError {
             | ErrorCode::ResultNotReady
             | ErrorCode::ResultAlreadyVerified
             | ErrorCode::ConfidenceTooLow
-            | ErrorCode::SimilarityTooLow => Code::FailedPrecondition,
+            | ErrorCode::SimilarityTooLow
+            | ErrorCode::LightStepUnsupported => Code::FailedPrecondition,
         }
     }
 }
@@ -155,7 +161,8 @@ pub fn http_status(code: ErrorCode) -> StatusCode {
         ErrorCode::SessionExpired
         | ErrorCode::StreamProtocolViolation
         | ErrorCode::InvalidFrame
-        | ErrorCode::InvalidArgument => StatusCode::BAD_REQUEST,
+        | ErrorCode::InvalidArgument
+        | ErrorCode::LightStepUnsupported => StatusCode::BAD_REQUEST,
         ErrorCode::SessionNotFound => StatusCode::NOT_FOUND,
         ErrorCode::ConfidenceTooLow | ErrorCode::SimilarityTooLow => {
             StatusCode::UNPROCESSABLE_ENTITY

@@ -206,16 +206,24 @@ impl SessionStore {
 
     /// Lets one stream into the session: CREATED → IN_PROGRESS, once. The stream token is the
     /// credential; a caller that also presented an API key (gRPC) must be the session's tenant.
+    /// A client that cannot show colours is refused a session that requires the light step,
+    /// and the session stays CREATED for a client that can.
     pub async fn claim_stream(
         &self,
         id: &str,
         token: &str,
         tenant: Option<&Tenant>,
+        can_show_colour: bool,
     ) -> Result<Session, ApiError> {
         self.update(id, |s| {
             owned(s, tenant)?;
             if !constant_time_eq(&s.stream_token, token) {
                 return Err(ApiError::InvalidStreamToken);
+            }
+            if s.status == Status::Created
+                && s.settings.plan.light.for_client(can_show_colour).is_none()
+            {
+                return Err(ApiError::LightStepUnsupported);
             }
             match s.status {
                 Status::Created => {
@@ -401,19 +409,22 @@ mod tests {
         let s = store(10_000);
         let (a, token) = s.create(&acme(), settings()).await.unwrap();
         assert!(matches!(
-            s.claim_stream(&a.id, "wrong", None).await,
+            s.claim_stream(&a.id, "wrong", None, false).await,
             Err(ApiError::InvalidStreamToken)
         ));
         assert!(matches!(
-            s.claim_stream("nope", &token, None).await,
+            s.claim_stream("nope", &token, None, false).await,
             Err(ApiError::SessionNotFound)
         ));
         assert_eq!(
-            s.claim_stream(&a.id, &token, None).await.unwrap().status,
+            s.claim_stream(&a.id, &token, None, false)
+                .await
+                .unwrap()
+                .status,
             Status::InProgress
         );
         assert!(matches!(
-            s.claim_stream(&a.id, &token, None).await,
+            s.claim_stream(&a.id, &token, None, false).await,
             Err(ApiError::SessionAlreadyStreamed)
         ));
     }
@@ -425,7 +436,7 @@ mod tests {
         std::thread::sleep(Duration::from_millis(40));
         assert_eq!(s.get(&acme(), &a.id).await.unwrap().status, Status::Expired);
         assert!(matches!(
-            s.claim_stream(&a.id, &token, None).await,
+            s.claim_stream(&a.id, &token, None, false).await,
             Err(ApiError::SessionExpired)
         ));
     }
@@ -438,7 +449,7 @@ mod tests {
             s.verify(&acme(), &a.id, None).await,
             Err(ApiError::ResultNotReady("CREATED"))
         ));
-        s.claim_stream(&a.id, &token, None).await.unwrap();
+        s.claim_stream(&a.id, &token, None, false).await.unwrap();
         s.finish(&a, outcome(true, 97.0)).await.unwrap();
         let (session, threshold) = s.verify(&acme(), &a.id, None).await.unwrap();
         assert_eq!(session.status, Status::Succeeded);
@@ -453,7 +464,7 @@ mod tests {
     async fn images_are_purged_after_retention_but_result_stays() {
         let s = store(20);
         let (a, token) = s.create(&acme(), settings()).await.unwrap();
-        s.claim_stream(&a.id, &token, None).await.unwrap();
+        s.claim_stream(&a.id, &token, None, false).await.unwrap();
         s.finish(&a, outcome(false, 40.0)).await.unwrap();
         std::thread::sleep(Duration::from_millis(40));
         s.purge();
@@ -476,9 +487,11 @@ mod tests {
             Err(ApiError::SessionNotFound)
         ));
         assert!(matches!(
-            s.claim_stream(&a.id, &token, Some(&other)).await,
+            s.claim_stream(&a.id, &token, Some(&other), false).await,
             Err(ApiError::SessionNotFound)
         ));
-        s.claim_stream(&a.id, &token, Some(&acme())).await.unwrap();
+        s.claim_stream(&a.id, &token, Some(&acme()), false)
+            .await
+            .unwrap();
     }
 }

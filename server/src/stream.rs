@@ -22,6 +22,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use livegate_engine::attempt::FrameFeedback;
+use livegate_engine::challenge::LightPolicy;
 use livegate_engine::light::ShownFlash;
 use livegate_engine::{
     AttemptConfig, AttemptEvent, ChallengePlan, EngineError, FrameInput, LivenessAttempt, Verdict,
@@ -83,11 +84,17 @@ pub async fn accept(
     };
     // A draining server claims no session: the caller can stream it to another replica.
     state.lifecycle.admit()?;
+    let client = start.client.unwrap_or_default();
     let session = state
         .sessions
-        .claim_stream(&start.session_id, &start.stream_token, tenant)
+        .claim_stream(
+            &start.session_id,
+            &start.stream_token,
+            tenant,
+            client.can_show_colour,
+        )
         .await?;
-    Ok((session, start.client.unwrap_or_default()))
+    Ok((session, client))
 }
 
 /// Runs an accepted stream on its own task, in a `stream` span inside the caller's.
@@ -101,6 +108,9 @@ pub fn spawn(
     let span = tracing::info_span!("stream", session = %session.id);
     tokio::spawn(run(state, session, client, inbound, out).instrument(span));
 }
+
+/// What a device that is not told the outcome reads at the end of its stream.
+pub const UNDISCLOSED_VERDICT: &str = "Done. Your provider will confirm the result.";
 
 /// Result of one engine run: the attempt comes back with it.
 type EngineJob = JoinHandle<(LivenessAttempt, Result<Vec<AttemptEvent>, EngineError>)>;
@@ -118,7 +128,13 @@ pub async fn run(
     let ending = state.lifecycle.ending();
     tokio::pin!(ending);
     let config = &state.config;
-    let plan = ChallengePlan::random(&mut rand::rng(), &session.settings.plan);
+    let mut plan_config = session.settings.plan.clone();
+    // `accept` refused a client that cannot take a required light step.
+    plan_config.light = plan_config
+        .light
+        .for_client(client.can_show_colour)
+        .unwrap_or(LightPolicy::Off);
+    let plan = ChallengePlan::random(&mut rand::rng(), &plan_config);
     let mut attempt_config = AttemptConfig::new(plan);
     attempt_config.confidence_threshold = session.settings.confidence_threshold;
     attempt_config.audit_images_limit = session.settings.audit_images_limit;
@@ -339,7 +355,7 @@ pub async fn run(
         Some(e) => {
             let _ = out.send(Err(e.into())).await;
         }
-        None => {
+        None if config.discloses_verdict() => {
             let status = if live {
                 pb::SessionStatus::Succeeded
             } else {
@@ -356,6 +372,16 @@ pub async fn run(
                         .map(|r| r.code().to_string())
                         .collect(),
                     message: verdict.message,
+                }))
+                .await;
+        }
+        // The device is untrusted: it learns that the attempt is over, not how it went.
+        None => {
+            sender
+                .send(Out::Verdict(pb::Verdict {
+                    status: pb::SessionStatus::Completed as i32,
+                    message: UNDISCLOSED_VERDICT.into(),
+                    ..Default::default()
                 }))
                 .await;
         }

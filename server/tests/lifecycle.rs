@@ -34,6 +34,7 @@ async fn a_stream_running_at_sigterm_finishes_within_the_drain_time() {
     let mut server = start(|c| {
         c.step_time_limit = Duration::from_secs(1);
         c.drain_timeout = Duration::from_secs(30);
+        c.disclose_verdict = true;
     })
     .await;
     let (_, tx, _client, mut responses) = open_stream(&server, vec![jpeg_frame(0)]).await;

@@ -56,11 +56,16 @@ async fn python_grpcio_generated_from_the_proto_drives_a_whole_session() {
     // The script sends as fast as it can; the server analyses the newest frame and drops the
     // rest (backpressure), so only some frames get feedback.
     assert!(stream["feedback"].as_u64().unwrap() >= 1, "{report}");
-    // A still photo, repeated, cannot answer the challenge in its second.
+    // The device learns that the attempt is over, not how it went (the server's default).
     let verdict = &report["verdict"];
+    assert_eq!(verdict["status"], "COMPLETED", "{report}");
     assert_eq!(verdict["is_live"], false, "{report}");
+    assert_eq!(verdict["confidence"], 0.0, "{report}");
+    assert_eq!(verdict["reasons"], serde_json::json!([]), "{report}");
+    // The backend, with its key, reads it: a still photo, repeated, cannot answer the challenge
+    // in its second.
     assert!(
-        verdict["reasons"]
+        report["result"]["reasons"]
             .as_array()
             .unwrap()
             .iter()

@@ -80,6 +80,8 @@ async fn sigterm_lets_a_running_stream_finish_then_the_process_exits_cleanly() {
             "1s",
             "--drain-timeout",
             "30s",
+            "--disclose-verdict",
+            "true",
         ])
         .env("LIVEGATE_LOG", "info")
         .env("NO_COLOR", "1")

@@ -7,7 +7,7 @@ use futures_util::{SinkExt, StreamExt};
 use livegate_proto::v1 as pb;
 use pb::stream_session_response::Message as Out;
 use prost::Message as _;
-use support::{assert_error, curl, jpeg_frame, start, start_message};
+use support::{assert_error, curl, jpeg_frame, screen_start_message, start, start_message};
 use tokio_tungstenite::tungstenite::Message;
 
 type Socket =
@@ -81,8 +81,15 @@ async fn a_browser_streams_over_websocket_and_verifies_once_over_rest() {
     }
     let verdict = verdict.expect("a verdict over the socket");
     assert!(seen.0 && seen.1 && seen.2 > 5, "{seen:?}");
-    assert!(!verdict.is_live);
-    assert!(verdict.reasons.iter().any(|r| r == "CHALLENGE_TIMEOUT"));
+    // The device is not told how it went (the server's default): no oracle for an attacker.
+    assert_eq!(
+        verdict,
+        pb::Verdict {
+            status: pb::SessionStatus::Completed as i32,
+            message: "Done. Your provider will confirm the result.".into(),
+            ..Default::default()
+        }
+    );
     // The server closes normally after the verdict, even though frames the browser sent before
     // it saw the verdict are still arriving: they must not cost it the close frame.
     for i in 0..10 {
@@ -100,10 +107,18 @@ async fn a_browser_streams_over_websocket_and_verifies_once_over_rest() {
         "{}/api/liveness/session/{id}/results",
         server.rest_url
     )]);
+    // The backend, with its key, reads what the device was not told.
     assert_eq!(results.json["status"], "FAILED", "{results:?}");
     assert_eq!(results.json["isLive"], false);
     assert!(results.json["confidence"].as_f64().unwrap() < 90.0);
-    assert!(!results.json["reasons"].as_array().unwrap().is_empty());
+    assert!(
+        results.json["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "CHALLENGE_TIMEOUT"),
+        "{results:?}"
+    );
     let verify = format!("{}/api/liveness/verify/{id}", server.rest_url);
     assert_error(&curl(&["-X", "POST", &verify]), 1009, 422);
     assert_error(&curl(&["-X", "POST", &verify]), 2011, 409);
@@ -196,8 +211,66 @@ fn light_report(index: u32, colours: &[u32]) -> pb::StreamSessionRequest {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_light_step_sends_its_colours_and_checks_what_the_page_reports() {
+async fn the_light_step_follows_what_the_client_can_show() {
     let server = start(|_| {}).await;
+    let plan_of = |started: Out| match started {
+        Out::SessionStarted(s) => s.plan,
+        other => panic!("session_started first, not {other:?}"),
+    };
+
+    // By default (`when-capable`), a client that can show colours begins with the light step.
+    let (id, token) = create(&server.rest_url).await;
+    let mut socket = connect(&server.ws_url, &id).await;
+    send(&mut socket, screen_start_message(&id, &token)).await;
+    let plan = plan_of(next_event(&mut socket).await);
+    assert_eq!(plan[0], pb::ChallengeKind::Light as i32, "{plan:?}");
+    assert_eq!(plan.len(), 4, "{plan:?}");
+
+    // One that cannot (a video file, the CLI) gets the movements alone.
+    let (id, token) = create(&server.rest_url).await;
+    let mut socket = connect(&server.ws_url, &id).await;
+    send(&mut socket, start_message(&id, &token)).await;
+    let plan = plan_of(next_event(&mut socket).await);
+    assert_eq!(plan.len(), 3, "{plan:?}");
+    assert!(!plan.contains(&(pb::ChallengeKind::Light as i32)));
+
+    // A session that requires the step refuses it with its own code, and stays usable for a
+    // client that can show it.
+    let created = curl(&[
+        "-X",
+        "POST",
+        "-d",
+        r#"{"settings": {"lightStep": true}}"#,
+        &format!("{}/api/liveness/session", server.rest_url),
+    ]);
+    let id = created.json["sessionId"].as_str().unwrap().to_string();
+    let token = created.json["streamToken"].as_str().unwrap().to_string();
+    let mut socket = connect(&server.ws_url, &id).await;
+    send(&mut socket, start_message(&id, &token)).await;
+    let (body, close) = refusal(&mut socket).await;
+    assert_eq!(
+        (body["errorCode"].as_i64(), close),
+        (Some(2017), 1008),
+        "{body}"
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("can_show_colour")
+    );
+    let mut socket = connect(&server.ws_url, &id).await;
+    send(&mut socket, screen_start_message(&id, &token)).await;
+    assert_eq!(
+        plan_of(next_event(&mut socket).await)[0],
+        pb::ChallengeKind::Light as i32
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_light_step_sends_its_colours_and_checks_what_the_page_reports() {
+    // Reasons reach the page only where the deployment discloses verdicts (as a demo does).
+    let server = start(|c| c.disclose_verdict = true).await;
     let create = |body: &str| {
         let created = curl(&[
             "-X",
@@ -218,7 +291,7 @@ async fn a_light_step_sends_its_colours_and_checks_what_the_page_reports() {
     // The page reports other colours than it was sent: the step fails at the next frame.
     let (id, token) = create(light);
     let mut socket = connect(&server.ws_url, &id).await;
-    send(&mut socket, start_message(&id, &token)).await;
+    send(&mut socket, screen_start_message(&id, &token)).await;
     let Out::SessionStarted(started) = next_event(&mut socket).await else {
         panic!("session_started first");
     };
@@ -249,7 +322,7 @@ async fn a_light_step_sends_its_colours_and_checks_what_the_page_reports() {
     // A report for a step that is not a light step breaks the protocol.
     let (id, token) = create(light);
     let mut socket = connect(&server.ws_url, &id).await;
-    send(&mut socket, start_message(&id, &token)).await;
+    send(&mut socket, screen_start_message(&id, &token)).await;
     send(&mut socket, light_report(1, &colours)).await;
     send(&mut socket, jpeg_frame(0)).await;
     assert_eq!(
@@ -260,7 +333,7 @@ async fn a_light_step_sends_its_colours_and_checks_what_the_page_reports() {
     // Colours are 0xRRGGBB: anything wider breaks the protocol too.
     let (id, token) = create(light);
     let mut socket = connect(&server.ws_url, &id).await;
-    send(&mut socket, start_message(&id, &token)).await;
+    send(&mut socket, screen_start_message(&id, &token)).await;
     send(&mut socket, light_report(0, &[0x0100_0000; 8])).await;
     send(&mut socket, jpeg_frame(0)).await;
     assert_eq!(
@@ -268,10 +341,11 @@ async fn a_light_step_sends_its_colours_and_checks_what_the_page_reports() {
         Some(2003)
     );
 
-    // Without the setting (and a deployment that does not require it) there is no light step.
-    let (id, token) = create("{}");
+    // A session that leaves it out (in a deployment that does not require it) has none, even
+    // for a client that can show colours.
+    let (id, token) = create(r#"{"settings": {"lightStep": false}}"#);
     let mut socket = connect(&server.ws_url, &id).await;
-    send(&mut socket, start_message(&id, &token)).await;
+    send(&mut socket, screen_start_message(&id, &token)).await;
     let Out::SessionStarted(started) = next_event(&mut socket).await else {
         panic!("session_started first");
     };
@@ -283,7 +357,11 @@ async fn a_face_lit_by_the_colours_passes_the_light_step_and_the_plan_goes_on() 
     use livegate_engine::{AnalyzerConfig, FrameAnalyzer};
     use opencv::prelude::*;
 
-    let server = start(|c| c.step_time_limit = std::time::Duration::from_secs(1)).await;
+    let server = start(|c| {
+        c.step_time_limit = std::time::Duration::from_secs(1);
+        c.disclose_verdict = true;
+    })
+    .await;
     let created = curl(&[
         "-X",
         "POST",
@@ -294,7 +372,7 @@ async fn a_face_lit_by_the_colours_passes_the_light_step_and_the_plan_goes_on() 
     let id = created.json["sessionId"].as_str().unwrap().to_string();
     let token = created.json["streamToken"].as_str().unwrap().to_string();
     let mut socket = connect(&server.ws_url, &id).await;
-    let mut start = start_message(&id, &token);
+    let mut start = screen_start_message(&id, &token);
     if let Some(pb::stream_session_request::Message::Start(s)) = &mut start.message {
         s.client.as_mut().unwrap().fps = 24.0;
     }

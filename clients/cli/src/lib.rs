@@ -162,19 +162,46 @@ pub async fn create_session(
     audit_images_limit: i32,
 ) -> Result<pb::CreateSessionResponse, ClientError> {
     let request = pb::CreateSessionRequest {
+        // The light step is the deployment's to decide: the stream's `start` says whether the
+        // client can show colours, and a deployment that requires the step refuses one that
+        // cannot at once (2017), leaving the session for a client that can.
         settings: Some(pb::SessionSettings {
             audit_images_limit,
-            // A terminal cannot fill a screen with colours: a deployment that requires the light
-            // step refuses the session (2012) rather than letting it time out.
-            light_step: Some(false),
             ..Default::default()
         }),
     };
     Ok(client.create_session(request).await?.into_inner())
 }
 
+/// The verdict as the backend sees it: a stream verdict that does not disclose the outcome
+/// (status COMPLETED, the server's default) is filled in from the session's result, which this
+/// client reads with its key.
+pub async fn disclosed(
+    client: &mut Client,
+    session_id: &str,
+    verdict: pb::Verdict,
+) -> Result<pb::Verdict, ClientError> {
+    if verdict.status != pb::SessionStatus::Completed as i32 {
+        return Ok(verdict);
+    }
+    let result = client
+        .get_session_result(pb::GetSessionResultRequest {
+            session_id: session_id.to_string(),
+        })
+        .await?
+        .into_inner();
+    Ok(pb::Verdict {
+        is_live: result.is_live,
+        confidence: result.confidence,
+        status: result.status,
+        reasons: result.reasons,
+        message: result.message,
+    })
+}
+
 /// Streams `source` into the session, calling `on_message` for every server message, until the
-/// verdict (or the source's end). Frames are read on a blocking thread so decoding never stalls
+/// verdict (or the source's end). An undisclosed verdict is read back from the session's result
+/// ([`disclosed`]). Frames are read on a blocking thread so decoding never stalls
 /// the connection.
 pub async fn stream(
     client: &mut Client,
@@ -216,6 +243,8 @@ pub async fn stream(
                     device: options.device.clone(),
                     fps: fps as f32,
                     mirrored: options.mirrored,
+                    // A terminal cannot fill a screen with the light step's colours.
+                    can_show_colour: false,
                     ..Default::default()
                 }),
             })),
@@ -315,6 +344,9 @@ pub async fn stream(
     }
     if let Some(status) = failure {
         return Err(status.into());
+    }
+    if let Some(verdict) = report.verdict.take() {
+        report.verdict = Some(disclosed(client, session_id, verdict).await?);
     }
     Ok(report)
 }

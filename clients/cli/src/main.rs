@@ -275,6 +275,14 @@ async fn liveness(
             if json {
                 println!("{}", output::stream(&report));
             } else {
+                if let Some(v) = &report.verdict {
+                    println!(
+                        "verdict: {} (confidence {:.2}) {}",
+                        if v.is_live { "LIVE" } else { "NOT LIVE" },
+                        v.confidence,
+                        v.message
+                    );
+                }
                 println!(
                     "{} frames sent, {} analysed",
                     report.frames_sent,
@@ -413,15 +421,9 @@ impl Progress {
                 }
                 self.last_hint = f.hint;
             }
-            Out::Verdict(v) => {
-                self.break_line();
-                println!(
-                    "verdict: {} (confidence {:.2}) {}",
-                    if v.is_live { "LIVE" } else { "NOT LIVE" },
-                    v.confidence,
-                    v.message
-                );
-            }
+            // Printed once the stream has ended: by default the server does not tell the device
+            // the outcome, and the CLI reads it back with its key (`livegate_cli::disclosed`).
+            Out::Verdict(_) => self.break_line(),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 mod support;
 
+use livegate_server::config::LightPolicyArg;
 use std::process::Command;
 use std::time::Duration;
 
@@ -179,7 +180,7 @@ async fn cli_compares_faces_and_answers_scripts_in_json() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_refuses_a_deployment_that_requires_the_light_step_up_front() {
     // The CLI cannot fill a screen with colours: it says so at once instead of timing out.
-    let server = start_server(|c| c.light_step = true).await;
+    let server = start_server(|c| c.light_step = LightPolicyArg::Required).await;
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_livegate"));
     cmd.args(["--server", &server.url, "stream"])
         .arg(media("franck_02683.jpg"));
@@ -187,7 +188,7 @@ async fn cli_refuses_a_deployment_that_requires_the_light_step_up_front() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("2012") && stderr.contains("requires the light step"),
+        stderr.contains("2017") && stderr.contains("can_show_colour"),
         "{stderr}"
     );
 }

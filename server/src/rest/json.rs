@@ -31,7 +31,7 @@ pub struct SessionSettings {
     pub min_challenge_steps: Option<u32>,
     #[serde(default)]
     pub max_challenge_steps: Option<u32>,
-    /// Begin the plan with a light step (see the proto's `light_step`).
+    /// Require the light step, or leave it out (see the proto's `light_step`).
     #[serde(default)]
     pub light_step: Option<bool>,
 }
@@ -172,6 +172,7 @@ fn status_name(status: i32) -> &'static str {
         pb::SessionStatus::Succeeded => "SUCCEEDED",
         pb::SessionStatus::Failed => "FAILED",
         pb::SessionStatus::Expired => "EXPIRED",
+        pb::SessionStatus::Completed => "COMPLETED",
         pb::SessionStatus::Unspecified => "UNSPECIFIED",
     }
 }

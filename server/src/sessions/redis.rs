@@ -23,6 +23,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use livegate_engine::PlanConfig;
+use livegate_engine::challenge::LightPolicy;
 use livegate_proto::v1 as pb;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, IntoConnectionInfo};
@@ -308,7 +309,11 @@ struct Record {
     /// Movement kinds by their proto names.
     kinds: Vec<String>,
     step_time_limit_ms: u32,
+    /// The light policy: `light` is "required"; records written before the policy had three
+    /// values lack `light_when_capable` and read as they meant (required or off).
     light: bool,
+    #[serde(default)]
+    light_when_capable: bool,
     outcome: Option<OutcomeRecord>,
 }
 
@@ -348,7 +353,8 @@ impl From<&Session> for Record {
                 .map(|k| convert::challenge_kind(*k).as_str_name().to_string())
                 .collect(),
             step_time_limit_ms: s.settings.plan.step_time_limit_ms,
-            light: s.settings.plan.light,
+            light: s.settings.plan.light == LightPolicy::Required,
+            light_when_capable: s.settings.plan.light == LightPolicy::WhenCapable,
             outcome: s.outcome.as_ref().map(|o| OutcomeRecord {
                 is_live: o.is_live,
                 confidence: o.confidence,
@@ -398,7 +404,11 @@ impl Record {
                     max_steps: self.max_steps,
                     kinds,
                     step_time_limit_ms: self.step_time_limit_ms,
-                    light: self.light,
+                    light: match (self.light, self.light_when_capable) {
+                        (true, _) => LightPolicy::Required,
+                        (false, true) => LightPolicy::WhenCapable,
+                        (false, false) => LightPolicy::Off,
+                    },
                 },
             },
             status,

@@ -247,6 +247,17 @@ pub fn start_message(session_id: &str, token: &str) -> pb::StreamSessionRequest 
     }
 }
 
+/// The `start` of a client that can show the light step's colours (a browser, a phone app).
+pub fn screen_start_message(session_id: &str, token: &str) -> pb::StreamSessionRequest {
+    let mut start = start_message(session_id, token);
+    if let Some(pb::stream_session_request::Message::Start(s)) = &mut start.message {
+        let client = s.client.get_or_insert_default();
+        client.device = "browser test".into();
+        client.can_show_colour = true;
+    }
+    start
+}
+
 /// A new session with `frames` (after its `start`) queued on its stream, and the stream open.
 /// Returns the session, the request sender (drop it to close the stream, keep it to leave the
 /// stream open and idle), the gRPC client and the server's responses.
