@@ -1,5 +1,8 @@
 //! The parallax measure ([`livegate_engine::evidence::parallax`]) on each head-rotation step of
-//! each species, four seeds each: the numbers its thresholds were placed by.
+//! each species, four seeds each: the numbers its thresholds were placed by (family A and the
+//! live user; family B's puppet and print are printed too, and were not used to place them).
+//! Rotations are measured as a session measures them: the larger of the solvePnP pose's and the
+//! rigid fit's against the first followed frame ([`livegate_engine::pose::relative`]).
 //!
 //! `cargo run -p livegate-pad --example parallax_probe` (`SERIES=1` adds every frame's value).
 //! At the end it prints what `ParallaxMeter::observe` cost per frame that it measured.
@@ -10,6 +13,7 @@ use livegate_engine::analyzer::{AnalyzerConfig, FrameAnalyzer};
 use livegate_engine::challenge::ChallengeKind;
 use livegate_engine::evidence::ParallaxMeter;
 use livegate_engine::models::{Models, default_model_dir};
+use livegate_engine::pose;
 use livegate_pad::{Species, Step};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -26,6 +30,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Species::PrintedPhoto,
         Species::Puppet,
         Species::CurvedPrint,
+        Species::NosePuppet,
+        Species::HalftonePrint,
     ] {
         for (step, kind) in steps {
             for seed in 0..4u64 {
@@ -40,6 +46,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let mut meter = ParallaxMeter::default();
                 meter.begin_step(kind.rotation());
                 let mut frames = 0;
+                let mut rest = None;
                 // Two and a half seconds of the step.
                 for _ in 0..60 {
                     let Some(shot) = subject.next(Some(step))? else {
@@ -47,9 +54,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     };
                     let analysis = analyzer.analyze(&shot.image, false)?;
                     if let Some(face) = analysis.face.filter(|_| !analysis.detected) {
+                        let rest = rest.get_or_insert_with(|| face.landmarks.clone());
+                        let rotation = pose::relative(rest, &face.landmarks);
                         let before = meter.samples().count();
                         let started = std::time::Instant::now();
-                        meter.observe(&shot.image, &face.landmarks, &face.pose)?;
+                        meter.observe(&shot.image, &face.landmarks, &[face.pose, rotation])?;
                         if meter.samples().count() > before {
                             measured += 1;
                             measuring_time += started.elapsed();

@@ -26,6 +26,8 @@ use opencv::videoio;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
+use crate::independent;
+use crate::light::LightResponse;
 use crate::live::LiveUser;
 use crate::media;
 use crate::{Clock, Shot, Step, Subject};
@@ -40,10 +42,25 @@ pub enum Species {
     ScreenReplay,
     FaceSwap,
     FrozenFrames,
+    AdaptiveScreen,
+    // Family B: independent renderings ([`crate::independent`]).
+    PhoneStripe,
+    TabletPentile,
+    HalftonePrint,
+    NosePuppet,
+    InjectedReplay,
+}
+
+/// Who wrote a species' renderings: the thresholds were placed on family A only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Family {
+    Live,
+    A,
+    B,
 }
 
 impl Species {
-    pub const ALL: [Species; 8] = [
+    pub const ALL: [Species; 14] = [
         Species::Live,
         Species::PrintedPhoto,
         Species::Puppet,
@@ -52,7 +69,25 @@ impl Species {
         Species::ScreenReplay,
         Species::FaceSwap,
         Species::FrozenFrames,
+        Species::AdaptiveScreen,
+        Species::PhoneStripe,
+        Species::TabletPentile,
+        Species::HalftonePrint,
+        Species::NosePuppet,
+        Species::InjectedReplay,
     ];
+
+    pub fn family(self) -> Family {
+        match self {
+            Species::Live => Family::Live,
+            Species::PhoneStripe
+            | Species::TabletPentile
+            | Species::HalftonePrint
+            | Species::NosePuppet
+            | Species::InjectedReplay => Family::B,
+            _ => Family::A,
+        }
+    }
 
     pub fn name(self) -> &'static str {
         match self {
@@ -64,6 +99,12 @@ impl Species {
             Species::ScreenReplay => "screen replay",
             Species::FaceSwap => "face swap",
             Species::FrozenFrames => "frozen frames",
+            Species::AdaptiveScreen => "adaptive screen replay",
+            Species::PhoneStripe => "B: phone replay, adaptive",
+            Species::TabletPentile => "B: tablet replay, adaptive",
+            Species::HalftonePrint => "B: halftone print",
+            Species::NosePuppet => "B: nose-shifting puppet",
+            Species::InjectedReplay => "B: injected adaptive replay",
         }
     }
 
@@ -86,6 +127,12 @@ impl Species {
             Species::ScreenReplay => Box::new(Replay::new(seed, true)?),
             Species::FaceSwap => Box::new(FaceSwap::new(seed)?),
             Species::FrozenFrames => Box::new(Frozen::new(seed)?),
+            Species::AdaptiveScreen => Box::new(AdaptiveScreen::new(seed)?),
+            Species::PhoneStripe => Box::new(independent::DeviceReplay::phone(seed)?),
+            Species::TabletPentile => Box::new(independent::DeviceReplay::tablet(seed)?),
+            Species::HalftonePrint => Box::new(independent::HalftonePrint::new(seed)?),
+            Species::NosePuppet => Box::new(independent::NosePuppet::new(seed)?),
+            Species::InjectedReplay => Box::new(independent::InjectedReplay::new(seed)?),
         })
     }
 }
@@ -95,7 +142,7 @@ fn franck_still(seed: u64) -> opencv::Result<Mat> {
 }
 
 /// Frame size of the generated camera (that of franck.mp4).
-const FRAME: Size = Size {
+pub(crate) const FRAME: Size = Size {
     width: 360,
     height: 288,
 };
@@ -122,6 +169,8 @@ pub struct Photo {
     in_step: u32,
     asked: Option<Step>,
     phase: f64,
+    /// How strongly the screen lights the sheet in a light step.
+    screen_light: f32,
 }
 
 impl Photo {
@@ -139,7 +188,9 @@ impl Photo {
         )?;
         let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed);
         let phase = rng.random_range(0.0..std::f64::consts::TAU);
+        let screen_light = rng.random_range(0.04..0.10);
         Ok(Photo {
+            screen_light,
             rng,
             clock: Clock::default(),
             photo,
@@ -174,6 +225,12 @@ impl Photo {
 }
 
 impl Subject for Photo {
+    fn light_response(&self) -> LightResponse {
+        LightResponse::Diffuse {
+            strength: self.screen_light,
+        }
+    }
+
     fn next(&mut self, asked: Option<Step>) -> opencv::Result<Option<Shot>> {
         if asked != self.asked {
             self.asked = asked;
@@ -201,7 +258,13 @@ impl Subject for Photo {
 }
 
 /// A flat picture rotated in 3-D and seen by a pinhole camera, on a grey wall.
-fn held_plane(picture: &Mat, yaw: f64, pitch: f64, roll: f64, scale: f64) -> opencv::Result<Mat> {
+pub(crate) fn held_plane(
+    picture: &Mat,
+    yaw: f64,
+    pitch: f64,
+    roll: f64,
+    scale: f64,
+) -> opencv::Result<Mat> {
     let (w, h) = (picture.cols() as f64, picture.rows() as f64);
     let f = 420.0;
     let distance = f * FRAME.width as f64 / (w * scale).max(1.0) * 0.95;
@@ -346,11 +409,19 @@ pub struct Replay {
     rng: StdRng,
     clock: Clock,
     capture: videoio::VideoCapture,
-    screen: bool,
+    screen: Option<Phone>,
+}
+
+/// A phone held to the camera showing a video, as family A renders it: the display fills 78 % of
+/// the view inside a black bezel on a grey wall, with display gamma, the moiré of its pixel grid
+/// against the sensor's and a glare patch drifting on the glass.
+pub struct Phone {
     frame: u32,
     moire_angle: f64,
     moire_pitch: f64,
     glare: (f64, f64),
+    /// How much of the light step's flash the glass reflects.
+    reflectance: f32,
 }
 
 impl Replay {
@@ -372,17 +443,26 @@ impl Replay {
         Ok(Replay {
             clock: Clock::default(),
             capture,
-            screen,
+            screen: screen.then(|| Phone::new(&mut rng)),
+            rng,
+        })
+    }
+}
+
+impl Phone {
+    pub fn new(rng: &mut StdRng) -> Self {
+        Phone {
             frame: 0,
             moire_angle: rng.random_range(-0.3..0.3),
             moire_pitch: rng.random_range(2.6..3.6),
             glare: (rng.random_range(0.2..0.8), rng.random_range(0.2..0.6)),
-            rng,
-        })
+            // 0.2-0.8 %: what an independent evaluation measured on real glass.
+            reflectance: rng.random_range(0.002..0.008),
+        }
     }
 
-    /// The frame as a phone shows it and the camera re-captures it.
-    fn on_screen(&mut self, frame: &Mat) -> opencv::Result<Mat> {
+    /// The frame as the phone shows it and the camera re-captures it.
+    pub fn show(&mut self, frame: &Mat, rng: &mut StdRng) -> opencv::Result<Mat> {
         // The display: 78% of the view, a black bezel round it, on a grey wall.
         let mut canvas = Mat::new_size_with_default(
             FRAME,
@@ -441,23 +521,34 @@ impl Replay {
             &mut canvas,
             core::Rect::new(x0, y0, sw, sh),
         )?)?;
-        add_light_and_noise(&mut canvas, 1.0, 2.0, &mut self.rng)?;
+        add_light_and_noise(&mut canvas, 1.0, 2.0, rng)?;
+        self.frame += 1;
         Ok(canvas)
+    }
+
+    pub fn light_response(&self) -> LightResponse {
+        LightResponse::Glass {
+            reflectance: self.reflectance,
+        }
     }
 }
 
 impl Subject for Replay {
+    fn light_response(&self) -> LightResponse {
+        self.screen
+            .as_ref()
+            .map_or(LightResponse::None, Phone::light_response)
+    }
+
     fn next(&mut self, _asked: Option<Step>) -> opencv::Result<Option<Shot>> {
         let mut frame = Mat::default();
         if !self.capture.read(&mut frame)? {
             return Ok(None);
         }
-        let image = if self.screen {
-            self.on_screen(&frame)?
-        } else {
-            frame
+        let image = match &mut self.screen {
+            Some(phone) => phone.show(&frame, &mut self.rng)?,
+            None => frame,
         };
-        self.frame += 1;
         Ok(Some(Shot {
             image,
             timestamp_ms: self.clock.tick(),
@@ -492,6 +583,14 @@ impl FaceSwap {
 }
 
 impl Subject for FaceSwap {
+    fn light_response(&self) -> LightResponse {
+        if self.swapped {
+            self.other.light_response()
+        } else {
+            self.live.light_response()
+        }
+    }
+
     fn next(&mut self, asked: Option<Step>) -> opencv::Result<Option<Shot>> {
         if self.first.is_none() {
             self.first = asked;
@@ -531,6 +630,10 @@ impl Frozen {
 }
 
 impl Subject for Frozen {
+    fn light_response(&self) -> LightResponse {
+        self.live.light_response()
+    }
+
     fn next(&mut self, asked: Option<Step>) -> opencv::Result<Option<Shot>> {
         let image = match self.held.take() {
             Some((image, left)) if left > 0 => {
@@ -553,6 +656,41 @@ impl Subject for Frozen {
         Ok(Some(Shot {
             image,
             timestamp_ms: self.clock.tick(),
+        }))
+    }
+}
+
+/// The live user's clips, doing what each step asks, shown on a phone held to the camera: the
+/// attack an independent evaluation found accepted half the time. Only the screen gives it away.
+pub struct AdaptiveScreen {
+    rng: StdRng,
+    live: LiveUser,
+    phone: Phone,
+}
+
+impl AdaptiveScreen {
+    pub fn new(seed: u64) -> opencv::Result<Self> {
+        let mut rng = StdRng::seed_from_u64(seed ^ 0xada9);
+        Ok(AdaptiveScreen {
+            phone: Phone::new(&mut rng),
+            live: LiveUser::new(seed)?,
+            rng,
+        })
+    }
+}
+
+impl Subject for AdaptiveScreen {
+    fn light_response(&self) -> LightResponse {
+        self.phone.light_response()
+    }
+
+    fn next(&mut self, asked: Option<Step>) -> opencv::Result<Option<Shot>> {
+        let Some(shot) = self.live.next(asked)? else {
+            return Ok(None);
+        };
+        Ok(Some(Shot {
+            image: self.phone.show(&shot.image, &mut self.rng)?,
+            timestamp_ms: shot.timestamp_ms,
         }))
     }
 }

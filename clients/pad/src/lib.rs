@@ -10,9 +10,16 @@
 //!   a step asks, chosen by looking at contact sheets of the video (the `contact_sheet`
 //!   example), stitched in the order the server asks; see [`live`].
 //! - **printed photo**, **2-D puppet**, **video replay**, **screen replay**, **face swap**,
-//!   **frozen frames**: see [`attacks`].
+//!   **frozen frames**, **adaptive screen replay**: see [`attacks`] (family A, the renderings the
+//!   thresholds were placed on).
+//! - family B, an independent set of renderings never used for tuning: see [`independent`].
+//!
+//! During a light step the report lights each subject's frames as its physics says
+//! ([`light`]).
 
 pub mod attacks;
+pub mod independent;
+pub mod light;
 pub mod live;
 pub mod media;
 pub mod report;
@@ -46,6 +53,11 @@ pub trait Subject: Send {
     /// The frame rate the subject's camera declares.
     fn fps(&self) -> f64 {
         media::FRANCK_FPS
+    }
+    /// How the subject's picture answers a screen's light in front of it (the light step):
+    /// an injected feed, the default, does not.
+    fn light_response(&self) -> light::LightResponse {
+        light::LightResponse::None
     }
 }
 

@@ -16,6 +16,7 @@ use opencv::prelude::*;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
+use crate::light::LightResponse;
 use crate::media;
 use crate::{Clock, Shot, Step, Subject};
 
@@ -86,6 +87,8 @@ pub const NEUTRAL: (usize, usize) = (576, 700);
 
 pub struct LiveUser {
     rng: StdRng,
+    /// How strongly the screen lights his face in a light step (see [`Subject::light_response`]).
+    screen_light: f32,
     clock: Clock,
     asked: Option<Step>,
     queue: VecDeque<Mat>,
@@ -101,6 +104,9 @@ impl LiveUser {
         let mut rng = StdRng::seed_from_u64(seed);
         let at = rng.random_range(0..neutral.len());
         Ok(LiveUser {
+            // A phone or laptop screen at full brightness adds a few to ten percent of an
+            // office's light to a face at arm's length.
+            screen_light: rng.random_range(0.04..0.10),
             rng,
             clock: Clock::default(),
             asked: None,
@@ -140,6 +146,13 @@ impl LiveUser {
 }
 
 impl Subject for LiveUser {
+    fn light_response(&self) -> LightResponse {
+        LightResponse::Face {
+            strength: self.screen_light,
+            size: 0.3,
+        }
+    }
+
     fn next(&mut self, asked: Option<Step>) -> opencv::Result<Option<Shot>> {
         if asked != self.asked {
             self.asked = asked;

@@ -24,12 +24,20 @@ struct Args {
     /// Only these species (by name, for example `live user`); default: all.
     #[arg(long)]
     species: Vec<String>,
+    /// The client declares it can show the light step's colours (as the web page and phone
+    /// apps do), so under the server's default policy every plan begins with the light step.
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set)]
+    light: bool,
+    /// Run the server's passive anti-spoofing model (CDCN++, ~3 s of one core a session).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    antispoof: bool,
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let args = Args::parse();
-    let config = livegate_server::config::Config::defaults();
+    let mut config = livegate_server::config::Config::defaults();
+    config.antispoof = args.antispoof;
     let threshold = config.confidence_threshold;
     let url = match args.server {
         Some(url) => url,
@@ -57,7 +65,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         .filter(|s| args.species.is_empty() || args.species.iter().any(|n| n == s.name()));
     for species in chosen {
         for i in 0..args.sessions {
-            let outcome = run_session(&mut client, species, args.seed + i).await?;
+            let outcome = run_session(&mut client, species, args.seed + i, args.light).await?;
             eprintln!(
                 "{:14} seed {:3} plan {:?}: {} {:.1} {:?} ({} frames, {:.1} s)",
                 species.name(),
@@ -72,6 +80,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             outcomes.push(outcome);
         }
     }
+    println!(
+        "light step: {}; passive model: {}; seeds {}..{}",
+        if args.light {
+            "shown (the client can show colours)"
+        } else {
+            "not shown (the client cannot)"
+        },
+        if args.antispoof { "on" } else { "off" },
+        args.seed,
+        args.seed + args.sessions - 1
+    );
     print!(
         "{}",
         PadTable {

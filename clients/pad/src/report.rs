@@ -5,6 +5,13 @@
 //! - **BPCER**: live presentations wrongly rejected / live presentations.
 //! - **BPCER20 / BPCER100**: the BPCER at the confidence threshold where the worst species'
 //!   APCER is at most 5% / 1% (the lowest such threshold, so the fewest live users rejected).
+//! - Every rate comes with its exact (Clopper–Pearson) 95 % interval: 0 of 30 is "at most
+//!   11.6 %", not zero.
+//!
+//! With `light`, the client declares that it can show colours, so under the server's default
+//! policy every plan begins with the light step: the client then lights each frame of the
+//! subject as its physics says ([`crate::light`]) while each colour is on, and reports what it
+//! showed when the sequence ends, as the web page does.
 
 use std::time::{Duration, Instant};
 
@@ -15,6 +22,8 @@ use tokio::sync::mpsc;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 
+use crate::attacks::Family;
+use crate::light::apply;
 use crate::{Species, Step};
 
 /// What one session gave.
@@ -48,6 +57,7 @@ pub async fn run_session(
     client: &mut livegate_cli::Client,
     species: Species,
     seed: u64,
+    light: bool,
 ) -> Result<SessionOutcome, Box<dyn std::error::Error + Send + Sync>> {
     let started = Instant::now();
     let created = livegate_cli::create_session(client, 0).await?;
@@ -60,6 +70,7 @@ pub async fn run_session(
             client: Some(pb::ClientInfo {
                 device: format!("livegate-pad {}", species.name()),
                 fps: subject.fps() as f32,
+                can_show_colour: light,
                 ..Default::default()
             }),
         })),
@@ -75,17 +86,53 @@ pub async fn run_session(
     // Read until the server waits for a frame (it has answered the last one), then send one.
     let mut awaiting_answer = false;
     let mut sending = true;
+    // A light step being shown: (challenge index, its colours, when the first was shown).
+    let mut showing: Option<(u32, Vec<pb::LightFlash>, Option<i64>)> = None;
     loop {
         if sending && !awaiting_answer {
             let Some(shot) = tokio::task::block_in_place(|| subject.next(asked))? else {
                 return Err("the subject ran out of frames before the verdict".into());
             };
-            let jpeg = livegate_engine::frame::encode_jpeg(&shot.image, 90)?;
+            let mut image = shot.image;
+            if let Some((index, flashes, start)) = &mut showing {
+                let start = *start.get_or_insert(shot.timestamp_ms);
+                let mut t = start;
+                let mut on = None;
+                let mut shown = Vec::new();
+                for f in flashes.iter() {
+                    let end = t + f.duration_ms as i64;
+                    if (t..end).contains(&shot.timestamp_ms) {
+                        on = Some(rgb_bytes(f.rgb));
+                    }
+                    shown.push(pb::ShownFlash {
+                        rgb: f.rgb,
+                        start_ms: t,
+                        end_ms: end,
+                    });
+                    t = end;
+                }
+                if let Some(rgb) = on {
+                    image = apply(&image, rgb, subject.light_response())?;
+                } else if shot.timestamp_ms >= t {
+                    // The sequence has played: say what was shown, as the page does.
+                    let report = pb::LightShown {
+                        challenge_index: *index,
+                        flashes: shown,
+                    };
+                    showing = None;
+                    tx.send(pb::StreamSessionRequest {
+                        message: Some(In::LightShown(report)),
+                    })
+                    .await
+                    .ok();
+                }
+            }
+            let jpeg = livegate_engine::frame::encode_jpeg(&image, 90)?;
             let frame = pb::Frame {
                 timestamp_ms: shot.timestamp_ms,
                 encoding: pb::FrameEncoding::Jpeg as i32,
-                width: shot.image.cols() as u32,
-                height: shot.image.rows() as u32,
+                width: image.cols() as u32,
+                height: image.rows() as u32,
                 rotation: 0,
                 data: jpeg,
             };
@@ -114,9 +161,15 @@ pub async fn run_session(
                     .map(|k| format!("{:?}", pb::ChallengeKind::try_from(*k).unwrap_or_default()))
                     .collect();
             }
-            Some(Out::Challenge(c)) => asked = step(c.kind),
+            Some(Out::Challenge(c)) => {
+                asked = step(c.kind);
+                if !c.light_sequence.is_empty() {
+                    showing = Some((c.index, c.light_sequence, None));
+                }
+            }
             Some(Out::Feedback(_)) => awaiting_answer = false,
             Some(Out::Verdict(v)) => {
+                let v = livegate_cli::disclosed(client, &created.session_id, v).await?;
                 return Ok(SessionOutcome {
                     session_id: created.session_id.clone(),
                     species,
@@ -134,6 +187,11 @@ pub async fn run_session(
 }
 
 use opencv::prelude::MatTraitConst;
+
+/// A 0xRRGGBB colour as `[r, g, b]`.
+fn rgb_bytes(rgb: u32) -> [u8; 3] {
+    [(rgb >> 16) as u8, (rgb >> 8) as u8, rgb as u8]
+}
 
 /// The report's rows and operating points.
 pub struct PadTable {
@@ -177,22 +235,31 @@ impl PadTable {
         let mut out = String::new();
         let t = self.threshold;
         out += &format!("PAD report: ISO/IEC 30107-3 style, decision threshold {t}\n\n");
-        out += "| species | sessions | accepted as live | APCER / BPCER | mean confidence | main reasons | time per session |\n";
-        out += "|---|---|---|---|---|---|---|\n";
+        out += "| species | family | sessions | accepted as live | APCER / BPCER [95% CI] | mean confidence | main reasons | time per session |\n";
+        out += "|---|---|---|---|---|---|---|---|\n";
         for species in Species::ALL {
             let of = self.of(species);
             if of.is_empty() {
                 continue;
             }
             let live = of.iter().filter(|o| o.is_live).count();
-            let rate = if species.is_attack() {
-                format!("APCER {:.1}%", 100.0 * live as f32 / of.len() as f32)
+            let errors = if species.is_attack() {
+                live
             } else {
-                format!(
-                    "BPCER {:.1}%",
-                    100.0 * (of.len() - live) as f32 / of.len() as f32
-                )
+                of.len() - live
             };
+            let (low, high) = clopper_pearson(errors, of.len());
+            let rate = format!(
+                "{} {:.1}% [{:.1}, {:.1}]",
+                if species.is_attack() {
+                    "APCER"
+                } else {
+                    "BPCER"
+                },
+                100.0 * errors as f32 / of.len() as f32,
+                100.0 * low,
+                100.0 * high
+            );
             let mean = of.iter().map(|o| o.confidence).sum::<f32>() / of.len() as f32;
             let mut reasons: Vec<(String, usize)> = Vec::new();
             for r in of.iter().flat_map(|o| o.reasons.iter()) {
@@ -209,8 +276,13 @@ impl PadTable {
                 .collect();
             let secs = of.iter().map(|o| o.elapsed.as_secs_f32()).sum::<f32>() / of.len() as f32;
             out += &format!(
-                "| {} | {} | {} | {} | {:.1} | {} | {:.1} s |\n",
+                "| {} | {} | {} | {} | {} | {:.1} | {} | {:.1} s |\n",
                 species.name(),
+                match species.family() {
+                    Family::Live => "bona fide",
+                    Family::A => "A",
+                    Family::B => "B (independent)",
+                },
                 of.len(),
                 live,
                 rate,
@@ -233,5 +305,62 @@ impl PadTable {
         }
         out.push('\n');
         out
+    }
+}
+
+/// The exact (Clopper–Pearson) 95 % interval of a proportion of `k` in `n`.
+pub fn clopper_pearson(k: usize, n: usize) -> (f64, f64) {
+    if n == 0 {
+        return (0.0, 1.0);
+    }
+    // P(X <= k) for X ~ Binomial(n, p).
+    let cdf = |k: usize, p: f64| -> f64 {
+        let mut term = (1.0 - p).powi(n as i32); // P(X = 0)
+        let mut sum = term;
+        for i in 0..k {
+            term *= (n - i) as f64 / (i + 1) as f64 * p / (1.0 - p).max(1e-300);
+            sum += term;
+        }
+        sum.min(1.0)
+    };
+    // The p at which `f(p)` (monotone) crosses 0.025, by bisection.
+    let solve = |f: &dyn Fn(f64) -> f64, increasing: bool| {
+        let (mut lo, mut hi) = (0.0f64, 1.0f64);
+        for _ in 0..60 {
+            let mid = (lo + hi) / 2.0;
+            if (f(mid) < 0.025) == increasing {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        (lo + hi) / 2.0
+    };
+    let low = if k == 0 {
+        0.0
+    } else {
+        solve(&|p| 1.0 - cdf(k - 1, p), true)
+    };
+    let high = if k == n {
+        1.0
+    } else {
+        solve(&|p| cdf(k, p), false)
+    };
+    (low, high)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clopper_pearson;
+
+    #[test]
+    fn clopper_pearson_matches_its_tables() {
+        // 0 of 30: the "rule of three" bound is 10 %; the exact one is 11.57 %.
+        let (low, high) = clopper_pearson(0, 30);
+        assert_eq!(low, 0.0);
+        assert!((high - 0.1157).abs() < 5e-4, "{high}");
+        // 5 of 10: 18.7 % to 81.3 %.
+        let (low, high) = clopper_pearson(5, 10);
+        assert!((low - 0.1871).abs() < 5e-4 && (high - 0.8129).abs() < 5e-4);
     }
 }

@@ -47,7 +47,9 @@ async fn start() -> Server {
 /// A live session of the cooperative user; its id.
 async fn live_session(server: &Server, seed: u64) -> String {
     let mut client = livegate_cli::connect(&server.grpc, None).await.unwrap();
-    let outcome = run_session(&mut client, Species::Live, seed).await.unwrap();
+    let outcome = run_session(&mut client, Species::Live, seed, false)
+        .await
+        .unwrap();
     assert!(outcome.is_live, "the live user passes: {outcome:?}");
     outcome.session_id
 }
