@@ -21,8 +21,8 @@ use crate::analyzer::{
     AnalyzerConfig, FaceObservation, FrameAnalysis, FrameAnalyzer, StageTimings,
 };
 use crate::challenge::{
-    ChallengeKind, ChallengePlan, ChallengeProgress, MORE_HINT_PROGRESS, OpennessLevel, StepInput,
-    StepTracker,
+    ChallengeKind, ChallengePlan, ChallengeProgress, MORE_HINT_PROGRESS, OpennessLevel,
+    REACTION_FRAMES, StepInput, StepTracker,
 };
 use crate::embedding::{SESSION_CONTINUITY_COSINE, cosine};
 use crate::error::EngineError;
@@ -185,9 +185,10 @@ pub struct LivenessAttempt {
     step_crop: Option<Mat>,
     audit: Vec<Mat>,
     parallax: ParallaxMeter,
-    /// The face the head's rotations are measured from ([`pose::relative`]): the attempt's
-    /// first followed frame with a usable face, the user's own resting pose.
-    rest_pose: Option<FaceLandmarks>,
+    /// The face the head's rotations are measured from in the current step
+    /// ([`pose::relative`]): its first followed frame with a usable face after the reaction
+    /// frames, where the user starts the step from.
+    step_pose: Option<FaceLandmarks>,
     injection: InjectionMeter,
     frames_with_face: u32,
     frames_multiple_faces: u32,
@@ -218,7 +219,7 @@ impl LivenessAttempt {
             step_crop: None,
             audit: Vec::new(),
             parallax: ParallaxMeter::default(),
-            rest_pose: None,
+            step_pose: None,
             injection: InjectionMeter::new(config.declared_fps),
             frames_with_face: 0,
             frames_multiple_faces: 0,
@@ -248,6 +249,7 @@ impl LivenessAttempt {
         let light = plan.light.clone().filter(|_| kind == ChallengeKind::Light);
         self.current = index;
         self.step = Some(StepTracker::new(kind));
+        self.step_pose = None;
         self.light = light.clone().map(LightMeter::new);
         self.parallax.begin_step(kind.rotation());
         Some(AttemptEvent::Challenge {
@@ -301,17 +303,24 @@ impl LivenessAttempt {
         let single = analysis.faces == 1;
         let face = analysis.face.as_ref();
         let measured = face.filter(|_| single);
-        if self.rest_pose.is_none()
+        // Frames that left before the user could react show the pose being left (in our stitched
+        // live user, another moment of the video): the step's pose is taken after them.
+        let reacting = self
+            .step
+            .as_ref()
+            .is_some_and(|s| s.frames_seen() < REACTION_FRAMES);
+        if self.step_pose.is_none()
+            && !reacting
             && analysis.hint == Hint::Ok
             && !analysis.detected
             && let Some(face) = measured
         {
-            self.rest_pose = Some(face.landmarks.clone());
+            self.step_pose = Some(face.landmarks.clone());
         }
         let rotation = measured
-            .zip(self.rest_pose.as_ref())
-            .map(|(f, rest)| pose::relative(rest, &f.landmarks));
-        self.observe(&bgr, &analysis, rotation.as_ref())?;
+            .zip(self.step_pose.as_ref())
+            .map(|(f, from)| pose::relative(from, &f.landmarks));
+        self.observe(&bgr, &analysis, rotation)?;
 
         let step_input = StepInput {
             timestamp_ms: now,
@@ -421,12 +430,12 @@ impl LivenessAttempt {
     }
 
     /// Tracks identity and picks reference and audit frames from a measured frame.
-    /// `rotation` is the face's rotation from the user's resting pose, when both are known.
+    /// `rotation` is the face's rotation since the step's pose, once that is known.
     fn observe(
         &mut self,
         bgr: &Mat,
         analysis: &FrameAnalysis,
-        rotation: Option<&HeadPose>,
+        rotation: Option<HeadPose>,
     ) -> Result<(), EngineError> {
         if analysis.face.is_some() {
             self.frames_with_face += 1;
@@ -445,11 +454,12 @@ impl LivenessAttempt {
         }
         let frontal = (1.0 - (face.pose.yaw.abs() + face.pose.pitch.abs()) / 45.0).max(0.0);
         let good = analysis.hint == Hint::Ok && frontal > 0.6;
-        if !analysis.detected
-            && let Some(rotation) = rotation
-        {
+        if !analysis.detected {
+            // Before the step's pose is known (its reaction frames, which the parallax meter
+            // skips too) the face is where that pose will be taken: no rotation yet.
+            let rotation = rotation.unwrap_or_default();
             self.parallax
-                .observe(bgr, &face.landmarks, &[face.pose, *rotation])?;
+                .observe(bgr, &face.landmarks, &[face.pose, rotation])?;
         }
         if good && (self.anchor.is_none() || self.identity_check_due) {
             self.check_identity(bgr, face)?;

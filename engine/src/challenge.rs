@@ -6,8 +6,9 @@
 //!
 //! Every movement is measured against the user's own pose, not against the camera axis: people
 //! rarely sit square to their camera (the man in our test video rests at 13–17° of yaw). Yaw and
-//! pitch are the head's rotation since the user's *resting pose* (the attempt's first followed
-//! frame with a usable face), by the rigid fit of all 468 landmarks ([`crate::pose::relative`]),
+//! pitch are the head's rotation since the *step's pose* (its first followed frame with a usable
+//! face after the [`REACTION_FRAMES`]: where the user starts the step from), by the rigid fit of
+//! all 468 landmarks ([`crate::pose::relative`]),
 //! not the solvePnP pose against a generic face: that one's scale depends on how far the
 //! person's nose stands out compared with the generic face's, so it read franck's three turns
 //! as 10.9°, 18.6° and 23.8° where the rigid fit reads 15.9°, 13.6° and 17.2°, and an
@@ -15,12 +16,17 @@
 //! --release -p livegate-engine --example pose_calibration`). Thresholds, documented for
 //! operators:
 //! - **turn left / right**: yaw must move [`TURN_DELTA_DEG`] from the step's baseline towards the
-//!   asked side and end at least [`TURN_MIN_DEG`] on that side of the resting pose, on
+//!   asked side and end at least [`TURN_MIN_DEG`] on that side of the step's pose, on
 //!   [`HOLD_FRAMES`] consecutive frames. The baseline is the yaw furthest from the asked side
-//!   among the step's frames within [`NEUTRAL_DEG`] of the resting pose.
+//!   among the step's frames within [`NEUTRAL_DEG`] of the step's pose.
 //! - **look up**: pitch must rise [`LOOK_UP_DELTA_DEG`] above the step's baseline (the lowest
-//!   pitch within [`NEUTRAL_DEG`]) and end at or above the resting pose's, on [`HOLD_FRAMES`]
+//!   pitch within [`NEUTRAL_DEG`]) and end at or above the step's pose, on [`HOLD_FRAMES`]
 //!   frames.
+//!
+//! Not the session's first pose: a user who begins with the head bowed, or ends one step
+//! turned, would have every later step measured from a pose they have left. (One of our live
+//! user's sessions began in a look-up clip with the head bowed, and its later left turn never
+//! came within [`NEUTRAL_DEG`] of that.)
 //! - **move closer**: the eye span (outer eye corners, pixels, divided by cos yaw so that a turn
 //!   does not shrink it) must grow to [`MOVE_CLOSER_RATIO`] ×
 //!   the step's smallest eye span, on [`HOLD_FRAMES`] frames.
@@ -306,6 +312,11 @@ impl StepTracker {
             progress: 0.0,
             completed: false,
         }
+    }
+
+    /// Frames this step has seen so far.
+    pub fn frames_seen(&self) -> u32 {
+        self.frames
     }
 
     /// Milliseconds left, or 0 once the limit has passed.
