@@ -14,7 +14,20 @@ type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn create(rest_url: &str) -> (String, String) {
-    let created = curl(&["-X", "POST", &format!("{rest_url}/api/liveness/session")]);
+    create_with(rest_url, "{}")
+}
+
+/// A session created over REST with this JSON body: its id and stream token.
+fn create_with(rest_url: &str, body: &str) -> (String, String) {
+    let created = curl(&[
+        "-X",
+        "POST",
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        body,
+        &format!("{rest_url}/api/liveness/session"),
+    ]);
     (
         created.json["sessionId"].as_str().unwrap().to_string(),
         created.json["streamToken"].as_str().unwrap().to_string(),
@@ -236,15 +249,7 @@ async fn the_light_step_follows_what_the_client_can_show() {
 
     // A session that requires the step refuses it with its own code, and stays usable for a
     // client that can show it.
-    let created = curl(&[
-        "-X",
-        "POST",
-        "-d",
-        r#"{"settings": {"lightStep": true}}"#,
-        &format!("{}/api/liveness/session", server.rest_url),
-    ]);
-    let id = created.json["sessionId"].as_str().unwrap().to_string();
-    let token = created.json["streamToken"].as_str().unwrap().to_string();
+    let (id, token) = create_with(&server.rest_url, r#"{"settings": {"lightStep": true}}"#);
     let mut socket = connect(&server.ws_url, &id).await;
     send(&mut socket, start_message(&id, &token)).await;
     let (body, close) = refusal(&mut socket).await;
@@ -271,21 +276,7 @@ async fn the_light_step_follows_what_the_client_can_show() {
 async fn a_light_step_sends_its_colours_and_checks_what_the_page_reports() {
     // Reasons reach the page only where the deployment discloses verdicts (as a demo does).
     let server = start(|c| c.disclose_verdict = true).await;
-    let create = |body: &str| {
-        let created = curl(&[
-            "-X",
-            "POST",
-            "-H",
-            "Content-Type: application/json",
-            "-d",
-            body,
-            &format!("{}/api/liveness/session", server.rest_url),
-        ]);
-        (
-            created.json["sessionId"].as_str().unwrap().to_string(),
-            created.json["streamToken"].as_str().unwrap().to_string(),
-        )
-    };
+    let create = |body: &str| create_with(&server.rest_url, body);
     let light = r#"{"settings": {"lightStep": true}}"#;
 
     // The page reports other colours than it was sent: the step fails at the next frame.
@@ -362,15 +353,7 @@ async fn a_face_lit_by_the_colours_passes_the_light_step_and_the_plan_goes_on() 
         c.disclose_verdict = true;
     })
     .await;
-    let created = curl(&[
-        "-X",
-        "POST",
-        "-d",
-        r#"{"settings": {"lightStep": true}}"#,
-        &format!("{}/api/liveness/session", server.rest_url),
-    ]);
-    let id = created.json["sessionId"].as_str().unwrap().to_string();
-    let token = created.json["streamToken"].as_str().unwrap().to_string();
+    let (id, token) = create_with(&server.rest_url, r#"{"settings": {"lightStep": true}}"#);
     let mut socket = connect(&server.ws_url, &id).await;
     let mut start = screen_start_message(&id, &token);
     if let Some(pb::stream_session_request::Message::Start(s)) = &mut start.message {

@@ -362,6 +362,23 @@ impl Subject for DeviceReplay {
     }
 }
 
+/// Franck still number `index` (modulo their count), `width` × the camera frame's width wide:
+/// the size a sheet held up to the camera shows.
+fn franck_still(index: usize, width: f64) -> opencv::Result<Mat> {
+    let still = media::image(media::FRANCK_STILLS[index % media::FRANCK_STILLS.len()])?;
+    let scale = width * FRAME.width as f64 / still.cols() as f64;
+    let mut out = Mat::default();
+    imgproc::resize(
+        &still,
+        &mut out,
+        Size::new(0, 0),
+        scale,
+        scale,
+        imgproc::INTER_AREA,
+    )?;
+    Ok(out)
+}
+
 /// `photo` printed in CMY halftone (dot screens at 15°, 75° and 45°, `cell` pixels) on warm
 /// paper.
 fn halftone(photo: &Mat, cell: f64) -> opencv::Result<Mat> {
@@ -416,19 +433,7 @@ pub struct HalftonePrint {
 impl HalftonePrint {
     pub fn new(seed: u64) -> opencv::Result<Self> {
         let mut rng = StdRng::seed_from_u64(seed ^ 0x4a1f);
-        let still = media::image(
-            media::FRANCK_STILLS[(seed as usize * 7 + 3) % media::FRANCK_STILLS.len()],
-        )?;
-        let mut small = Mat::default();
-        let scale = 0.85 * FRAME.width as f64 / still.cols() as f64;
-        imgproc::resize(
-            &still,
-            &mut small,
-            Size::new(0, 0),
-            scale,
-            scale,
-            imgproc::INTER_AREA,
-        )?;
+        let small = franck_still(seed as usize * 7 + 3, 0.85)?;
         let print = halftone(&small, rng.random_range(2.5..4.5))?;
         Ok(HalftonePrint {
             print,
@@ -525,19 +530,7 @@ pub struct NosePuppet {
 impl NosePuppet {
     pub fn new(seed: u64) -> opencv::Result<Self> {
         let mut rng = StdRng::seed_from_u64(seed ^ 0x9a5e);
-        let still = media::image(
-            media::FRANCK_STILLS[(seed as usize * 5 + 1) % media::FRANCK_STILLS.len()],
-        )?;
-        let mut photo = Mat::default();
-        let scale = 0.9 * FRAME.width as f64 / still.cols() as f64;
-        imgproc::resize(
-            &still,
-            &mut photo,
-            Size::new(0, 0),
-            scale,
-            scale,
-            imgproc::INTER_AREA,
-        )?;
+        let photo = franck_still(seed as usize * 5 + 1, 0.9)?;
         let (nose, face) = nose_and_size(&photo)?;
         Ok(NosePuppet {
             photo,
