@@ -34,6 +34,8 @@ struct Operator {
     seen: Option<Step>,
     acting: Option<Step>,
     waited: u32,
+    /// Frames since the step being acted out changed.
+    in_step: u32,
 }
 
 impl Operator {
@@ -43,11 +45,13 @@ impl Operator {
             seen: None,
             acting: None,
             waited: 0,
+            in_step: 0,
         }
     }
 
-    /// The step the attacker is acting out at this frame, given the one asked.
-    fn act(&mut self, asked: Option<Step>) -> Option<Step> {
+    /// The step the attacker is acting out at this frame, given the one asked, and how many
+    /// frames it has been acted out before this one.
+    fn act(&mut self, asked: Option<Step>) -> (Option<Step>, u32) {
         if asked != self.seen {
             self.seen = asked;
             self.waited = 0;
@@ -56,9 +60,12 @@ impl Operator {
             self.waited += 1;
             if self.waited > self.delay {
                 self.acting = self.seen;
+                self.in_step = 0;
             }
         }
-        self.acting
+        let frames = self.in_step;
+        self.in_step += 1;
+        (self.acting, frames)
     }
 }
 
@@ -348,7 +355,7 @@ impl Subject for DeviceReplay {
     }
 
     fn next(&mut self, asked: Option<Step>) -> opencv::Result<Option<Shot>> {
-        let acting = self.operator.act(asked);
+        let (acting, _) = self.operator.act(asked);
         let Some(shot) = self.live.next(acting)? else {
             return Ok(None);
         };
@@ -425,8 +432,6 @@ pub struct HalftonePrint {
     camera: CameraPipeline,
     tilt: f64,
     frame: u32,
-    in_step: u32,
-    acting: Option<Step>,
     screen_light: f32,
 }
 
@@ -443,8 +448,6 @@ impl HalftonePrint {
             screen_light: rng.random_range(0.04..0.10),
             clock: Clock::default(),
             frame: 0,
-            in_step: 0,
-            acting: None,
             rng,
         })
     }
@@ -458,13 +461,9 @@ impl Subject for HalftonePrint {
     }
 
     fn next(&mut self, asked: Option<Step>) -> opencv::Result<Option<Shot>> {
-        let acting = self.operator.act(asked);
-        if acting != self.acting {
-            self.acting = acting;
-            self.in_step = 0;
-        }
+        let (acting, in_step) = self.operator.act(asked);
         let t = self.frame as f64 / media::FRANCK_FPS;
-        let ramp = (self.in_step as f64 / (0.6 * media::FRANCK_FPS)).min(1.0);
+        let ramp = (in_step as f64 / (0.6 * media::FRANCK_FPS)).min(1.0);
         let (mut yaw, mut pitch) = (2.0 * (1.3 * t).sin(), 1.5 * (0.9 * t).cos());
         let roll = 2.0 * (0.5 * t).sin();
         let mut scale = 1.0;
@@ -477,7 +476,6 @@ impl Subject for HalftonePrint {
         }
         let view = crate::attacks::held_plane(&self.print, yaw, pitch, roll, scale)?;
         self.frame += 1;
-        self.in_step += 1;
         Ok(Some(Shot {
             image: self.camera.capture(&view, &mut self.rng)?,
             timestamp_ms: self.clock.tick(),
@@ -522,8 +520,6 @@ pub struct NosePuppet {
     /// How much further the nose moves than the outline, in face widths at full turn.
     relief: f64,
     angle: f64,
-    in_step: u32,
-    acting: Option<Step>,
     screen_light: f32,
 }
 
@@ -542,8 +538,6 @@ impl NosePuppet {
             angle: rng.random_range(15.0..30.0),
             screen_light: rng.random_range(0.04..0.10),
             clock: Clock::default(),
-            in_step: 0,
-            acting: None,
             rng,
         })
     }
@@ -611,15 +605,10 @@ impl Subject for NosePuppet {
     }
 
     fn next(&mut self, asked: Option<Step>) -> opencv::Result<Option<Shot>> {
-        let acting = self.operator.act(asked);
-        if acting != self.acting {
-            self.acting = acting;
-            self.in_step = 0;
-        }
-        let ramp = (self.in_step as f64 / (0.8 * media::FRANCK_FPS)).min(1.0);
+        let (acting, in_step) = self.operator.act(asked);
+        let ramp = (in_step as f64 / (0.8 * media::FRANCK_FPS)).min(1.0);
         let warped = self.warp(acting, ramp)?;
         let view = crate::attacks::held_plane(&warped, 0.0, 0.0, 0.0, 1.0)?;
-        self.in_step += 1;
         Ok(Some(Shot {
             image: self.camera.capture(&view, &mut self.rng)?,
             timestamp_ms: self.clock.tick(),
@@ -649,7 +638,7 @@ impl InjectedReplay {
 
 impl Subject for InjectedReplay {
     fn next(&mut self, asked: Option<Step>) -> opencv::Result<Option<Shot>> {
-        let acting = self.operator.act(asked);
+        let (acting, _) = self.operator.act(asked);
         let Some(shot) = self.live.next(acting)? else {
             return Ok(None);
         };
