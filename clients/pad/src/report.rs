@@ -102,7 +102,7 @@ pub async fn run_session(
                 for f in flashes.iter() {
                     let end = t + f.duration_ms as i64;
                     if (t..end).contains(&shot.timestamp_ms) {
-                        on = Some(rgb_bytes(f.rgb));
+                        on = Some(livegate_server::convert::rgb_bytes(f.rgb));
                     }
                     shown.push(pb::ShownFlash {
                         rgb: f.rgb,
@@ -187,11 +187,6 @@ pub async fn run_session(
 }
 
 use opencv::prelude::MatTraitConst;
-
-/// A 0xRRGGBB colour as `[r, g, b]`.
-fn rgb_bytes(rgb: u32) -> [u8; 3] {
-    [(rgb >> 16) as u8, (rgb >> 8) as u8, rgb as u8]
-}
 
 /// The report's rows and operating points.
 pub struct PadTable {
