@@ -49,6 +49,7 @@ const REASONS = {
   FROZEN_FRAMES: "The camera picture froze.",
   INJECTION_SUSPECTED: "The camera's timing looked wrong.",
   SCREEN_SUSPECTED: "The face looked like it was on a screen.",
+  DEVICE_OUTLINE: "The face looked like it was on a device or a photo held to the camera.",
   LOW_QUALITY: "The picture was too dark, blurred or far away.",
   LOW_CONFIDENCE: "The evidence was not strong enough.",
   NO_LIGHT_REFLECTION: "The screen's colours did not show on your face — turn the screen brightness up and face it.",

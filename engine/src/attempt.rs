@@ -26,7 +26,9 @@ use crate::challenge::{
 };
 use crate::embedding::{SESSION_CONTINUITY_COSINE, cosine};
 use crate::error::EngineError;
-use crate::evidence::{self, EvidenceReport, InjectionMeter, ParallaxMeter, ScreenCues, texture};
+use crate::evidence::{
+    self, EvidenceReport, InjectionMeter, OutlineMeter, ParallaxMeter, ScreenCues, texture,
+};
 use crate::frame::{self, FrameInput};
 use crate::hint::Hint;
 use crate::landmarks::FaceLandmarks;
@@ -86,6 +88,9 @@ pub enum VerdictReason {
     InjectionSuspected,
     /// Moiré or glare of a screen on the face.
     ScreenSuspected,
+    /// Straight edges close round the face, below the chin too: the outline of a device or a
+    /// print held to the camera.
+    DeviceOutline,
     /// Too few usable frames (dark, blurred, off-centre, too small).
     LowQuality,
     /// Every step was done but the evidence was weaker than the threshold asks.
@@ -111,6 +116,7 @@ impl VerdictReason {
             VerdictReason::FrozenFrames => "FROZEN_FRAMES",
             VerdictReason::InjectionSuspected => "INJECTION_SUSPECTED",
             VerdictReason::ScreenSuspected => "SCREEN_SUSPECTED",
+            VerdictReason::DeviceOutline => "DEVICE_OUTLINE",
             VerdictReason::LowQuality => "LOW_QUALITY",
             VerdictReason::LowConfidence => "LOW_CONFIDENCE",
             VerdictReason::NoLightReflection => "NO_LIGHT_REFLECTION",
@@ -185,6 +191,7 @@ pub struct LivenessAttempt {
     step_crop: Option<Mat>,
     audit: Vec<Mat>,
     parallax: ParallaxMeter,
+    outline: OutlineMeter,
     /// The face the head's rotations are measured from in the current step
     /// ([`pose::relative`]): its first followed frame with a usable face after the reaction
     /// frames, where the user starts the step from.
@@ -219,6 +226,7 @@ impl LivenessAttempt {
             step_crop: None,
             audit: Vec::new(),
             parallax: ParallaxMeter::default(),
+            outline: OutlineMeter::default(),
             step_pose: None,
             injection: InjectionMeter::new(config.declared_fps),
             frames_with_face: 0,
@@ -454,6 +462,7 @@ impl LivenessAttempt {
         }
         let frontal = (1.0 - (face.pose.yaw.abs() + face.pose.pitch.abs()) / 45.0).max(0.0);
         let good = analysis.hint == Hint::Ok && frontal > 0.6;
+        self.outline.observe(bgr, &face.bbox)?;
         if !analysis.detected {
             // Before the step's pose is known (its reaction frames, which the parallax meter
             // skips too) the face is where that pose will be taken: no rotation yet.
@@ -604,6 +613,7 @@ impl LivenessAttempt {
             frames_multiple_faces: self.frames_multiple_faces,
             usable_frames: self.usable_frames,
             injection: self.injection.report(),
+            outline: self.outline.report(),
             screen,
             antispoof_depth,
         }

@@ -112,10 +112,12 @@ fn a_puppet_that_imitates_the_steps_is_caught_by_its_flat_turn() {
 }
 
 #[test]
-fn a_screen_replay_shows_moire_and_glare() {
+fn a_screen_replay_shows_moire_and_the_phone_outline() {
     let v = run(Species::ScreenReplay, 1, &[Blink, TurnRight]);
     assert!(!v.is_live, "{v:?}");
     assert!(codes(&v).contains(&"SCREEN_SUSPECTED"), "{v:?}");
+    // The phone's bezel closes round the face, under the chin too.
+    assert!(codes(&v).contains(&"DEVICE_OUTLINE"), "{v:?}");
 }
 
 #[test]

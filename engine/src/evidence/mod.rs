@@ -9,6 +9,7 @@
 //! | blink | [`crate::challenge`], [`crate::eyes`] | deepest eye closure in a blink step | 0–1 |
 //! | light reflection | [`crate::light`] | cosine between the face's and the screen's chroma changes | −1–1 |
 //! | passive texture | [`texture`] | anti-spoofing depth score; moiré peak and glare of face crops | 0–1; ×median; 0–1 |
+//! | device outline | [`outline`] | sampled frames where straight edges close round the face, under the chin too | count of measured |
 //! | continuity | [`crate::embedding`] | lowest SFace cosine to the session's first face; faces per frame | −1–1; count |
 //! | injection | [`injection`] | repeated frames; timestamps against the declared rate | counts |
 //!
@@ -32,7 +33,8 @@
 //! - **S, screen cues**: 0.6 when moiré is above [`MOIRE_SCREEN`] (`SCREEN_SUSPECTED`). Glare
 //!   is measured and reported but does not flag a screen by itself: skin shines too, and a real
 //!   woman's phone selfie (the media manifest's `msu_client022.mp4`) had 7 % of her face
-//!   saturated and colourless, above the 4 % that used to mean "glass".
+//!   saturated and colourless, above the 4 % that used to mean "glass". 0.6 again when the face
+//!   was seen inside a device's or a print's outline ([`outline`], `DEVICE_OUTLINE`).
 //! - **T, anti-spoofing model**: `1 − 0.04 × (1 − min(1, depth / ANTISPOOF_REAL))`: at most four
 //!   points, never enough on its own to turn a clean session's ≥95 below 90.
 //! - **Q, quality**: 0.85 when fewer than 30% of the frames with a face were usable
@@ -42,10 +44,12 @@
 //! whenever their evidence fired, live or not, so an operator sees why confidence dropped.
 
 pub mod injection;
+pub mod outline;
 pub mod parallax;
 pub mod texture;
 
 pub use injection::{InjectionMeter, InjectionReport};
+pub use outline::{OutlineMeter, OutlineReport};
 pub use parallax::ParallaxMeter;
 pub use texture::{AntiSpoofModel, ScreenCues};
 
@@ -77,6 +81,7 @@ pub struct EvidenceReport {
     pub frames_multiple_faces: u32,
     pub usable_frames: u32,
     pub injection: InjectionReport,
+    pub outline: OutlineReport,
     pub screen: Option<ScreenCues>,
     /// Anti-spoofing depth score of the reference crop.
     pub antispoof_depth: Option<f32>,
@@ -158,13 +163,17 @@ pub fn fuse(e: &EvidenceReport) -> Fusion {
         injection *= 0.3;
     }
 
-    let screen = match e.screen {
+    let mut screen = match e.screen {
         Some(s) if s.moire > MOIRE_SCREEN => {
             reasons.push(VerdictReason::ScreenSuspected);
             0.6
         }
         _ => 1.0,
     };
+    if e.outline.outlined() {
+        reasons.push(VerdictReason::DeviceOutline);
+        screen *= 0.6;
+    }
     let texture = e.antispoof_depth.map_or(1.0, |d| {
         1.0 - 0.04 * (1.0 - (d / texture::ANTISPOOF_REAL).min(1.0)).max(0.0)
     });
@@ -262,6 +271,18 @@ mod tests {
         // Too few frames to measure is no evidence, not a pass.
         unlit.light_reflection = None;
         assert!(fuse(&unlit).confidence < 35.0);
+    }
+
+    #[test]
+    fn a_face_inside_a_device_outline_cannot_pass() {
+        let mut e = clean();
+        e.outline = OutlineReport {
+            measured: 20,
+            framed: 15,
+        };
+        let f = fuse(&e);
+        assert!(f.confidence < 90.0, "{f:?}");
+        assert_eq!(f.reasons, [VerdictReason::DeviceOutline]);
     }
 
     #[test]
