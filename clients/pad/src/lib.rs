@@ -22,6 +22,7 @@ pub mod independent;
 pub mod light;
 pub mod live;
 pub mod media;
+pub mod passive;
 pub mod report;
 
 use opencv::core::Mat;

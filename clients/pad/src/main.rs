@@ -3,8 +3,8 @@
 //! species through it over gRPC, and prints an ISO/IEC 30107-3 style table.
 
 use clap::Parser;
-use livegate_pad::Species;
 use livegate_pad::report::{PadTable, run_session};
+use livegate_pad::{Species, passive};
 
 #[derive(Parser)]
 #[command(
@@ -31,6 +31,11 @@ struct Args {
     /// Run the server's passive anti-spoofing model (CDCN++, ~3 s of one core a session).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     antispoof: bool,
+    /// Also run the passive model here on each session's reference image and report its scores
+    /// per species beside the verdicts (best with `--antispoof false`, so the verdicts are the
+    /// cheap signals' alone).
+    #[arg(long)]
+    passive_scores: bool,
 }
 
 #[tokio::main]
@@ -39,10 +44,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let mut config = livegate_server::config::Config::defaults();
     config.antispoof = args.antispoof;
     let threshold = config.confidence_threshold;
+    let models = livegate_server::load_models(&config)?;
     let url = match args.server {
         Some(url) => url,
         None => {
-            let models = livegate_server::load_models(&config)?;
             let (listener, addr) = livegate_server::bind("127.0.0.1:0".parse()?).await?;
             let listeners = livegate_server::Listeners {
                 grpc: listener,
@@ -51,7 +56,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             };
             tokio::spawn(livegate_server::serve(
                 config,
-                models,
+                models.clone(),
                 listeners,
                 std::future::pending(),
             ));
@@ -65,9 +70,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         .filter(|s| args.species.is_empty() || args.species.iter().any(|n| n == s.name()));
     for species in chosen {
         for i in 0..args.sessions {
-            let outcome = run_session(&mut client, species, args.seed + i, args.light).await?;
+            let mut outcome = run_session(&mut client, species, args.seed + i, args.light).await?;
+            if args.passive_scores {
+                outcome.passive_depth =
+                    passive::depth_of_session(&mut client, &models, &outcome.session_id).await?;
+            }
             eprintln!(
-                "{:14} seed {:3} plan {:?}: {} {:.1} {:?} ({} frames, {:.1} s)",
+                "{:14} seed {:3} plan {:?}: {} {:.1} {:?} ({} frames, {:.1} s){}",
                 species.name(),
                 args.seed + i,
                 outcome.plan,
@@ -75,7 +84,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                 outcome.confidence,
                 outcome.reasons,
                 outcome.frames,
-                outcome.elapsed.as_secs_f32()
+                outcome.elapsed.as_secs_f32(),
+                outcome
+                    .passive_depth
+                    .map(|d| format!(" passive depth {d:.3}"))
+                    .unwrap_or_default()
             );
             outcomes.push(outcome);
         }

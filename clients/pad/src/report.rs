@@ -37,6 +37,9 @@ pub struct SessionOutcome {
     pub reasons: Vec<String>,
     pub frames: u32,
     pub elapsed: Duration,
+    /// The passive model's depth score of the session's reference image, when the report
+    /// measured it ([`crate::passive`]).
+    pub passive_depth: Option<f32>,
 }
 
 fn step(kind: i32) -> Option<Step> {
@@ -179,6 +182,7 @@ pub async fn run_session(
                     reasons: v.reasons,
                     frames,
                     elapsed: started.elapsed(),
+                    passive_depth: None,
                 });
             }
             None => {}
@@ -290,6 +294,7 @@ impl PadTable {
                 secs
             );
         }
+        out += &self.render_passive();
         for (name, apcer) in [("BPCER20", 0.05), ("BPCER100", 0.01)] {
             let (threshold, bpcer) = self.bpcer_at(apcer);
             out += &format!(
@@ -299,6 +304,40 @@ impl PadTable {
             );
         }
         out.push('\n');
+        out
+    }
+}
+
+impl PadTable {
+    /// The passive model's scores per species, when they were measured: what it would add to
+    /// the verdict (attacks accepted that it calls flat) and what it would cost (live users it
+    /// calls flat).
+    fn render_passive(&self) -> String {
+        let rows: Vec<(Species, crate::passive::PassiveRow)> = Species::ALL
+            .into_iter()
+            .filter_map(|s| crate::passive::row(&self.of(s)).map(|r| (s, r)))
+            .collect();
+        if rows.is_empty() {
+            return String::new();
+        }
+        let mut out = format!(
+            "\nPassive model (CDCN++ depth of the reference image; the package calls < {} flat):\n\n",
+            livegate_engine::evidence::texture::ANTISPOOF_REAL
+        );
+        out += "| species | measured | depth min / median / max | flat and accepted by the server | flat and rejected anyway |\n";
+        out += "|---|---|---|---|---|\n";
+        for (species, r) in rows {
+            out += &format!(
+                "| {} | {} | {:.3} / {:.3} / {:.3} | {} | {} |\n",
+                species.name(),
+                r.measured,
+                r.min,
+                r.median,
+                r.max,
+                r.flat_accepted,
+                r.flat_rejected
+            );
+        }
         out
     }
 }
