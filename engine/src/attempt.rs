@@ -48,7 +48,8 @@ pub struct AttemptConfig {
     pub identity_threshold: f32,
     /// Frame rate the client declared, for the timestamp checks.
     pub declared_fps: Option<f32>,
-    /// Run the anti-spoofing model on the reference crop when the attempt ends (~2.9 s on a core).
+    /// Run the anti-spoofing model on the reference crop when the attempt ends (~2.9 s on a core;
+    /// off unless asked for, see [`crate::evidence::texture`]).
     pub antispoof: bool,
     pub analyzer: AnalyzerConfig,
 }
@@ -61,7 +62,7 @@ impl AttemptConfig {
             audit_images_limit: 0,
             identity_threshold: SESSION_CONTINUITY_COSINE,
             declared_fps: None,
-            antispoof: true,
+            antispoof: false,
             analyzer: AnalyzerConfig::default(),
         }
     }

@@ -159,8 +159,10 @@ pub struct Config {
     pub max_challenge_steps: u32,
 
     /// Run the passive anti-spoofing model on each attempt's reference face (~3 s of one core
-    /// per attempt; it moves confidence by 4 points at most).
-    #[arg(long, env = "LIVEGATE_ANTISPOOF", default_value_t = true, action = clap::ArgAction::Set)]
+    /// per attempt; it moves confidence by 4 points at most). Off by default: in the PAD report
+    /// it called flat none of the attacks the other signals let through (`livegate-pad
+    /// --passive-scores`, clients/pad/README.md), so it cost every session 3 s for nothing.
+    #[arg(long, env = "LIVEGATE_ANTISPOOF", default_value_t = false, action = clap::ArgAction::Set)]
     pub antispoof: bool,
 
     /// Time allowed for each challenge step. Short on purpose: a replayed video passes a step when

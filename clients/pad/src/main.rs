@@ -28,8 +28,9 @@ struct Args {
     /// apps do), so under the server's default policy every plan begins with the light step.
     #[arg(long, default_value_t = false, action = clap::ArgAction::Set)]
     light: bool,
-    /// Run the server's passive anti-spoofing model (CDCN++, ~3 s of one core a session).
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    /// Run the server's passive anti-spoofing model (CDCN++, ~3 s of one core a session; off by
+    /// default, as in the server).
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set)]
     antispoof: bool,
     /// Also run the passive model here on each session's reference image and report its scores
     /// per species beside the verdicts (best with `--antispoof false`, so the verdicts are the

