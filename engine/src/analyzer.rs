@@ -130,7 +130,7 @@ impl FrameAnalyzer {
         };
         if face.is_none() {
             let start = Instant::now();
-            let detections = self.models.detector.detect(bgr)?;
+            let detections = self.models.detector.detect_near(bgr)?;
             timings.detect_us += start.elapsed().as_micros() as u64;
             detected = true;
             self.frames_since_detection = 0;

@@ -1,10 +1,21 @@
 //! Face detection with YuNet (2023mar): boxes, scores and five landmarks for every face.
 //!
-//! The model file's reshapes are fixed to a 640×640 input, so a frame is scaled to fit 640 on its
-//! long side and padded (letterboxed). Input is BGR 0–255, NCHW. The model is anchor-free: for
-//! each stride (8, 16, 32) and grid cell it predicts class and objectness scores (score =
-//! √(cls·obj)), a box as an offset of the cell's centre and a log size, and five keypoints as
-//! offsets of the cell, all in stride units.
+//! A frame is scaled to fit the model's input and padded (letterboxed). Input is BGR 0–255,
+//! NCHW. The model is anchor-free: for each stride (8, 16, 32) and grid cell it predicts class
+//! and objectness scores (score = √(cls·obj)), a box as an offset of the cell's centre and a log
+//! size, and five keypoints as offsets of the cell, all in stride units.
+//!
+//! The file was exported for 640×640, but the network is fully convolutional: with its recorded
+//! shapes forgotten ([`crate::models`]) it runs at any size whose sides are multiples of 32, and
+//! its cost falls with the pixels. Two uses, two costs (`cargo run --release -p livegate-engine
+//! --example detector_sizes`, one core, 640×480 frames of six real people):
+//! - **Photos** ([`FaceDetector::detect`]: ID documents, selfies to match, group photos) run at
+//!   640×640, ~85 ms, and find faces down to ~10 px.
+//! - **Camera frames** ([`FaceDetector::detect_near`]) run at 160×128 (~5 ms), which finds every
+//!   face of ~60 px or more, and only when that finds none at 320×256 (~17 ms, faces down to
+//!   ~40 px). A liveness session needs a face far larger than that (the quality hints ask a
+//!   smaller one to come closer), so nothing it can use is lost, and a re-detection no longer
+//!   costs a frame 70–85 ms.
 
 use std::path::Path;
 
@@ -15,10 +26,17 @@ use tract_onnx::prelude::*;
 
 use crate::error::{EngineError, inference_error};
 use crate::geometry::Rect;
-use crate::models::{Plan, load_plan, output_f32};
+use crate::models::{Plan, load_plan, load_plan_resized, output_f32};
 
-const INPUT: usize = 640;
+/// The input the model file was exported for.
+const EXPORTED: (usize, usize) = (640, 640);
+/// Camera frames: the quick input first, the larger one when it finds no face.
+const NEAR: [(usize, usize); 2] = [(160, 128), (320, 256)];
 const STRIDES: [usize; 3] = [8, 16, 32];
+/// Minimum score of a face (0–1).
+const SCORE_THRESHOLD: f32 = 0.7;
+/// Boxes overlapping a better one by more than this IoU are the same face.
+const NMS_IOU: f32 = 0.3;
 
 /// One face found by the detector, in frame pixels.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,27 +48,63 @@ pub struct Detection {
     pub keypoints: [(f32, f32); 5],
 }
 
-pub struct FaceDetector {
+/// YuNet at one input size.
+pub struct YuNet {
     plan: Plan,
-    /// Minimum score of a face (0–1).
-    pub score_threshold: f32,
-    /// Boxes overlapping a better one by more than this IoU are the same face.
-    pub nms_iou: f32,
+    /// Width × height, both multiples of the largest stride.
+    input: (usize, usize),
+}
+
+/// The face detector: YuNet at full size for photos and at small sizes for camera frames.
+pub struct FaceDetector {
+    full: YuNet,
+    near: [YuNet; 2],
 }
 
 impl FaceDetector {
     pub fn load(path: &Path) -> Result<Self, EngineError> {
         Ok(FaceDetector {
-            plan: load_plan("yunet", path, &[1, 3, INPUT, INPUT])?,
-            score_threshold: 0.7,
-            nms_iou: 0.3,
+            full: YuNet::load(path, EXPORTED)?,
+            near: [YuNet::load(path, NEAR[0])?, YuNet::load(path, NEAR[1])?],
+        })
+    }
+
+    /// Every face in a photo, down to ~10 px, best first.
+    pub fn detect(&self, bgr: &Mat) -> Result<Vec<Detection>, EngineError> {
+        self.full.detect(bgr)
+    }
+
+    /// The faces of a camera frame that are large enough to judge (~40 px and more), best
+    /// first, at a fifth of [`FaceDetector::detect`]'s cost or less (see the module doc).
+    pub fn detect_near(&self, bgr: &Mat) -> Result<Vec<Detection>, EngineError> {
+        let faces = self.near[0].detect(bgr)?;
+        if !faces.is_empty() {
+            return Ok(faces);
+        }
+        self.near[1].detect(bgr)
+    }
+}
+
+impl YuNet {
+    /// The model at `(width, height)`, both multiples of 32.
+    pub fn load(path: &Path, (width, height): (usize, usize)) -> Result<Self, EngineError> {
+        let shape = [1, 3, height, width];
+        let plan = if (width, height) == EXPORTED {
+            load_plan("yunet", path, &shape)?
+        } else {
+            load_plan_resized("yunet", path, &shape)?
+        };
+        Ok(YuNet {
+            plan,
+            input: (width, height),
         })
     }
 
     /// Every face in a BGR image, best first.
     pub fn detect(&self, bgr: &Mat) -> Result<Vec<Detection>, EngineError> {
+        let (iw, ih) = self.input;
         let (w, h) = (bgr.cols() as f32, bgr.rows() as f32);
-        let scale = (INPUT as f32 / w).min(INPUT as f32 / h);
+        let scale = (iw as f32 / w).min(ih as f32 / h);
         let (sw, sh) = (
             ((w * scale).round() as i32).max(1),
             ((h * scale).round() as i32).max(1),
@@ -65,20 +119,20 @@ impl FaceDetector {
             imgproc::INTER_LINEAR,
         )?;
 
-        // Letterbox into the top-left corner of a zeroed 640×640 planar tensor.
-        let mut input = vec![0f32; 3 * INPUT * INPUT];
+        // Letterbox into the top-left corner of a zeroed planar tensor.
+        let mut input = vec![0f32; 3 * iw * ih];
         let bytes = resized.data_bytes()?;
-        let plane = INPUT * INPUT;
+        let plane = iw * ih;
         for y in 0..sh as usize {
             let row = &bytes[y * sw as usize * 3..(y + 1) * sw as usize * 3];
-            let base = y * INPUT;
+            let base = y * iw;
             for (x, px) in row.chunks_exact(3).enumerate() {
                 input[base + x] = px[0] as f32;
                 input[plane + base + x] = px[1] as f32;
                 input[2 * plane + base + x] = px[2] as f32;
             }
         }
-        let tensor = tract_ndarray::Array4::from_shape_vec((1, 3, INPUT, INPUT), input)
+        let tensor = tract_ndarray::Array4::from_shape_vec((1, 3, ih, iw), input)
             .map_err(inference_error)?
             .into_tensor();
         let outputs = self
@@ -91,10 +145,10 @@ impl FaceDetector {
         for (level, &stride) in STRIDES.iter().enumerate() {
             let (cls, obj) = (view(level)?, view(3 + level)?);
             let (bbox, kps) = (view(6 + level)?, view(9 + level)?);
-            let cols = INPUT / stride;
+            let cols = iw / stride;
             for idx in 0..cls.len() {
                 let score = (cls[idx].clamp(0.0, 1.0) * obj[idx].clamp(0.0, 1.0)).sqrt();
-                if score < self.score_threshold {
+                if score < SCORE_THRESHOLD {
                     continue;
                 }
                 let (r, c) = ((idx / cols) as f32, (idx % cols) as f32);
@@ -122,7 +176,7 @@ impl FaceDetector {
                 });
             }
         }
-        Ok(non_max_suppression(faces, self.nms_iou))
+        Ok(non_max_suppression(faces, NMS_IOU))
     }
 }
 

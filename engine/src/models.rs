@@ -129,6 +129,41 @@ pub(crate) fn load_plan(
         .map_err(err)
 }
 
+/// Like [`load_plan`], for a fully convolutional model run at another input size than the one
+/// its file was exported for: the file's own shapes for every intermediate value (ONNX
+/// `value_info`) and output are forgotten, and inferred again from `input_shape`.
+pub(crate) fn load_plan_resized(
+    name: &str,
+    path: &Path,
+    input_shape: &[usize],
+) -> Result<Plan, EngineError> {
+    use tract_onnx::prelude::*;
+    let err = |e: TractError| EngineError::ModelLoad {
+        name: name.into(),
+        reason: format!("{e:#}"),
+    };
+    let mut model = tract_onnx::onnx().model_for_path(path).map_err(err)?;
+    for id in 0..model.nodes().len() {
+        for slot in 0..model.nodes()[id].outputs.len() {
+            let outlet = OutletId::new(id, slot);
+            let fact = model.outlet_fact(outlet).map_err(err)?;
+            // Keep the element type, forget the shape.
+            let forgotten = InferenceFact {
+                shape: tract_onnx::tract_hir::infer::ShapeFactoid::default(),
+                ..fact.clone()
+            };
+            model.set_outlet_fact(outlet, forgotten).map_err(err)?;
+        }
+    }
+    model
+        .with_input_fact(0, f32::fact(input_shape).into())
+        .map_err(err)?
+        .into_optimized()
+        .map_err(err)?
+        .into_runnable()
+        .map_err(err)
+}
+
 /// The f32 contents of a model output.
 pub(crate) fn output_f32(value: &tract_onnx::prelude::TValue) -> Result<&[f32], EngineError> {
     value
