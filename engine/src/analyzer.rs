@@ -44,7 +44,9 @@ impl Default for AnalyzerConfig {
     }
 }
 
-/// Time spent in each stage for one frame, microseconds.
+/// Time spent in each stage for one frame, microseconds. The analyser fills the first six; a
+/// [`crate::LivenessAttempt`] adds the evidence it gathers from the frame and, on the frame
+/// that ends the plan, the verdict.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StageTimings {
     pub decode_us: u64,
@@ -53,16 +55,39 @@ pub struct StageTimings {
     pub pose_us: u64,
     pub eyes_us: u64,
     pub quality_us: u64,
+    /// SFace embeddings: the session's identity checks.
+    pub identity_us: u64,
+    /// Patch tracking for the 3-D consistency measure.
+    pub parallax_us: u64,
+    /// The light step's colour samples.
+    pub light_us: u64,
+    /// The device-outline search on sampled frames.
+    pub outline_us: u64,
+    /// Fusing the evidence into the verdict, texture cues and (when on) the passive model
+    /// included.
+    pub verdict_us: u64,
 }
 
 impl StageTimings {
+    /// Every stage by the name metrics and traces give it.
+    pub fn stages(&self) -> [(&'static str, u64); 11] {
+        [
+            ("decode", self.decode_us),
+            ("detect", self.detect_us),
+            ("landmarks", self.landmarks_us),
+            ("pose", self.pose_us),
+            ("eyes", self.eyes_us),
+            ("quality", self.quality_us),
+            ("identity", self.identity_us),
+            ("parallax", self.parallax_us),
+            ("light", self.light_us),
+            ("outline", self.outline_us),
+            ("verdict", self.verdict_us),
+        ]
+    }
+
     pub fn total_us(&self) -> u64 {
-        self.decode_us
-            + self.detect_us
-            + self.landmarks_us
-            + self.pose_us
-            + self.eyes_us
-            + self.quality_us
+        self.stages().iter().map(|(_, us)| us).sum()
     }
 }
 

@@ -329,7 +329,8 @@ impl LivenessAttempt {
         let rotation = measured
             .zip(self.step_pose.as_ref())
             .map(|(f, from)| pose::relative(from, &f.landmarks));
-        self.observe(&bgr, &analysis, rotation)?;
+        let mut timings = analysis.timings;
+        self.observe(&bgr, &analysis, rotation, &mut timings)?;
 
         let step_input = StepInput {
             timestamp_ms: now,
@@ -348,7 +349,9 @@ impl LivenessAttempt {
         }
 
         if let (Some(meter), Some(face)) = (self.light.as_mut(), measured) {
+            let start = Instant::now();
             meter.observe(now, &bgr, &face.bbox)?;
+            timings.light_us += start.elapsed().as_micros() as u64;
         }
 
         let mut events = Vec::new();
@@ -385,7 +388,7 @@ impl LivenessAttempt {
             eye_openness: face.and_then(|f| f.eye_openness),
             hint,
             challenge: progress,
-            timings: analysis.timings,
+            timings,
         }));
 
         let completed = self.step.as_ref().is_some_and(|s| s.completed);
@@ -399,12 +402,12 @@ impl LivenessAttempt {
         if light_refused {
             self.finished_steps.extend(self.step.take());
             events.push(AttemptEvent::Verdict(
-                self.conclude(Some(VerdictReason::LightNotShown)),
+                self.conclude_timed(Some(VerdictReason::LightNotShown), &mut timings),
             ));
         } else if completed {
             // The person who did the step must be the person the session started with.
             if let Some(face) = face {
-                self.check_identity(&bgr, face)?;
+                self.check_identity(&bgr, face, &mut timings)?;
                 let lit = self
                     .step
                     .as_ref()
@@ -418,13 +421,20 @@ impl LivenessAttempt {
             self.finished_steps.extend(self.step.take());
             match self.start_step(self.current + 1) {
                 Some(next) => events.push(next),
-                None => events.push(AttemptEvent::Verdict(self.conclude(None))),
+                None => events.push(AttemptEvent::Verdict(
+                    self.conclude_timed(None, &mut timings),
+                )),
             }
         } else if timed_out {
             self.finished_steps.extend(self.step.take());
-            events.push(AttemptEvent::Verdict(
-                self.conclude(Some(VerdictReason::ChallengeTimeout)),
-            ));
+            events.push(AttemptEvent::Verdict(self.conclude_timed(
+                Some(VerdictReason::ChallengeTimeout),
+                &mut timings,
+            )));
+        }
+        // The feedback went first, but its timings include what this frame cost after it.
+        if let Some(AttemptEvent::Feedback(f)) = events.first_mut() {
+            f.timings = timings;
         }
         Ok(events)
     }
@@ -445,6 +455,7 @@ impl LivenessAttempt {
         bgr: &Mat,
         analysis: &FrameAnalysis,
         rotation: Option<HeadPose>,
+        timings: &mut StageTimings,
     ) -> Result<(), EngineError> {
         if analysis.face.is_some() {
             self.frames_with_face += 1;
@@ -463,16 +474,20 @@ impl LivenessAttempt {
         }
         let frontal = (1.0 - (face.pose.yaw.abs() + face.pose.pitch.abs()) / 45.0).max(0.0);
         let good = analysis.hint == Hint::Ok && frontal > 0.6;
+        let start = Instant::now();
         self.outline.observe(bgr, &face.bbox)?;
+        timings.outline_us += start.elapsed().as_micros() as u64;
         if !analysis.detected {
             // Before the step's pose is known (its reaction frames, which the parallax meter
             // skips too) the face is where that pose will be taken: no rotation yet.
             let rotation = rotation.unwrap_or_default();
+            let start = Instant::now();
             self.parallax
                 .observe(bgr, &face.landmarks, &[face.pose, rotation])?;
+            timings.parallax_us += start.elapsed().as_micros() as u64;
         }
         if good && (self.anchor.is_none() || self.identity_check_due) {
-            self.check_identity(bgr, face)?;
+            self.check_identity(bgr, face, timings)?;
             self.identity_check_due = false;
             if self.audit.is_empty() {
                 self.keep_audit(bgr)?;
@@ -489,12 +504,19 @@ impl LivenessAttempt {
         Ok(())
     }
 
-    fn check_identity(&mut self, bgr: &Mat, face: &FaceObservation) -> Result<(), EngineError> {
+    fn check_identity(
+        &mut self,
+        bgr: &Mat,
+        face: &FaceObservation,
+        timings: &mut StageTimings,
+    ) -> Result<(), EngineError> {
+        let start = Instant::now();
         let embedding = self
             .analyzer
             .models()
             .embedder
             .embed(bgr, &face.landmarks.five_points())?;
+        timings.identity_us += start.elapsed().as_micros() as u64;
         match &self.anchor {
             None => self.anchor = Some(embedding),
             Some(anchor) => self.identity_min = self.identity_min.min(cosine(anchor, &embedding)),
@@ -519,6 +541,18 @@ impl LivenessAttempt {
         )?;
         self.audit.push(small);
         Ok(())
+    }
+
+    /// [`Self::conclude`], its time added to the frame's `timings`.
+    fn conclude_timed(
+        &mut self,
+        failure: Option<VerdictReason>,
+        timings: &mut StageTimings,
+    ) -> Verdict {
+        let start = Instant::now();
+        let verdict = self.conclude(failure);
+        timings.verdict_us += start.elapsed().as_micros() as u64;
+        verdict
     }
 
     fn conclude(&mut self, failure: Option<VerdictReason>) -> Verdict {

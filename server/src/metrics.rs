@@ -11,12 +11,13 @@
 //! | `livegate_active_streams` | gauge | | streams between `start` and their end |
 //! | `livegate_frames_analysed_total` | counter | | frames the engine analysed |
 //! | `livegate_frames_dropped_total` | counter | | frames not analysed (engine busy, or faster than `max_fps`) |
-//! | `livegate_stage_seconds` | histogram | `stage` | engine time per analysed frame and stage (`decode`, `detect`, `landmarks`, `pose`, `eyes`, `quality`, `total`) |
+//! | `livegate_stage_seconds` | histogram | `stage` | engine time per analysed frame and stage (`decode`, `detect`, `landmarks`, `pose`, `eyes`, `quality`, `identity`, `parallax`, `light`, `outline`, `verdict`, `total`) |
 //! | `livegate_verdicts_total` | counter | `outcome` | finished streams: `live`, `not_live`, or `error` (ended by a limit or a broken protocol) |
 //! | `livegate_verdict_reasons_total` | counter | `reason` | each reason a verdict carried (`CHALLENGE_TIMEOUT`, `NO_PARALLAX`, …, or the error code's name) |
 //! | `livegate_sessions_created_total` | counter | | sessions created |
 //! | `livegate_sessions_expired_total` | counter | | sessions that expired before anyone streamed into them |
 //! | `livegate_errors_total` | counter | `code` | errors answered, by our error code's name (`SESSION_NOT_FOUND`, …) |
+//! | `livegate_connections_refused_total` | counter | | connections closed on arrival: over `max_connections` in all or per peer address |
 
 use std::sync::LazyLock;
 
@@ -82,6 +83,7 @@ pub struct Metrics {
     sessions_created: Counter,
     sessions_expired: Counter,
     errors: Family<Code, Counter>,
+    connections_refused: Counter,
 }
 
 /// The process's metrics.
@@ -102,6 +104,7 @@ impl Metrics {
         let sessions_created = Counter::default();
         let sessions_expired = Counter::default();
         let errors = Family::default();
+        let connections_refused = Counter::default();
         let mut registry = Registry::with_prefix("livegate");
         registry.register(
             "active_streams",
@@ -144,6 +147,11 @@ impl Metrics {
             sessions_expired.clone(),
         );
         registry.register("errors", "Errors answered, by error code", errors.clone());
+        registry.register(
+            "connections_refused",
+            "Connections closed on arrival: over the open-connection cap, in all or per peer",
+            connections_refused.clone(),
+        );
         Metrics {
             registry,
             active_streams,
@@ -155,6 +163,7 @@ impl Metrics {
             sessions_created,
             sessions_expired,
             errors,
+            connections_refused,
         }
     }
 
@@ -166,19 +175,16 @@ impl Metrics {
 
     pub fn frame_analysed(&self, timings: &StageTimings) {
         self.frames_analysed.inc();
-        for (stage, us) in [
-            ("decode", timings.decode_us),
-            ("detect", timings.detect_us),
-            ("landmarks", timings.landmarks_us),
-            ("pose", timings.pose_us),
-            ("eyes", timings.eyes_us),
-            ("quality", timings.quality_us),
-            ("total", timings.total_us()),
-        ] {
+        let stages = timings.stages();
+        for (stage, us) in stages.into_iter().chain([("total", timings.total_us())]) {
             self.stage_seconds
                 .get_or_create(&Stage { stage })
                 .observe(us as f64 / 1e6);
         }
+    }
+
+    pub fn connection_refused(&self) {
+        self.connections_refused.inc();
     }
 
     pub fn frame_dropped(&self) {

@@ -318,8 +318,12 @@ pub async fn run(
             .unwrap_or_else(|e| panic!("engine task panicked: {e}"));
         attempt = Some(a);
     }
-    let mut attempt = attempt.expect("the attempt is back once no job runs");
-    let verdict = verdict.unwrap_or_else(|| attempt.abandon());
+    let attempt = attempt.expect("the attempt is back once no job runs");
+    let Finished {
+        verdict,
+        reference_image,
+        audit_images,
+    } = finish(state.engine_slots.clone(), attempt, verdict).await;
     let outcome = Outcome {
         is_live: verdict.is_live && failure.is_none(),
         confidence: verdict.confidence,
@@ -335,8 +339,8 @@ pub async fn run(
             Some(e) => format!("Stream ended with an error: {e}"),
             None => verdict.message.clone(),
         },
-        reference_image: attempt.reference_image().unwrap_or_default(),
-        audit_images: attempt.audit_images().unwrap_or_default(),
+        reference_image,
+        audit_images,
         finished_at: SystemTime::now(),
     };
     let live = outcome.is_live;
@@ -431,6 +435,34 @@ fn shown_flashes(report: &pb::LightShown) -> Result<Vec<ShownFlash>, String> {
         .collect()
 }
 
+/// What an attempt leaves behind: its verdict and its images, JPEG-encoded.
+struct Finished {
+    verdict: Verdict,
+    reference_image: Option<Vec<u8>>,
+    audit_images: Vec<Vec<u8>>,
+}
+
+/// Ends an attempt on the blocking pool, holding an engine slot, like a frame: an attempt the
+/// stream left without a verdict fuses its evidence there (and runs the passive model, when it
+/// is on), and the images are encoded there, never on the async runtime.
+async fn finish(
+    slots: Arc<Semaphore>,
+    mut attempt: LivenessAttempt,
+    verdict: Option<Verdict>,
+) -> Finished {
+    let _permit = slots
+        .acquire_owned()
+        .await
+        .expect("engine semaphore is never closed");
+    tokio::task::spawn_blocking(move || Finished {
+        verdict: verdict.unwrap_or_else(|| attempt.abandon()),
+        reference_image: attempt.reference_image().unwrap_or_default(),
+        audit_images: attempt.audit_images().unwrap_or_default(),
+    })
+    .await
+    .expect("engine task panicked")
+}
+
 /// Runs one frame through the engine on the blocking pool, holding an engine slot.
 fn spawn_analysis(
     slots: Arc<Semaphore>,
@@ -450,6 +482,11 @@ fn spawn_analysis(
         pose_us = Empty,
         eyes_us = Empty,
         quality_us = Empty,
+        identity_us = Empty,
+        parallax_us = Empty,
+        light_us = Empty,
+        outline_us = Empty,
+        verdict_us = Empty,
         total_us = Empty,
     );
     tokio::spawn(async move {
@@ -496,12 +533,9 @@ fn record_frame(span: &tracing::Span, events: &[AttemptEvent]) {
     let t = &f.timings;
     span.record("faces", f.faces);
     span.record("hint", tracing::field::debug(f.hint));
-    span.record("decode_us", t.decode_us);
-    span.record("detect_us", t.detect_us);
-    span.record("landmarks_us", t.landmarks_us);
-    span.record("pose_us", t.pose_us);
-    span.record("eyes_us", t.eyes_us);
-    span.record("quality_us", t.quality_us);
+    for (stage, us) in t.stages() {
+        span.record(format!("{stage}_us").as_str(), us);
+    }
     span.record("total_us", t.total_us());
 }
 

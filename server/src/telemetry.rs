@@ -8,7 +8,8 @@
 //! - `stream` (one per stream: `session`), inside its call's span.
 //! - `frame` (one per analysed frame, inside `stream`): `timestamp_ms`, `faces`, `hint`, and the
 //!   engine's stage times in microseconds (`decode_us`, `detect_us`, `landmarks_us`, `pose_us`,
-//!   `eyes_us`, `quality_us`, `total_us`).
+//!   `eyes_us`, `quality_us`, `identity_us`, `parallax_us`, `light_us`, `outline_us`, `verdict_us`,
+//!   `total_us`; see `livegate_engine::StageTimings`).
 //!
 //! Images and tokens never go into a span.
 
