@@ -201,6 +201,21 @@ pub struct Config {
     /// Frames analysed at once across all streams (default: the number of CPU cores).
     #[arg(long, env = "LIVEGATE_ENGINE_WORKERS")]
     pub engine_workers: Option<usize>,
+
+    /// Open connections in all, gRPC, REST and metrics together; more are closed at once. Keep
+    /// it below the process's open-file limit (`ulimit -n`, often 1,024).
+    #[arg(long, env = "LIVEGATE_MAX_CONNECTIONS", default_value_t = 900)]
+    pub max_connections: usize,
+
+    /// Open connections from one peer address; more are closed at once. Behind a proxy or a
+    /// load balancer that does not keep client addresses, raise it to `max_connections`.
+    #[arg(long, env = "LIVEGATE_MAX_CONNECTIONS_PER_PEER", default_value_t = 64)]
+    pub max_connections_per_peer: usize,
+
+    /// Time a new connection has to open its first request (and, on REST, to send a request's
+    /// headers, or to send another on a kept-alive connection).
+    #[arg(long, env = "LIVEGATE_HANDSHAKE_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub handshake_timeout: Duration,
 }
 
 /// The light policy as written on the command line.
@@ -302,6 +317,15 @@ impl Config {
     /// Whether stream verdicts carry the outcome (see `disclose_verdict`).
     pub fn discloses_verdict(&self) -> bool {
         self.disclose_verdict || self.demo
+    }
+
+    /// The bounds on connections ([`crate::connections`]).
+    pub fn connection_limits(&self) -> crate::connections::ConnectionLimits {
+        crate::connections::ConnectionLimits {
+            max_open: self.max_connections,
+            max_per_peer: self.max_connections_per_peer,
+            handshake_timeout: self.handshake_timeout,
+        }
     }
 
     pub fn defaults() -> Self {

@@ -10,9 +10,11 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod connections;
 pub mod convert;
 pub mod error;
 pub mod gate;
+pub mod http_server;
 pub mod identity;
 pub mod lifecycle;
 pub mod metrics;
@@ -35,7 +37,6 @@ use livegate_engine::Models;
 use livegate_proto::v1 as pb;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::auth::Authenticate;
 use crate::error::GrpcRejection;
@@ -64,6 +65,10 @@ pub struct Listeners {
 fn grpc_anonymous(path: &str) -> bool {
     path.starts_with("/grpc.health.v1.Health/") || path.starts_with("/grpc.reflection.")
 }
+
+/// Calls one gRPC connection may have open at once: a phone has one stream, a backend a few
+/// dozen calls in flight; more wait for a free one (HTTP/2 flow control), not refused.
+const GRPC_MAX_CONCURRENT_STREAMS: u32 = 100;
 
 /// The gRPC call that creates sessions, for the per-key rate limit.
 const GRPC_CREATES: &[(Method, &str)] = &[(Method::POST, "/livegate.v1.Liveness/CreateSession")];
@@ -150,22 +155,20 @@ pub async fn serve(
         let _ = rx.wait_for(|stop| *stop).await;
     };
 
+    // One count of open connections for every listener (see `connections`).
+    let admission = connections::Admission::new(state.config.connection_limits());
     let rest = match listeners.rest {
         None => None,
         Some(listener) => {
             let router = rest::router(state.clone());
-            let stopped = until_stopped(stopped.clone());
-            Some(match &tls {
-                Some(files) => {
-                    let acceptor = files.rest()?;
-                    tokio::spawn(tls::serve_rest(listener, router, acceptor, stopped))
-                }
-                None => tokio::spawn(async move {
-                    axum::serve(listener, router)
-                        .with_graceful_shutdown(stopped)
-                        .await
-                }),
-            })
+            let acceptor = tls.as_ref().map(|files| files.rest()).transpose()?;
+            Some(tokio::spawn(http_server::serve(
+                listener,
+                router,
+                admission.clone(),
+                acceptor,
+                until_stopped(stopped.clone()),
+            )))
         }
     };
 
@@ -178,14 +181,19 @@ pub async fn serve(
             stopped.await;
             lifecycle.streams_done().await;
         };
-        tokio::spawn(async move {
-            axum::serve(listener, metrics::router())
-                .with_graceful_shutdown(drained)
-                .await
-        })
+        tokio::spawn(http_server::serve(
+            listener,
+            metrics::router(),
+            admission.clone(),
+            None,
+            drained,
+        ))
     });
 
-    let mut grpc = tonic::transport::Server::builder();
+    let mut grpc = tonic::transport::Server::builder()
+        .http2_keepalive_interval(Some(connections::KEEPALIVE_INTERVAL))
+        .http2_keepalive_timeout(Some(connections::KEEPALIVE_TIMEOUT))
+        .max_concurrent_streams(Some(GRPC_MAX_CONCURRENT_STREAMS));
     if let Some(files) = &tls {
         grpc = grpc.tls_config(files.grpc())?;
     }
@@ -208,20 +216,17 @@ pub async fn serve(
         .add_service(reflection_v1alpha)
         .add_service(liveness)
         .add_service(identity)
-        .serve_with_incoming_shutdown(
-            TcpListenerStream::new(listeners.grpc),
-            until_stopped(stopped),
-        )
+        .serve_with_incoming_shutdown(admission.incoming(listeners.grpc), until_stopped(stopped))
         .await;
     purger.abort();
     readiness.abort();
     if let Some(rest) = rest {
-        rest.await??;
+        rest.await?;
     }
     // WebSocket streams outlive their HTTP connection's bookkeeping: wait for them too.
     state.lifecycle.streams_done().await;
     if let Some(metrics) = metrics {
-        metrics.await??;
+        metrics.await?;
     }
     result.map_err(Into::into)
 }
