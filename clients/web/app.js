@@ -66,6 +66,7 @@ const STREAM_ERRORS = {
   2004: ["The check did not start", "The camera took too long to start.", true],
   2007: ["Your device sent frames too fast", "Close other tabs using the camera and try again.", true],
   2009: ["Time is up", "The check has a time limit.", true],
+  2018: ["The camera stopped", "No picture reached us for a while.", true],
   2014: ["Too many attempts", "Wait a minute before trying again.", true],
   5001: ["The service is unavailable", "Please try again later.", true],
 };

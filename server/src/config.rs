@@ -194,6 +194,11 @@ pub struct Config {
     #[arg(long, env = "LIVEGATE_DRAIN_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub drain_timeout: Duration,
 
+    /// Time a stream may go without sending a frame while the server waits for one (after
+    /// `start`; a frame being analysed does not count against it).
+    #[arg(long, env = "LIVEGATE_STREAM_IDLE_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub stream_idle_timeout: Duration,
+
     /// Time a stream has to send its `start` message.
     #[arg(long, env = "LIVEGATE_START_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub start_timeout: Duration,

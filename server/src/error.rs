@@ -41,6 +41,8 @@ pub enum ApiError {
     FrameRateExceeded(u32),
     #[error("stream lasted longer than {0} s")]
     StreamDurationExceeded(u64),
+    #[error("no frame for {0} s")]
+    StreamIdle(u64),
     #[error("the session has no result yet (status {0})")]
     ResultNotReady(&'static str),
     #[error("the session's result has already been verified")]
@@ -79,6 +81,7 @@ impl ApiError {
             ApiError::InvalidStreamToken => ErrorCode::InvalidStreamToken,
             ApiError::Protocol(_) => ErrorCode::StreamProtocolViolation,
             ApiError::StartTimeout(_) => ErrorCode::StartTimeout,
+            ApiError::StreamIdle(_) => ErrorCode::StreamIdle,
             ApiError::InvalidFrame(_) => ErrorCode::InvalidFrame,
             ApiError::FrameTooLarge { .. } => ErrorCode::FrameTooLarge,
             ApiError::TooManyFrames(_) => ErrorCode::TooManyFrames,
@@ -118,7 +121,9 @@ impl ApiError {
             | ErrorCode::InvalidArgument
             // The caller's pictures: unreadable, or no face in them. (REST keeps the seed's 500.)
             | ErrorCode::FaceMatchFailed => Code::InvalidArgument,
-            ErrorCode::StartTimeout | ErrorCode::StreamDurationExceeded => Code::DeadlineExceeded,
+            ErrorCode::StartTimeout | ErrorCode::StreamDurationExceeded | ErrorCode::StreamIdle => {
+                Code::DeadlineExceeded
+            }
             ErrorCode::FrameTooLarge
             | ErrorCode::FrameRateExceeded
             | ErrorCode::TooManyFrames
@@ -175,7 +180,9 @@ pub fn http_status(code: ErrorCode) -> StatusCode {
         ErrorCode::SessionAlreadyStreamed
         | ErrorCode::ResultNotReady
         | ErrorCode::ResultAlreadyVerified => StatusCode::CONFLICT,
-        ErrorCode::StartTimeout | ErrorCode::StreamDurationExceeded => StatusCode::REQUEST_TIMEOUT,
+        ErrorCode::StartTimeout | ErrorCode::StreamDurationExceeded | ErrorCode::StreamIdle => {
+            StatusCode::REQUEST_TIMEOUT
+        }
         ErrorCode::FrameTooLarge | ErrorCode::MessageTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorCode::FrameRateExceeded | ErrorCode::TooManyFrames | ErrorCode::RateLimited => {
             StatusCode::TOO_MANY_REQUESTS

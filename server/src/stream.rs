@@ -10,7 +10,8 @@
 //! is counted as dropped (reported in feedback). Nothing queues without bound.
 //!
 //! Limits, each ending the stream with its code: frame size (FRAME_TOO_LARGE), frames in all
-//! (TOO_MANY_FRAMES), duration (STREAM_DURATION_EXCEEDED), and rate (FRAME_RATE_EXCEEDED) when
+//! (TOO_MANY_FRAMES), duration (STREAM_DURATION_EXCEEDED), silence (STREAM_IDLE: no frame for
+//! `stream_idle_timeout` while the server waits for one), and rate (FRAME_RATE_EXCEEDED) when
 //! more than twice `max_fps` frames fall within one second of the frames' own timestamps, or
 //! more than four times `max_fps` arrive within one second of the server's clock (a lock-step
 //! client that sends a recorded video as fast as it is answered may legitimately arrive faster
@@ -192,6 +193,9 @@ pub async fn run(
 
     let sleep = tokio::time::sleep_until(deadline.into());
     tokio::pin!(sleep);
+    // Reset by every message, and by every answer (a lock-step client waits for it).
+    let idle = tokio::time::sleep(config.stream_idle_timeout);
+    tokio::pin!(idle);
     loop {
         // `attempt` is `None` exactly while a job holds it.
         if let Some(a) = attempt.as_mut()
@@ -223,6 +227,7 @@ pub async fn run(
         tokio::select! {
             msg = inbound.next(), if inbound_open => match msg {
                 Some(Ok(pb::StreamSessionRequest { message: Some(In::Frame(frame)) })) => {
+                    idle.as_mut().reset((Instant::now() + config.stream_idle_timeout).into());
                     received += 1;
                     tracing::trace!(session = %session.id, ts = frame.timestamp_ms, bytes = frame.data.len(), "frame received");
                     if received > config.max_frames {
@@ -254,6 +259,7 @@ pub async fn run(
                     }
                 }
                 Some(Ok(pb::StreamSessionRequest { message: Some(In::LightShown(report)) })) => {
+                    idle.as_mut().reset((Instant::now() + config.stream_idle_timeout).into());
                     light_report = Some(report);
                 }
                 Some(Ok(_)) => {
@@ -280,6 +286,7 @@ pub async fn run(
             },
             done = async { job.as_mut().unwrap().await }, if job.is_some() => {
                 job = None;
+                idle.as_mut().reset((Instant::now() + config.stream_idle_timeout).into());
                 let (a, result) = done.unwrap_or_else(|e| panic!("engine task panicked: {e}"));
                 attempt = Some(a);
                 match result {
@@ -302,6 +309,10 @@ pub async fn run(
             },
             _ = &mut sleep => {
                 failure = Some(ApiError::StreamDurationExceeded(config.max_stream_duration.as_secs()));
+                break;
+            }
+            _ = &mut idle, if job.is_none() && pending.is_none() && inbound_open => {
+                failure = Some(ApiError::StreamIdle(config.stream_idle_timeout.as_secs()));
                 break;
             }
             _ = &mut ending => {

@@ -1,5 +1,5 @@
 //! Stream limits over gRPC, each ending the stream with its own code: frames in all, frame
-//! rate, duration and message size (frame size and the start timeout: `clients/cli/tests` and
+//! rate, duration, silence and message size (frame size and the start timeout: `clients/cli/tests` and
 //! `tests/websocket.rs`).
 
 mod support;
@@ -83,6 +83,19 @@ async fn a_stream_that_never_ends() {
         (tonic::Code::DeadlineExceeded, Some(2009))
     );
     assert_failed_with(&result, "STREAM_DURATION_EXCEEDED");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stream_that_falls_silent() {
+    // One frame, answered, then nothing while the stream stays open: a stopped camera, or a
+    // client holding a connection. It ends long before the stream's two minutes.
+    let server = start(|c| c.stream_idle_timeout = Duration::from_millis(800)).await;
+    let (e, result) = stream_until_error(&server, vec![jpeg_frame(0)], true).await;
+    assert_eq!(
+        (e.code(), code(&e)),
+        (tonic::Code::DeadlineExceeded, Some(2018))
+    );
+    assert_failed_with(&result, "STREAM_IDLE");
 }
 
 #[tokio::test(flavor = "multi_thread")]
