@@ -207,6 +207,12 @@ pub struct Config {
     #[arg(long, env = "LIVEGATE_ENGINE_WORKERS")]
     pub engine_workers: Option<usize>,
 
+    /// Identity checks (compare-faces, KYC) in flight at once, both transports together; more
+    /// are refused at once with 5001 (REST 429 and Retry-After). Default: twice the engine
+    /// workers.
+    #[arg(long, env = "LIVEGATE_MAX_IDENTITY_REQUESTS")]
+    pub max_identity_requests: Option<usize>,
+
     /// Open connections in all, gRPC, REST and metrics together; more are closed at once. Keep
     /// it below the process's open-file limit (`ulimit -n`, often 1,024).
     #[arg(long, env = "LIVEGATE_MAX_CONNECTIONS", default_value_t = 900)]
@@ -322,6 +328,12 @@ impl Config {
     /// Whether stream verdicts carry the outcome (see `disclose_verdict`).
     pub fn discloses_verdict(&self) -> bool {
         self.disclose_verdict || self.demo
+    }
+
+    pub fn max_identity_requests(&self) -> usize {
+        self.max_identity_requests
+            .unwrap_or(2 * self.engine_workers())
+            .max(1)
     }
 
     /// The bounds on connections ([`crate::connections`]).

@@ -61,6 +61,9 @@ pub enum ApiError {
     RateLimited { retry_after_s: u64 },
     #[error("request larger than the limit of {0} bytes")]
     MessageTooLarge(usize),
+    /// Too many requests of a costly kind in flight (identity checks): retry shortly.
+    #[error("the server is busy with other requests of this kind; retry in {retry_after_s} s")]
+    Busy { retry_after_s: u64 },
     /// A picture to match cannot be read or shows no face.
     #[error("Face matching failed: {0}")]
     FaceMatchFailed(String),
@@ -82,6 +85,7 @@ impl ApiError {
             ApiError::Protocol(_) => ErrorCode::StreamProtocolViolation,
             ApiError::StartTimeout(_) => ErrorCode::StartTimeout,
             ApiError::StreamIdle(_) => ErrorCode::StreamIdle,
+            ApiError::Busy { .. } => ErrorCode::LivenessServiceError,
             ApiError::InvalidFrame(_) => ErrorCode::InvalidFrame,
             ApiError::FrameTooLarge { .. } => ErrorCode::FrameTooLarge,
             ApiError::TooManyFrames(_) => ErrorCode::TooManyFrames,
@@ -103,13 +107,18 @@ impl ApiError {
     }
 
     /// The HTTP status of the REST answer: the seed's for its codes (1006–1011, 5001).
+    /// The code's HTTP status, except for a busy server: 429, with `Retry-After`, so clients
+    /// and proxies back off rather than count the replica as down.
     pub fn http_status(&self) -> StatusCode {
-        http_status(self.code())
+        match self {
+            ApiError::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
+            _ => http_status(self.code()),
+        }
     }
 
     /// The REST error body, `{errorCode, message, status, timestamp}`.
     pub fn json_body(&self) -> String {
-        error_body(self.code(), &self.to_string())
+        body_with_status(self.code(), &self.to_string(), self.http_status())
     }
 
     pub fn grpc_code(&self) -> Code {
@@ -194,10 +203,14 @@ pub fn http_status(code: ErrorCode) -> StatusCode {
 
 /// The REST error body for `code`, `{errorCode, message, status, timestamp}`.
 pub fn error_body(code: ErrorCode, message: &str) -> String {
+    body_with_status(code, message, http_status(code))
+}
+
+fn body_with_status(code: ErrorCode, message: &str, status: StatusCode) -> String {
     let body = ErrorBody {
         error_code: code as i32,
         message: message.to_string(),
-        status: http_status(code).as_u16(),
+        status: status.as_u16(),
         timestamp: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
     };
     serde_json::to_string(&body).unwrap_or_default()
@@ -230,7 +243,7 @@ impl IntoResponse for ApiError {
             self.json_body(),
         )
             .into_response();
-        if let ApiError::RateLimited { retry_after_s } = self {
+        if let ApiError::RateLimited { retry_after_s } | ApiError::Busy { retry_after_s } = self {
             response
                 .headers_mut()
                 .insert(http::header::RETRY_AFTER, retry_after_s.into());

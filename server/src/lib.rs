@@ -16,6 +16,7 @@ pub mod error;
 pub mod gate;
 pub mod http_server;
 pub mod identity;
+pub mod in_flight;
 pub mod lifecycle;
 pub mod metrics;
 pub mod rate_limit;
@@ -41,7 +42,9 @@ use tokio::sync::watch;
 use crate::auth::Authenticate;
 use crate::error::GrpcRejection;
 use crate::gate::GateLayer;
+use crate::in_flight::InFlightLayer;
 use crate::rate_limit::LimitSessionCreation;
+use tower::Layer;
 
 pub use config::Config;
 pub use state::AppState;
@@ -101,10 +104,12 @@ pub async fn serve(
         pb::liveness_server::LivenessServer::new(service::LivenessService::new(state.clone()))
             .max_decoding_message_size(max_message)
             .max_encoding_message_size(64 * 1024 * 1024);
-    // Document pictures and selfies arrive in one message: the REST body limit applies.
-    let identity =
+    // Document pictures and selfies arrive in one message: the REST body limit applies, and
+    // only so many at once (refused before they are read).
+    let identity = InFlightLayer::<GrpcRejection>::new(state.identity_slots.clone()).layer(
         pb::identity_server::IdentityServer::new(service::IdentityService::new(state.clone()))
-            .max_decoding_message_size(state.config.max_request_bytes as usize);
+            .max_decoding_message_size(state.config.max_request_bytes as usize),
+    );
 
     let (health_reporter, health) = tonic_health::server::health_reporter();
     let readiness = tokio::spawn(report_readiness(state.clone(), health_reporter));

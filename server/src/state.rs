@@ -20,6 +20,8 @@ pub struct AppState {
     pub plan_config: Arc<PlanConfig>,
     /// Frames that may be in the engine at once, across all streams.
     pub engine_slots: Arc<Semaphore>,
+    /// Identity checks that may be in flight at once ([`crate::in_flight`]).
+    pub identity_slots: Arc<Semaphore>,
     pub api_keys: Arc<ApiKeys>,
     /// One limiter for every transport: the limit belongs to the key, not the port.
     pub session_limiter: Arc<SessionRateLimiter>,
@@ -81,6 +83,7 @@ impl AppState {
         AppState {
             sessions: Arc::new(sessions),
             engine_slots: Arc::new(Semaphore::new(config.engine_workers())),
+            identity_slots: Arc::new(Semaphore::new(config.max_identity_requests())),
             api_keys: Arc::new(ApiKeys::new(&config.api_keys)),
             session_limiter: Arc::new(session_limiter),
             plan_config: Arc::new(plan_config),

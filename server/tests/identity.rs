@@ -98,6 +98,43 @@ async fn compare_faces_matches_one_man_and_not_two() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn identity_checks_past_the_cap_are_refused_at_once_with_retry_after() {
+    let server = std::sync::Arc::new(
+        start(|c| {
+            c.max_identity_requests = Some(1);
+            c.engine_workers = Some(1);
+        })
+        .await,
+    );
+    let body = serde_json::json!({
+        "sourceImage": base64_of("franck_02045.jpg"),
+        "targetImage": base64_of("franck_04117.jpg"),
+    });
+    // Six at once: one is checked, the others are told to come back rather than queued with
+    // their pictures in memory.
+    let calls = (0..6).map(|_| {
+        let (server, body) = (server.clone(), body.clone());
+        tokio::task::spawn_blocking(move || compare(&server, body))
+    });
+    let answers: Vec<Answer> = futures_util::future::join_all(calls)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let served = answers.iter().filter(|a| a.status == 200).count();
+    let refused: Vec<&Answer> = answers.iter().filter(|a| a.status == 429).collect();
+    assert!(served >= 1, "{answers:?}");
+    assert!(!refused.is_empty(), "{answers:?}");
+    assert_eq!(served + refused.len(), answers.len(), "{answers:?}");
+    for answer in refused {
+        assert_error(answer, 5001, 429);
+        assert!(answer.headers.contains("retry-after: 1"), "{answer:?}");
+    }
+    // Once they are answered, the next is served.
+    assert_eq!(compare(&server, body).status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn pictures_without_a_face_or_unreadable_are_the_seeds_1010() {
     let server = start(|_| {}).await;
     let franck = base64_of("franck_02045.jpg");

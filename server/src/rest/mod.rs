@@ -23,6 +23,7 @@ use crate::api;
 use crate::auth::{Authenticate, Tenant};
 use crate::error::{ApiError, JsonRejection};
 use crate::gate::GateLayer;
+use crate::in_flight::InFlightLayer;
 use crate::rate_limit::LimitSessionCreation;
 use crate::state::AppState;
 
@@ -46,14 +47,19 @@ const CREATES: &[(Method, &str)] = &[(Method::POST, "/api/liveness/session")];
 
 pub fn router(state: AppState) -> Router {
     let limit = state.config.max_request_bytes as usize;
+    // Identity checks, refused before their bodies are read when too many are in flight.
+    let in_flight = InFlightLayer::<JsonRejection>::new(state.identity_slots.clone());
     Router::new()
         .route("/api/liveness/session", post(create_session))
         .route("/api/liveness/session/{id}/results", get(session_results))
         .route("/api/liveness/verify/{id}", post(verify))
-        .route("/api/liveness/compare-faces", post(identity::compare_faces))
+        .route(
+            "/api/liveness/compare-faces",
+            post(identity::compare_faces).route_layer(in_flight.clone()),
+        )
         .route(
             "/api/kyc/analyze/identity-with-liveness",
-            post(identity::kyc),
+            post(identity::kyc).route_layer(in_flight),
         )
         .route("/api/liveness/session/{id}/stream", get(ws::stream))
         .route("/api/openapi.json", get(openapi))
