@@ -14,6 +14,21 @@ use crate::error::EngineError;
 /// Largest decoded frame accepted, in pixels (4096×4096). Compressed images declare their size in
 /// their header; a small file that would decode to a huge bitmap is refused before decoding.
 pub const MAX_FRAME_PIXELS: u64 = 4096 * 4096;
+/// Longest side accepted, in pixels. OpenCV's geometric operations address rows and columns
+/// with 16-bit integers, so a thin frame of a few pixels by 32,767 or more fails inside them;
+/// no camera makes one.
+pub const MAX_FRAME_SIDE: u64 = 8192;
+
+/// Refuses a declared geometry beyond [`MAX_FRAME_PIXELS`] or [`MAX_FRAME_SIDE`].
+fn check_size(w: u64, h: u64) -> Result<(), EngineError> {
+    if w == 0 || h == 0 || w * h > MAX_FRAME_PIXELS || w.max(h) > MAX_FRAME_SIDE {
+        return Err(invalid(format!(
+            "{w}x{h} image is empty, larger than {MAX_FRAME_PIXELS} pixels or longer than \
+             {MAX_FRAME_SIDE} on a side"
+        )));
+    }
+    Ok(())
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FrameEncoding {
@@ -111,11 +126,7 @@ fn raw_size(input: &FrameInput, num: u64, den: u64) -> Result<(i32, i32), Engine
     if w == 0 || h == 0 {
         return Err(invalid("raw frames need a width and a height"));
     }
-    if w * h > MAX_FRAME_PIXELS {
-        return Err(invalid(format!(
-            "{w}x{h} is larger than {MAX_FRAME_PIXELS} pixels"
-        )));
-    }
+    check_size(w, h)?;
     let expected = w * h * num / den;
     if input.data.len() as u64 != expected {
         return Err(invalid(format!(
@@ -133,11 +144,7 @@ fn decode_compressed(input: &FrameInput) -> Result<Mat, EngineError> {
         _ => jpeg_size(input.data),
     }
     .ok_or_else(|| invalid(format!("not a {:?} image", input.encoding)))?;
-    if w == 0 || h == 0 || w as u64 * h as u64 > MAX_FRAME_PIXELS {
-        return Err(invalid(format!(
-            "{w}x{h} image is empty or larger than {MAX_FRAME_PIXELS} pixels"
-        )));
-    }
+    check_size(w as u64, h as u64)?;
     let buf = core::Vector::<u8>::from_slice(input.data);
     let mat = imgcodecs::imdecode(&buf, imgcodecs::IMREAD_COLOR)?;
     if mat.empty() {
@@ -345,6 +352,17 @@ mod tests {
         data.extend_from_slice(&[0; 12]);
         let err = decode(&input(FrameEncoding::Jpeg, 0, 0, &data)).unwrap_err();
         assert!(err.to_string().contains("larger than"), "{err}");
+    }
+
+    #[test]
+    fn a_frame_too_long_on_one_side_is_an_invalid_frame() {
+        // 2 × 40,000 pixels is few pixels, but OpenCV's geometry cannot address its rows.
+        let jpeg = encode_jpeg(&gradient(2, 40_000), 90).unwrap();
+        let err = decode(&input(FrameEncoding::Jpeg, 0, 0, &jpeg)).unwrap_err();
+        assert!(matches!(err, EngineError::InvalidFrame(_)), "{err}");
+        let raw = vec![0u8; 2 * 40_000 * 3];
+        let err = decode(&input(FrameEncoding::Rgb24, 2, 40_000, &raw)).unwrap_err();
+        assert!(err.to_string().contains("on a side"), "{err}");
     }
 
     #[test]
