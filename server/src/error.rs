@@ -276,7 +276,12 @@ impl From<livegate_engine::EngineError> for ApiError {
             livegate_engine::EngineError::InvalidFrame(msg) => {
                 ApiError::InvalidFrame(format!("invalid frame: {msg}"))
             }
-            other => ApiError::Service(other.to_string()),
+            // The detail (OpenCV's or tract's message, with their source paths) is for the
+            // operator's log; the caller learns that the service failed, not how.
+            other => {
+                tracing::error!(error = %other, "engine failure");
+                ApiError::Service("the engine could not analyse this request".into())
+            }
         }
     }
 }
