@@ -115,6 +115,27 @@ async fn bad_requests_get_our_codes_in_the_seed_error_shape() {
         server.rest_url
     );
     assert_error(&curl(&["-X", "POST", &verify]), 2012, 400);
+    // A threshold that is not a number: the same code and shape, not a plain-text 400.
+    let verify = format!(
+        "{}/api/liveness/verify/{id}?confidenceThreshold=abc",
+        server.rest_url
+    );
+    let refused = curl(&["-X", "POST", &verify]);
+    assert_error(&refused, 2012, 400);
+    // API answers, errors included, are neither cached nor sniffed (results carry faces).
+    let answer = curl(&[&format!(
+        "{}/api/liveness/session/{id}/results",
+        server.rest_url
+    )]);
+    assert_eq!(answer.status, 200, "{answer:?}");
+    for answer in [&answer, &refused] {
+        let headers = &answer.headers;
+        assert!(headers.contains("cache-control: no-store"), "{headers}");
+        assert!(
+            headers.contains("x-content-type-options: nosniff"),
+            "{headers}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

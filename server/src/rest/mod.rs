@@ -10,7 +10,7 @@ pub mod web;
 pub mod ws;
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{Method, header};
 use axum::response::IntoResponse;
@@ -75,6 +75,7 @@ pub fn router(state: AppState) -> Router {
             state.api_keys.clone(),
             anonymous,
         )))
+        .layer(axum::middleware::from_fn(api_headers))
         // Outermost: every request, refused or not, has its span.
         .layer(axum::middleware::from_fn(trace_request))
         .with_state(state)
@@ -89,6 +90,29 @@ async fn trace_request(
         tracing::info_span!("http", method = %request.method(), path = %request.uri().path());
     crate::telemetry::adopt_caller_trace(&span, request.headers());
     next.run(request).instrument(span).await
+}
+
+/// API answers (results carry faces, refusals name sessions) are never cached, by a browser or
+/// a proxy, and their JSON is never sniffed into something a browser would run. The web page
+/// sets its own headers ([`web`]).
+async fn api_headers(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let api = request.uri().path().starts_with("/api/");
+    let mut response = next.run(request).await;
+    if api {
+        let headers = response.headers_mut();
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            header::HeaderValue::from_static("nosniff"),
+        );
+        headers.insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
+    }
+    response
 }
 
 /// A body within the limit, or MESSAGE_TOO_LARGE.
@@ -126,9 +150,12 @@ async fn verify(
     State(state): State<AppState>,
     Extension(tenant): Extension<Tenant>,
     Path(id): Path<String>,
-    Query(query): Query<json::VerifyBody>,
+    query: Result<Query<json::VerifyBody>, QueryRejection>,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Json<json::VerifyResponse>, ApiError> {
+    // A query that does not parse (`?confidenceThreshold=abc`) is our 2012, in JSON, not
+    // axum's plain-text 400.
+    let Query(query) = query.map_err(|e| ApiError::InvalidArgument(e.body_text()))?;
     // The threshold may come in the body or the query; the seed's examples send neither.
     let from_body: json::VerifyBody = json::parse_body(&body(raw, &state)?)?;
     let threshold = from_body
