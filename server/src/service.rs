@@ -8,14 +8,14 @@ use livegate_proto::v1 as pb;
 use pb::identity_server::Identity;
 use pb::liveness_server::Liveness;
 use tokio::sync::mpsc;
-use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::auth::Tenant;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::stream;
+use crate::stream::{self, InboundError};
 use crate::{api, identity};
 
 pub struct LivenessService {
@@ -59,7 +59,10 @@ impl Liveness for LivenessService {
         request: Request<Streaming<pb::StreamSessionRequest>>,
     ) -> Result<Response<Self::StreamSessionStream>, Status> {
         let tenant = tenant(&request)?;
-        let mut inbound = request.into_inner();
+        let limit = self.state.config.max_stream_message_bytes();
+        let mut inbound = request
+            .into_inner()
+            .map(move |item| item.map_err(|status| inbound_error(status, limit)));
         let (session, client) = stream::accept(&self.state, Some(&tenant), &mut inbound).await?;
         tracing::info!(session = %session.id, device = %client.device, "stream started");
         // Room for a few messages: the driver waits (and so stops analysing) when the client
@@ -126,5 +129,20 @@ impl Identity for IdentityService {
         let tenant = tenant(&request)?;
         let answer = identity::analyze_identity(&self.state, &tenant, request.into_inner()).await?;
         Ok(Response::new(answer))
+    }
+}
+
+/// What tonic's reading of a request stream failed on, in our terms. Its decoder answers
+/// `OUT_OF_RANGE` for a message over the limit and `INTERNAL` for a message it cannot decode
+/// (garbage, bad framing, a message cut off): both are the client's doing and end the stream
+/// with our code. Anything else is the transport going away.
+fn inbound_error(status: Status, limit: usize) -> InboundError {
+    match status.code() {
+        tonic::Code::OutOfRange => InboundError::Refused(ApiError::MessageTooLarge(limit)),
+        tonic::Code::Internal => InboundError::Refused(ApiError::Protocol(format!(
+            "a message could not be read: {}",
+            status.message()
+        ))),
+        _ => InboundError::Broken(status.message().to_string()),
     }
 }

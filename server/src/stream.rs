@@ -48,11 +48,30 @@ use crate::state::AppState;
 
 pub type Outbound = mpsc::Sender<Result<pb::StreamSessionResponse, Status>>;
 
+/// Why a client message could not be read, in our terms: each transport translates its own
+/// errors ([`crate::service`] for gRPC, [`crate::rest::ws`] for WebSocket), so a stream ends
+/// with the same code whichever carried it.
+#[derive(Debug)]
+pub enum InboundError {
+    /// The client sent what the protocol refuses (an undecodable or oversized message, a
+    /// `start` for another session): the stream ends with this error's code.
+    Refused(ApiError),
+    /// The transport ended abnormally (the client went away): the stream ends as if the client
+    /// had closed it.
+    Broken(String),
+}
+
 /// Client messages of one stream, from whichever transport carries them (a gRPC stream, or
 /// WebSocket binary frames decoded by [`crate::rest::ws`]).
-pub trait Inbound: Stream<Item = Result<pb::StreamSessionRequest, Status>> + Unpin + Send {}
+pub trait Inbound:
+    Stream<Item = Result<pb::StreamSessionRequest, InboundError>> + Unpin + Send
+{
+}
 
-impl<T: Stream<Item = Result<pb::StreamSessionRequest, Status>> + Unpin + Send> Inbound for T {}
+impl<T: Stream<Item = Result<pb::StreamSessionRequest, InboundError>> + Unpin + Send> Inbound
+    for T
+{
+}
 
 /// Waits for `start` and claims the session it names with its stream token (and, where the
 /// transport authenticated the caller, for its tenant only). Errors here are returned as the
@@ -75,11 +94,9 @@ pub async fn accept(
                 "the first message must be `start`".into(),
             ));
         }
-        Some(Err(status)) => {
-            return Err(ApiError::Protocol(format!(
-                "could not read `start`: {}",
-                status.message()
-            )));
+        Some(Err(InboundError::Refused(e))) => return Err(e),
+        Some(Err(InboundError::Broken(why))) => {
+            return Err(ApiError::Protocol(format!("could not read `start`: {why}")));
         }
         None => return Err(ApiError::Protocol("stream closed before `start`".into())),
     };
@@ -266,19 +283,12 @@ pub async fn run(
                     failure = Some(ApiError::Protocol("`start` may only be sent once".into()));
                     break;
                 }
-                // A message the transport could not read (WebSocket: not a binary protobuf).
-                Some(Err(status)) if status.code() == tonic::Code::InvalidArgument => {
-                    failure = Some(ApiError::Protocol(status.message().to_string()));
+                Some(Err(InboundError::Refused(e))) => {
+                    failure = Some(e);
                     break;
                 }
-                // tonic refuses a message over the decoding limit before we see it.
-                Some(Err(status)) if status.code() == tonic::Code::OutOfRange => {
-                    tracing::debug!(session = %session.id, error = %status, "message too large");
-                    failure = Some(ApiError::MessageTooLarge(config.max_stream_message_bytes()));
-                    break;
-                }
-                Some(Err(status)) => {
-                    tracing::debug!(session = %session.id, error = %status, "client stream broke");
+                Some(Err(InboundError::Broken(why))) => {
+                    tracing::debug!(session = %session.id, error = %why, "client stream broke");
                     inbound_open = false;
                     pending = None;
                 }

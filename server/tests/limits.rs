@@ -109,4 +109,21 @@ async fn a_message_over_the_transport_limit() {
     let (e, result) = stream_until_error(&server, vec![big], false).await;
     assert_eq!(code(&e), Some(2016), "{e:?}");
     assert_failed_with(&result, "MESSAGE_TOO_LARGE");
+
+    // A `start` over it is refused the same way, before any session is claimed.
+    let mut client = support::grpc(&server).await;
+    let created = client
+        .create_session(pb::CreateSessionRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let mut start = support::start_message(&created.session_id, &created.stream_token);
+    if let Some(pb::stream_session_request::Message::Start(s)) = &mut start.message {
+        s.client.get_or_insert_default().device = "x".repeat(1024 * 1024);
+    }
+    let refused = client
+        .stream_session(tokio_stream::iter([start]))
+        .await
+        .expect_err("refused before any answer");
+    assert_eq!(code(&refused), Some(2016), "{refused:?}");
 }

@@ -46,8 +46,12 @@ async fn send(socket: &mut Socket, message: pb::StreamSessionRequest) {
         .unwrap();
 }
 
-/// The error body and close code that end a refused socket.
-async fn refusal(socket: &mut Socket) -> (serde_json::Value, u16) {
+/// The error body and close code that end a refused socket (or the reading half of one).
+async fn refusal(
+    socket: &mut (
+             impl futures_util::Stream<Item = tokio_tungstenite::tungstenite::Result<Message>> + Unpin
+         ),
+) -> (serde_json::Value, u16) {
     let mut body = serde_json::Value::Null;
     while let Some(Ok(m)) = socket.next().await {
         match m {
@@ -186,6 +190,27 @@ async fn a_socket_is_refused_with_our_codes() {
     }
     send(&mut s, big).await;
     assert_eq!(refusal(&mut s).await.0["errorCode"].as_i64(), Some(2006));
+
+    // A `start` for another session than the URL's: its token is not valid here, as on gRPC.
+    let (other, other_token) = create(&server.rest_url).await;
+    let (id, _) = create(&server.rest_url).await;
+    let mut s = connect(&server.ws_url, &id).await;
+    send(&mut s, start_message(&other, &other_token)).await;
+    let (body, close) = refusal(&mut s).await;
+    assert_eq!((body["errorCode"].as_i64(), close), (Some(2002), 1008));
+
+    // A message over the socket's limit: our error and a close frame, not a dropped connection.
+    // The server stops reading it at its header, so the rest of it is sent from another task
+    // while this one reads the answer, as a browser does.
+    let (mut to_server, mut from_server) = connect(&server.ws_url, &id).await.split();
+    let sending = tokio::spawn(async move {
+        let _ = to_server
+            .send(Message::Binary(vec![0u8; 8 * 1024 * 1024].into()))
+            .await;
+    });
+    let (body, close) = refusal(&mut from_server).await;
+    assert_eq!((body["errorCode"].as_i64(), close), (Some(2016), 1008));
+    sending.abort();
 }
 
 /// The next message that is not feedback, reading past feedback.

@@ -24,13 +24,12 @@ use prost::Message as _;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::Status;
 use tracing::Instrument;
 
 use crate::error::{self, ApiError};
 use crate::metrics::metrics;
 use crate::state::AppState;
-use crate::stream;
+use crate::stream::{self, InboundError};
 
 pub async fn stream(
     ws: WebSocketUpgrade,
@@ -51,6 +50,7 @@ type Sink = futures_util::stream::SplitSink<WebSocket, Message>;
 const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 async fn serve(state: AppState, session_id: String, socket: WebSocket) {
+    let max = state.config.max_stream_message_bytes();
     let (mut sink, mut source) = socket.split();
     // Client frames become the same inbound stream a gRPC call gives the driver.
     let (to_driver, inbound) = mpsc::channel(4);
@@ -60,19 +60,32 @@ async fn serve(state: AppState, session_id: String, socket: WebSocket) {
         while let Some(message) = source.next().await {
             let item = match message {
                 Ok(Message::Binary(bytes)) => decode(&bytes, first.then_some(&*session_id)),
-                Ok(Message::Text(_)) => Err(Status::invalid_argument(
-                    "text frames are not part of the protocol: send binary protobuf StreamSessionRequest messages",
-                )),
+                Ok(Message::Text(_)) => Err(InboundError::Refused(ApiError::Protocol(
+                    "text frames are not part of the protocol: send binary protobuf StreamSessionRequest messages".into(),
+                ))),
+                // The socket refuses a message over its limit before we see it.
+                Err(e) if too_long(&e) => Err(InboundError::Refused(ApiError::MessageTooLarge(max))),
                 Ok(Message::Close(_)) | Err(_) => break,
                 Ok(Message::Ping(_) | Message::Pong(_)) => continue,
             };
             first = false;
+            let unreadable = matches!(
+                &item,
+                Err(InboundError::Refused(ApiError::MessageTooLarge(_)))
+            );
             // Once the driver is done, frames still arriving are read and dropped (see the
             // module doc) until the browser's close frame.
             if let Some(tx) = &to_driver
                 && tx.send(item).await.is_err()
             {
                 to_driver = None;
+            }
+            // The socket cannot read past a message it refused. Holding the connection open
+            // while the browser reads our close frame, rather than closing it on the unread
+            // rest (a reset the browser would report as a lost connection), is all there is.
+            if unreadable {
+                tokio::time::sleep(CLOSE_GRACE).await;
+                break;
             }
         }
     });
@@ -130,17 +143,28 @@ async fn closing_handshake(mut reader: JoinHandle<()>) {
 }
 
 /// One client message; the first must name the session of the URL.
-fn decode(bytes: &[u8], url_session: Option<&str>) -> Result<pb::StreamSessionRequest, Status> {
+fn decode(
+    bytes: &[u8],
+    url_session: Option<&str>,
+) -> Result<pb::StreamSessionRequest, InboundError> {
     let request = pb::StreamSessionRequest::decode(bytes).map_err(|e| {
-        Status::invalid_argument(format!("not a protobuf StreamSessionRequest: {e}"))
+        InboundError::Refused(ApiError::Protocol(format!(
+            "not a protobuf StreamSessionRequest: {e}"
+        )))
     })?;
     if let (Some(url), Some(In::Start(start))) = (url_session, &request.message)
         && start.session_id != url
     {
         // Claims go by the URL's session: a token for another session is simply not valid.
-        return Err(ApiError::InvalidStreamToken.into());
+        return Err(InboundError::Refused(ApiError::InvalidStreamToken));
     }
     Ok(request)
+}
+
+/// Whether the socket's error is a message over its size limit (tungstenite's capacity error,
+/// which axum passes on only as an opaque error with its message).
+fn too_long(e: &axum::Error) -> bool {
+    e.to_string().contains("Message too long")
 }
 
 async fn close_with_error(sink: &mut Sink, code: pb::ErrorCode, message: &str) {
