@@ -114,19 +114,10 @@ pub(crate) fn load_plan(
     input_shape: &[usize],
 ) -> Result<Plan, EngineError> {
     use tract_onnx::prelude::*;
-    let err = |e: TractError| EngineError::ModelLoad {
-        name: name.into(),
-        reason: format!("{e:#}"),
-    };
-    tract_onnx::onnx()
+    let model = tract_onnx::onnx()
         .model_for_path(path)
-        .map_err(err)?
-        .with_input_fact(0, f32::fact(input_shape).into())
-        .map_err(err)?
-        .into_optimized()
-        .map_err(err)?
-        .into_runnable()
-        .map_err(err)
+        .map_err(load_error(name))?;
+    runnable(name, model, input_shape)
 }
 
 /// Like [`load_plan`], for a fully convolutional model run at another input size than the one
@@ -138,10 +129,7 @@ pub(crate) fn load_plan_resized(
     input_shape: &[usize],
 ) -> Result<Plan, EngineError> {
     use tract_onnx::prelude::*;
-    let err = |e: TractError| EngineError::ModelLoad {
-        name: name.into(),
-        reason: format!("{e:#}"),
-    };
+    let err = load_error(name);
     let mut model = tract_onnx::onnx().model_for_path(path).map_err(err)?;
     for id in 0..model.nodes().len() {
         for slot in 0..model.nodes()[id].outputs.len() {
@@ -155,6 +143,17 @@ pub(crate) fn load_plan_resized(
             model.set_outlet_fact(outlet, forgotten).map_err(err)?;
         }
     }
+    runnable(name, model, input_shape)
+}
+
+/// `model` with its input fixed to `input_shape`, optimised and ready to run.
+fn runnable(
+    name: &str,
+    model: tract_onnx::prelude::InferenceModel,
+    input_shape: &[usize],
+) -> Result<Plan, EngineError> {
+    use tract_onnx::prelude::*;
+    let err = load_error(name);
     model
         .with_input_fact(0, f32::fact(input_shape).into())
         .map_err(err)?
@@ -162,6 +161,14 @@ pub(crate) fn load_plan_resized(
         .map_err(err)?
         .into_runnable()
         .map_err(err)
+}
+
+/// tract's error while loading model `name`, as ours.
+fn load_error(name: &str) -> impl Fn(tract_onnx::prelude::TractError) -> EngineError + Copy + '_ {
+    move |e| EngineError::ModelLoad {
+        name: name.into(),
+        reason: format!("{e:#}"),
+    }
 }
 
 /// The f32 contents of a model output.

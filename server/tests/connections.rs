@@ -22,6 +22,17 @@ async fn connect_from(from: IpAddr, to: SocketAddr) -> TcpStream {
     socket.connect(to).await.unwrap()
 }
 
+/// `GET /health` over a new connection from `from`: the whole answer, status line first.
+async fn health_from(from: IpAddr, to: SocketAddr) -> String {
+    let mut conn = connect_from(from, to).await;
+    conn.write_all(b"GET /health HTTP/1.1\r\nhost: livegate\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).await.unwrap();
+    answer
+}
+
 /// Whether the server closed `conn` within `within` (a read sees the end, or an error).
 async fn closed_within(conn: &mut TcpStream, within: Duration) -> bool {
     let mut buf = [0u8; 256];
@@ -69,13 +80,7 @@ async fn slow_connections_past_the_cap_leave_health_and_sessions_served() {
     assert_eq!(held.len(), 8, "all but 8 refused at once");
 
     // Another address is served while the attacker holds its share.
-    let mut health = connect_from(HONEST, server.rest_addr).await;
-    health
-        .write_all(b"GET /health HTTP/1.1\r\nhost: livegate\r\nconnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    let mut answer = String::new();
-    health.read_to_string(&mut answer).await.unwrap();
+    let answer = health_from(HONEST, server.rest_addr).await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 
     let channel = Endpoint::from_shared(server.grpc_url.clone())
@@ -119,12 +124,6 @@ async fn slow_connections_past_the_cap_leave_health_and_sessions_served() {
     for conn in held.iter_mut() {
         assert!(closed_within(conn, Duration::from_secs(10)).await);
     }
-    let mut again = connect_from(ATTACKER, server.rest_addr).await;
-    again
-        .write_all(b"GET /health HTTP/1.1\r\nhost: livegate\r\nconnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    let mut answer = String::new();
-    again.read_to_string(&mut answer).await.unwrap();
+    let answer = health_from(ATTACKER, server.rest_addr).await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }
