@@ -199,6 +199,12 @@ pub struct Config {
     #[arg(long, env = "LIVEGATE_STREAM_IDLE_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub stream_idle_timeout: Duration,
 
+    /// On SIGTERM, how long the listeners stay open while readiness reports 503 and new calls
+    /// are answered 5002, so that load balancers see the replica leave before its connections
+    /// are refused (at most the drain timeout).
+    #[arg(long, env = "LIVEGATE_DRAIN_GRACE", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub drain_grace: Duration,
+
     /// Time a stream has to send its `start` message.
     #[arg(long, env = "LIVEGATE_START_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub start_timeout: Duration,

@@ -136,6 +136,7 @@ pub async fn serve(
     let (stop, stopped) = watch::channel(false);
     let lifecycle = state.lifecycle.clone();
     let drain_timeout = state.config.drain_timeout;
+    let drain_grace = state.config.drain_grace.min(drain_timeout);
     tokio::spawn(async move {
         shutdown.await;
         tracing::info!(
@@ -143,9 +144,12 @@ pub async fn serve(
             ?drain_timeout,
             "draining: no new sessions or streams"
         );
+        let drain_started = tokio::time::Instant::now();
         lifecycle.start_draining();
+        // Readiness says 503 (and new calls 5002) for a while before connections are refused.
+        tokio::time::sleep(drain_grace).await;
         let _ = stop.send(true);
-        if tokio::time::timeout(drain_timeout, lifecycle.streams_done())
+        if tokio::time::timeout_at(drain_started + drain_timeout, lifecycle.streams_done())
             .await
             .is_err()
         {

@@ -1,9 +1,10 @@
 //! Readiness and graceful shutdown, in one place.
 //!
 //! On SIGTERM (or Ctrl-C) the server, in order:
-//! 1. **drains**: readiness turns false (`GET /ready` 503, gRPC health NOT_SERVING), the
-//!    listeners stop accepting connections, and new sessions and streams on connections still
-//!    open are refused with SERVER_SHUTTING_DOWN (5002, gRPC UNAVAILABLE);
+//! 1. **drains**: readiness turns false (`GET /ready` 503, gRPC health NOT_SERVING) and new
+//!    sessions and streams are refused with SERVER_SHUTTING_DOWN (5002, gRPC UNAVAILABLE); the
+//!    listeners stay open for `--drain-grace` (so probes and load balancers see the 503 and
+//!    callers the 5002), then stop accepting connections;
 //! 2. lets the streams already running go on, up to `--drain-timeout`;
 //! 3. **ends** those still running: each answers SERVER_SHUTTING_DOWN and records its session as
 //!    failed with that reason, so the caller knows to start a new session elsewhere;

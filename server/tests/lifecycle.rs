@@ -68,6 +68,41 @@ async fn a_stream_running_at_sigterm_finishes_within_the_drain_time() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_draining_server_says_so_before_it_closes_its_doors() {
+    let mut server = start(|c| c.drain_grace = Duration::from_secs(3)).await;
+    let ready = format!("http://{}/ready", server.rest_addr);
+    assert_eq!(support::curl(&[&ready]).status, 200);
+
+    server.signal_shutdown();
+    // During the grace a probe sees 503 and a new session is refused with our 5002, on new
+    // connections as on old ones: the load balancer learns before connections are refused.
+    let probe = (0..50)
+        .map(|_| {
+            std::thread::sleep(Duration::from_millis(20));
+            support::curl(&[&ready])
+        })
+        .find(|a| a.status != 200)
+        .expect("readiness turns 503");
+    assert_eq!(probe.status, 503, "{probe:?}");
+    let create = support::curl(&[
+        "-X",
+        "POST",
+        &format!("http://{}/api/liveness/session", server.rest_addr),
+    ]);
+    support::assert_error(&create, 5002, 503);
+    let mut client = support::grpc(&server).await;
+    let refused = client
+        .create_session(pb::CreateSessionRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (refused.code(), code(&refused)),
+        (tonic::Code::Unavailable, Some(5002))
+    );
+    server.stopped().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_stream_still_running_when_the_drain_time_is_up_is_ended_with_a_clear_status() {
     let mut server = start(|c| {
         c.step_time_limit = Duration::from_secs(120);
