@@ -176,12 +176,6 @@ pub struct Admitted {
     opening: Option<(usize, Pin<Box<Sleep>>)>,
 }
 
-impl Admitted {
-    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.tcp.peer_addr()
-    }
-}
-
 impl AsyncRead for Admitted {
     fn poll_read(
         mut self: Pin<&mut Self>,

@@ -41,7 +41,7 @@ pub enum ApiError {
     FrameRateExceeded(u32),
     #[error("stream lasted longer than {0} s")]
     StreamDurationExceeded(u64),
-    #[error("no frame for {0} s")]
+    #[error("no frame for {0} ms")]
     StreamIdle(u64),
     #[error("the session has no result yet (status {0})")]
     ResultNotReady(&'static str),

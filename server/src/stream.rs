@@ -211,7 +211,8 @@ pub async fn run(
     let sleep = tokio::time::sleep_until(deadline.into());
     tokio::pin!(sleep);
     // Reset by every message, and by every answer (a lock-step client waits for it).
-    let idle = tokio::time::sleep(config.stream_idle_timeout);
+    let idle_deadline = || tokio::time::Instant::now() + config.stream_idle_timeout;
+    let idle = tokio::time::sleep_until(idle_deadline());
     tokio::pin!(idle);
     loop {
         // `attempt` is `None` exactly while a job holds it.
@@ -244,7 +245,7 @@ pub async fn run(
         tokio::select! {
             msg = inbound.next(), if inbound_open => match msg {
                 Some(Ok(pb::StreamSessionRequest { message: Some(In::Frame(frame)) })) => {
-                    idle.as_mut().reset((Instant::now() + config.stream_idle_timeout).into());
+                    idle.as_mut().reset(idle_deadline());
                     received += 1;
                     tracing::trace!(session = %session.id, ts = frame.timestamp_ms, bytes = frame.data.len(), "frame received");
                     if received > config.max_frames {
@@ -276,7 +277,7 @@ pub async fn run(
                     }
                 }
                 Some(Ok(pb::StreamSessionRequest { message: Some(In::LightShown(report)) })) => {
-                    idle.as_mut().reset((Instant::now() + config.stream_idle_timeout).into());
+                    idle.as_mut().reset(idle_deadline());
                     light_report = Some(report);
                 }
                 Some(Ok(_)) => {
@@ -296,7 +297,7 @@ pub async fn run(
             },
             done = async { job.as_mut().unwrap().await }, if job.is_some() => {
                 job = None;
-                idle.as_mut().reset((Instant::now() + config.stream_idle_timeout).into());
+                idle.as_mut().reset(idle_deadline());
                 let (a, result) = done.unwrap_or_else(|e| panic!("engine task panicked: {e}"));
                 attempt = Some(a);
                 match result {
@@ -322,7 +323,7 @@ pub async fn run(
                 break;
             }
             _ = &mut idle, if job.is_none() && pending.is_none() && inbound_open => {
-                failure = Some(ApiError::StreamIdle(config.stream_idle_timeout.as_secs()));
+                failure = Some(ApiError::StreamIdle(config.stream_idle_timeout.as_millis() as u64));
                 break;
             }
             _ = &mut ending => {
