@@ -3,6 +3,8 @@
 
 mod support;
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
 use support::{Answer, assert_error, curl, curl_line, start};
 
 /// The seed's curl examples, verbatim. The tests only swap its host for ours.
@@ -105,6 +107,24 @@ async fn bad_requests_get_our_codes_in_the_seed_error_shape() {
     let mut a = args.clone();
     a.extend(["-d", &big]);
     assert_error(&curl(&a), 2016, 413);
+    // A body declared over the limit is refused before any of it is sent, not buffered first.
+    let mut conn = tokio::net::TcpStream::connect(server.rest_addr)
+        .await
+        .unwrap();
+    conn.write_all(
+        b"POST /api/liveness/compare-faces HTTP/1.1\r\nhost: livegate\r\n\
+          content-type: application/json\r\ncontent-length: 100000000\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let mut answer = vec![0u8; 1024];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(10), conn.read(&mut answer))
+        .await
+        .expect("answered without waiting for the body")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains(r#""errorCode":2016"#), "{answer}");
     // An empty body is the default settings, as in the seed's browser example.
     assert_eq!(curl(&["-X", "POST", &create]).status, 200);
     // A verify threshold out of range.

@@ -67,6 +67,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ready", get(ready))
         .merge(web::router(&state))
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(limit, declared_length))
         // The layer added last runs first: keys, then the rate limit that counts per key.
         .layer(GateLayer::<_, JsonRejection>::new(
             LimitSessionCreation::new(state.session_limiter.clone(), CREATES),
@@ -113,6 +114,25 @@ async fn api_headers(
         );
     }
     response
+}
+
+/// A request that declares a body over the limit (`Content-Length`) is refused before any of
+/// it is read; one that does not declare it is cut off at the limit as it is read
+/// (`DefaultBodyLimit`).
+async fn declared_length(
+    State(limit): State<usize>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(length) if length > limit as u64 => ApiError::MessageTooLarge(limit).into_response(),
+        _ => next.run(request).await,
+    }
 }
 
 /// A body within the limit, or MESSAGE_TOO_LARGE.
