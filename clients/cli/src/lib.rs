@@ -1,6 +1,7 @@
 //! The `livegate` client: creates a session and streams frames into it over gRPC, reporting
 //! everything the server says. It speaks only the public API (`livegate-proto`).
 
+pub mod load;
 pub mod source;
 
 use std::time::{Duration, Instant};

@@ -64,6 +64,23 @@ enum Command {
         #[arg(long)]
         similarity_threshold: Option<f32>,
     },
+    /// Camera-like load: STREAMS streams each sending VIDEO's frames at FPS, one session after
+    /// another, for DURATION; prints what users would feel (fps, latency, verdicts, errors).
+    Load {
+        /// A video file whose frames are sent (decoded once, before the clock starts).
+        video: PathBuf,
+        #[arg(long, default_value_t = 16)]
+        streams: usize,
+        #[arg(long, default_value_t = 10.0)]
+        fps: f64,
+        #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+        duration: std::time::Duration,
+        /// Frames are scaled to this width and height, as a camera would send them.
+        #[arg(long, default_value_t = 640)]
+        width: i32,
+        #[arg(long, default_value_t = 480)]
+        height: i32,
+    },
 }
 
 /// The commands of the Liveness service.
@@ -153,6 +170,25 @@ async fn run(cli: Cli) -> Result<ExitCode, livegate_cli::ClientError> {
             .await
         }
         Command::Liveness(command) => liveness(connect(server, key).await?, json, command).await,
+        Command::Load {
+            video,
+            streams,
+            fps,
+            duration,
+            width,
+            height,
+        } => {
+            let frames =
+                tokio::task::block_in_place(|| livegate_cli::load::frames(&video, width, height))?;
+            let plan = livegate_cli::load::LoadPlan {
+                streams,
+                fps,
+                duration,
+            };
+            let report = livegate_cli::load::run(|| connect(server, key), frames, plan).await?;
+            print!("{report}");
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -130,6 +130,53 @@ async fn cli_streams_a_still_and_exits_1_for_not_live() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_load_runs_paced_streams_and_reports_what_users_would_feel() {
+    // Steps of 1 s, so sessions end (by timeout: the video does not follow them) within the run.
+    let server = start_server(|c| c.step_time_limit = Duration::from_secs(1)).await;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_livegate"));
+    cmd.args([
+        "--server",
+        &server.url,
+        "load",
+        "--streams",
+        "2",
+        "--fps",
+        "5",
+        "--duration",
+        "6s",
+    ])
+    .arg(media("franck.mp4"));
+    let out = run(cmd).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.starts_with("2 streams at 5 fps"), "{stdout}");
+    let row = |name: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("| {name} |")))
+            .unwrap_or_else(|| panic!("no row {name}: {stdout}"))
+            .to_string()
+    };
+    // Both streams reached verdicts, frames were answered, and nothing was refused.
+    let sessions: u32 = row("sessions with a verdict")
+        .split('|')
+        .nth(2)
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .expect("a count");
+    assert!(sessions >= 2, "{stdout}");
+    assert!(
+        row("feedback latency p50 / p95 / p99").contains(" ms"),
+        "{stdout}"
+    );
+    assert!(row("errors by code").contains("none"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_compares_faces_and_answers_scripts_in_json() {
     let server = start_server(|_| {}).await;
     let compare = |a: &str, b: &str| {
