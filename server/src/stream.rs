@@ -472,17 +472,27 @@ async fn finish(
     mut attempt: LivenessAttempt,
     verdict: Option<Verdict>,
 ) -> Finished {
-    let _permit = slots
-        .acquire_owned()
-        .await
-        .expect("engine semaphore is never closed");
-    tokio::task::spawn_blocking(move || Finished {
+    on_engine_slot(slots, move || Finished {
         verdict: verdict.unwrap_or_else(|| attempt.abandon()),
         reference_image: attempt.reference_image().unwrap_or_default(),
         audit_images: attempt.audit_images().unwrap_or_default(),
     })
     .await
-    .expect("engine task panicked")
+}
+
+/// Runs `job` on the blocking pool once an engine slot is free, holding the slot until it is
+/// done. A panic in the engine is a bug: it is not hidden.
+async fn on_engine_slot<T: Send + 'static>(
+    slots: Arc<Semaphore>,
+    job: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let _permit = slots
+        .acquire_owned()
+        .await
+        .expect("engine semaphore is never closed");
+    tokio::task::spawn_blocking(job)
+        .await
+        .expect("engine task panicked")
 }
 
 /// Runs one frame through the engine on the blocking pool, holding an engine slot.
@@ -511,37 +521,29 @@ fn spawn_analysis(
         verdict_us = Empty,
         total_us = Empty,
     );
-    tokio::spawn(async move {
-        let _permit = slots
-            .acquire_owned()
-            .await
-            .expect("engine semaphore is never closed");
-        tokio::task::spawn_blocking(move || {
-            let _entered = span.enter();
-            let result = match convert::frame_encoding(frame.encoding) {
-                Some(encoding) => {
-                    let input = FrameInput {
-                        encoding,
-                        width: frame.width,
-                        height: frame.height,
-                        rotation: frame.rotation,
-                        mirrored,
-                        data: &frame.data,
-                    };
-                    attempt.process(&input, frame.timestamp_ms)
-                }
-                None => Err(EngineError::InvalidFrame(
-                    "frame encoding is not set".into(),
-                )),
-            };
-            if let Ok(events) = &result {
-                record_frame(&span, events);
+    tokio::spawn(on_engine_slot(slots, move || {
+        let _entered = span.enter();
+        let result = match convert::frame_encoding(frame.encoding) {
+            Some(encoding) => {
+                let input = FrameInput {
+                    encoding,
+                    width: frame.width,
+                    height: frame.height,
+                    rotation: frame.rotation,
+                    mirrored,
+                    data: &frame.data,
+                };
+                attempt.process(&input, frame.timestamp_ms)
             }
-            (attempt, result)
-        })
-        .await
-        .expect("engine task panicked")
-    })
+            None => Err(EngineError::InvalidFrame(
+                "frame encoding is not set".into(),
+            )),
+        };
+        if let Ok(events) = &result {
+            record_frame(&span, events);
+        }
+        (attempt, result)
+    }))
 }
 
 /// What the engine measured of a frame, as its span's attributes.
