@@ -454,7 +454,7 @@ async fn sessions_in_a_redis_that_speaks_only_tls_with_a_password_and_client_cer
     );
 
     // What a replica that is set up wrong meets: a refusal at start, never a quiet fallback.
-    // (Each refusal comes after the store's connection retries, about 6 s: they run together.)
+    // (Each refusal comes after the store's connection retries: they run together.)
     let full = RedisTlsFiles {
         ca: Some(ca.clone()),
         client: Some((cert.clone(), key.clone())),
