@@ -61,7 +61,7 @@ const FrameFeedback = {
 };
 const Verdict = {
   1: ["isLive", BOOL], 2: ["confidence", FLOAT], 3: ["status", UINT], 4: ["reasons[]", STRING],
-  5: ["message", STRING],
+  5: ["message", STRING], 6: ["resultPending", BOOL],
 };
 const StreamSessionResponse = {
   1: ["sessionStarted", MESSAGE, SessionStarted], 2: ["challenge", MESSAGE, Challenge],

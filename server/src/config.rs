@@ -205,6 +205,17 @@ pub struct Config {
     #[arg(long, env = "LIVEGATE_DRAIN_GRACE", default_value = "5s", value_parser = humantime::parse_duration)]
     pub drain_grace: Duration,
 
+    /// How long a stream's claim on its session lasts unless its replica renews it (every third
+    /// of it). A replica that dies mid-stream leaves its session FAILED with `STREAM_LOST` this
+    /// long after its last renewal, readable on every replica.
+    #[arg(long, env = "LIVEGATE_STREAM_LEASE", default_value = "30s", value_parser = parse_lease)]
+    pub stream_lease: Duration,
+
+    /// Outcomes held in memory (with their images) while the session store is away, retried
+    /// until it takes them; past this many an outcome is lost (logged and counted).
+    #[arg(long, env = "LIVEGATE_OUTCOME_QUEUE", default_value_t = crate::outcomes::DEFAULT_QUEUE)]
+    pub outcome_queue: usize,
+
     /// Time a stream has to send its `start` message.
     #[arg(long, env = "LIVEGATE_START_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub start_timeout: Duration,
@@ -233,6 +244,15 @@ pub struct Config {
     /// headers, or to send another on a kept-alive connection).
     #[arg(long, env = "LIVEGATE_HANDSHAKE_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub handshake_timeout: Duration,
+}
+
+/// A stream lease: at least a second, so that renewals (a third of it) are not a busy loop.
+fn parse_lease(s: &str) -> Result<Duration, String> {
+    let lease = humantime::parse_duration(s).map_err(|e| e.to_string())?;
+    if lease < Duration::from_secs(1) {
+        return Err("a stream lease is at least 1s".into());
+    }
+    Ok(lease)
 }
 
 /// The light policy as written on the command line.

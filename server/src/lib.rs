@@ -19,6 +19,7 @@ pub mod identity;
 pub mod in_flight;
 pub mod lifecycle;
 pub mod metrics;
+pub mod outcomes;
 pub mod rate_limit;
 pub mod rest;
 pub mod service;
@@ -234,6 +235,16 @@ pub async fn serve(
     }
     // WebSocket streams outlive their HTTP connection's bookkeeping: wait for them too.
     state.lifecycle.streams_done().await;
+    // Outcomes the store could not take yet die with the process: give them the drain time.
+    if state.outcomes.held() > 0 {
+        let lost = state.outcomes.flushed(state.config.drain_timeout).await;
+        if lost > 0 {
+            tracing::error!(
+                outcomes = lost,
+                "stopping with outcomes the session store never took: their sessions end STREAM_LOST"
+            );
+        }
+    }
     if let Some(metrics) = metrics {
         metrics.await?;
     }

@@ -18,6 +18,9 @@
 //! | `livegate_sessions_expired_total` | counter | | sessions that expired before anyone streamed into them |
 //! | `livegate_errors_total` | counter | `code` | errors answered, by our error code's name (`SESSION_NOT_FOUND`, …) |
 //! | `livegate_connections_refused_total` | counter | | connections closed on arrival: over `max_connections` in all or per peer address |
+//! | `livegate_outcomes_held` | gauge | | outcomes held in this replica because the session store was away when their stream ended (retried until stored) |
+//! | `livegate_outcomes_lost_total` | counter | | outcomes never stored: the hold queue was full, or the store refused them for good |
+//! | `livegate_streams_lost_total` | counter | | sessions found FAILED with `STREAM_LOST`: their stream's lease lapsed (counted by the replica that found it) |
 
 use std::sync::LazyLock;
 
@@ -84,6 +87,9 @@ pub struct Metrics {
     sessions_expired: Counter,
     errors: Family<Code, Counter>,
     connections_refused: Counter,
+    outcomes_held: Gauge,
+    outcomes_lost: Counter,
+    streams_lost: Counter,
 }
 
 /// The process's metrics.
@@ -105,6 +111,9 @@ impl Metrics {
         let sessions_expired = Counter::default();
         let errors = Family::default();
         let connections_refused = Counter::default();
+        let outcomes_held = Gauge::default();
+        let outcomes_lost = Counter::default();
+        let streams_lost = Counter::default();
         let mut registry = Registry::with_prefix("livegate");
         registry.register(
             "active_streams",
@@ -152,6 +161,21 @@ impl Metrics {
             "Connections closed on arrival: over the open-connection cap, in all or per peer",
             connections_refused.clone(),
         );
+        registry.register(
+            "outcomes_held",
+            "Outcomes held in this replica until the session store takes them",
+            outcomes_held.clone(),
+        );
+        registry.register(
+            "outcomes_lost",
+            "Outcomes never stored: hold queue full, or refused by the store",
+            outcomes_lost.clone(),
+        );
+        registry.register(
+            "streams_lost",
+            "Sessions found FAILED with STREAM_LOST: their stream's lease lapsed",
+            streams_lost.clone(),
+        );
         Metrics {
             registry,
             active_streams,
@@ -164,6 +188,9 @@ impl Metrics {
             sessions_expired,
             errors,
             connections_refused,
+            outcomes_held,
+            outcomes_lost,
+            streams_lost,
         }
     }
 
@@ -185,6 +212,20 @@ impl Metrics {
 
     pub fn connection_refused(&self) {
         self.connections_refused.inc();
+    }
+
+    /// Counts an outcome as held until the guard is dropped.
+    pub fn outcome_held(&'static self) -> HeldOutcome {
+        self.outcomes_held.inc();
+        HeldOutcome(self)
+    }
+
+    pub fn outcome_lost(&self) {
+        self.outcomes_lost.inc();
+    }
+
+    pub fn stream_lost(&self) {
+        self.streams_lost.inc();
     }
 
     pub fn frame_dropped(&self) {
@@ -234,5 +275,14 @@ pub struct ActiveStream(&'static Metrics);
 impl Drop for ActiveStream {
     fn drop(&mut self) {
         self.0.active_streams.dec();
+    }
+}
+
+/// An outcome held for retries; dropping it (stored or given up) counts it out.
+pub struct HeldOutcome(&'static Metrics);
+
+impl Drop for HeldOutcome {
+    fn drop(&mut self) {
+        self.0.outcomes_held.dec();
     }
 }

@@ -2,13 +2,20 @@
 //!
 //! A session is created with a one-time stream token; exactly one stream may claim it (while it
 //! is CREATED and not expired); the stream's outcome is stored once; verifying consumes it.
+//! A claim is a lease its replica renews while the stream runs ([`lease`]): a session whose
+//! lease lapsed (its replica died, or lost the store for longer than the lease) reads as FAILED
+//! with the reason [`STREAM_LOST`] on every replica, instead of IN_PROGRESS until it expires.
+//! Its real outcome, if the replica still delivers it, replaces that presumption as long as
+//! nobody has verified it yet.
 //! Images are dropped when the retention period ends, the rest of the record when the result
 //! retention ends. A session belongs to the tenant that created it: to any other tenant it does
 //! not exist (SESSION_NOT_FOUND, as for a guessed id). One mutex guards the map: every operation is a few field updates, and the
 //! check-and-set of the one-time rules must be atomic.
 
+mod lease;
 mod redis;
 
+pub use lease::LeaseKeeper;
 pub use redis::{RedisTlsFiles, RedisUrl};
 
 use livegate_engine::PlanConfig;
@@ -73,7 +80,17 @@ pub struct Session {
     pub expires_at: SystemTime,
     pub outcome: Option<Outcome>,
     pub verified: bool,
+    /// While IN_PROGRESS: when the stream's claim lapses unless its replica renews it.
+    pub lease_until: Option<SystemTime>,
 }
+
+/// The reason of a session whose stream's lease lapsed: the replica running it stopped (or
+/// lost the session store for longer than the lease) before storing an outcome.
+pub const STREAM_LOST: &str = "STREAM_LOST";
+
+/// How long a stream's claim lasts without renewal, unless configured
+/// (`LIVEGATE_STREAM_LEASE`).
+pub const DEFAULT_STREAM_LEASE: Duration = Duration::from_secs(30);
 
 /// How often expired sessions and images are purged (in memory; Redis expires its keys itself).
 pub const PURGE_INTERVAL: Duration = Duration::from_secs(5);
@@ -86,6 +103,7 @@ pub struct SessionStore {
     ttl: Duration,
     image_retention: Duration,
     result_retention: Duration,
+    stream_lease: Duration,
 }
 
 enum Backend {
@@ -131,7 +149,19 @@ impl SessionStore {
             ttl,
             image_retention,
             result_retention,
+            stream_lease: DEFAULT_STREAM_LEASE,
         }
+    }
+
+    /// The same store with stream claims that last `lease` between renewals.
+    pub fn with_stream_lease(mut self, lease: Duration) -> Self {
+        self.stream_lease = lease;
+        self
+    }
+
+    /// How long a stream's claim lasts between renewals.
+    pub fn stream_lease(&self) -> Duration {
+        self.stream_lease
     }
 
     /// Sessions in the Redis at `url`, shared with every replica that uses it.
@@ -147,6 +177,7 @@ impl SessionStore {
             ttl,
             image_retention,
             result_retention,
+            stream_lease: DEFAULT_STREAM_LEASE,
         })
     }
 
@@ -185,6 +216,7 @@ impl SessionStore {
             expires_at: now + self.ttl,
             outcome: None,
             verified: false,
+            lease_until: None,
         };
         match &self.backend {
             Backend::Memory(map) => {
@@ -215,6 +247,7 @@ impl SessionStore {
         tenant: Option<&Tenant>,
         can_show_colour: bool,
     ) -> Result<Session, ApiError> {
+        let lease = self.stream_lease;
         self.update(id, |s| {
             owned(s, tenant)?;
             if !constant_time_eq(&s.stream_token, token) {
@@ -228,6 +261,7 @@ impl SessionStore {
             match s.status {
                 Status::Created => {
                     s.status = Status::InProgress;
+                    s.lease_until = Some(SystemTime::now() + lease);
                     Ok(())
                 }
                 Status::Expired => Err(ApiError::SessionExpired),
@@ -238,7 +272,24 @@ impl SessionStore {
         .map(|(s, ())| s)
     }
 
+    /// Extends the stream's claim on session `id` by the lease; false once the session is no
+    /// longer IN_PROGRESS (nothing left to hold).
+    pub async fn renew_lease(&self, id: &str) -> Result<bool, ApiError> {
+        let lease = self.stream_lease;
+        self.update(id, |s| {
+            if s.status != Status::InProgress {
+                return Ok(false);
+            }
+            s.lease_until = Some(SystemTime::now() + lease);
+            Ok(true)
+        })
+        .await
+        .map(|(_, held)| held)
+    }
+
     /// Stores the outcome of `session`'s stream: IN_PROGRESS → SUCCEEDED (live) or FAILED.
+    /// An outcome that arrives after its lease lapsed replaces the presumed [`STREAM_LOST`],
+    /// unless that was verified already (then the backend has acted on it, and it stays).
     pub async fn finish(&self, session: &Session, outcome: Outcome) -> Result<(), ApiError> {
         let id = &session.id;
         if let Backend::Redis(r) = &self.backend {
@@ -249,7 +300,13 @@ impl SessionStore {
             r.put_images(id, &outcome, keep).await?;
         }
         self.update(id, |s| {
-            if s.status == Status::InProgress {
+            let presumed_lost = s.status == Status::Failed
+                && !s.verified
+                && s.outcome
+                    .as_ref()
+                    .is_some_and(|o| o.reasons.iter().any(|r| r == STREAM_LOST));
+            if s.status == Status::InProgress || presumed_lost {
+                s.lease_until = None;
                 s.status = if outcome.is_live {
                     Status::Succeeded
                 } else {
@@ -349,11 +406,28 @@ fn owned(s: &Session, tenant: Option<&Tenant>) -> Result<(), ApiError> {
     }
 }
 
-/// A session nobody streamed into before its expiry is EXPIRED.
+/// A session nobody streamed into before its expiry is EXPIRED; one whose stream's lease
+/// lapsed is FAILED ([`STREAM_LOST`]).
 fn refresh(s: &mut Session, now: SystemTime) {
     if s.status == Status::Created && now >= s.expires_at {
         s.status = Status::Expired;
         crate::metrics::metrics().session_expired();
+    }
+    if s.status == Status::InProgress
+        && let Some(lapsed) = s.lease_until.filter(|until| now >= *until)
+    {
+        s.status = Status::Failed;
+        s.lease_until = None;
+        s.outcome = Some(Outcome {
+            is_live: false,
+            confidence: 0.0,
+            reasons: vec![STREAM_LOST.to_string()],
+            message: "The stream ended without an outcome: the server running it stopped.".into(),
+            reference_image: None,
+            audit_images: Vec::new(),
+            finished_at: lapsed,
+        });
+        crate::metrics::metrics().stream_lost();
     }
 }
 
@@ -493,5 +567,45 @@ mod tests {
         s.claim_stream(&a.id, &token, Some(&acme()), false)
             .await
             .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_stream_whose_lease_lapses_ends_failed_and_its_late_outcome_still_counts() {
+        let s = store(10_000).with_stream_lease(Duration::from_millis(60));
+        let (a, token) = s.create(&acme(), settings()).await.unwrap();
+        s.claim_stream(&a.id, &token, None, false).await.unwrap();
+        // Renewed, the claim holds past its first lease.
+        for _ in 0..3 {
+            std::thread::sleep(Duration::from_millis(30));
+            assert!(s.renew_lease(&a.id).await.unwrap());
+        }
+        assert_eq!(
+            s.get(&acme(), &a.id).await.unwrap().status,
+            Status::InProgress
+        );
+        // Not renewed (the replica died), it lapses: FAILED, with its own reason.
+        std::thread::sleep(Duration::from_millis(80));
+        let lost = s.get(&acme(), &a.id).await.unwrap();
+        assert_eq!(lost.status, Status::Failed);
+        assert_eq!(lost.outcome.unwrap().reasons, vec![STREAM_LOST]);
+        assert!(!s.renew_lease(&a.id).await.unwrap());
+        // The replica was only cut off: its real outcome replaces the presumption.
+        s.finish(&a, outcome(true, 97.0)).await.unwrap();
+        let (found, _) = s.verify(&acme(), &a.id, None).await.unwrap();
+        assert_eq!(found.status, Status::Succeeded);
+    }
+
+    #[tokio::test]
+    async fn a_verified_stream_lost_stays_as_the_backend_saw_it() {
+        let s = store(10_000).with_stream_lease(Duration::from_millis(20));
+        let (a, token) = s.create(&acme(), settings()).await.unwrap();
+        s.claim_stream(&a.id, &token, None, false).await.unwrap();
+        std::thread::sleep(Duration::from_millis(40));
+        let (lost, _) = s.verify(&acme(), &a.id, None).await.unwrap();
+        assert_eq!(lost.status, Status::Failed);
+        s.finish(&a, outcome(true, 97.0)).await.unwrap();
+        let after = s.get(&acme(), &a.id).await.unwrap();
+        assert_eq!(after.status, Status::Failed);
+        assert_eq!(after.outcome.unwrap().reasons, vec![STREAM_LOST]);
     }
 }

@@ -9,6 +9,7 @@ use crate::auth::ApiKeys;
 use crate::config::Config;
 use crate::identity::ZoneReaders;
 use crate::lifecycle::Lifecycle;
+use crate::outcomes::OutcomeRecorder;
 use crate::rate_limit::SessionRateLimiter;
 use crate::sessions::SessionStore;
 
@@ -17,6 +18,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub models: Arc<Models>,
     pub sessions: Arc<SessionStore>,
+    /// Stores streams' outcomes, holding them while the store is away.
+    pub outcomes: Arc<OutcomeRecorder>,
     pub plan_config: Arc<PlanConfig>,
     /// Frames that may be in the engine at once, across all streams.
     pub engine_slots: Arc<Semaphore>,
@@ -73,6 +76,7 @@ impl AppState {
     }
 
     fn with_sessions(config: Config, models: Arc<Models>, sessions: SessionStore) -> Self {
+        let sessions = Arc::new(sessions.with_stream_lease(config.stream_lease));
         let plan_config = config.plan_config();
         // Where the sessions are shared, so are the buckets: the limit is the key's.
         let (per_minute, burst) = (config.sessions_per_minute, config.session_burst);
@@ -81,7 +85,8 @@ impl AppState {
             None => SessionRateLimiter::new(per_minute, burst),
         };
         AppState {
-            sessions: Arc::new(sessions),
+            outcomes: Arc::new(OutcomeRecorder::new(sessions.clone(), config.outcome_queue)),
+            sessions,
             engine_slots: Arc::new(Semaphore::new(config.engine_workers())),
             identity_slots: Arc::new(Semaphore::new(config.max_identity_requests())),
             api_keys: Arc::new(ApiKeys::new(&config.api_keys)),

@@ -43,7 +43,8 @@ use crate::auth::Tenant;
 use crate::convert;
 use crate::error::ApiError;
 use crate::metrics::metrics;
-use crate::sessions::{Outcome, Session};
+use crate::outcomes::Recorded;
+use crate::sessions::{LeaseKeeper, Outcome, Session};
 use crate::state::AppState;
 
 pub type Outbound = mpsc::Sender<Result<pb::StreamSessionResponse, Status>>;
@@ -143,6 +144,8 @@ pub async fn run(
 ) {
     let _active = metrics().stream_started();
     let _running = state.lifecycle.stream_started();
+    // Held until the outcome is recorded (or the task ends some other way).
+    let lease = LeaseKeeper::start(state.sessions.clone(), session.id.clone());
     let ending = state.lifecycle.ending();
     tokio::pin!(ending);
     let config = &state.config;
@@ -373,10 +376,10 @@ pub async fn run(
     };
     metrics().verdict(judged, &outcome.reasons);
     tracing::info!(session = %session.id, live, confidence = outcome.confidence, reasons = ?outcome.reasons, "session finished");
-    if let Err(e) = state.sessions.finish(&session, outcome).await {
-        // The verdict still reaches the client; the result cannot be read or verified later.
-        tracing::error!(session = %session.id, error = %e, "the session's outcome was not stored");
-    }
+    // The verdict reaches the client however the store answers; it says when the result cannot
+    // be read yet.
+    let result_pending = state.outcomes.record(&session, outcome).await != Recorded::Stored;
+    drop(lease);
     match failure {
         Some(e) => {
             let _ = out.send(Err(e.into())).await;
@@ -398,6 +401,7 @@ pub async fn run(
                         .map(|r| r.code().to_string())
                         .collect(),
                     message: verdict.message,
+                    result_pending,
                 }))
                 .await;
         }
@@ -407,6 +411,7 @@ pub async fn run(
                 .send(Out::Verdict(pb::Verdict {
                     status: pb::SessionStatus::Completed as i32,
                     message: UNDISCLOSED_VERDICT.into(),
+                    result_pending,
                     ..Default::default()
                 }))
                 .await;

@@ -2,7 +2,8 @@
 //! shared by two servers: create on A, stream on B, read and verify from A; verify-once when A
 //! and B verify at the same instant; finished results outlive a restart of A; readiness (REST and
 //! gRPC health) follows Redis going away and coming back; expiry by TTL; a Redis that speaks only
-//! TLS, with a password and client certificates.
+//! TLS, with a password and client certificates; no outcome lost and no session stuck when
+//! Redis stops across a stream's end or a replica is killed mid-stream.
 
 mod support;
 
@@ -56,11 +57,31 @@ impl Redis {
         redis
     }
 
+    /// A Redis on `port` that keeps its data in `dir` (an append-only file, synced on every
+    /// write): stopped and started again, it has what it had.
+    fn start_persistent(port: u16, dir: &std::path::Path) -> Self {
+        std::fs::create_dir_all(dir).unwrap();
+        Self::start_with(
+            port,
+            &[
+                "--port",
+                &port.to_string(),
+                "--dir",
+                dir.to_str().unwrap(),
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+            ],
+        )
+    }
+
+    /// Without persistence unless `args` say otherwise.
     fn start_with(port: u16, args: &[&str]) -> Self {
         let child = Command::new("redis-server")
             .args(["--bind", "127.0.0.1"])
-            .args(args)
             .args(["--save", "", "--appendonly", "no"])
+            .args(args)
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server (deploy/dev/setup all installs Debian's redis-server)");
@@ -218,6 +239,156 @@ async fn two_replicas_share_sessions_verify_once_and_keep_results_across_a_resta
         a.rest_url
     )]);
     assert_eq!(read.json["status"], "CREATED", "{read:?}");
+}
+
+/// The session's result as read on `server` (REST).
+fn results(server: &TestServer, id: &str) -> support::Answer {
+    curl(&[
+        "-m",
+        "10",
+        &format!("{}/api/liveness/session/{id}/results", server.rest_url),
+    ])
+}
+
+/// Reads the session's result on `server` until its status is no longer IN_PROGRESS (or
+/// `within` has passed); returns the last answer and when it came.
+async fn result_once_settled(
+    server: &TestServer,
+    id: &str,
+    within: Duration,
+) -> (support::Answer, std::time::Instant) {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let seen = results(server, id);
+        let settled = seen.status == 200 && seen.json["status"] != "IN_PROGRESS";
+        if settled || std::time::Instant::now() >= deadline {
+            return (seen, std::time::Instant::now());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_outcome_is_held_while_redis_is_down_and_stored_when_it_returns() {
+    let port = support::free_port();
+    let dir = std::env::temp_dir().join(format!("livegate-redis-aof-{}", std::process::id()));
+    let redis = Redis::start_persistent(port, &dir);
+    let server = replica(&redis, |_| {}).await;
+    let (id, token) = create(&server);
+    let mut client = support::grpc(&server).await;
+    // The stream has claimed its session once its responses open.
+    let (tx, mut responses) =
+        support::start_stream(&mut client, &id, &token, vec![jpeg_frame(0)]).await;
+
+    // Redis stops while the stream runs, and is away when it ends.
+    drop(redis);
+    let verdict = support::still_until_verdict(&tx, &mut responses, 0).await;
+    assert_eq!(verdict.status, pb::SessionStatus::Completed as i32);
+    assert!(
+        verdict.result_pending,
+        "the verdict says its result is not stored yet: {verdict:?}"
+    );
+    // Meanwhile the backend is told the store is away, not a wrong status.
+    let asked = std::time::Instant::now();
+    assert_error(&results(&server, &id), 5001, 503);
+    println!(
+        "result read with Redis down: 5001 in {:.2} s",
+        asked.elapsed().as_secs_f32()
+    );
+
+    // Redis comes back with its data: the held outcome lands, images and all.
+    let _redis = Redis::start_persistent(port, &dir);
+    let (seen, _) = result_once_settled(&server, &id, Duration::from_secs(20)).await;
+    assert_eq!(seen.json["status"], "FAILED", "{seen:?}");
+    assert!(
+        seen.json["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "CHALLENGE_TIMEOUT"),
+        "{seen:?}"
+    );
+    assert!(
+        seen.json["referenceImage"]
+            .as_str()
+            .is_some_and(|i| i.len() > 100)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replica_killed_mid_stream_leaves_its_session_failed_on_every_replica() {
+    use pb::stream_session_response::Message as Out;
+    let redis = Redis::start();
+    let a = replica(&redis, |_| {}).await;
+    // Replica B is a process of its own, to be killed as an orchestrator or the kernel would.
+    let lease = Duration::from_secs(2);
+    let mut b = Command::new(env!("CARGO_BIN_EXE_livegate-server"))
+        .args([
+            "--addr",
+            "127.0.0.1:0",
+            "--rest-addr",
+            "127.0.0.1:0",
+            "--metrics-addr",
+            "127.0.0.1:0",
+            "--redis-url",
+            &redis.url,
+            "--stream-lease",
+            "2s",
+        ])
+        .env("LIVEGATE_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = support::log_lines(&mut b);
+    let b_grpc = support::listening_addr(&log, "gRPC");
+
+    // Created on A, streaming on B.
+    let (id, token) = create(&a);
+    let mut on_b = pb::liveness_client::LivenessClient::connect(format!("http://{b_grpc}"))
+        .await
+        .unwrap();
+    let (_tx, mut responses) =
+        support::start_stream(&mut on_b, &id, &token, vec![jpeg_frame(0)]).await;
+    while !matches!(
+        responses.message().await.unwrap().unwrap().message,
+        Some(Out::Feedback(_))
+    ) {}
+    // B is in the middle of the stream, renewing its lease: A reads IN_PROGRESS.
+    tokio::time::sleep(lease * 2).await;
+    assert_eq!(results(&a, &id).json["status"], "IN_PROGRESS");
+
+    b.kill().unwrap(); // SIGKILL: no drain, no outcome
+    b.wait().unwrap();
+    let killed = std::time::Instant::now();
+
+    // Within the lease, A reads the session as FAILED, with the reason that says what happened.
+    let (seen, settled) = result_once_settled(&a, &id, Duration::from_secs(30)).await;
+    assert_eq!(seen.json["status"], "FAILED", "{seen:?}");
+    assert_eq!(seen.json["reasons"], serde_json::json!(["STREAM_LOST"]));
+    println!(
+        "FAILED with STREAM_LOST {:.1} s after the kill (lease {lease:?})",
+        (settled - killed).as_secs_f32()
+    );
+    // It is an answer the backend can act on: verify answers it (not live: below threshold)...
+    let verified = curl(&[
+        "-X",
+        "POST",
+        &format!("{}/api/liveness/verify/{id}", a.rest_url),
+    ]);
+    assert_eq!(verified.json["errorCode"], 1009, "{verified:?}");
+    // ...and its token opens no second stream.
+    let mut again = support::grpc(&a).await;
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tx.send(start_message(&id, &token)).await.unwrap();
+    let Err(refused) = again
+        .stream_session(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+    else {
+        panic!("a lost stream's token opens no second stream");
+    };
+    assert_eq!(support::code(&refused), Some(2001));
 }
 
 const SERVING: i32 = 1;

@@ -176,7 +176,9 @@ pub async fn create_session(
 
 /// The verdict as the backend sees it: a stream verdict that does not disclose the outcome
 /// (status COMPLETED, the server's default) is filled in from the session's result, which this
-/// client reads with its key.
+/// client reads with its key. When the server could not store the outcome yet
+/// (`result_pending`), the result is read again until it is there, for up to
+/// [`PENDING_RESULT_WAIT`].
 pub async fn disclosed(
     client: &mut Client,
     session_id: &str,
@@ -185,20 +187,36 @@ pub async fn disclosed(
     if verdict.status != pb::SessionStatus::Completed as i32 {
         return Ok(verdict);
     }
-    let result = client
-        .get_session_result(pb::GetSessionResultRequest {
-            session_id: session_id.to_string(),
-        })
-        .await?
-        .into_inner();
-    Ok(pb::Verdict {
-        is_live: result.is_live,
-        confidence: result.confidence,
-        status: result.status,
-        reasons: result.reasons,
-        message: result.message,
-    })
+    let waited = std::time::Instant::now();
+    loop {
+        let read = client
+            .get_session_result(pb::GetSessionResultRequest {
+                session_id: session_id.to_string(),
+            })
+            .await;
+        let still_pending = match &read {
+            Ok(r) => r.get_ref().status == pb::SessionStatus::InProgress as i32,
+            // The store is still away.
+            Err(_) => true,
+        };
+        if verdict.result_pending && still_pending && waited.elapsed() < PENDING_RESULT_WAIT {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            continue;
+        }
+        let result = read?.into_inner();
+        return Ok(pb::Verdict {
+            is_live: result.is_live,
+            confidence: result.confidence,
+            status: result.status,
+            reasons: result.reasons,
+            message: result.message,
+            result_pending: result.status == pb::SessionStatus::InProgress as i32,
+        });
+    }
 }
+
+/// How long [`disclosed`] waits for a result the server has not stored yet.
+pub const PENDING_RESULT_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Streams `source` into the session, calling `on_message` for every server message, until the
 /// verdict (or the source's end). An undisclosed verdict is read back from the session's result

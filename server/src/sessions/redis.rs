@@ -320,6 +320,10 @@ struct Record {
     #[serde(default)]
     light_when_capable: bool,
     outcome: Option<OutcomeRecord>,
+    /// While IN_PROGRESS, when the stream's claim lapses (records written before leases have
+    /// none, and never lapse).
+    #[serde(default)]
+    lease_ms: Option<u64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -367,6 +371,7 @@ impl From<&Session> for Record {
                 message: o.message.clone(),
                 finished_ms: millis(o.finished_at),
             }),
+            lease_ms: s.lease_until.map(millis),
         }
     }
 }
@@ -429,6 +434,7 @@ impl Record {
                 finished_at: from_millis(o.finished_ms),
             }),
             verified: self.verified,
+            lease_until: self.lease_ms.map(from_millis),
         })
     }
 }
