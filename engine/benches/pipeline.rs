@@ -6,13 +6,15 @@
 //! JPEG-encoded, as a client would send them. Two configurations: the production one (the face is
 //! followed by the landmark model, the detector runs when it is lost and every 30 frames) and one
 //! that detects on every frame (the shape of a naive pipeline). Eye openness (MediaPipe Iris on
-//! both eyes) is measured only during blink steps, so that case is timed separately.
+//! both eyes) is measured only during blink steps, so that case is timed separately. Each is run
+//! with the models on tract and then on onnxruntime (when its library has been fetched).
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use livegate_engine::models::{Models, default_model_dir};
+use livegate_engine::backend::BackendChoice;
+use livegate_engine::models::{ModelLoader, Models, default_model_dir};
 use livegate_engine::{AnalyzerConfig, FrameAnalyzer, FrameInput, StageTimings, frame};
 use opencv::core::{Mat, Size};
 use opencv::prelude::*;
@@ -137,25 +139,35 @@ fn report(name: &str, timings: &[StageTimings], wall: f64, faces: usize) {
 fn main() {
     // One core: OpenCV must not fan out to its own thread pool.
     opencv::core::set_num_threads(1).unwrap();
-    let models = Arc::new(
-        Models::load(&default_model_dir()).expect("models: python3 engine/assets/fetch.py models"),
-    );
     let jpegs = frames();
-    run(&models, &jpegs[..30], 30, true); // warm-up
-    let (t, wall, faces) = run(&models, &jpegs, 30, false);
-    report(
-        "followed, turn steps (production: detect when lost and every 30 frames)",
-        &t,
-        wall,
-        faces,
-    );
-    let (t, wall, faces) = run(&models, &jpegs, 30, true);
-    report(
-        "followed, blink step (eye openness measured)",
-        &t,
-        wall,
-        faces,
-    );
-    let (t, wall, faces) = run(&models, &jpegs, 1, false);
-    report("detect on every frame", &t, wall, faces);
+    // Both backends in one run, so the machine's noise is the same for both.
+    for choice in [BackendChoice::Tract, BackendChoice::OnnxRuntime] {
+        let loaded = ModelLoader::new(&default_model_dir(), choice)
+            .and_then(|loader| Models::load_with(&loader));
+        let models = match loaded {
+            Ok(m) => Arc::new(m),
+            Err(e) => {
+                println!("\n## {choice:?}: not measured ({e})");
+                continue;
+            }
+        };
+        println!("\n## models on {choice:?}");
+        run(&models, &jpegs[..30], 30, true); // warm-up
+        let (t, wall, faces) = run(&models, &jpegs, 30, false);
+        report(
+            "followed, turn steps (production: detect when lost and every 30 frames)",
+            &t,
+            wall,
+            faces,
+        );
+        let (t, wall, faces) = run(&models, &jpegs, 30, true);
+        report(
+            "followed, blink step (eye openness measured)",
+            &t,
+            wall,
+            faces,
+        );
+        let (t, wall, faces) = run(&models, &jpegs, 1, false);
+        report("detect on every frame", &t, wall, faces);
+    }
 }

@@ -46,11 +46,16 @@ fn frames(file: &str, every: usize, most: usize) -> Vec<Mat> {
 
 fn main() {
     opencv::core::set_num_threads(1).unwrap();
-    let path = livegate_engine::models::verified_path(&default_model_dir(), "yunet").unwrap();
+    // tract at every size, as the sizes are compared here (onnxruntime: `--example backends`).
+    let loader = livegate_engine::models::ModelLoader::new(
+        &default_model_dir(),
+        livegate_engine::backend::BackendChoice::Tract,
+    )
+    .unwrap();
     let sizes = [(640, 640), (320, 256), (160, 128)];
     let detectors: Vec<YuNet> = sizes
         .iter()
-        .map(|&size| YuNet::load(&path, size).unwrap())
+        .map(|&size| YuNet::load(&loader, size).unwrap())
         .collect();
     println!(
         "| clip | frames | input | ms p50 | frames with a face | face width px (640 input) | centre offset px vs 640 |"

@@ -17,16 +17,15 @@
 //!   smaller one to come closer), so nothing it can use is lost, and a re-detection no longer
 //!   costs a frame 70–85 ms.
 
-use std::path::Path;
-
 use opencv::core::{Mat, Size};
 use opencv::imgproc;
 use opencv::prelude::*;
 use tract_onnx::prelude::*;
 
+use crate::backend::{Backend, Network};
 use crate::error::{EngineError, inference_error};
 use crate::geometry::Rect;
-use crate::models::{Plan, load_plan, load_plan_resized, output_f32};
+use crate::models::ModelLoader;
 
 /// The input the model file was exported for.
 const EXPORTED: (usize, usize) = (640, 640);
@@ -50,7 +49,7 @@ pub struct Detection {
 
 /// YuNet at one input size.
 pub struct YuNet {
-    plan: Plan,
+    net: Network,
     /// Width × height, both multiples of the largest stride.
     input: (usize, usize),
 }
@@ -62,11 +61,16 @@ pub struct FaceDetector {
 }
 
 impl FaceDetector {
-    pub fn load(path: &Path) -> Result<Self, EngineError> {
+    pub fn load(loader: &ModelLoader) -> Result<Self, EngineError> {
         Ok(FaceDetector {
-            full: YuNet::load(path, EXPORTED)?,
-            near: [YuNet::load(path, NEAR[0])?, YuNet::load(path, NEAR[1])?],
+            full: YuNet::load(loader, EXPORTED)?,
+            near: [YuNet::load(loader, NEAR[0])?, YuNet::load(loader, NEAR[1])?],
         })
+    }
+
+    /// The backend of the photo detector (camera frames' small sizes always run on tract).
+    pub fn backend(&self) -> Backend {
+        self.full.net.backend()
     }
 
     /// Every face in a photo, down to ~10 px, best first.
@@ -87,15 +91,18 @@ impl FaceDetector {
 
 impl YuNet {
     /// The model at `(width, height)`, both multiples of 32.
-    pub fn load(path: &Path, (width, height): (usize, usize)) -> Result<Self, EngineError> {
+    pub fn load(
+        loader: &ModelLoader,
+        (width, height): (usize, usize),
+    ) -> Result<Self, EngineError> {
         let shape = [1, 3, height, width];
-        let plan = if (width, height) == EXPORTED {
-            load_plan("yunet", path, &shape)?
+        let net = if (width, height) == EXPORTED {
+            loader.network("yunet", &shape)?
         } else {
-            load_plan_resized("yunet", path, &shape)?
+            loader.resized_network("yunet", &shape)?
         };
         Ok(YuNet {
-            plan,
+            net,
             input: (width, height),
         })
     }
@@ -135,11 +142,8 @@ impl YuNet {
         let tensor = tract_ndarray::Array4::from_shape_vec((1, 3, ih, iw), input)
             .map_err(inference_error)?
             .into_tensor();
-        let outputs = self
-            .plan
-            .run(tvec!(tensor.into()))
-            .map_err(inference_error)?;
-        let view = |i: usize| output_f32(&outputs[i]);
+        let outputs = self.net.run(tensor)?;
+        let view = |i: usize| outputs.get(i);
 
         let mut faces = Vec::new();
         for (level, &stride) in STRIDES.iter().enumerate() {

@@ -5,15 +5,13 @@
 //! 128-d output is L2-normalised so that the dot product of two embeddings is their cosine.
 //! OpenCV Zoo publishes 0.363 as SFace's same-person cosine threshold (LFW 99.40%).
 
-use std::path::Path;
-
 use opencv::core::{Mat, Scalar, Size};
 use opencv::imgproc;
-use tract_onnx::prelude::*;
 
-use crate::error::{EngineError, inference_error};
+use crate::backend::{Backend, Network};
+use crate::error::EngineError;
 use crate::geometry::planar_rgb_tensor;
-use crate::models::{Plan, load_plan, output_f32};
+use crate::models::ModelLoader;
 
 const SIDE: usize = 112;
 
@@ -39,14 +37,18 @@ pub const SAME_PERSON_COSINE: f32 = 0.363;
 pub const SESSION_CONTINUITY_COSINE: f32 = 0.5;
 
 pub struct FaceEmbedder {
-    plan: Plan,
+    net: Network,
 }
 
 impl FaceEmbedder {
-    pub fn load(path: &Path) -> Result<Self, EngineError> {
+    pub fn load(loader: &ModelLoader) -> Result<Self, EngineError> {
         Ok(FaceEmbedder {
-            plan: load_plan("sface", path, &[1, 3, SIDE, SIDE])?,
+            net: loader.network("sface", &[1, 3, SIDE, SIDE])?,
         })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.net.backend()
     }
 
     /// The unit-length embedding of the face whose five points are `points` in a BGR image.
@@ -57,11 +59,8 @@ impl FaceEmbedder {
     /// The unit-length embedding of a face already aligned by [`align`].
     pub fn embed_aligned(&self, aligned: &Mat) -> Result<Vec<f32>, EngineError> {
         let tensor = planar_rgb_tensor(aligned, SIDE, false, f32::from)?;
-        let out = self
-            .plan
-            .run(tvec!(tensor.into()))
-            .map_err(inference_error)?;
-        let mut v = output_f32(&out[0])?.to_vec();
+        let out = self.net.run(tensor)?;
+        let mut v = out.get(0)?.to_vec();
         let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
         v.iter_mut().for_each(|x| *x /= norm);
         Ok(v)

@@ -9,15 +9,13 @@
 //! Openness is the eye aspect ratio of the contour: the mean of three lid-to-lid distances
 //! over the corner-to-corner distance.
 
-use std::path::Path;
-
 use opencv::core::Mat;
-use tract_onnx::prelude::*;
 
-use crate::error::{EngineError, inference_error};
+use crate::backend::{Backend, Network};
+use crate::error::EngineError;
 use crate::geometry::{Roi, crop_tensor, distance};
 use crate::landmarks::FaceLandmarks;
-use crate::models::{Plan, load_plan, output_f32};
+use crate::models::ModelLoader;
 
 const INPUT: usize = 64;
 /// Eye ROI side over the corners' extent (MediaPipe's iris_landmark_landmarks_to_roi).
@@ -29,14 +27,18 @@ const LID_PAIRS: [(usize, usize); 3] = [(11, 3), (12, 4), (13, 5)];
 const EYES: [(usize, usize); 2] = [(33, 133), (362, 263)];
 
 pub struct EyeLandmarker {
-    plan: Plan,
+    net: Network,
 }
 
 impl EyeLandmarker {
-    pub fn load(path: &Path) -> Result<Self, EngineError> {
+    pub fn load(loader: &ModelLoader) -> Result<Self, EngineError> {
         Ok(EyeLandmarker {
-            plan: load_plan("iris", path, &[1, 3, INPUT, INPUT])?,
+            net: loader.network("iris", &[1, 3, INPUT, INPUT])?,
         })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.net.backend()
     }
 
     /// Openness of both eyes, averaged: about 0.25–0.35 open, towards 0.05 shut.
@@ -45,11 +47,8 @@ impl EyeLandmarker {
         for (i, &(a, b)) in EYES.iter().enumerate() {
             let roi = eye_roi(face.xy(a), face.xy(b));
             let tensor = crop_tensor(bgr, &roi, INPUT, i == 1)?;
-            let out = self
-                .plan
-                .run(tvec!(tensor.into()))
-                .map_err(inference_error)?;
-            let contour = output_f32(&out[0])?;
+            let out = self.net.run(tensor)?;
+            let contour = out.get(0)?;
             let p = |k: usize| (contour[k * 3], contour[k * 3 + 1]);
             let width = distance(p(CORNERS.0), p(CORNERS.1)).max(1e-3);
             let lids: f32 = LID_PAIRS.iter().map(|&(u, l)| distance(p(u), p(l))).sum();

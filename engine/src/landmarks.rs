@@ -7,15 +7,13 @@
 //!
 //! Index conventions (MediaPipe's canonical mesh): "right" is the person's own right.
 
-use std::path::Path;
-
 use opencv::core::Mat;
-use tract_onnx::prelude::*;
 
+use crate::backend::{Backend, Network};
 use crate::detector::Detection;
-use crate::error::{EngineError, inference_error};
+use crate::error::EngineError;
 use crate::geometry::{Rect, Roi, crop_tensor};
-use crate::models::{Plan, load_plan, output_f32};
+use crate::models::ModelLoader;
 
 pub const INPUT: usize = 192;
 pub const COUNT: usize = 468;
@@ -136,25 +134,26 @@ pub fn roi_from_detection(d: &Detection) -> Roi {
 }
 
 pub struct FaceLandmarker {
-    plan: Plan,
+    net: Network,
 }
 
 impl FaceLandmarker {
-    pub fn load(path: &Path) -> Result<Self, EngineError> {
+    pub fn load(loader: &ModelLoader) -> Result<Self, EngineError> {
         Ok(FaceLandmarker {
-            plan: load_plan("facemesh", path, &[1, 3, INPUT, INPUT])?,
+            net: loader.network("facemesh", &[1, 3, INPUT, INPUT])?,
         })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.net.backend()
     }
 
     /// Landmarks of the face inside `roi` of a BGR image.
     pub fn landmarks(&self, bgr: &Mat, roi: &Roi) -> Result<FaceLandmarks, EngineError> {
         let tensor = crop_tensor(bgr, roi, INPUT, false)?;
-        let out = self
-            .plan
-            .run(tvec!(tensor.into()))
-            .map_err(inference_error)?;
-        let coords = output_f32(&out[0])?;
-        let logit = output_f32(&out[1])?[0];
+        let out = self.net.run(tensor)?;
+        let coords = out.get(0)?;
+        let logit = out.get(1)?[0];
 
         let [[a, b, tx], [c, d, ty]] = roi.to_frame_affine(INPUT as f32);
         let zscale = (roi.size / INPUT as f32) as f64;

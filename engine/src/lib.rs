@@ -13,6 +13,7 @@
 
 pub mod analyzer;
 pub mod attempt;
+pub mod backend;
 pub mod challenge;
 pub mod detector;
 pub mod document;

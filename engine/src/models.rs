@@ -1,15 +1,17 @@
 //! The model files: which ones, where they are, whether they are intact, and loading them.
 //!
 //! The manifest (`engine/assets/models.toml`) is compiled in, so the binary knows the sha256 of
-//! every file it may load. [`Models::load`] checks each file before handing it to tract: a missing
-//! or altered model stops start-up with a message naming the file and the fetch command, instead
-//! of failing (or silently misbehaving) mid-stream.
+//! every file it may load. [`Models::load`] checks each file before handing it to a backend
+//! ([`crate::backend`]): a missing or altered model stops start-up with a message naming the file
+//! and the fetch command, instead of failing (or silently misbehaving) mid-stream. The
+//! onnxruntime library is pinned the same way (`[[runtime]]` in the manifest).
 
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use crate::backend::{Backend, BackendChoice, Network, ONNXRUNTIME_FASTER};
 use crate::detector::FaceDetector;
 use crate::embedding::FaceEmbedder;
 use crate::error::EngineError;
@@ -36,14 +38,22 @@ pub struct ModelEntry {
 #[derive(Deserialize)]
 struct ManifestFile {
     model: Vec<ModelEntry>,
+    #[serde(default)]
+    runtime: Vec<ModelEntry>,
+}
+
+fn manifest_file() -> ManifestFile {
+    toml::from_str::<ManifestFile>(MANIFEST)
+        .expect("engine/assets/models.toml is valid (checked by tests)")
 }
 
 /// The entries of the compiled-in model manifest.
 pub fn manifest() -> Vec<ModelEntry> {
-    toml::from_str::<ManifestFile>(MANIFEST)
-        .expect("engine/assets/models.toml is valid (checked by tests)")
-        .model
+    manifest_file().model
 }
+
+/// The onnxruntime library's entry in the manifest (for this machine's platform).
+pub const ONNXRUNTIME: &str = "onnxruntime";
 
 /// Where `fetch.py` keeps models and test media: `$LIVEGATE_CACHE_DIR`, else `~/.cache/livegate`.
 pub fn cache_dir() -> PathBuf {
@@ -60,8 +70,11 @@ pub fn default_model_dir() -> PathBuf {
 
 /// Checks that the manifest's file `name` exists in `dir` with the pinned sha256; returns its path.
 pub fn verified_path(dir: &Path, name: &str) -> Result<PathBuf, EngineError> {
-    let entry = manifest()
+    let file = manifest_file();
+    let entry = file
+        .model
         .into_iter()
+        .chain(file.runtime)
         .find(|e| e.name == name)
         .ok_or_else(|| EngineError::ModelLoad {
             name: name.into(),
@@ -94,25 +107,92 @@ pub struct Models {
 }
 
 impl Models {
+    /// The models in `dir`, each on the faster backend present ([`BackendChoice::Auto`]).
     pub fn load(dir: &Path) -> Result<Self, EngineError> {
+        Models::load_with(&ModelLoader::new(dir, BackendChoice::Auto)?)
+    }
+
+    pub fn load_with(loader: &ModelLoader) -> Result<Self, EngineError> {
         Ok(Models {
-            detector: FaceDetector::load(&verified_path(dir, "yunet")?)?,
-            landmarker: FaceLandmarker::load(&verified_path(dir, "facemesh")?)?,
-            eyes: EyeLandmarker::load(&verified_path(dir, "iris")?)?,
-            embedder: FaceEmbedder::load(&verified_path(dir, "sface")?)?,
-            antispoof: AntiSpoofModel::load(&verified_path(dir, "antispoof")?)?,
+            detector: FaceDetector::load(loader)?,
+            landmarker: FaceLandmarker::load(loader)?,
+            eyes: EyeLandmarker::load(loader)?,
+            embedder: FaceEmbedder::load(loader)?,
+            antispoof: AntiSpoofModel::load(loader)?,
         })
+    }
+
+    /// Which backend runs each model, for the start-up log.
+    pub fn backends(&self) -> Vec<(&'static str, Backend)> {
+        vec![
+            ("yunet (photos)", self.detector.backend()),
+            ("yunet (camera frames)", Backend::Tract),
+            ("facemesh", self.landmarker.backend()),
+            ("iris", self.eyes.backend()),
+            ("sface", self.embedder.backend()),
+            ("antispoof", self.antispoof.backend()),
+        ]
+    }
+}
+
+/// Loads verified model files onto their backend.
+pub struct ModelLoader {
+    dir: PathBuf,
+    /// The verified onnxruntime library, when it is to be used.
+    onnxruntime: Option<PathBuf>,
+}
+
+impl ModelLoader {
+    /// A loader for the models in `dir`. [`BackendChoice::Auto`] uses onnxruntime when its pinned
+    /// library is in `dir` and intact, and tract otherwise; [`BackendChoice::OnnxRuntime`] fails
+    /// without it.
+    pub fn new(dir: &Path, choice: BackendChoice) -> Result<Self, EngineError> {
+        let onnxruntime = match choice {
+            BackendChoice::Tract => None,
+            // Absent, altered, or not loadable on this machine: tract runs everything.
+            BackendChoice::Auto => verified_path(dir, ONNXRUNTIME)
+                .ok()
+                .filter(|library| crate::backend::onnxruntime(library).is_ok()),
+            BackendChoice::OnnxRuntime => {
+                let library = verified_path(dir, ONNXRUNTIME)?;
+                crate::backend::onnxruntime(&library)?;
+                Some(library)
+            }
+        };
+        Ok(ModelLoader {
+            dir: dir.to_path_buf(),
+            onnxruntime,
+        })
+    }
+
+    /// Model `name` with its input fixed to `input_shape`, on onnxruntime where it is present
+    /// and faster for this model, else on tract.
+    pub fn network(&self, name: &str, input_shape: &[usize]) -> Result<Network, EngineError> {
+        let path = verified_path(&self.dir, name)?;
+        match &self.onnxruntime {
+            Some(library) if ONNXRUNTIME_FASTER.contains(&name) => {
+                Network::onnxruntime(name, &path, library)
+            }
+            _ => load_plan(name, &path, input_shape).map(Network::tract),
+        }
+    }
+
+    /// Like [`network`](Self::network), for a fully convolutional model run at another input
+    /// size than its file was exported for: always tract (onnxruntime keeps the file's shapes).
+    pub fn resized_network(
+        &self,
+        name: &str,
+        input_shape: &[usize],
+    ) -> Result<Network, EngineError> {
+        let path = verified_path(&self.dir, name)?;
+        load_plan_resized(name, &path, input_shape).map(Network::tract)
     }
 }
 
 /// A tract plan for a model with one fixed-size f32 input.
 pub(crate) type Plan = std::sync::Arc<tract_onnx::prelude::TypedRunnableModel>;
 
-pub(crate) fn load_plan(
-    name: &str,
-    path: &Path,
-    input_shape: &[usize],
-) -> Result<Plan, EngineError> {
+fn load_plan(name: &str, path: &Path, input_shape: &[usize]) -> Result<Plan, EngineError> {
     use tract_onnx::prelude::*;
     let model = tract_onnx::onnx()
         .model_for_path(path)
@@ -123,11 +203,7 @@ pub(crate) fn load_plan(
 /// Like [`load_plan`], for a fully convolutional model run at another input size than the one
 /// its file was exported for: the file's own shapes for every intermediate value (ONNX
 /// `value_info`) and output are forgotten, and inferred again from `input_shape`.
-pub(crate) fn load_plan_resized(
-    name: &str,
-    path: &Path,
-    input_shape: &[usize],
-) -> Result<Plan, EngineError> {
+fn load_plan_resized(name: &str, path: &Path, input_shape: &[usize]) -> Result<Plan, EngineError> {
     use tract_onnx::prelude::*;
     let err = load_error(name);
     let mut model = tract_onnx::onnx().model_for_path(path).map_err(err)?;
@@ -169,14 +245,6 @@ fn load_error(name: &str) -> impl Fn(tract_onnx::prelude::TractError) -> EngineE
         name: name.into(),
         reason: format!("{e:#}"),
     }
-}
-
-/// The f32 contents of a model output.
-pub(crate) fn output_f32(value: &tract_onnx::prelude::TValue) -> Result<&[f32], EngineError> {
-    value
-        .try_as_plain_ram()
-        .and_then(|plain| plain.as_slice::<f32>())
-        .map_err(crate::error::inference_error)
 }
 
 #[cfg(test)]

@@ -161,3 +161,50 @@ fn franck_video_pose_varies_and_face_is_followed() {
         "an ordinary webcam video is not called blurry"
     );
 }
+
+#[test]
+fn tract_and_onnxruntime_see_the_same_face() {
+    use livegate_engine::backend::{Backend, BackendChoice};
+    use livegate_engine::embedding::cosine;
+    use livegate_engine::models::{ModelLoader, Models, default_model_dir};
+    use std::sync::Arc;
+
+    let load = |choice| {
+        let loader = ModelLoader::new(&default_model_dir(), choice)
+            .expect("the onnxruntime library (python3 engine/assets/fetch.py models)");
+        Arc::new(Models::load_with(&loader).unwrap())
+    };
+    let (tract, ort) = (load(BackendChoice::Tract), load(BackendChoice::OnnxRuntime));
+    assert_eq!(ort.landmarker.backend(), Backend::OnnxRuntime);
+    assert_eq!(tract.landmarker.backend(), Backend::Tract);
+    for name in franck_stills() {
+        let img = image(&name);
+        let analyse = |models: &Arc<Models>| {
+            FrameAnalyzer::new(models.clone(), AnalyzerConfig::default())
+                .analyze(&img, true)
+                .unwrap()
+                .face
+                .expect(&name)
+        };
+        let (a, b) = (analyse(&tract), analyse(&ort));
+        let pose_gap = (a.pose.yaw - b.pose.yaw)
+            .abs()
+            .max((a.pose.pitch - b.pose.pitch).abs())
+            .max((a.pose.roll - b.pose.roll).abs());
+        let eye_gap = (a.eye_openness.unwrap() - b.eye_openness.unwrap()).abs();
+        let (da, db) = (
+            &tract.detector.detect(&img).unwrap()[0],
+            &ort.detector.detect(&img).unwrap()[0],
+        );
+        let same = cosine(
+            &tract.embedder.embed(&img, &da.keypoints).unwrap(),
+            &ort.embedder.embed(&img, &db.keypoints).unwrap(),
+        );
+        println!(
+            "{name}: pose gap {pose_gap:.3}°, eye gap {eye_gap:.4}, embedding cosine {same:.5}"
+        );
+        assert!(pose_gap < 0.5, "{name}: {pose_gap}°");
+        assert!(eye_gap < 0.01, "{name}: {eye_gap}");
+        assert!(same > 0.999, "{name}: {same}");
+    }
+}

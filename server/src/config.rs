@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
+use livegate_engine::backend::BackendChoice;
 use livegate_engine::challenge::LightPolicy;
 use livegate_engine::{ChallengeKind, PlanConfig};
 
@@ -97,6 +98,12 @@ pub struct Config {
     /// Largest REST request body, and largest gRPC or WebSocket message besides frames, bytes.
     #[arg(long, env = "LIVEGATE_MAX_REQUEST_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub max_request_bytes: u32,
+
+    /// Which backend runs the models: `auto` (onnxruntime for the models it runs faster, when
+    /// its pinned library is in the model directory; tract otherwise), `tract` (every model),
+    /// `onnxruntime` (refuses to start without the library). The choice is logged at start.
+    #[arg(long, env = "LIVEGATE_INFERENCE", value_enum, default_value = "auto")]
+    pub inference: InferenceArg,
 
     /// Directory holding the model files (see engine/assets/models.toml).
     /// Default: $LIVEGATE_CACHE_DIR/models, else ~/.cache/livegate/models.
@@ -253,6 +260,24 @@ fn parse_lease(s: &str) -> Result<Duration, String> {
         return Err("a stream lease is at least 1s".into());
     }
     Ok(lease)
+}
+
+/// The inference backend choice as written on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum InferenceArg {
+    Auto,
+    Tract,
+    Onnxruntime,
+}
+
+impl From<InferenceArg> for BackendChoice {
+    fn from(i: InferenceArg) -> Self {
+        match i {
+            InferenceArg::Auto => BackendChoice::Auto,
+            InferenceArg::Tract => BackendChoice::Tract,
+            InferenceArg::Onnxruntime => BackendChoice::OnnxRuntime,
+        }
+    }
 }
 
 /// The light policy as written on the command line.

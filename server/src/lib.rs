@@ -36,6 +36,7 @@ use std::time::Duration;
 
 use http::Method;
 use livegate_engine::Models;
+use livegate_engine::models::ModelLoader;
 use livegate_proto::v1 as pb;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -52,8 +53,18 @@ pub use state::AppState;
 
 /// Loads and checks the models named by the configuration. Fails with a message that names the
 /// missing or corrupt file and the command that fetches it.
+/// Each model runs on the backend the configuration chooses (`LIVEGATE_INFERENCE`); which one
+/// is logged.
 pub fn load_models(config: &Config) -> Result<Arc<Models>, livegate_engine::EngineError> {
-    Models::load(&config.model_dir()).map(Arc::new)
+    let loader = ModelLoader::new(&config.model_dir(), config.inference.into())?;
+    let models = Models::load_with(&loader)?;
+    let backends: Vec<String> = models
+        .backends()
+        .into_iter()
+        .map(|(model, backend)| format!("{model}: {}", backend.name()))
+        .collect();
+    tracing::info!(backends = %backends.join(", "), "models loaded");
+    Ok(Arc::new(models))
 }
 
 /// The sockets the server answers on.

@@ -485,15 +485,16 @@ impl Subject for HalftonePrint {
 
 /// The face's nose tip and size in a still, found by the engine's detector once per still.
 fn nose_and_size(still: &Mat) -> opencv::Result<((f64, f64), f64)> {
+    use livegate_engine::backend::BackendChoice;
     use livegate_engine::detector::FaceDetector;
-    use livegate_engine::models::{default_model_dir, verified_path};
+    use livegate_engine::models::{ModelLoader, default_model_dir};
     use std::sync::OnceLock;
     static DETECTOR: OnceLock<Option<FaceDetector>> = OnceLock::new();
     let fail = |what: String| opencv::Error::new(core::StsError, what);
     let detector = DETECTOR
         .get_or_init(|| {
-            verified_path(&default_model_dir(), "yunet")
-                .and_then(|p| FaceDetector::load(&p))
+            ModelLoader::new(&default_model_dir(), BackendChoice::Auto)
+                .and_then(|loader| FaceDetector::load(&loader))
                 .ok()
         })
         .as_ref()

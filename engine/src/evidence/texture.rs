@@ -19,16 +19,14 @@
 //!   colourless patches). Glare is reported, not used to flag a screen: skin shines too (see
 //!   the fusion rule in [`crate::evidence`]).
 
-use std::path::Path;
-
 use opencv::core::{self, Mat, Scalar, Size};
 use opencv::imgproc;
 use opencv::prelude::*;
-use tract_onnx::prelude::*;
 
-use crate::error::{EngineError, inference_error};
+use crate::backend::{Backend, Network};
+use crate::error::EngineError;
 use crate::geometry::planar_rgb_tensor;
-use crate::models::{Plan, load_plan, output_f32};
+use crate::models::ModelLoader;
 
 /// Side of the square crop the anti-spoofing model runs on.
 pub const ANTISPOOF_INPUT: usize = 128;
@@ -36,14 +34,18 @@ pub const ANTISPOOF_INPUT: usize = 128;
 pub const ANTISPOOF_REAL: f32 = 0.1826;
 
 pub struct AntiSpoofModel {
-    plan: Plan,
+    net: Network,
 }
 
 impl AntiSpoofModel {
-    pub fn load(path: &Path) -> Result<Self, EngineError> {
+    pub fn load(loader: &ModelLoader) -> Result<Self, EngineError> {
         Ok(AntiSpoofModel {
-            plan: load_plan("antispoof", path, &[1, 3, ANTISPOOF_INPUT, ANTISPOOF_INPUT])?,
+            net: loader.network("antispoof", &[1, 3, ANTISPOOF_INPUT, ANTISPOOF_INPUT])?,
         })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.net.backend()
     }
 
     /// Mean predicted depth (0–1) of a BGR face crop: high for a real face, low for a flat one.
@@ -59,11 +61,8 @@ impl AntiSpoofModel {
             imgproc::INTER_AREA,
         )?;
         let tensor = planar_rgb_tensor(&resized, side, false, |v| (v as f32 - 127.0) / 128.0)?;
-        let out = self
-            .plan
-            .run(tvec!(tensor.into()))
-            .map_err(inference_error)?;
-        let depth = output_f32(&out[0])?;
+        let out = self.net.run(tensor)?;
+        let depth = out.get(0)?;
         Ok(depth.iter().sum::<f32>() / depth.len().max(1) as f32)
     }
 }
