@@ -1,5 +1,6 @@
 //! Running a network: tract (pure Rust, always built in) or onnxruntime (loaded at run time from
-//! the pinned library `fetch.py models` places beside the models, when it is there).
+//! the pinned library `fetch.py models` places beside the models, when it is there: 1.23.2, see
+//! `engine/assets/models.toml` for why not a later one).
 //!
 //! Every model goes through [`Network::run`]: one f32 input tensor in, f32 outputs back, so the
 //! model code (detector, landmarks, eyes, embedding, passive model) does not know which backend
