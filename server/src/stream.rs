@@ -13,9 +13,9 @@
 //! (TOO_MANY_FRAMES), duration (STREAM_DURATION_EXCEEDED), silence (STREAM_IDLE: no frame for
 //! `stream_idle_timeout` while the server waits for one), and rate (FRAME_RATE_EXCEEDED) when
 //! more than twice `max_fps` frames fall within one second of the frames' own timestamps, or
-//! more than four times `max_fps` arrive within one second of the server's clock (a lock-step
-//! client that sends a recorded video as fast as it is answered may legitimately arrive faster
-//! than real time). Below that, frames closer than `1 / max_fps` by their timestamps are skipped
+//! more than four times `max_fps` arrive within one second of the server's clock while another
+//! frame is still waiting or in the engine (a lock-step client that sends a recorded video as
+//! fast as it is answered is paced by the engine, however fast that is). Below that, frames closer than `1 / max_fps` by their timestamps are skipped
 //! and counted as dropped: cameras jitter. Engine work runs
 //! on the blocking pool, at most `engine_workers` frames at once across all streams.
 
@@ -260,9 +260,12 @@ pub async fn run(
                         break;
                     }
                     let arrived_ms = deadline_start.elapsed().as_millis() as i64;
+                    // By the server's clock only frames that must wait count: a lock-step client
+                    // (the next frame once the last is answered) is paced by the engine itself.
+                    let waits = job.is_some() || pending.is_some();
                     if config.max_fps > 0.0
                         && (by_timestamp.count(frame.timestamp_ms) > most_per_second
-                            || by_arrival.count(arrived_ms) > most_arriving_per_second)
+                            || (waits && by_arrival.count(arrived_ms) > most_arriving_per_second))
                     {
                         failure = Some(ApiError::FrameRateExceeded(most_per_second));
                         break;
