@@ -95,6 +95,18 @@ pub struct Config {
     #[arg(long, env = "LIVEGATE_SESSION_BURST", default_value_t = 20)]
     pub session_burst: u32,
 
+    /// Identity checks (compare-faces, KYC) each API key may make per minute, on average.
+    #[arg(
+        long,
+        env = "LIVEGATE_IDENTITY_CHECKS_PER_MINUTE",
+        default_value_t = 120
+    )]
+    pub identity_checks_per_minute: u32,
+
+    /// Identity checks each API key may make in a burst, above its per-minute rate.
+    #[arg(long, env = "LIVEGATE_IDENTITY_CHECK_BURST", default_value_t = 20)]
+    pub identity_check_burst: u32,
+
     /// Largest REST request body, and largest gRPC or WebSocket message besides frames, bytes.
     #[arg(long, env = "LIVEGATE_MAX_REQUEST_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub max_request_bytes: u32,

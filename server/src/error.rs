@@ -57,8 +57,12 @@ pub enum ApiError {
     ShuttingDown,
     #[error("{0}")]
     Unauthenticated(&'static str),
-    #[error("too many sessions created with this API key; retry in {retry_after_s} s")]
-    RateLimited { retry_after_s: u64 },
+    /// `what`: the calls limited, e.g. "sessions created" or "identity checks".
+    #[error("too many {what} with this API key; retry in {retry_after_s} s")]
+    RateLimited {
+        what: &'static str,
+        retry_after_s: u64,
+    },
     #[error("request larger than the limit of {0} bytes")]
     MessageTooLarge(usize),
     /// Too many requests of a costly kind in flight (identity checks): retry shortly.
@@ -243,7 +247,8 @@ impl IntoResponse for ApiError {
             self.json_body(),
         )
             .into_response();
-        if let ApiError::RateLimited { retry_after_s } | ApiError::Busy { retry_after_s } = self {
+        if let ApiError::RateLimited { retry_after_s, .. } | ApiError::Busy { retry_after_s } = self
+        {
             response
                 .headers_mut()
                 .insert(http::header::RETRY_AFTER, retry_after_s.into());

@@ -1,7 +1,9 @@
 //! Face matching and identity checks (KYC), once for every transport: the gRPC `Identity`
 //! service and the REST `compare-faces` and `identity-with-liveness` routes parse their requests
 //! into these calls. The engine's work runs on the blocking pool, holding one of the engine
-//! slots that liveness streams use, so identity checks and streams share the CPU fairly.
+//! slots that liveness streams use, so identity checks and streams share the CPU fairly. Each
+//! call first takes one from its key's identity-check bucket ([`crate::rate_limit`],
+//! `LIVEGATE_IDENTITY_CHECKS_PER_MINUTE`): beyond it, RATE_LIMITED (2014) with a retry time.
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -79,6 +81,7 @@ pub async fn compare_faces(
     tenant: &Tenant,
     request: pb::CompareFacesRequest,
 ) -> Result<pb::CompareFacesResponse, ApiError> {
+    state.identity_limiter.take(tenant).await?;
     let threshold =
         checked_scale("threshold", request.threshold)?.unwrap_or(DEFAULT_MATCH_THRESHOLD);
     let comparison = on_engine(state, move |models| {
@@ -120,6 +123,7 @@ pub async fn analyze_identity(
     tenant: &Tenant,
     request: pb::AnalyzeIdentityRequest,
 ) -> Result<pb::AnalyzeIdentityResponse, ApiError> {
+    state.identity_limiter.take(tenant).await?;
     let similarity_threshold = checked_scale("similarityThreshold", request.similarity_threshold)?
         .unwrap_or(DEFAULT_MATCH_THRESHOLD);
     let confidence_threshold = checked_scale("confidenceThreshold", request.confidence_threshold)?;

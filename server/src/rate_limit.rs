@@ -1,17 +1,18 @@
-//! A per-tenant limit on session creation, as a gate ([`crate::gate`]) in front of both
-//! transports.
+//! Per-tenant rate limits: on session creation (a gate, [`crate::gate`], in front of both
+//! transports) and on identity checks (compare-faces, KYC: taken by [`crate::identity`] itself).
 //!
-//! Each tenant (API key) has a token bucket: `per_minute` sessions a minute on average, with
-//! bursts of up to `burst`. A create-session request beyond it is answered by the layer itself
-//! with `RATE_LIMITED` (2014): gRPC `RESOURCE_EXHAUSTED`, REST 429. Other calls pass untouched;
-//! streams have their own limits ([`crate::stream`]). The layer runs after [`crate::auth`], which
-//! put the caller's [`Tenant`] in the request.
+//! Each tenant (API key) has a token bucket per limit: `per_minute` calls a minute on average,
+//! with bursts of up to `burst`. A call beyond it is answered with `RATE_LIMITED` (2014): gRPC
+//! `RESOURCE_EXHAUSTED`, REST 429 with `Retry-After`. Streams have their own limits
+//! ([`crate::stream`]). The session gate runs after [`crate::auth`], which put the caller's
+//! [`Tenant`] in the request.
 //!
 //! The buckets live where the sessions do. In memory, for one replica. In Redis when sessions
 //! are there, so the limit is the key's across every replica, not multiplied by their number:
-//! one hash a tenant, `livegate:ratelimit:{tenant}`, refilled and taken in one Lua script on
-//! Redis's own clock (replicas' clocks may differ), expiring once it would be full again. A
-//! Redis that does not answer refuses creation with 5001, as creating the session would.
+//! one hash a tenant and limit, `livegate:ratelimit:{tenant}` (sessions) or
+//! `livegate:ratelimit:identity:{tenant}`, refilled and taken in one Lua script on Redis's own
+//! clock (replicas' clocks may differ), expiring once it would be full again. A Redis that does
+//! not answer refuses the call with 5001, as the call itself would have failed.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -51,8 +52,40 @@ redis.call('PEXPIRE', KEYS[1], math.max(refill, 1000))
 return wait
 ";
 
+/// What a limiter limits: its buckets' Redis key and its log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limited {
+    SessionCreation,
+    IdentityChecks,
+}
+
+impl Limited {
+    fn key(self, tenant: &Tenant) -> String {
+        match self {
+            Limited::SessionCreation => format!("livegate:ratelimit:{tenant}"),
+            Limited::IdentityChecks => format!("livegate:ratelimit:identity:{tenant}"),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Limited::SessionCreation => "session creation",
+            Limited::IdentityChecks => "identity checks",
+        }
+    }
+
+    /// The calls counted, as the refusal names them.
+    fn calls(self) -> &'static str {
+        match self {
+            Limited::SessionCreation => "sessions created",
+            Limited::IdentityChecks => "identity checks",
+        }
+    }
+}
+
 /// Token buckets by tenant, shared by every transport so the limit is the key's, not the port's.
-pub struct SessionRateLimiter {
+pub struct RateLimiter {
+    limited: Limited,
     per_minute: f64,
     burst: f64,
     buckets: Buckets,
@@ -71,10 +104,11 @@ struct Bucket {
     at: Instant,
 }
 
-impl SessionRateLimiter {
+impl RateLimiter {
     /// Buckets in this process's memory.
-    pub fn new(per_minute: u32, burst: u32) -> Self {
+    pub fn new(limited: Limited, per_minute: u32, burst: u32) -> Self {
         Self::with(
+            limited,
             per_minute,
             burst,
             Buckets::Memory(Mutex::new(HashMap::new())),
@@ -82,28 +116,39 @@ impl SessionRateLimiter {
     }
 
     /// Buckets in Redis, shared with every replica that uses it.
-    pub fn shared(per_minute: u32, burst: u32, connection: ConnectionManager) -> Self {
+    pub fn shared(
+        limited: Limited,
+        per_minute: u32,
+        burst: u32,
+        connection: ConnectionManager,
+    ) -> Self {
         let take = redis::Script::new(TAKE);
-        Self::with(per_minute, burst, Buckets::Redis { connection, take })
+        Self::with(
+            limited,
+            per_minute,
+            burst,
+            Buckets::Redis { connection, take },
+        )
     }
 
-    fn with(per_minute: u32, burst: u32, buckets: Buckets) -> Self {
-        SessionRateLimiter {
+    fn with(limited: Limited, per_minute: u32, burst: u32, buckets: Buckets) -> Self {
+        RateLimiter {
+            limited,
             per_minute: per_minute as f64,
             burst: burst.max(1) as f64,
             buckets,
         }
     }
 
-    /// Takes one session from `tenant`'s bucket; refuses with `RATE_LIMITED` and the seconds
-    /// until one is there.
+    /// Takes one call from `tenant`'s bucket; refuses with `RATE_LIMITED` and the seconds until
+    /// one is there.
     pub async fn take(&self, tenant: &Tenant) -> Result<(), ApiError> {
         let taken = match &self.buckets {
             Buckets::Memory(buckets) => self.take_in_memory(buckets, tenant, Instant::now()),
             Buckets::Redis { connection, take } => {
                 let mut c = connection.clone();
                 let wait_ms: i64 = take
-                    .key(format!("livegate:ratelimit:{tenant}"))
+                    .key(self.limited.key(tenant))
                     .arg(self.per_minute / 60_000.0)
                     .arg(self.burst)
                     .invoke_async(&mut c)
@@ -119,8 +164,9 @@ impl SessionRateLimiter {
             }
         };
         taken.map_err(|wait| {
-            tracing::info!(%tenant, "session creation rate-limited");
+            tracing::info!(%tenant, limit = self.limited.name(), "rate-limited");
             ApiError::RateLimited {
+                what: self.limited.calls(),
                 retry_after_s: wait.as_secs_f64().ceil().min(3600.0) as u64,
             }
         })
@@ -154,19 +200,16 @@ impl SessionRateLimiter {
     }
 }
 
-/// Applies a [`SessionRateLimiter`] (as a [`GateLayer`](crate::gate::GateLayer)) to the
+/// Applies a [`RateLimiter`] (as a [`GateLayer`](crate::gate::GateLayer)) to the
 /// requests `(method, path)` that create sessions.
 #[derive(Clone)]
 pub struct LimitSessionCreation {
-    limiter: Arc<SessionRateLimiter>,
+    limiter: Arc<RateLimiter>,
     creates: &'static [(Method, &'static str)],
 }
 
 impl LimitSessionCreation {
-    pub fn new(
-        limiter: Arc<SessionRateLimiter>,
-        creates: &'static [(Method, &'static str)],
-    ) -> Self {
+    pub fn new(limiter: Arc<RateLimiter>, creates: &'static [(Method, &'static str)]) -> Self {
         LimitSessionCreation { limiter, creates }
     }
 }
@@ -195,9 +238,9 @@ mod tests {
 
     #[test]
     fn a_tenant_gets_its_burst_then_its_rate_and_others_are_unaffected() {
-        let limiter = SessionRateLimiter::new(60, 3);
+        let limiter = RateLimiter::new(Limited::SessionCreation, 60, 3);
         let Buckets::Memory(buckets) = &limiter.buckets else {
-            panic!("SessionRateLimiter::new keeps its buckets in memory");
+            panic!("RateLimiter::new keeps its buckets in memory");
         };
         let take_at = |tenant: &Tenant, now| limiter.take_in_memory(buckets, tenant, now);
         let (a, b) = (Tenant::new("a"), Tenant::new("b"));

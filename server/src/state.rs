@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::identity::ZoneReaders;
 use crate::lifecycle::Lifecycle;
 use crate::outcomes::OutcomeRecorder;
-use crate::rate_limit::SessionRateLimiter;
+use crate::rate_limit::{Limited, RateLimiter};
 use crate::sessions::SessionStore;
 
 #[derive(Clone)]
@@ -27,7 +27,9 @@ pub struct AppState {
     pub identity_slots: Arc<Semaphore>,
     pub api_keys: Arc<ApiKeys>,
     /// One limiter for every transport: the limit belongs to the key, not the port.
-    pub session_limiter: Arc<SessionRateLimiter>,
+    pub session_limiter: Arc<RateLimiter>,
+    /// The per-key limit on compare-faces and KYC, taken by [`crate::identity`].
+    pub identity_limiter: Arc<RateLimiter>,
     /// Tesseract readers for identity documents, reused between requests.
     pub zone_readers: Arc<ZoneReaders>,
     /// Readiness, draining and the streams still running.
@@ -80,10 +82,16 @@ impl AppState {
         let plan_config = config.plan_config();
         // Where the sessions are shared, so are the buckets: the limit is the key's.
         let (per_minute, burst) = (config.sessions_per_minute, config.session_burst);
-        let session_limiter = match sessions.redis_connection() {
-            Some(connection) => SessionRateLimiter::shared(per_minute, burst, connection),
-            None => SessionRateLimiter::new(per_minute, burst),
+        let limiter = |limited, per_minute, burst| match sessions.redis_connection() {
+            Some(connection) => RateLimiter::shared(limited, per_minute, burst, connection),
+            None => RateLimiter::new(limited, per_minute, burst),
         };
+        let session_limiter = limiter(Limited::SessionCreation, per_minute, burst);
+        let identity_limiter = limiter(
+            Limited::IdentityChecks,
+            config.identity_checks_per_minute,
+            config.identity_check_burst,
+        );
         AppState {
             outcomes: Arc::new(OutcomeRecorder::new(sessions.clone(), config.outcome_queue)),
             sessions,
@@ -91,6 +99,7 @@ impl AppState {
             identity_slots: Arc::new(Semaphore::new(config.max_identity_requests())),
             api_keys: Arc::new(ApiKeys::new(&config.api_keys)),
             session_limiter: Arc::new(session_limiter),
+            identity_limiter: Arc::new(identity_limiter),
             plan_config: Arc::new(plan_config),
             zone_readers: Arc::default(),
             lifecycle: Arc::default(),

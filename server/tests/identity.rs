@@ -168,6 +168,85 @@ async fn pictures_without_a_face_or_unreadable_are_the_seeds_1010() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn identity_checks_are_rate_limited_per_key_on_both_transports() {
+    use support::{ACME_KEY, GLOBEX_KEY, keyed, with_keys};
+    let server = start(|c| {
+        with_keys(c);
+        c.identity_checks_per_minute = 1;
+        c.identity_check_burst = 2;
+    })
+    .await;
+    // Faceless pictures: cheap to check (1010), and they count like any other call.
+    let body = serde_json::json!({
+        "sourceImage": BASE64.encode(blank_jpeg()),
+        "targetImage": BASE64.encode(blank_jpeg()),
+    })
+    .to_string();
+    let rest = |key: &str| {
+        curl(&[
+            "-X",
+            "POST",
+            &format!("{}/api/liveness/compare-faces", server.rest_url),
+            "-H",
+            &format!("x-api-key: {key}"),
+            "-H",
+            "Content-Type: application/json",
+            "--data-binary",
+            &body,
+        ])
+    };
+    // acme's burst of two is answered; the third is refused with when to come back.
+    for _ in 0..2 {
+        assert_error(&rest(ACME_KEY), 1010, 500);
+    }
+    let refused = rest(ACME_KEY);
+    assert_error(&refused, 2014, 429);
+    let retry_after: u64 = refused
+        .headers
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("retry-after:")
+                .map(|v| v.trim().to_string())
+        })
+        .expect("Retry-After")
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    // The same bucket on gRPC, and for KYC.
+    let mut identity = pb::identity_client::IdentityClient::connect(server.grpc_url.clone())
+        .await
+        .unwrap();
+    let refused = identity
+        .compare_faces(keyed(
+            pb::CompareFacesRequest {
+                source_image: blank_jpeg(),
+                target_image: blank_jpeg(),
+                ..Default::default()
+            },
+            ACME_KEY,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(code(&refused), Some(2014));
+    assert_eq!(refused.code(), tonic::Code::ResourceExhausted);
+    let refused = identity
+        .analyze_identity_with_liveness(keyed(
+            pb::AnalyzeIdentityRequest {
+                documents: vec![blank_jpeg()],
+                liveness_session_id: "no-such-session".into(),
+                ..Default::default()
+            },
+            ACME_KEY,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(code(&refused), Some(2014));
+    // Another key has its own bucket.
+    assert_error(&rest(GLOBEX_KEY), 1010, 500);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn grpc_compare_faces_speaks_the_same_codes() {
     let server = start(|_| {}).await;
     let mut identity = pb::identity_client::IdentityClient::connect(server.grpc_url.clone())
