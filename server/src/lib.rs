@@ -14,6 +14,7 @@ pub mod connections;
 pub mod convert;
 pub mod error;
 pub mod gate;
+pub mod grpc_refusals;
 pub mod http_server;
 pub mod identity;
 pub mod in_flight;
@@ -44,6 +45,7 @@ use tokio::sync::watch;
 use crate::auth::Authenticate;
 use crate::error::GrpcRejection;
 use crate::gate::GateLayer;
+use crate::grpc_refusals::TonicRefusalsLayer;
 use crate::in_flight::InFlightLayer;
 use crate::rate_limit::LimitSessionCreation;
 use tower::Layer;
@@ -112,15 +114,19 @@ pub async fn serve(
         _ => None,
     };
     let max_message = state.config.max_stream_message_bytes();
-    let liveness =
+    // tonic's own refusals of a request (undecodable, too large) get our codes (`grpc_refusals`).
+    let liveness = TonicRefusalsLayer.layer(
         pb::liveness_server::LivenessServer::new(service::LivenessService::new(state.clone()))
             .max_decoding_message_size(max_message)
-            .max_encoding_message_size(64 * 1024 * 1024);
+            .max_encoding_message_size(64 * 1024 * 1024),
+    );
     // Document pictures and selfies arrive in one message: the REST body limit applies, and
     // only so many at once (refused before they are read).
     let identity = InFlightLayer::<GrpcRejection>::new(state.identity_slots.clone()).layer(
-        pb::identity_server::IdentityServer::new(service::IdentityService::new(state.clone()))
-            .max_decoding_message_size(state.config.max_request_bytes as usize),
+        TonicRefusalsLayer.layer(
+            pb::identity_server::IdentityServer::new(service::IdentityService::new(state.clone()))
+                .max_decoding_message_size(state.config.max_request_bytes as usize),
+        ),
     );
 
     let (health_reporter, health) = tonic_health::server::health_reporter();
