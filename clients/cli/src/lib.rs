@@ -2,6 +2,7 @@
 //! everything the server says. It speaks only the public API (`livegate-proto`).
 
 pub mod load;
+pub mod process;
 pub mod source;
 
 use std::time::{Duration, Instant};

@@ -8,6 +8,11 @@
 //! connection to the moment its feedback arrives. All streams use one API key: give the server
 //! a session rate limit that allows the load (`LIVEGATE_SESSIONS_PER_MINUTE`), or its 2014s are
 //! what gets measured.
+//!
+//! With the server's process id (`--server-pid`, the generator on the same machine) the report
+//! adds what the load cost the server: CPU (cores busy on average) and resident memory, sampled
+//! through the run ([`crate::process`]), with its growth in MB a minute; a long run with a
+//! sample a minute is a soak test.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -32,6 +37,10 @@ pub struct LoadPlan {
     pub streams: usize,
     pub fps: f64,
     pub duration: Duration,
+    /// The server's process, to sample its CPU and memory.
+    pub server_pid: Option<u32>,
+    /// How often the server's process is sampled.
+    pub sample_every: Duration,
 }
 
 /// What one session measured.
@@ -95,6 +104,9 @@ where
 {
     let started = Instant::now();
     let deadline = started + plan.duration;
+    let sampler = plan
+        .server_pid
+        .map(|pid| tokio::spawn(crate::process::sample(pid, plan.sample_every, deadline)));
     let mut tasks = Vec::new();
     for _ in 0..plan.streams {
         let mut client = connect().await?;
@@ -124,7 +136,56 @@ where
         per_stream_fps.push(answered as f64 / seconds.max(1e-3));
         logs.extend(stream_logs);
     }
-    Ok(report(&plan, &logs, &mut per_stream_fps, started.elapsed()))
+    let elapsed = started.elapsed();
+    let mut out = report(&plan, &logs, &mut per_stream_fps, elapsed);
+    if let Some(sampler) = sampler {
+        let samples = sampler.await.expect("the process sampler panicked");
+        out += &server_report(&samples);
+    }
+    Ok(out)
+}
+
+/// What the load cost the server: CPU, memory, and memory over time.
+fn server_report(samples: &[crate::process::Sample]) -> String {
+    let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
+        return "
+The server's process could not be read (is it on this machine?).
+"
+        .into();
+    };
+    let seconds = (last.at - first.at).as_secs_f64().max(1e-3);
+    let peak = samples.iter().map(|s| s.rss_mb).fold(0.0, f64::max);
+    let mut out = format!(
+        "
+Server process: {:.2} cores busy on average; resident memory {:.0} MB at the start, {:.0} MB at the peak, {:.0} MB at the end; growth {:+.2} MB a minute (least squares over {} samples).
+
+| time | resident MB | cores busy since the last sample |
+|---|---|---|
+",
+        (last.cpu_s - first.cpu_s) / seconds,
+        first.rss_mb,
+        peak,
+        last.rss_mb,
+        crate::process::rss_slope_mb_per_min(samples),
+        samples.len(),
+    );
+    let mut previous = first;
+    for s in samples {
+        let dt = (s.at - previous.at).as_secs_f64();
+        let cores = if dt > 0.0 {
+            format!("{:.2}", (s.cpu_s - previous.cpu_s) / dt)
+        } else {
+            "—".into()
+        };
+        out += &format!(
+            "| {:.0} s | {:.0} | {cores} |
+",
+            s.at.as_secs_f64(),
+            s.rss_mb
+        );
+        previous = s;
+    }
+    out
 }
 
 /// One session: create it, send frames at `fps` until the verdict or the deadline.

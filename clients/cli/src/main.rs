@@ -80,6 +80,13 @@ enum Command {
         width: i32,
         #[arg(long, default_value_t = 480)]
         height: i32,
+        /// The server's process id (the server on this machine): report its CPU and resident
+        /// memory over the run.
+        #[arg(long)]
+        server_pid: Option<u32>,
+        /// How often the server's process is sampled (a soak: `--duration 30m --sample-every 1m`).
+        #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+        sample_every: std::time::Duration,
     },
 }
 
@@ -177,6 +184,8 @@ async fn run(cli: Cli) -> Result<ExitCode, livegate_cli::ClientError> {
             duration,
             width,
             height,
+            server_pid,
+            sample_every,
         } => {
             let frames =
                 tokio::task::block_in_place(|| livegate_cli::load::frames(&video, width, height))?;
@@ -184,6 +193,8 @@ async fn run(cli: Cli) -> Result<ExitCode, livegate_cli::ClientError> {
                 streams,
                 fps,
                 duration,
+                server_pid,
+                sample_every,
             };
             let report = livegate_cli::load::run(|| connect(server, key), frames, plan).await?;
             print!("{report}");

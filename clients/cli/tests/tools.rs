@@ -144,6 +144,11 @@ async fn cli_load_runs_paced_streams_and_reports_what_users_would_feel() {
         "5",
         "--duration",
         "6s",
+        // The server runs inside this test's process.
+        "--server-pid",
+        &std::process::id().to_string(),
+        "--sample-every",
+        "2s",
     ])
     .arg(media("franck.mp4"));
     let out = run(cmd).await;
@@ -174,6 +179,17 @@ async fn cli_load_runs_paced_streams_and_reports_what_users_would_feel() {
         "{stdout}"
     );
     assert!(row("errors by code").contains("none"), "{stdout}");
+    // What it cost the server: CPU and memory, sampled through the run.
+    let server_line = stdout
+        .lines()
+        .find(|l| l.starts_with("Server process:"))
+        .unwrap_or_else(|| panic!("no server line: {stdout}"));
+    assert!(server_line.contains("cores busy") && server_line.contains("MB a minute"));
+    let samples = stdout
+        .lines()
+        .filter(|l| l.ends_with('|') && l.contains(" s | "))
+        .count();
+    assert!(samples >= 3, "{stdout}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
