@@ -140,6 +140,8 @@ pub struct ModelLoader {
     dir: PathBuf,
     /// The verified onnxruntime library, when it is to be used.
     onnxruntime: Option<PathBuf>,
+    /// Why onnxruntime is not used where `Auto` would have used it.
+    onnxruntime_missing: Option<String>,
 }
 
 impl ModelLoader {
@@ -147,22 +149,31 @@ impl ModelLoader {
     /// library is in `dir` and intact, and tract otherwise; [`BackendChoice::OnnxRuntime`] fails
     /// without it.
     pub fn new(dir: &Path, choice: BackendChoice) -> Result<Self, EngineError> {
-        let onnxruntime = match choice {
-            BackendChoice::Tract => None,
+        let usable = || -> Result<PathBuf, EngineError> {
+            let library = verified_path(dir, ONNXRUNTIME)?;
+            crate::backend::onnxruntime(&library)?;
+            Ok(library)
+        };
+        let (onnxruntime, onnxruntime_missing) = match choice {
+            BackendChoice::Tract => (None, None),
             // Absent, altered, or not loadable on this machine: tract runs everything.
-            BackendChoice::Auto => verified_path(dir, ONNXRUNTIME)
-                .ok()
-                .filter(|library| crate::backend::onnxruntime(library).is_ok()),
-            BackendChoice::OnnxRuntime => {
-                let library = verified_path(dir, ONNXRUNTIME)?;
-                crate::backend::onnxruntime(&library)?;
-                Some(library)
-            }
+            BackendChoice::Auto => match usable() {
+                Ok(library) => (Some(library), None),
+                Err(e) => (None, Some(e.to_string())),
+            },
+            BackendChoice::OnnxRuntime => (Some(usable()?), None),
         };
         Ok(ModelLoader {
             dir: dir.to_path_buf(),
             onnxruntime,
+            onnxruntime_missing,
         })
+    }
+
+    /// Why onnxruntime is not used although the choice was [`BackendChoice::Auto`] (for the
+    /// start-up log): its library is missing, altered or cannot be loaded here.
+    pub fn onnxruntime_missing(&self) -> Option<&str> {
+        self.onnxruntime_missing.as_deref()
     }
 
     /// Model `name` with its input fixed to `input_shape`, on onnxruntime where it is present
@@ -267,6 +278,20 @@ mod tests {
         let err = verified_path(&dir, "yunet").unwrap_err().to_string();
         assert!(err.contains("face_detection_yunet_2023mar.onnx"), "{err}");
         assert!(err.contains(FETCH_COMMAND), "{err}");
+    }
+
+    #[test]
+    fn without_the_onnxruntime_library_auto_says_why_and_onnxruntime_refuses() {
+        let dir = std::env::temp_dir().join("livegate-no-onnxruntime-here");
+        let auto = ModelLoader::new(&dir, BackendChoice::Auto).unwrap();
+        let why = auto.onnxruntime_missing().expect("a reason");
+        assert!(
+            why.contains("libonnxruntime") && why.contains(FETCH_COMMAND),
+            "{why}"
+        );
+        assert!(ModelLoader::new(&dir, BackendChoice::OnnxRuntime).is_err());
+        let tract = ModelLoader::new(&dir, BackendChoice::Tract).unwrap();
+        assert!(tract.onnxruntime_missing().is_none());
     }
 
     #[test]

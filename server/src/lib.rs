@@ -59,6 +59,9 @@ pub use state::AppState;
 /// is logged.
 pub fn load_models(config: &Config) -> Result<Arc<Models>, livegate_engine::EngineError> {
     let loader = ModelLoader::new(&config.model_dir(), config.inference.into())?;
+    if let Some(why) = loader.onnxruntime_missing() {
+        tracing::warn!("onnxruntime is not used, every model runs on tract (slower): {why}");
+    }
     let models = Models::load_with(&loader)?;
     let backends: Vec<String> = models
         .backends()

@@ -15,9 +15,10 @@
 //! more than twice `max_fps` frames fall within one second of the frames' own timestamps, or
 //! more than four times `max_fps` arrive within one second of the server's clock while another
 //! frame is still waiting or in the engine (a lock-step client that sends a recorded video as
-//! fast as it is answered is paced by the engine, however fast that is). Below that, frames closer than `1 / max_fps` by their timestamps are skipped
-//! and counted as dropped: cameras jitter. Engine work runs
-//! on the blocking pool, at most `engine_workers` frames at once across all streams.
+//! fast as it is answered is paced by the engine, however fast that is). Below that, frames
+//! closer than `1 / max_fps` by their timestamps are skipped and counted as dropped: cameras
+//! jitter. Engine work runs on the blocking pool, at most `engine_workers` frames at once across
+//! all streams.
 
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
