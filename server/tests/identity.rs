@@ -201,17 +201,7 @@ async fn identity_checks_are_rate_limited_per_key_on_both_transports() {
     }
     let refused = rest(ACME_KEY);
     assert_error(&refused, 2014, 429);
-    let retry_after: u64 = refused
-        .headers
-        .lines()
-        .find_map(|l| {
-            l.to_ascii_lowercase()
-                .strip_prefix("retry-after:")
-                .map(|v| v.trim().to_string())
-        })
-        .expect("Retry-After")
-        .parse()
-        .unwrap();
+    let retry_after = support::retry_after(&refused);
     assert!((1..=60).contains(&retry_after), "{retry_after}");
     // The same bucket on gRPC, and for KYC.
     let mut identity = pb::identity_client::IdentityClient::connect(server.grpc_url.clone())

@@ -169,16 +169,7 @@ async fn two_replicas_share_sessions_verify_once_and_keep_results_across_a_resta
     );
 
     // The same token cannot stream again, on either replica.
-    let mut again = support::grpc(&a).await;
-    let (tx, rx) = tokio::sync::mpsc::channel(4);
-    tx.send(start_message(&id, &token)).await.unwrap();
-    let Err(refused) = again
-        .stream_session(tokio_stream::wrappers::ReceiverStream::new(rx))
-        .await
-    else {
-        panic!("a streamed session's token opens no second stream");
-    };
-    assert_eq!(support::code(&refused), Some(2001));
+    assert_no_second_stream(&a, &id, &token).await;
 
     // A and B verify at the same instant: exactly one consumes the result.
     let verify = |server: &TestServer| {
@@ -323,24 +314,7 @@ async fn a_replica_killed_mid_stream_leaves_its_session_failed_on_every_replica(
     let a = replica(&redis, |_| {}).await;
     // Replica B is a process of its own, to be killed as an orchestrator or the kernel would.
     let lease = Duration::from_secs(2);
-    let mut b = Command::new(env!("CARGO_BIN_EXE_livegate-server"))
-        .args([
-            "--addr",
-            "127.0.0.1:0",
-            "--rest-addr",
-            "127.0.0.1:0",
-            "--metrics-addr",
-            "127.0.0.1:0",
-            "--redis-url",
-            &redis.url,
-            "--stream-lease",
-            "2s",
-        ])
-        .env("LIVEGATE_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut b = support::server_process(&["--redis-url", &redis.url, "--stream-lease", "2s"]);
     let log = support::log_lines(&mut b);
     let b_grpc = support::listening_addr(&log, "gRPC");
 
@@ -379,14 +353,19 @@ async fn a_replica_killed_mid_stream_leaves_its_session_failed_on_every_replica(
     ]);
     assert_eq!(verified.json["errorCode"], 1009, "{verified:?}");
     // ...and its token opens no second stream.
-    let mut again = support::grpc(&a).await;
+    assert_no_second_stream(&a, &id, &token).await;
+}
+
+/// A session whose stream has ended refuses another stream with its token (2001) on `server`.
+async fn assert_no_second_stream(server: &TestServer, id: &str, token: &str) {
+    let mut again = support::grpc(server).await;
     let (tx, rx) = tokio::sync::mpsc::channel(4);
-    tx.send(start_message(&id, &token)).await.unwrap();
+    tx.send(start_message(id, token)).await.unwrap();
     let Err(refused) = again
         .stream_session(tokio_stream::wrappers::ReceiverStream::new(rx))
         .await
     else {
-        panic!("a lost stream's token opens no second stream");
+        panic!("a streamed session's token opens no second stream");
     };
     assert_eq!(support::code(&refused), Some(2001));
 }
@@ -481,17 +460,7 @@ async fn the_session_rate_limit_is_the_keys_across_replicas() {
         let refused = create(server, ACME_KEY);
         assert_error(&refused, 2014, 429);
         // One session a minute: the next is 40 s to 60 s away.
-        let retry_after: u64 = refused
-            .headers
-            .lines()
-            .find_map(|l| {
-                l.to_ascii_lowercase()
-                    .strip_prefix("retry-after:")
-                    .map(|v| v.trim().to_string())
-            })
-            .expect("Retry-After")
-            .parse()
-            .unwrap();
+        let retry_after = support::retry_after(&refused);
         assert!((40..=60).contains(&retry_after), "{retry_after}");
     }
     // gRPC draws on the same bucket.

@@ -66,28 +66,16 @@ async fn sigterm_lets_a_running_stream_finish_then_the_process_exits_cleanly() {
     use pb::stream_session_response::Message as Out;
     use std::time::{Duration, Instant};
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_livegate-server"))
-        .args([
-            "--addr",
-            "127.0.0.1:0",
-            "--rest-addr",
-            "127.0.0.1:0",
-            "--metrics-addr",
-            "127.0.0.1:0",
-            "--antispoof",
-            "false",
-            "--step-time-limit",
-            "1s",
-            "--drain-timeout",
-            "30s",
-            "--disclose-verdict",
-            "true",
-        ])
-        .env("LIVEGATE_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = support::server_process(&[
+        "--antispoof",
+        "false",
+        "--step-time-limit",
+        "1s",
+        "--drain-timeout",
+        "30s",
+        "--disclose-verdict",
+        "true",
+    ]);
     let log = log_lines(&mut child);
     let grpc_addr = listening_addr(&log, "gRPC");
     let metrics_addr = listening_addr(&log, "Prometheus");

@@ -176,6 +176,32 @@ fn parse_curl(out: &std::process::Output) -> Answer {
     }
 }
 
+/// The seconds of an answer's `Retry-After` header.
+pub fn retry_after(answer: &Answer) -> u64 {
+    answer
+        .headers
+        .lines()
+        .find_map(|l| l.strip_prefix("retry-after:"))
+        .unwrap_or_else(|| panic!("no Retry-After: {answer:?}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// The server binary on loopback ports the system picks, logging at `info` without colours to
+/// a piped stdout (read it with [`log_lines`]), with `args` added.
+pub fn server_process(args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_livegate-server"))
+        .args(["--addr", "127.0.0.1:0", "--rest-addr", "127.0.0.1:0"])
+        .args(["--metrics-addr", "127.0.0.1:0"])
+        .args(args)
+        .env("LIVEGATE_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the server binary starts")
+}
+
 /// Asserts the seed's error shape `{errorCode, message, status, timestamp}` with `code`, `status`.
 pub fn assert_error(answer: &Answer, code: i64, status: u16) {
     assert_eq!(answer.status, status, "{answer:?}");
