@@ -147,26 +147,7 @@ async fn two_replicas_share_sessions_verify_once_and_keep_results_across_a_resta
     assert!(!verdict.is_live);
 
     // Read from A: the outcome B stored, with the reference image B kept.
-    let results = |server: &TestServer| {
-        curl(&[&format!(
-            "{}/api/liveness/session/{id}/results",
-            server.rest_url
-        )])
-    };
-    let seen = results(&a);
-    assert_eq!(seen.json["status"], "FAILED", "{seen:?}");
-    assert!(
-        seen.json["reasons"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r == "CHALLENGE_TIMEOUT")
-    );
-    assert!(
-        seen.json["referenceImage"]
-            .as_str()
-            .is_some_and(|i| i.len() > 100)
-    );
+    assert_still_timed_out_with_its_image(&results(&a, &id));
 
     // The same token cannot stream again, on either replica.
     assert_no_second_stream(&a, &id, &token).await;
@@ -192,7 +173,7 @@ async fn two_replicas_share_sessions_verify_once_and_keep_results_across_a_resta
     drop(a);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let a = replica(&redis, |_| {}).await;
-    let seen = results(&a);
+    let seen = results(&a, &id);
     assert_eq!(seen.json["status"], "FAILED", "{seen:?}");
     assert_eq!(seen.json["sessionId"], id.as_str());
 
@@ -239,6 +220,26 @@ fn results(server: &TestServer, id: &str) -> support::Answer {
         "10",
         &format!("{}/api/liveness/session/{id}/results", server.rest_url),
     ])
+}
+
+/// The result of a still photo's stream ([`stream_still`]): FAILED by a challenge's timeout,
+/// with the reference image kept.
+fn assert_still_timed_out_with_its_image(seen: &support::Answer) {
+    assert_eq!(seen.json["status"], "FAILED", "{seen:?}");
+    assert!(
+        seen.json["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "CHALLENGE_TIMEOUT"),
+        "{seen:?}"
+    );
+    assert!(
+        seen.json["referenceImage"]
+            .as_str()
+            .is_some_and(|i| i.len() > 100),
+        "{seen:?}"
+    );
 }
 
 /// Reads the session's result on `server` until its status is no longer IN_PROGRESS (or
@@ -290,20 +291,7 @@ async fn an_outcome_is_held_while_redis_is_down_and_stored_when_it_returns() {
     // Redis comes back with its data: the held outcome lands, images and all.
     let _redis = Redis::start_persistent(port, &dir);
     let (seen, _) = result_once_settled(&server, &id, Duration::from_secs(20)).await;
-    assert_eq!(seen.json["status"], "FAILED", "{seen:?}");
-    assert!(
-        seen.json["reasons"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r == "CHALLENGE_TIMEOUT"),
-        "{seen:?}"
-    );
-    assert!(
-        seen.json["referenceImage"]
-            .as_str()
-            .is_some_and(|i| i.len() > 100)
-    );
+    assert_still_timed_out_with_its_image(&seen);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
