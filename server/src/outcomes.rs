@@ -61,7 +61,7 @@ impl OutcomeRecorder {
     /// Stores `outcome` for `session`, or holds it for retries when the store is away.
     pub async fn record(&self, session: &Session, outcome: Outcome) -> Recorded {
         let id = session.id.clone();
-        let Err(e) = self.sessions.finish(session, outcome.clone()).await else {
+        let Err(e) = self.sessions.finish(session, &outcome).await else {
             return Recorded::Stored;
         };
         if !is_transient(&e) {
@@ -85,7 +85,7 @@ impl OutcomeRecorder {
             loop {
                 let jitter = rand::rng().random_range(0.75..1.25);
                 tokio::time::sleep(wait.mul_f64(jitter)).await;
-                match sessions.finish(&session, outcome.clone()).await {
+                match sessions.finish(&session, &outcome).await {
                     Ok(()) => {
                         tracing::info!(session = %session.id, "the held outcome is stored");
                         return;

@@ -290,14 +290,14 @@ impl SessionStore {
     /// Stores the outcome of `session`'s stream: IN_PROGRESS → SUCCEEDED (live) or FAILED.
     /// An outcome that arrives after its lease lapsed replaces the presumed [`STREAM_LOST`],
     /// unless that was verified already (then the backend has acted on it, and it stays).
-    pub async fn finish(&self, session: &Session, outcome: Outcome) -> Result<(), ApiError> {
+    pub async fn finish(&self, session: &Session, outcome: &Outcome) -> Result<(), ApiError> {
         let id = &session.id;
         if let Backend::Redis(r) = &self.backend {
             // Images first, under their own (shorter) lifetime; the record then says finished.
             let keep = (session.created_at + self.image_retention)
                 .duration_since(SystemTime::now())
                 .unwrap_or_default();
-            r.put_images(id, &outcome, keep).await?;
+            r.put_images(id, outcome, keep).await?;
         }
         self.update(id, |s| {
             let presumed_lost = s.status == Status::Failed
@@ -524,7 +524,7 @@ mod tests {
             Err(ApiError::ResultNotReady("CREATED"))
         ));
         s.claim_stream(&a.id, &token, None, false).await.unwrap();
-        s.finish(&a, outcome(true, 97.0)).await.unwrap();
+        s.finish(&a, &outcome(true, 97.0)).await.unwrap();
         let (session, threshold) = s.verify(&acme(), &a.id, None).await.unwrap();
         assert_eq!(session.status, Status::Succeeded);
         assert_eq!(threshold, 90.0);
@@ -539,7 +539,7 @@ mod tests {
         let s = store(20);
         let (a, token) = s.create(&acme(), settings()).await.unwrap();
         s.claim_stream(&a.id, &token, None, false).await.unwrap();
-        s.finish(&a, outcome(false, 40.0)).await.unwrap();
+        s.finish(&a, &outcome(false, 40.0)).await.unwrap();
         std::thread::sleep(Duration::from_millis(40));
         s.purge();
         let o = s.get(&acme(), &a.id).await.unwrap().outcome.unwrap();
@@ -590,7 +590,7 @@ mod tests {
         assert_eq!(lost.outcome.unwrap().reasons, vec![STREAM_LOST]);
         assert!(!s.renew_lease(&a.id).await.unwrap());
         // The replica was only cut off: its real outcome replaces the presumption.
-        s.finish(&a, outcome(true, 97.0)).await.unwrap();
+        s.finish(&a, &outcome(true, 97.0)).await.unwrap();
         let (found, _) = s.verify(&acme(), &a.id, None).await.unwrap();
         assert_eq!(found.status, Status::Succeeded);
     }
@@ -603,7 +603,7 @@ mod tests {
         std::thread::sleep(Duration::from_millis(40));
         let (lost, _) = s.verify(&acme(), &a.id, None).await.unwrap();
         assert_eq!(lost.status, Status::Failed);
-        s.finish(&a, outcome(true, 97.0)).await.unwrap();
+        s.finish(&a, &outcome(true, 97.0)).await.unwrap();
         let after = s.get(&acme(), &a.id).await.unwrap();
         assert_eq!(after.status, Status::Failed);
         assert_eq!(after.outcome.unwrap().reasons, vec![STREAM_LOST]);
