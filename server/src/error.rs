@@ -77,6 +77,9 @@ pub enum ApiError {
     LightStepUnsupported,
     #[error("Face similarity {similarity:.2} is below required threshold {threshold:.2}")]
     SimilarityTooLow { similarity: f32, threshold: f32 },
+    /// A REST path or method that is not part of the API.
+    #[error("no endpoint {method} {path}")]
+    UnknownEndpoint { method: String, path: String },
 }
 
 impl ApiError {
@@ -107,6 +110,7 @@ impl ApiError {
             ApiError::FaceMatchFailed(_) => ErrorCode::FaceMatchFailed,
             ApiError::SimilarityTooLow { .. } => ErrorCode::SimilarityTooLow,
             ApiError::LightStepUnsupported => ErrorCode::LightStepUnsupported,
+            ApiError::UnknownEndpoint { .. } => ErrorCode::UnknownEndpoint,
         }
     }
 
@@ -144,7 +148,7 @@ impl ApiError {
             ErrorCode::LivenessServiceError | ErrorCode::ServerShuttingDown => Code::Unavailable,
             ErrorCode::Unauthenticated => Code::Unauthenticated,
             ErrorCode::RateLimited => Code::ResourceExhausted,
-            ErrorCode::NotAvailable => Code::Unimplemented,
+            ErrorCode::NotAvailable | ErrorCode::UnknownEndpoint => Code::Unimplemented,
             ErrorCode::SessionCreationFailed | ErrorCode::Unspecified => Code::Internal,
             ErrorCode::SessionExpired
             | ErrorCode::SessionAlreadyStreamed
@@ -181,7 +185,7 @@ pub fn http_status(code: ErrorCode) -> StatusCode {
         | ErrorCode::InvalidFrame
         | ErrorCode::InvalidArgument
         | ErrorCode::LightStepUnsupported => StatusCode::BAD_REQUEST,
-        ErrorCode::SessionNotFound => StatusCode::NOT_FOUND,
+        ErrorCode::SessionNotFound | ErrorCode::UnknownEndpoint => StatusCode::NOT_FOUND,
         ErrorCode::ConfidenceTooLow | ErrorCode::SimilarityTooLow => {
             StatusCode::UNPROCESSABLE_ENTITY
         }

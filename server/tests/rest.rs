@@ -142,6 +142,23 @@ async fn bad_requests_get_our_codes_in_the_seed_error_shape() {
     );
     let refused = curl(&["-X", "POST", &verify]);
     assert_error(&refused, 2012, 400);
+    // A session id that is not UTF-8 once decoded, a path or a method outside the API, a
+    // stream request that is no WebSocket handshake: our codes in JSON, not axum's plain text
+    // or an empty 404 (found by the REST fuzz target).
+    let not_utf8 = format!("{}/api/liveness/session/ab%8Dcd/results", server.rest_url);
+    assert_error(&curl(&[&not_utf8]), 2012, 400);
+    assert_error(
+        &curl(&[
+            "-X",
+            "POST",
+            &format!("{}/api/liveness/verify/", server.rest_url),
+        ]),
+        2019,
+        404,
+    );
+    assert_error(&curl(&[&create]), 2019, 404);
+    let no_handshake = format!("{}/api/liveness/session/{id}/stream", server.rest_url);
+    assert_error(&curl(&[&no_handshake]), 2012, 400);
     // API answers, errors included, are neither cached nor sniffed (results carry faces).
     let answer = curl(&[&format!(
         "{}/api/liveness/session/{id}/results",

@@ -4,6 +4,7 @@
 //! `{errorCode, message, status, timestamp}` ([`crate::error`]). Keys and the session rate limit
 //! are the same tower layers as on gRPC.
 
+mod extract;
 pub mod identity;
 pub mod json;
 pub mod web;
@@ -11,7 +12,7 @@ pub mod ws;
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{Method, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -26,6 +27,7 @@ use crate::gate::GateLayer;
 use crate::in_flight::InFlightLayer;
 use crate::rate_limit::LimitSessionCreation;
 use crate::state::AppState;
+pub(crate) use extract::SessionId;
 
 /// The OpenAPI document of this API, checked in next to the code that serves it.
 pub const OPENAPI: &str = include_str!("../../openapi.json");
@@ -66,6 +68,9 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .route("/ready", get(ready))
         .merge(web::router(&state))
+        // A path or method outside the API gets our error body, not an empty 404 or 405.
+        .fallback(unknown_endpoint)
+        .method_not_allowed_fallback(unknown_endpoint)
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn_with_state(limit, declared_length))
         // The layer added last runs first: keys, then the rate limit that counts per key.
@@ -80,6 +85,13 @@ pub fn router(state: AppState) -> Router {
         // Outermost: every request, refused or not, has its span.
         .layer(axum::middleware::from_fn(trace_request))
         .with_state(state)
+}
+
+async fn unknown_endpoint(method: Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::UnknownEndpoint {
+        method: method.to_string(),
+        path: uri.path().to_string(),
+    }
 }
 
 /// Runs the request in an `http` span whose parent is the caller's trace, if it sent one.
@@ -159,7 +171,7 @@ async fn create_session(
 async fn session_results(
     State(state): State<AppState>,
     Extension(tenant): Extension<Tenant>,
-    Path(id): Path<String>,
+    SessionId(id): SessionId,
 ) -> Result<Json<json::SessionResult>, ApiError> {
     Ok(Json(
         api::get_session_result(&state, &tenant, &id).await?.into(),
@@ -169,7 +181,7 @@ async fn session_results(
 async fn verify(
     State(state): State<AppState>,
     Extension(tenant): Extension<Tenant>,
-    Path(id): Path<String>,
+    SessionId(id): SessionId,
     query: Result<Query<json::VerifyBody>, QueryRejection>,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Json<json::VerifyResponse>, ApiError> {

@@ -14,8 +14,9 @@
 //! [`CLOSE_GRACE`]. Closing the connection on unread frames would reset it, and the browser could
 //! lose the close frame and the error body before it, and tell "connection lost" instead.
 
+use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, State};
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use livegate_proto::v1 as pb;
@@ -28,20 +29,24 @@ use tracing::Instrument;
 
 use crate::error::{self, ApiError};
 use crate::metrics::metrics;
+use crate::rest::SessionId;
 use crate::state::AppState;
 use crate::stream::{self, InboundError};
 
 pub async fn stream(
-    ws: WebSocketUpgrade,
-    Path(session_id): Path<String>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    SessionId(session_id): SessionId,
     State(state): State<AppState>,
-) -> Response {
+) -> Result<Response, ApiError> {
+    // A request that is no WebSocket handshake gets our error body, not axum's plain text.
+    let ws = ws.map_err(|e| ApiError::InvalidArgument(e.body_text()))?;
     let max = state.config.max_stream_message_bytes();
     // The socket outlives this request's task: carry its span (and the caller's trace) along.
     let span = tracing::Span::current();
-    ws.max_message_size(max)
+    Ok(ws
+        .max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| serve(state, session_id, socket).instrument(span))
+        .on_upgrade(move |socket| serve(state, session_id, socket).instrument(span)))
 }
 
 type Sink = futures_util::stream::SplitSink<WebSocket, Message>;
