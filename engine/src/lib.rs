@@ -30,6 +30,7 @@ pub mod matching;
 pub mod models;
 pub mod pose;
 pub mod quality;
+pub mod stats;
 
 pub use analyzer::{AnalyzerConfig, FaceObservation, FrameAnalysis, FrameAnalyzer, StageTimings};
 pub use attempt::{AttemptConfig, AttemptEvent, LivenessAttempt, Verdict, VerdictReason};

@@ -1,0 +1,351 @@
+//! How well face matching separates people we never tuned on: every picture of every person we
+//! have against every other, with false non-match rates at stated false-match rates and their
+//! 95 % bounds, per group of genuine pairs, for the plain embedding and for the embedding
+//! averaged with that of the mirrored face. Draws the DET curve.
+//!
+//! People: five men named John, 11 press photos each, years apart (dlib's example set); obama
+//! ×3 and biden (face_recognition's tests); franck's 11 stills (one video: easy pairs, reported
+//! apart); one frame of each of the five other people's clips (MSU-MFSD phone selfies, the bob
+//! webcam clips); the six faces of the group photo t1.jpg. Genuine pairs: a person's pictures
+//! with each other. Impostor pairs: any two pictures of different people.
+//!
+//!     python3 engine/assets/fetch.py media
+//!     cargo run --release -p livegate-engine --example match_report [-- det.png]
+
+use livegate_engine::embedding::{align, cosine};
+use livegate_engine::matching::similarity_from_cosine;
+use livegate_engine::models::{Models, cache_dir, default_model_dir};
+use livegate_engine::stats::clopper_pearson;
+use opencv::core::{self, Mat, Point, Rect as CvRect, Scalar};
+use opencv::prelude::*;
+use opencv::{imgcodecs, imgproc, videoio};
+
+struct Picture {
+    person: String,
+    /// Genuine pairs are reported by group (e.g. "johns", "franck, one video").
+    group: &'static str,
+    name: String,
+    plain: Vec<f32>,
+    flip_averaged: Vec<f32>,
+}
+
+fn unit(v: Vec<f32>) -> Vec<f32> {
+    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+    v.into_iter().map(|x| x / n).collect()
+}
+
+/// The false non-match rate at the lowest threshold whose false-match count is at most
+/// `allowed`, with the threshold.
+fn fnmr_at(genuine: &[f32], impostor_desc: &[f32], allowed: usize) -> (f32, usize) {
+    // Above the (allowed+1)-th highest impostor score: at most `allowed` impostors pass.
+    let threshold = impostor_desc
+        .get(allowed)
+        .map(|s| s + 1e-6)
+        .unwrap_or(f32::MIN);
+    let rejected = genuine.iter().filter(|&&g| g < threshold).count();
+    (threshold, rejected)
+}
+
+fn main() {
+    let det_path = std::env::args().nth(1);
+    let media = cache_dir().join("media");
+    let models = Models::load(&default_model_dir()).expect("models: run fetch.py models");
+    let mut pictures = Vec::new();
+    let mut add = |person: &str, group: &'static str, name: String, bgr: &Mat| {
+        let faces = models.detector.detect(bgr).unwrap();
+        let Some(face) = faces
+            .iter()
+            .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
+        else {
+            eprintln!("{name}: no face found, left out");
+            return;
+        };
+        let aligned = align(bgr, &face.keypoints).unwrap();
+        let mut mirrored = Mat::default();
+        core::flip(&aligned, &mut mirrored, 1).unwrap();
+        let plain = models.embedder.embed_aligned(&aligned).unwrap();
+        let other = models.embedder.embed_aligned(&mirrored).unwrap();
+        let flip_averaged = unit(plain.iter().zip(&other).map(|(a, b)| a + b).collect());
+        pictures.push(Picture {
+            person: person.into(),
+            group,
+            name,
+            plain,
+            flip_averaged,
+        });
+    };
+    let read = |name: &str| {
+        imgcodecs::imread(media.join(name).to_str().unwrap(), imgcodecs::IMREAD_COLOR).unwrap()
+    };
+    let mut files: Vec<String> = std::fs::read_dir(&media)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .collect();
+    files.sort();
+    for f in &files {
+        if let Some(rest) = f.strip_prefix("johns_") {
+            // johns_John_Salley_000179_02159509.jpg → John_Salley
+            let person: Vec<&str> = rest.split('_').take(2).collect();
+            add(
+                &person.join(" "),
+                "johns (press photos, years apart)",
+                f.clone(),
+                &read(f),
+            );
+        } else if f.starts_with("franck_") && f.ends_with(".jpg") {
+            add(
+                "franck",
+                "franck (stills of one video)",
+                f.clone(),
+                &read(f),
+            );
+        } else if f.starts_with("obama") {
+            add("obama", "obama (three photos)", f.clone(), &read(f));
+        }
+    }
+    add("biden", "-", "biden.jpg".into(), &read("biden.jpg"));
+    for clip in [
+        "msu_client001.mp4",
+        "msu_client005.mp4",
+        "msu_client022.mp4",
+        "webcam_office.mov",
+        "webcam_still.mov",
+    ] {
+        let mut cap =
+            videoio::VideoCapture::from_file(media.join(clip).to_str().unwrap(), videoio::CAP_ANY)
+                .unwrap();
+        let mut frame = Mat::default();
+        // A frame a second in, past any fade-in.
+        for _ in 0..30 {
+            cap.read(&mut frame).unwrap();
+        }
+        add(clip, "-", format!("{clip}#30"), &frame);
+    }
+    let group = read("t1.jpg");
+    for (k, d) in models.detector.detect(&group).unwrap().iter().enumerate() {
+        let r = d
+            .bbox
+            .to_pixels(0.6, group.cols(), group.rows())
+            .unwrap_or(CvRect::new(0, 0, 1, 1));
+        let crop = Mat::roi(&group, r).unwrap().try_clone().unwrap();
+        add(&format!("t1-{k}"), "-", format!("t1.jpg face {k}"), &crop);
+    }
+    let people: std::collections::BTreeSet<&str> =
+        pictures.iter().map(|p| p.person.as_str()).collect();
+    println!("{} pictures of {} people", pictures.len(), people.len());
+
+    let mut curves = Vec::new();
+    for (variant, embedding) in [
+        (
+            "plain",
+            (|p: &Picture| &p.plain) as fn(&Picture) -> &Vec<f32>,
+        ),
+        ("flip-averaged", |p: &Picture| &p.flip_averaged),
+    ] {
+        let (mut genuine, mut impostor) = (Vec::new(), Vec::new());
+        let mut by_group: Vec<(&str, Vec<f32>)> = Vec::new();
+        let mut worst = (f32::MAX, String::new());
+        let mut closest = (f32::MIN, String::new());
+        for (i, a) in pictures.iter().enumerate() {
+            for b in &pictures[i + 1..] {
+                let c = cosine(embedding(a), embedding(b));
+                let label = format!("{} vs {}", a.name, b.name);
+                if a.person == b.person {
+                    genuine.push(c);
+                    match by_group.iter_mut().find(|(g, _)| *g == a.group) {
+                        Some((_, v)) => v.push(c),
+                        None => by_group.push((a.group, vec![c])),
+                    }
+                    if c < worst.0 {
+                        worst = (c, label);
+                    }
+                } else {
+                    impostor.push(c);
+                    if c > closest.0 {
+                        closest = (c, label);
+                    }
+                }
+            }
+        }
+        impostor.sort_by(|a, b| b.total_cmp(a));
+        println!(
+            "\n## {variant}: {} genuine pairs, {} impostor pairs",
+            genuine.len(),
+            impostor.len()
+        );
+        println!(
+            "| target FMR | threshold (cosine → similarity) | false matches | FNMR [95 % CI], all genuine pairs | FNMR per group |"
+        );
+        println!("|---|---|---|---|---|");
+        let n_imp = impostor.len();
+        let targets = [
+            ("0", 0usize),
+            ("1e-3", (n_imp as f64 * 1e-3).floor() as usize),
+            ("1e-4", (n_imp as f64 * 1e-4).floor() as usize),
+        ];
+        for (name, allowed) in targets {
+            let (t, rejected) = fnmr_at(&genuine, &impostor, allowed);
+            let (lo, hi) = clopper_pearson(rejected, genuine.len());
+            let fm = impostor.iter().filter(|&&s| s >= t).count();
+            let groups: Vec<String> = by_group
+                .iter()
+                .map(|(g, v)| {
+                    let r = v.iter().filter(|&&c| c < t).count();
+                    format!("{g}: {r}/{}", v.len())
+                })
+                .collect();
+            println!(
+                "| {name} | {t:.3} → {:.1} | {fm}/{n_imp} (FMR ≤ {:.1e} at 95 %) | {:.1} % [{:.1}, {:.1}] | {} |",
+                similarity_from_cosine(t),
+                clopper_pearson(fm, n_imp).1,
+                100.0 * rejected as f64 / genuine.len() as f64,
+                100.0 * lo,
+                100.0 * hi,
+                groups.join("; ")
+            );
+        }
+        for (name, t) in [
+            ("default 90 (cosine 0.500)", 0.5f32),
+            ("OpenCV Zoo's 0.363", 0.363),
+        ] {
+            let rejected = genuine.iter().filter(|&&g| g < t).count();
+            let fm = impostor.iter().filter(|&&s| s >= t).count();
+            let (lo, hi) = clopper_pearson(rejected, genuine.len());
+            println!(
+                "| at {name} | {t:.3} → {:.1} | {fm}/{n_imp} | {:.1} % [{:.1}, {:.1}] | |",
+                similarity_from_cosine(t),
+                100.0 * rejected as f64 / genuine.len() as f64,
+                100.0 * lo,
+                100.0 * hi
+            );
+        }
+        println!(
+            "least similar genuine pair: {} (cosine {:.3})",
+            worst.1, worst.0
+        );
+        println!(
+            "most similar impostor pair: {} (cosine {:.3})",
+            closest.1, closest.0
+        );
+        curves.push((variant, genuine, impostor));
+    }
+    if let Some(path) = det_path {
+        draw_det(&curves, &path);
+        println!("\nDET curve: {path}");
+    }
+}
+
+/// A DET plot: false non-match rate against false match rate, both on log axes from 1e-4 to 1,
+/// one line per variant.
+fn draw_det(curves: &[(&str, Vec<f32>, Vec<f32>)], path: &str) {
+    let (w, h, m) = (640, 480, 60);
+    let mut img = Mat::new_rows_cols_with_default(h, w, core::CV_8UC3, Scalar::all(255.0)).unwrap();
+    let x = |fmr: f64| m + ((fmr.max(1e-4).log10() + 4.0) / 4.0 * (w - 2 * m) as f64) as i32;
+    let y = |fnmr: f64| h - m - ((fnmr.max(1e-4).log10() + 4.0) / 4.0 * (h - 2 * m) as f64) as i32;
+    let grey = Scalar::new(200.0, 200.0, 200.0, 0.0);
+    let black = Scalar::all(0.0);
+    for d in 0..=4 {
+        let v = 10f64.powi(-d);
+        imgproc::line(
+            &mut img,
+            Point::new(x(v), y(1e-4)),
+            Point::new(x(v), y(1.0)),
+            grey,
+            1,
+            imgproc::LINE_AA,
+            0,
+        )
+        .unwrap();
+        imgproc::line(
+            &mut img,
+            Point::new(x(1e-4), y(v)),
+            Point::new(x(1.0), y(v)),
+            grey,
+            1,
+            imgproc::LINE_AA,
+            0,
+        )
+        .unwrap();
+        let label = format!("1e-{d}");
+        imgproc::put_text(
+            &mut img,
+            &label,
+            Point::new(x(v) - 18, h - m + 20),
+            imgproc::FONT_HERSHEY_SIMPLEX,
+            0.4,
+            black,
+            1,
+            imgproc::LINE_AA,
+            false,
+        )
+        .unwrap();
+        imgproc::put_text(
+            &mut img,
+            &label,
+            Point::new(8, y(v) + 4),
+            imgproc::FONT_HERSHEY_SIMPLEX,
+            0.4,
+            black,
+            1,
+            imgproc::LINE_AA,
+            false,
+        )
+        .unwrap();
+    }
+    imgproc::put_text(
+        &mut img,
+        "false match rate",
+        Point::new(w / 2 - 60, h - 15),
+        imgproc::FONT_HERSHEY_SIMPLEX,
+        0.5,
+        black,
+        1,
+        imgproc::LINE_AA,
+        false,
+    )
+    .unwrap();
+    imgproc::put_text(
+        &mut img,
+        "false non-match rate",
+        Point::new(m, 30),
+        imgproc::FONT_HERSHEY_SIMPLEX,
+        0.5,
+        black,
+        1,
+        imgproc::LINE_AA,
+        false,
+    )
+    .unwrap();
+    let colours = [
+        Scalar::new(200.0, 80.0, 0.0, 0.0),
+        Scalar::new(0.0, 120.0, 220.0, 0.0),
+    ];
+    for (k, (name, genuine, impostor_desc)) in curves.iter().enumerate() {
+        let mut points = Vec::new();
+        let mut steps: Vec<f32> = impostor_desc.clone();
+        steps.extend(genuine);
+        steps.sort_by(|a, b| b.total_cmp(a));
+        for t in steps {
+            let fmr = impostor_desc.iter().filter(|&&s| s >= t).count() as f64
+                / impostor_desc.len() as f64;
+            let fnmr = genuine.iter().filter(|&&g| g < t).count() as f64 / genuine.len() as f64;
+            points.push(Point::new(x(fmr), y(fnmr)));
+        }
+        for p in points.windows(2) {
+            imgproc::line(&mut img, p[0], p[1], colours[k % 2], 2, imgproc::LINE_AA, 0).unwrap();
+        }
+        imgproc::put_text(
+            &mut img,
+            name,
+            Point::new(w - m - 140, m + 20 + 20 * k as i32),
+            imgproc::FONT_HERSHEY_SIMPLEX,
+            0.5,
+            colours[k % 2],
+            1,
+            imgproc::LINE_AA,
+            false,
+        )
+        .unwrap();
+    }
+    imgcodecs::imwrite(path, &img, &core::Vector::new()).unwrap();
+}
