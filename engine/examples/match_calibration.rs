@@ -178,7 +178,7 @@ fn main() {
         .iter()
         .filter(|p| !p.name.contains(".mp4#") || p.name.ends_with("#0"))
     {
-        let q = p.face.quality;
+        let q = &p.face.quality;
         println!(
             "  {:<22} eyes {:>5.1} px  sharpness {:>6.1}  nose offset {:.2}  detector {:.2}  -> {:.2}",
             p.name, q.eye_distance_px, q.sharpness, q.nose_offset, q.detector_score, q.score

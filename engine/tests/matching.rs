@@ -4,7 +4,9 @@
 mod support;
 
 use livegate_engine::EngineError;
-use livegate_engine::matching::{self, DEFAULT_MATCH_THRESHOLD};
+use livegate_engine::frame::{self, FrameInput};
+use livegate_engine::matching::{self, DEFAULT_MATCH_THRESHOLD, PictureIssue};
+use livegate_specimens::covers::{self, Cover};
 use opencv::core::{Mat, Size};
 use opencv::imgproc;
 use opencv::prelude::*;
@@ -85,4 +87,115 @@ fn a_picture_without_a_face_is_an_error() {
     let frame = &support::video_frames("bigbuckbunny.mp4", 120, 1, 1)[0];
     let err = matching::largest_face(&support::models(), frame).unwrap_err();
     assert!(matches!(err, EngineError::NoFace), "{err}");
+}
+
+/// Our rendering of `cover` on a photo's largest face.
+fn covered(name: &str, cover: Cover) -> Mat {
+    let photo = support::image(name);
+    let face = support::models().detector.detect(&photo).unwrap()[0].clone();
+    covers::covered(&photo, &face.keypoints, cover).unwrap()
+}
+
+#[test]
+fn a_covered_eye_or_dark_lenses_are_named_and_the_confidence_says_retake() {
+    let models = support::models();
+    let obama2 = face("obama2.jpg");
+    let clean = face("obama.jpg");
+    assert!(clean.quality.is_fit(), "{:?}", clean.quality);
+
+    // A hand: skin-coloured, over one eye.
+    let hand = covered("obama.jpg", Cover::HandOverEye);
+    let hand = matching::largest_face(&models, &hand).unwrap();
+    assert_eq!(
+        hand.quality.issues,
+        [PictureIssue::EyeCovered],
+        "{:?}",
+        hand.quality
+    );
+    let c = matching::compare(&hand, &obama2);
+    assert!(c.confidence <= 100.0 * matching::UNFIT_SCORE, "{c:?}");
+
+    // Sunglasses: both eyes behind dark lenses.
+    let lenses = covered("obama.jpg", Cover::DarkLenses);
+    let lenses = matching::largest_face(&models, &lenses).unwrap();
+    assert_eq!(
+        lenses.quality.issues,
+        [PictureIssue::DarkGlasses],
+        "{:?}",
+        lenses.quality
+    );
+}
+
+#[test]
+fn real_photos_of_several_people_are_fit_for_matching() {
+    let mut names: Vec<String> = std::fs::read_dir(support::media("obama.jpg").parent().unwrap())
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with("johns_") || n.starts_with("obama") || n == "biden.jpg")
+        .collect();
+    names.extend(support::franck_stills());
+    assert!(
+        names.len() >= 70,
+        "johns, obama, biden, franck: {}",
+        names.len()
+    );
+    for name in names {
+        let q = face(&name).quality;
+        assert!(q.is_fit(), "{name}: {q:?}");
+    }
+}
+
+#[test]
+fn a_photo_lying_on_its_side_is_turned_until_its_face_is_found() {
+    let mut sideways = Mat::default();
+    opencv::core::rotate(
+        &support::image("obama.jpg"),
+        &mut sideways,
+        opencv::core::ROTATE_90_COUNTERCLOCKWISE,
+    )
+    .unwrap();
+    let found = matching::largest_face(&support::models(), &sideways).unwrap();
+    assert!(found.turned);
+    let c = matching::compare(&found, &face("obama2.jpg"));
+    assert!(c.similarity >= DEFAULT_MATCH_THRESHOLD, "{c:?}");
+}
+
+/// A JPEG whose pixels are stored turned a quarter anticlockwise, with the EXIF orientation
+/// (6: "turn 90° clockwise to view") that a phone writes for such a photo.
+fn jpeg_with_exif_orientation(upright: &Mat) -> Vec<u8> {
+    let mut stored = Mat::default();
+    opencv::core::rotate(
+        upright,
+        &mut stored,
+        opencv::core::ROTATE_90_COUNTERCLOCKWISE,
+    )
+    .unwrap();
+    let jpeg = support::jpeg(&stored);
+    // APP1 "Exif": a big-endian TIFF header and one IFD entry, Orientation (0x0112) = 6.
+    let mut tiff = b"MM\x00\x2a\x00\x00\x00\x08".to_vec();
+    tiff.extend([0x00, 0x01]); // one entry
+    tiff.extend([
+        0x01, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x06, 0x00, 0x00,
+    ]);
+    tiff.extend([0x00, 0x00, 0x00, 0x00]); // no next IFD
+    let mut app1 = b"Exif\x00\x00".to_vec();
+    app1.extend(tiff);
+    let mut out = vec![0xFF, 0xD8, 0xFF, 0xE1];
+    out.extend(((app1.len() + 2) as u16).to_be_bytes());
+    out.extend(app1);
+    out.extend(&jpeg[2..]); // the JPEG after its SOI marker
+    out
+}
+
+#[test]
+fn a_phone_photo_is_read_upright_by_its_exif_orientation() {
+    let upright = support::image("obama.jpg");
+    let bytes = jpeg_with_exif_orientation(&upright);
+    let decoded = frame::decode(&FrameInput::image(&bytes)).unwrap();
+    assert_eq!(
+        (decoded.cols(), decoded.rows()),
+        (upright.cols(), upright.rows())
+    );
+    let found = matching::largest_face(&support::models(), &decoded).unwrap();
+    assert!(!found.turned, "upright from its EXIF, not found by turning");
 }

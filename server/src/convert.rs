@@ -2,6 +2,7 @@
 
 use std::time::SystemTime;
 
+use livegate_engine::matching::PictureIssue;
 use livegate_engine::{ChallengeKind, FrameEncoding, Hint};
 use livegate_proto::v1 as pb;
 
@@ -82,4 +83,30 @@ pub fn session_status(s: crate::sessions::Status) -> pb::SessionStatus {
         Status::Failed => pb::SessionStatus::Failed,
         Status::Expired => pb::SessionStatus::Expired,
     }
+}
+
+/// What makes a picture unfit for matching, as the proto's enum values.
+pub fn picture_issues(issues: &[PictureIssue]) -> Vec<i32> {
+    issues
+        .iter()
+        .map(|i| {
+            (match i {
+                PictureIssue::FaceTooSmall => pb::PictureIssue::FaceTooSmall,
+                PictureIssue::Blurred => pb::PictureIssue::Blurred,
+                PictureIssue::TurnedAway => pb::PictureIssue::TurnedAway,
+                PictureIssue::EyesClosed => pb::PictureIssue::EyesClosed,
+                PictureIssue::EyeCovered => pb::PictureIssue::EyeCovered,
+                PictureIssue::DarkGlasses => pb::PictureIssue::DarkGlasses,
+            }) as i32
+        })
+        .collect()
+}
+
+/// The names of proto `PictureIssue` values, for REST (unknown values are left out).
+pub fn picture_issue_names(issues: &[i32]) -> Vec<String> {
+    issues
+        .iter()
+        .filter_map(|&i| pb::PictureIssue::try_from(i).ok())
+        .map(|i| i.as_str_name().to_string())
+        .collect()
 }

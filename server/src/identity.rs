@@ -10,12 +10,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use livegate_engine::document::{self, zone::ZoneReader};
 use livegate_engine::frame::{FrameInput, decode};
-use livegate_engine::matching::{self, DEFAULT_MATCH_THRESHOLD, MatchableFace};
+use livegate_engine::matching::{self, DEFAULT_MATCH_THRESHOLD, MatchableFace, PictureIssue};
 use livegate_engine::{EngineError, Models};
 use livegate_proto::v1 as pb;
 
 use crate::api::checked_scale;
 use crate::auth::Tenant;
+use crate::convert;
 use crate::error::ApiError;
 use crate::sessions::Status as SessionState;
 use crate::state::AppState;
@@ -84,10 +85,14 @@ pub async fn compare_faces(
     state.identity_limiter.take(tenant).await?;
     let threshold =
         checked_scale("threshold", request.threshold)?.unwrap_or(DEFAULT_MATCH_THRESHOLD);
-    let comparison = on_engine(state, move |models| {
+    let (comparison, source_issues, target_issues) = on_engine(state, move |models| {
         let source = face_in(models, &request.source_image, "source image")?;
         let target = face_in(models, &request.target_image, "target image")?;
-        Ok(matching::compare(&source, &target))
+        Ok((
+            matching::compare(&source, &target),
+            source.quality.issues,
+            target.quality.issues,
+        ))
     })
     .await?;
     let is_match = comparison.similarity >= threshold;
@@ -95,6 +100,8 @@ pub async fn compare_faces(
         tenant = %tenant,
         similarity = comparison.similarity,
         is_match,
+        source_issues = ?source_issues,
+        target_issues = ?target_issues,
         "faces compared"
     );
     if request.enforce_match && !is_match {
@@ -108,6 +115,8 @@ pub async fn compare_faces(
         is_match,
         confidence: round2(comparison.confidence),
         threshold,
+        source_issues: convert::picture_issues(&source_issues),
+        target_issues: convert::picture_issues(&target_issues),
     })
 }
 
@@ -115,7 +124,14 @@ pub async fn compare_faces(
 struct DocumentCheck {
     fields: document::IdentityFields,
     portrait_found: bool,
-    face_match: Option<matching::FaceComparison>,
+    face_match: Option<FaceMatch>,
+}
+
+/// The document's portrait compared with the session's reference image.
+struct FaceMatch {
+    comparison: matching::FaceComparison,
+    portrait_issues: Vec<PictureIssue>,
+    selfie_issues: Vec<PictureIssue>,
 }
 
 pub async fn analyze_identity(
@@ -180,7 +196,11 @@ pub async fn analyze_identity(
         let face_match = match (&portrait, &reference) {
             (Some(portrait), Some(jpeg)) => {
                 let selfie = face_in(models, jpeg, "session's reference image")?;
-                Some(matching::compare(portrait, &selfie))
+                Some(FaceMatch {
+                    comparison: matching::compare(portrait, &selfie),
+                    portrait_issues: portrait.quality.issues.clone(),
+                    selfie_issues: selfie.quality.issues,
+                })
             }
             _ => None,
         };
@@ -205,9 +225,13 @@ pub async fn analyze_identity(
     let f = &check.fields;
     let today_iso = format!("{:04}-{:02}-{:02}", today.0, today.1, today.2);
     let expired = f.expiry_date.valid && f.expiry_date.value < today_iso;
-    let (similarity, match_confidence) = check
-        .face_match
-        .map_or((0.0, 0.0), |m| (m.similarity, m.confidence));
+    let (similarity, match_confidence) = check.face_match.as_ref().map_or((0.0, 0.0), |m| {
+        (m.comparison.similarity, m.comparison.confidence)
+    });
+    let no_issues = (Vec::new(), Vec::new());
+    let (portrait_issues, selfie_issues) = check.face_match.as_ref().map_or(no_issues, |m| {
+        (m.portrait_issues.clone(), m.selfie_issues.clone())
+    });
     let is_match = check.face_match.is_some() && similarity >= similarity_threshold;
 
     let mut problems = Vec::new();
@@ -235,6 +259,17 @@ pub async fn analyze_identity(
         problems.push("no portrait found on the document".into());
     } else if !is_match {
         problems.push("face does not match the document".into());
+        // A match failed on an unfit picture says little either way: say which, so the
+        // caller asks for a better one rather than suspecting another person.
+        for (issues, picture) in [(&portrait_issues, "portrait"), (&selfie_issues, "selfie")] {
+            if !issues.is_empty() {
+                let names: Vec<&str> = issues.iter().map(|i| i.name()).collect();
+                problems.push(format!(
+                    "{picture} unfit for matching ({})",
+                    names.join(", ")
+                ));
+            }
+        }
     }
     let overall_success = problems.is_empty();
     let summary = format!(
@@ -289,6 +324,8 @@ pub async fn analyze_identity(
             similarity: round2(similarity),
             confidence: round2(match_confidence),
             threshold: similarity_threshold,
+            portrait_issues: convert::picture_issues(&portrait_issues),
+            selfie_issues: convert::picture_issues(&selfie_issues),
         }),
         overall_success,
         message,

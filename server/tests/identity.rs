@@ -61,6 +61,16 @@ async fn compare_faces_matches_one_man_and_not_two() {
     assert!(same.json["similarity"].as_f64().unwrap() >= 90.0);
     assert_eq!(same.json["threshold"], 90.0);
     assert!(same.json["confidence"].as_f64().unwrap() > 80.0, "{same:?}");
+    assert_eq!(
+        same.json["sourceImageIssues"],
+        serde_json::json!([]),
+        "{same:?}"
+    );
+    assert_eq!(
+        same.json["targetImageIssues"],
+        serde_json::json!([]),
+        "{same:?}"
+    );
 
     let different = compare(
         &server,
@@ -95,6 +105,48 @@ async fn compare_faces_matches_one_man_and_not_two() {
     );
     assert_eq!(strict.json["threshold"], 99.9, "{strict:?}");
     assert_eq!(strict.json["isMatch"], false, "{strict:?}");
+}
+
+/// Frame `n` of a clip, as a JPEG in base64.
+fn base64_frame(clip: &str, n: usize) -> String {
+    use opencv::prelude::*;
+    let mut cap =
+        opencv::videoio::VideoCapture::from_file(media(clip).to_str().unwrap(), 0).unwrap();
+    let mut frame = Mat::default();
+    for _ in 0..=n {
+        assert!(cap.read(&mut frame).unwrap(), "{clip} has {n} frames");
+    }
+    let mut jpeg = opencv::core::Vector::<u8>::new();
+    imgcodecs::imencode(".jpg", &frame, &mut jpeg, &opencv::core::Vector::new()).unwrap();
+    BASE64.encode(jpeg.as_slice())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_picture_with_closed_eyes_is_named_unfit_and_its_confidence_asks_for_another() {
+    let server = start(|_| {}).await;
+    // franck mid-blink (frame 1392 of his video): a real picture, eyes shut.
+    let answer = compare(
+        &server,
+        serde_json::json!({
+            "sourceImage": base64_frame("franck.mp4", 1392),
+            "targetImage": base64_of("franck_04117.jpg"),
+        }),
+    );
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(
+        answer.json["sourceImageIssues"],
+        serde_json::json!(["EYES_CLOSED"]),
+        "{answer:?}"
+    );
+    assert_eq!(
+        answer.json["targetImageIssues"],
+        serde_json::json!([]),
+        "{answer:?}"
+    );
+    assert!(
+        answer.json["confidence"].as_f64().unwrap() <= 30.0,
+        "{answer:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -231,6 +231,14 @@ async fn compare(
             r.threshold,
             r.confidence
         );
+        for (picture, issues) in [("source", &r.source_issues), ("target", &r.target_issues)] {
+            if !issues.is_empty() {
+                println!(
+                    "{picture} picture unfit for matching: {} (take another)",
+                    output::issue_names(issues).join(", ")
+                );
+            }
+        }
     }
     Ok(exit(r.is_match))
 }

@@ -11,7 +11,18 @@ pub fn compare(r: &pb::CompareFacesResponse) -> Value {
         "isMatch": r.is_match,
         "confidence": r.confidence,
         "threshold": r.threshold,
+        "sourceImageIssues": issue_names(&r.source_issues),
+        "targetImageIssues": issue_names(&r.target_issues),
     })
+}
+
+/// The names of `PictureIssue` values (`EYE_COVERED`, ...), as REST gives them.
+pub fn issue_names(issues: &[i32]) -> Vec<&'static str> {
+    issues
+        .iter()
+        .filter_map(|&i| pb::PictureIssue::try_from(i).ok())
+        .map(|i| i.as_str_name())
+        .collect()
 }
 
 pub fn kyc(r: &pb::AnalyzeIdentityResponse) -> Value {
@@ -19,7 +30,7 @@ pub fn kyc(r: &pb::AnalyzeIdentityResponse) -> Value {
     let data = kyc.extracted_data.unwrap_or_default();
     let validity = data.validity.unwrap_or_default();
     let live = r.liveness_verification.unwrap_or_default();
-    let face = r.face_match_result.unwrap_or_default();
+    let face = r.face_match_result.clone().unwrap_or_default();
     json!({
         "kycAnalysis": {
             "totalDocuments": kyc.total_documents,
@@ -49,6 +60,8 @@ pub fn kyc(r: &pb::AnalyzeIdentityResponse) -> Value {
             "similarity": face.similarity,
             "confidence": face.confidence,
             "threshold": face.threshold,
+            "portraitIssues": issue_names(&face.portrait_issues),
+            "selfieIssues": issue_names(&face.selfie_issues),
         },
         "overallSuccess": r.overall_success,
         "message": r.message,

@@ -7,6 +7,11 @@
 //! check digit is right unless a test breaks one on purpose; text is set in OCR-B from Debian's
 //! `fonts-ocr-b`. [`photograph`] then does to a page what a phone camera does: perspective on a
 //! table, blur, glare, JPEG.
+//!
+//! [`covers`] renders on real photos what makes them unfit for face matching (a hand over an
+//! eye, dark lenses, a mask, blur, distance).
+
+pub mod covers;
 
 use livegate_engine::document::aamva::{self, AamvaFields};
 use livegate_engine::document::mrz::{self, MrzFields, MrzFormat};

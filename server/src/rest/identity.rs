@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::body;
 use super::json::parse_body;
 use crate::auth::Tenant;
+use crate::convert;
 use crate::error::ApiError;
 use crate::identity::{self, MAX_DOCUMENT_IMAGES};
 use crate::state::AppState;
@@ -40,6 +41,9 @@ pub struct CompareFacesResponse {
     pub is_match: bool,
     pub confidence: f32,
     pub threshold: f32,
+    /// Not in the seed: what makes each picture unfit for matching (`EYE_COVERED`, ...).
+    pub source_image_issues: Vec<String>,
+    pub target_image_issues: Vec<String>,
 }
 
 /// A base64 picture; one that does not decode cannot be read, which is the seed's 1010.
@@ -72,6 +76,8 @@ pub async fn compare_faces(
         is_match: r.is_match,
         confidence: r.confidence,
         threshold: r.threshold,
+        source_image_issues: convert::picture_issue_names(&r.source_issues),
+        target_image_issues: convert::picture_issue_names(&r.target_issues),
     }))
 }
 
@@ -134,6 +140,10 @@ pub struct FaceMatchResult {
     pub similarity: f32,
     pub confidence: f32,
     pub threshold: f32,
+    /// Not in the seed: what makes the document's portrait or the session's reference image
+    /// unfit for matching.
+    pub portrait_issues: Vec<String>,
+    pub selfie_issues: Vec<String>,
 }
 
 impl From<pb::AnalyzeIdentityResponse> for KycResponse {
@@ -175,6 +185,8 @@ impl From<pb::AnalyzeIdentityResponse> for KycResponse {
                 similarity: face.similarity,
                 confidence: face.confidence,
                 threshold: face.threshold,
+                portrait_issues: convert::picture_issue_names(&face.portrait_issues),
+                selfie_issues: convert::picture_issue_names(&face.selfie_issues),
             },
             overall_success: r.overall_success,
             message: r.message,

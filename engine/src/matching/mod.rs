@@ -1,18 +1,23 @@
 //! Face matching: is the person in one picture the person in another?
 //!
-//! Each picture gives its largest face (YuNet), aligned by its five points and embedded with SFace
-//! ([`crate::embedding`]). Two faces compare by the cosine of their embeddings, which is mapped
-//! onto the 0–100 similarity scale customers know ([`similarity_from_cosine`]); a pair's
-//! confidence is the quality of its weaker picture ([`FaceImageQuality`]).
+//! Each picture gives its largest face (YuNet; a picture without one is tried turned by 90°,
+//! −90° and 180°, as phones store some photos), aligned by its five points and embedded with
+//! SFace ([`crate::embedding`]). Two faces compare by the cosine of their embeddings, which is
+//! mapped onto the 0–100 similarity scale customers know ([`similarity_from_cosine`]); a pair's
+//! confidence is the quality of its weaker picture, and what makes a picture unfit is named
+//! ([`fitness`]).
 
-use opencv::core::Mat;
-use opencv::imgproc;
+mod fitness;
+
+use opencv::core::{self, Mat};
 
 use crate::embedding::{align, cosine};
 use crate::error::EngineError;
 use crate::geometry::Rect;
+use crate::landmarks::roi_from_detection;
 use crate::models::Models;
-use crate::quality::laplacian_variance;
+
+pub use fitness::{FaceImageQuality, LandmarkCues, PictureIssue, UNFIT_SCORE};
 
 /// The similarity-scale default at or above which two faces are the same person (the seed API's
 /// 90).
@@ -56,58 +61,6 @@ pub fn similarity_from_cosine(cos: f32) -> f32 {
     KNOTS[KNOTS.len() - 1].1
 }
 
-/// How well a picture shows its face, for matching. Each part is 0–1; `score` is their product,
-/// so one bad aspect (a tiny face, a blurred one, a profile) is enough to lower it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct FaceImageQuality {
-    /// Distance between the eyes in the picture, pixels. SFace's aligned crop puts them 35 px
-    /// apart: a face smaller than that is upscaled and carries less detail.
-    pub eye_distance_px: f32,
-    /// Variance of the Laplacian of the aligned 112×112 grey crop.
-    pub sharpness: f32,
-    /// Horizontal offset of the nose from the eyes' midpoint, in eye distances: about 0 for a
-    /// frontal face, 0.5 near a 45° turn.
-    pub nose_offset: f32,
-    /// The detector's score, 0–1.
-    pub detector_score: f32,
-    pub score: f32,
-}
-
-impl FaceImageQuality {
-    fn assess(
-        points: &[(f32, f32); 5],
-        detector_score: f32,
-        aligned: &Mat,
-    ) -> Result<Self, EngineError> {
-        let (re, le, nose) = (points[0], points[1], points[2]);
-        let eye_distance_px = ((le.0 - re.0).powi(2) + (le.1 - re.1).powi(2)).sqrt();
-        // The nose's offset along the eye line, so that a rolled head is not taken for a turn.
-        let (ux, uy) = (
-            (le.0 - re.0) / eye_distance_px.max(1e-3),
-            (le.1 - re.1) / eye_distance_px.max(1e-3),
-        );
-        let (mx, my) = ((re.0 + le.0) / 2.0, (re.1 + le.1) / 2.0);
-        let nose_offset =
-            ((nose.0 - mx) * ux + (nose.1 - my) * uy).abs() / eye_distance_px.max(1e-3);
-        let mut grey = Mat::default();
-        imgproc::cvt_color_def(aligned, &mut grey, imgproc::COLOR_BGR2GRAY)?;
-        let sharpness = laplacian_variance(&grey)?;
-
-        let ramp = |x: f32, lo: f32, hi: f32| ((x - lo) / (hi - lo)).clamp(0.0, 1.0);
-        let size = ramp(eye_distance_px, 12.0, 35.0);
-        let sharp = ramp(sharpness, 20.0, 150.0);
-        let frontal = 1.0 - ramp(nose_offset, 0.15, 0.6);
-        let detected = ramp(detector_score, 0.5, 0.9);
-        Ok(FaceImageQuality {
-            eye_distance_px,
-            sharpness,
-            nose_offset,
-            detector_score,
-            score: size * sharp * frontal * detected,
-        })
-    }
-}
-
 /// A face found in a picture, ready to be compared.
 #[derive(Debug, Clone)]
 pub struct MatchableFace {
@@ -117,22 +70,57 @@ pub struct MatchableFace {
     pub quality: FaceImageQuality,
     /// Faces the detector found in the picture (the largest is this one).
     pub faces_in_image: usize,
+    /// The face was found only once the picture was turned (`bbox` is in the turned picture).
+    pub turned: bool,
 }
 
-/// The largest face in a BGR picture, embedded. [`EngineError::NoFace`] when there is none.
+/// Turns tried, in order, on a picture in which no face is found upright: a photo whose
+/// orientation was lost (no EXIF, or a scan) lies on its side more often than upside down.
+const TURNS: [Option<i32>; 4] = [
+    None,
+    Some(core::ROTATE_90_CLOCKWISE),
+    Some(core::ROTATE_90_COUNTERCLOCKWISE),
+    Some(core::ROTATE_180),
+];
+
+/// The largest face in a BGR picture, embedded, its picture assessed for matching.
+/// [`EngineError::NoFace`] when there is none, upright or turned.
 pub fn largest_face(models: &Models, bgr: &Mat) -> Result<MatchableFace, EngineError> {
-    let faces = models.detector.detect(bgr)?;
-    let face = faces
-        .iter()
-        .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
-        .ok_or(EngineError::NoFace)?;
-    let aligned = align(bgr, &face.keypoints)?;
-    Ok(MatchableFace {
-        bbox: face.bbox,
-        embedding: models.embedder.embed_aligned(&aligned)?,
-        quality: FaceImageQuality::assess(&face.keypoints, face.score, &aligned)?,
-        faces_in_image: faces.len(),
-    })
+    for turn in TURNS {
+        let turned;
+        let picture = match turn {
+            None => bgr,
+            Some(code) => {
+                let mut out = Mat::default();
+                core::rotate(bgr, &mut out, code)?;
+                turned = out;
+                &turned
+            }
+        };
+        let faces = models.detector.detect(picture)?;
+        let Some(face) = faces
+            .iter()
+            .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
+        else {
+            continue;
+        };
+        let aligned = align(picture, &face.keypoints)?;
+        let landmarks = models
+            .landmarker
+            .landmarks(picture, &roi_from_detection(face))?;
+        let cues = LandmarkCues {
+            face_presence: landmarks.presence,
+            eye_openness: models.eyes.openness(picture, &landmarks)?,
+        };
+        return Ok(MatchableFace {
+            bbox: face.bbox,
+            embedding: models.embedder.embed_aligned(&aligned)?,
+            quality: FaceImageQuality::assess(&face.keypoints, face.score, &aligned, cues)?,
+            faces_in_image: faces.len(),
+            turned: turn.is_some(),
+        });
+    }
+    Err(EngineError::NoFace)
 }
 
 /// The outcome of comparing two faces.

@@ -1,0 +1,230 @@
+//! Whether a picture is fit for matching, and if not, why: a covered eye, dark glasses, closed
+//! eyes, a blurred, tiny or turned face. A comparison of an unfit picture says little either way
+//! (a hand over one eye took a real genuine pair to similarity 14.9), so the caller is told the
+//! reason and asked for a better picture instead of reading a low score as "another person".
+//!
+//! Each cue is measured on the face the embedding reads (the aligned 112×112 crop), or by the
+//! landmark models on the picture, so it means the same thing at any picture size. The limits
+//! were set against every real picture we have (`--example picture_cues`: 152 photos and clip
+//! frames of 14 people; one named unfit, a frame of franck mid-blink, EYES_CLOSED) and our own
+//! renderings of each condition (flat shapes placed by the detector's points): they show that a
+//! cue can see the condition, not how often a real hand or real sunglasses are caught.
+
+use opencv::core::Mat;
+use opencv::imgproc;
+use opencv::prelude::*;
+
+use crate::error::EngineError;
+use crate::quality::laplacian_variance;
+
+/// What makes a picture unfit for matching.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PictureIssue {
+    /// Eyes closer than [`MIN_EYE_DISTANCE_PX`]: too little of the face to compare.
+    FaceTooSmall,
+    /// The aligned face has almost no edges (Laplacian variance under [`MIN_SHARPNESS`]), or
+    /// the landmark model does not see a face where the detector found one (FaceMesh presence
+    /// under [`MIN_FACE_PRESENCE`]): blur, motion or heavy compression.
+    Blurred,
+    /// The nose is off the eyes' midpoint by more than [`MAX_NOSE_OFFSET`] eye distances
+    /// (about a 50° turn).
+    TurnedAway,
+    /// Eyelids closed: openness below [`MIN_EYE_OPENNESS`].
+    EyesClosed,
+    /// One eye region holds no eye: its grey spread is under [`MIN_EYE_CONTRAST`] of the
+    /// cheeks' brightness (a hand, hair, a patch).
+    EyeCovered,
+    /// An eye region without an eye's contrast (as [`PictureIssue::EyeCovered`]) that is also
+    /// darker than [`MIN_EYE_BRIGHTNESS`] of the cheeks: sunglasses.
+    DarkGlasses,
+}
+
+impl PictureIssue {
+    /// The name callers see (REST and proto enum names agree).
+    pub fn name(self) -> &'static str {
+        match self {
+            PictureIssue::FaceTooSmall => "FACE_TOO_SMALL",
+            PictureIssue::Blurred => "BLURRED",
+            PictureIssue::TurnedAway => "TURNED_AWAY",
+            PictureIssue::EyesClosed => "EYES_CLOSED",
+            PictureIssue::EyeCovered => "EYE_COVERED",
+            PictureIssue::DarkGlasses => "DARK_GLASSES",
+        }
+    }
+}
+
+/// Below this, SFace's 35-px template eye distance is upscaled threefold.
+pub const MIN_EYE_DISTANCE_PX: f32 = 12.0;
+/// Every real picture we have scored 1.000; our blurred renderings (σ = 1/6 of the eye
+/// distance) 0.001–0.011 where a face was still detected.
+pub const MIN_FACE_PRESENCE: f32 = 0.5;
+/// Real pictures: 141 and up (webcam frames of 320×240 included); our blurred renderings 2–4,
+/// a face scaled down to 14 px between the eyes 21 and up. Between 20 and 150 the score falls
+/// instead (see [`FaceImageQuality::score`]).
+pub const MIN_SHARPNESS: f32 = 10.0;
+pub const MAX_NOSE_OFFSET: f32 = 0.6;
+/// Open eyes read 0.25–0.35 (`eyes.rs`); the least open real photo (a broad smile) 0.118.
+pub const MIN_EYE_OPENNESS: f32 = 0.08;
+/// Real pictures: 0.17 and up (the less contrasted eye, over 152 photos and clip frames of 14
+/// people, the dimmest a webcam's shadowed eye sockets); under our flat hand-coloured ellipse
+/// or dark lenses: below 0.10 in 118 of 125 renderings. A real hand or real lenses have
+/// shading, edges and highlights that ours lack: how many of them stay under the limit is not
+/// measured.
+pub const MIN_EYE_CONTRAST: f32 = 0.10;
+/// Photos: 0.59–1.02 (the darker eye over the cheeks), but 0.25 for a webcam's deep-set eyes
+/// under a ceiling light, which is why darkness only names a hidden eye; our dark lenses:
+/// median 0.28.
+pub const MIN_EYE_BRIGHTNESS: f32 = 0.45;
+
+/// How well a picture shows its face, for matching. Each part of `score` is 0–1 and `score` is
+/// their product, so one bad aspect is enough to lower it; a named issue caps it at
+/// [`UNFIT_SCORE`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaceImageQuality {
+    /// Distance between the eyes in the picture, pixels. SFace's aligned crop puts them 35 px
+    /// apart: a face smaller than that is upscaled and carries less detail.
+    pub eye_distance_px: f32,
+    /// Variance of the Laplacian of the aligned 112×112 grey crop.
+    pub sharpness: f32,
+    /// Horizontal offset of the nose from the eyes' midpoint, in eye distances: about 0 for a
+    /// frontal face, 0.5 near a 45° turn.
+    pub nose_offset: f32,
+    /// The detector's score, 0–1.
+    pub detector_score: f32,
+    /// FaceMesh's probability that the region holds a face.
+    pub face_presence: f32,
+    /// Both eyes' mean openness (`eyes.rs`): 0.25–0.35 open.
+    pub eye_openness: f32,
+    /// The less contrasted eye region's grey spread (p90 − p10) over the cheeks' mean grey.
+    pub eye_contrast: f32,
+    /// The darker eye region's mean grey over the cheeks'.
+    pub eye_brightness: f32,
+    pub issues: Vec<PictureIssue>,
+    pub score: f32,
+}
+
+/// The highest score of a picture with a named issue: below any sensible acceptance.
+pub const UNFIT_SCORE: f32 = 0.3;
+
+/// What the landmark models saw of the face, measured by the caller.
+pub struct LandmarkCues {
+    pub face_presence: f32,
+    pub eye_openness: f32,
+}
+
+impl FaceImageQuality {
+    /// Assesses the face whose five points are `points`, whose aligned crop is `aligned`.
+    pub fn assess(
+        points: &[(f32, f32); 5],
+        detector_score: f32,
+        aligned: &Mat,
+        cues: LandmarkCues,
+    ) -> Result<Self, EngineError> {
+        let (re, le, nose) = (points[0], points[1], points[2]);
+        let eye_distance_px = ((le.0 - re.0).powi(2) + (le.1 - re.1).powi(2)).sqrt();
+        // The nose's offset along the eye line, so that a rolled head is not taken for a turn.
+        let (ux, uy) = (
+            (le.0 - re.0) / eye_distance_px.max(1e-3),
+            (le.1 - re.1) / eye_distance_px.max(1e-3),
+        );
+        let (mx, my) = ((re.0 + le.0) / 2.0, (re.1 + le.1) / 2.0);
+        let nose_offset =
+            ((nose.0 - mx) * ux + (nose.1 - my) * uy).abs() / eye_distance_px.max(1e-3);
+        let mut grey = Mat::default();
+        imgproc::cvt_color_def(aligned, &mut grey, imgproc::COLOR_BGR2GRAY)?;
+        let sharpness = laplacian_variance(&grey)?;
+        let (eye_contrast, eye_brightness) = eye_regions(&grey)?;
+
+        // An eye region without an eye's contrast is hidden: by dark lenses when it is also
+        // dark, else by something else. Darkness alone is not enough: a brow's shadow darkens
+        // deep-set eyes under a ceiling light as much as sunglasses (a real webcam picture:
+        // brightness 0.25), but the eye in it keeps its contrast (0.51).
+        let hidden = eye_contrast < MIN_EYE_CONTRAST;
+        let dark_glasses = hidden && eye_brightness < MIN_EYE_BRIGHTNESS;
+        let eye_covered = hidden && !dark_glasses;
+        let checks = [
+            (
+                eye_distance_px < MIN_EYE_DISTANCE_PX,
+                PictureIssue::FaceTooSmall,
+            ),
+            (
+                cues.face_presence < MIN_FACE_PRESENCE || sharpness < MIN_SHARPNESS,
+                PictureIssue::Blurred,
+            ),
+            (nose_offset > MAX_NOSE_OFFSET, PictureIssue::TurnedAway),
+            (dark_glasses, PictureIssue::DarkGlasses),
+            (eye_covered, PictureIssue::EyeCovered),
+            // Openness is read from the eyes' crops: meaningless when an eye is hidden.
+            (
+                cues.eye_openness < MIN_EYE_OPENNESS && !dark_glasses && !eye_covered,
+                PictureIssue::EyesClosed,
+            ),
+        ];
+        let issues: Vec<PictureIssue> = checks
+            .into_iter()
+            .filter_map(|(bad, issue)| bad.then_some(issue))
+            .collect();
+
+        let ramp = |x: f32, lo: f32, hi: f32| ((x - lo) / (hi - lo)).clamp(0.0, 1.0);
+        let size = ramp(eye_distance_px, MIN_EYE_DISTANCE_PX, 35.0);
+        let sharp = ramp(sharpness, 20.0, 150.0);
+        let frontal = 1.0 - ramp(nose_offset, 0.15, MAX_NOSE_OFFSET);
+        let detected = ramp(detector_score, 0.5, 0.9);
+        let mut score = size * sharp * frontal * detected;
+        if !issues.is_empty() {
+            score = score.min(UNFIT_SCORE);
+        }
+        Ok(FaceImageQuality {
+            eye_distance_px,
+            sharpness,
+            nose_offset,
+            detector_score,
+            face_presence: cues.face_presence,
+            eye_openness: cues.eye_openness,
+            eye_contrast,
+            eye_brightness,
+            issues,
+            score,
+        })
+    }
+
+    pub fn is_fit(&self) -> bool {
+        self.issues.is_empty()
+    }
+}
+
+/// Centres of the eyes in the aligned crop (SFace's template) and of the cheeks below them.
+const EYES: [(i32, i32); 2] = [(38, 51), (73, 51)];
+const CHEEKS: [(i32, i32); 2] = [(38, 80), (74, 80)];
+/// The box measured around each eye: the eye itself (iris and white) and its lids, without the
+/// brow or the cheek, which stay visible around a lens or a hand.
+const EYE_BOX: (i32, i32) = (18, 10);
+
+/// (contrast of the less contrasted eye, brightness of the darker eye), each relative to the
+/// cheeks' mean grey, from a 112×112 grey aligned crop.
+fn eye_regions(grey: &Mat) -> Result<(f32, f32), EngineError> {
+    let values = |(x, y): (i32, i32), w: i32, h: i32| -> Result<Vec<f32>, EngineError> {
+        let r = opencv::core::Rect::new(x - w / 2, y - h / 2, w, h);
+        let roi = Mat::roi(grey, r)?;
+        let mut v = Vec::with_capacity((w * h) as usize);
+        for row in 0..h {
+            v.extend(roi.at_row::<u8>(row)?.iter().map(|&g| g as f32));
+        }
+        Ok(v)
+    };
+    let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len().max(1) as f32;
+    let mut cheeks = 0.0;
+    for c in CHEEKS {
+        cheeks += mean(&values(c, 14, 10)?) / CHEEKS.len() as f32;
+    }
+    let cheeks = cheeks.max(1.0);
+    let (mut contrast, mut brightness) = (f32::MAX, f32::MAX);
+    for e in EYES {
+        let mut v = values(e, EYE_BOX.0, EYE_BOX.1)?;
+        v.sort_by(f32::total_cmp);
+        let spread = v[v.len() * 9 / 10] - v[v.len() / 10];
+        contrast = contrast.min(spread / cheeks);
+        brightness = brightness.min(mean(&v) / cheeks);
+    }
+    Ok((contrast, brightness))
+}
