@@ -25,8 +25,8 @@ pub const DEFAULT_MATCH_THRESHOLD: f32 = 90.0;
 
 /// Knots of the cosine → similarity mapping: straight lines between them, flat beyond the ends.
 ///
-/// Where they come from (`cargo run --release -p livegate-engine --example match_calibration`,
-/// see its table in the engine README):
+/// Where they come from (`cargo run --release -p livegate-engine --example match_calibration`;
+/// `--example match_report` gives FNMR and FMR with bounds on 19 people, tabled in the README):
 /// - 0.363 is OpenCV Zoo's published SFace threshold (equal error rate on LFW, 99.40%), the point
 ///   where different people start to appear. It maps to 75: well below the default 90, because a
 ///   KYC match that admits a stranger costs more than one that asks for a retake.
