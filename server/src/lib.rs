@@ -109,7 +109,15 @@ pub async fn serve(
     // Identity documents need Tesseract's English model (Debian's tesseract-ocr-eng): say so at
     // start rather than at the first KYC request, and keep the loaded reader for it.
     match livegate_engine::document::zone::ZoneReader::new() {
-        Ok(reader) => state.zone_readers.put(reader),
+        Ok(reader) => {
+            if !reader.reads_shapes() {
+                tracing::warn!(
+                    font = livegate_engine::document::glyphs::OCR_B_FONT,
+                    "OCR-B is not installed (Debian's fonts-ocr-b): zones are read by Tesseract alone, and misread more often"
+                );
+            }
+            state.zone_readers.put(reader)
+        }
         Err(e) => tracing::warn!("identity documents cannot be read (KYC answers 5001): {e}"),
     }
     let tls = match (&state.config.tls_cert, &state.config.tls_key) {

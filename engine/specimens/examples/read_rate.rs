@@ -15,6 +15,8 @@ fn main() {
         .map(|n| n.parse().expect("a number"))
         .unwrap_or(5);
     let verbose = std::env::var_os("VERBOSE").is_some();
+    // CAPTURE=scan (a capture's name) measures that row only.
+    let only = std::env::var("CAPTURE").ok();
     let models = Models::load(&default_model_dir()).expect("models");
     let still = imgcodecs::imread(
         cache_dir().join("media/franck_02159.jpg").to_str().unwrap(),
@@ -28,6 +30,9 @@ fn main() {
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for capture in Capture::ALL {
+        if only.as_deref().is_some_and(|name| name != capture.name()) {
+            continue;
+        }
         let mut counts = [0usize; 7];
         let (mut docs, mut zoned, mut pages, mut ms) = (0, 0, 0, 0.0);
         // Fields the reader marked valid whose value is not what was printed: the errors that

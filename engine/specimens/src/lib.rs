@@ -21,8 +21,8 @@ use opencv::{freetype, imgcodecs, imgproc};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-/// Debian's `fonts-ocr-b`: the typeface ICAO 9303 prescribes for zones.
-pub const OCR_B: &str = "/usr/share/fonts/opentype/ocr-b/OCRB.otf";
+/// Debian's `fonts-ocr-b`: the typeface ICAO 9303 prescribes for zones (the reader's too).
+pub const OCR_B: &str = livegate_engine::document::glyphs::OCR_B_FONT;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {

@@ -8,6 +8,7 @@
 
 pub mod aamva;
 pub mod card;
+pub mod glyphs;
 pub mod mrz;
 pub mod zone;
 

@@ -12,6 +12,7 @@ use opencv::imgproc;
 use opencv::prelude::*;
 use opencv::text::OCRTesseract;
 
+use super::glyphs::{GlyphMatcher, OCR_B_FONT};
 use super::mrz::{self, MrzData, MrzFormat};
 use crate::error::EngineError;
 
@@ -28,6 +29,8 @@ const ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 /// tens of milliseconds; keep a reader for a document's pages.
 pub struct ZoneReader {
     line: Ptr<OCRTesseract>,
+    /// OCR-B's glyphs, for a second reading when a check fails; None without the font.
+    glyphs: Option<GlyphMatcher>,
 }
 
 fn ocr_error(e: opencv::Error) -> EngineError {
@@ -42,7 +45,13 @@ impl ZoneReader {
         Ok(ZoneReader {
             line: OCRTesseract::create(Some(""), Some("eng"), Some(ALPHABET), 1, 7)
                 .map_err(ocr_error)?,
+            glyphs: GlyphMatcher::load(OCR_B_FONT)?,
         })
+    }
+
+    /// Whether zones get a second reading by their OCR-B shapes (the font is installed).
+    pub fn reads_shapes(&self) -> bool {
+        self.glyphs.is_some()
     }
 
     /// The zone of a flattened document, parsed and checked; None when the document has no
@@ -115,7 +124,31 @@ impl ZoneReader {
         {
             return Ok(None);
         }
-        Ok(mrz::parse(format, &text, today_yy))
+        let first = mrz::parse(format, &text, today_yy);
+        if first.as_ref().is_none_or(|d| d.all_checks_pass()) {
+            return Ok(first);
+        }
+        // A check failed: read every cell again by its shape in OCR-B, an independent second
+        // reading, and let the check digits choose between the two where they differ.
+        let Some(glyphs) = &self.glyphs else {
+            return Ok(first);
+        };
+        let mut second = Vec::with_capacity(cells.len());
+        for line in &cells {
+            let mut chars = vec!['<'; line.filler.len()];
+            for (cell, c) in chars.iter_mut().enumerate() {
+                if !line.filler[cell] {
+                    *c = glyphs
+                        .read(&sized, line.cell(cell))?
+                        .map_or('?', |(c, _)| c);
+                }
+            }
+            second.push(chars.into_iter().collect::<String>());
+        }
+        let by_shape = mrz::parse(format, &second, today_yy).filter(MrzData::all_checks_pass);
+        Ok(reconcile(format, &text, &second, today_yy)
+            .or(by_shape)
+            .or(first))
     }
 
     /// A line's characters: fillers from their shape, the runs between them from Tesseract.
@@ -224,29 +257,95 @@ impl ZoneReader {
                 return Ok(text);
             }
         }
-        // A single character, or a run Tesseract read with the wrong length: cell by cell. The
-        // model reads a character poorly alone, so the cell is shown three times in a row and
-        // the reading the copies agree on is kept.
-        let mut chars = Vec::with_capacity(len);
-        for cell in start..end {
-            let (crop, _, _) = ocr_crop(grey, line, cell, cell + 1)?;
-            let mut row = Vector::<Mat>::new();
-            for _ in 0..3 {
-                row.push(crop.clone());
-            }
-            let mut tiled = Mat::default();
-            core::hconcat(&row, &mut tiled)?;
-            let text =
-                clean(&OCRTesseractTrait::run(&mut self.line, &tiled, 0, 0).map_err(ocr_error)?);
-            let agreed = text
-                .iter()
-                .copied()
-                .max_by_key(|c| text.iter().filter(|d| *d == c).count())
-                .filter(|c| text.iter().filter(|d| *d == c).count() >= 2);
-            chars.push(agreed.unwrap_or('?'));
-        }
-        Ok(chars)
+        // A single character, or a run Tesseract read with the wrong length: cell by cell.
+        (start..end)
+            .map(|cell| self.read_cell(grey, line, cell))
+            .collect()
     }
+
+    /// One cell's character. The model reads a character poorly alone, so the cell is shown
+    /// three times in a row and the reading the copies agree on is kept; `?` when they do not.
+    fn read_cell(
+        &mut self,
+        grey: &Mat,
+        line: &LineCells,
+        cell: usize,
+    ) -> Result<char, EngineError> {
+        let (crop, _, _) = ocr_crop(grey, line, cell, cell + 1)?;
+        let mut row = Vector::<Mat>::new();
+        for _ in 0..3 {
+            row.push(crop.clone());
+        }
+        let mut tiled = Mat::default();
+        core::hconcat(&row, &mut tiled)?;
+        let text = clean(&OCRTesseractTrait::run(&mut self.line, &tiled, 0, 0).map_err(ocr_error)?);
+        let agreed = text
+            .iter()
+            .copied()
+            .max_by_key(|c| text.iter().filter(|d| *d == c).count())
+            .filter(|c| text.iter().filter(|d| *d == c).count() >= 2);
+        Ok(agreed.unwrap_or('?'))
+    }
+}
+
+/// Most positions where two readings of a zone may differ for [`reconcile`] to weigh them:
+/// 2^10 parses at most, and beyond that many differences neither reading is trustworthy.
+const MAX_DISAGREEMENTS: usize = 10;
+
+/// The zone two independent readings agree on, where the check digits settle every
+/// disagreement: each combination of their differing characters is parsed, and the answer is
+/// the one whose checks all pass, provided every passing combination gives the same number,
+/// dates and nationality (names carry no check digit, so where the readings differ in a name
+/// the first reading's letters are kept). None when no combination, or no single answer, passes.
+fn reconcile(
+    format: MrzFormat,
+    first: &[String],
+    second: &[String],
+    today_yy: u32,
+) -> Option<MrzData> {
+    let mut differing = Vec::new();
+    for (l, (a, b)) in first.iter().zip(second).enumerate() {
+        for (i, (x, y)) in a.bytes().zip(b.bytes()).enumerate() {
+            if x != y && y != b'?' {
+                differing.push((l, i, y));
+            }
+        }
+    }
+    if differing.is_empty() || differing.len() > MAX_DISAGREEMENTS {
+        return None;
+    }
+    let mut passing: Vec<(u32, MrzData)> = Vec::new();
+    for mask in 0u32..(1 << differing.len()) {
+        let mut lines: Vec<Vec<u8>> = first.iter().map(|l| l.as_bytes().to_vec()).collect();
+        for (k, &(l, i, y)) in differing.iter().enumerate() {
+            if mask & (1 << k) != 0 {
+                lines[l][i] = y;
+            }
+        }
+        let lines: Vec<String> = lines
+            .into_iter()
+            .map(|l| String::from_utf8(l).unwrap_or_default())
+            .collect();
+        if let Some(data) = mrz::parse(format, &lines, today_yy).filter(MrzData::all_checks_pass) {
+            passing.push((mask.count_ones(), data));
+        }
+    }
+    let key = |d: &MrzData| {
+        (
+            d.document_number.value.clone(),
+            d.date_of_birth.value.clone(),
+            d.expiry_date.value.clone(),
+            d.nationality.value.clone(),
+        )
+    };
+    let first_key = key(&passing.first()?.1);
+    if passing.iter().any(|(_, d)| key(d) != first_key) {
+        return None;
+    }
+    passing
+        .into_iter()
+        .min_by_key(|(changes, _)| *changes)
+        .map(|(_, d)| d)
 }
 
 fn clean(text: &str) -> Vec<char> {
@@ -315,6 +414,21 @@ struct LineCells {
 }
 
 impl LineCells {
+    /// A box around cell `i` in the working image, centred on the cell's middle: 1.3 pitches
+    /// across (a glyph and the gaps on either side of it, so that a slightly misplaced cell
+    /// still holds its whole glyph), the line's height and a margin above and below.
+    fn cell(&self, i: usize) -> Rect {
+        let pad = self.rect.height / 8;
+        let middle = self.x0 + (i as f32 + 0.35) * self.pitch;
+        let left = middle - 0.65 * self.pitch;
+        Rect::new(
+            self.rect.x + left.max(0.0) as i32,
+            self.rect.y - pad,
+            (1.3 * self.pitch).ceil() as i32,
+            self.rect.height + 2 * pad,
+        )
+    }
+
     fn cut(ink: &Mat, rect: Rect, n: usize) -> Result<Option<LineCells>, EngineError> {
         let line = Mat::roi(ink, rect)?;
         let (w, h) = (rect.width as usize, rect.height as usize);
