@@ -86,6 +86,19 @@ fn zones_tesseract_misreads_are_read_by_their_ocr_b_shapes() {
 }
 
 #[test]
+fn an_out_of_focus_licence_barcode_is_read_once_the_blur_is_divided_out() {
+    // Blurred photos (σ 1.3–1.8 px) of licences whose PDF417 rxing cannot decode as they are.
+    let portrait = portrait_from_still(&support::image("franck_02159.jpg")).unwrap();
+    for seed in [3, 34] {
+        let s = specimen(Style::Licence, seed, &portrait).unwrap();
+        let what = format!("blurred licence seed {seed}");
+        let (fields, _) = read(&s.pages, Capture::Blur, seed * 7);
+        assert_eq!(fields.sources, ["PDF417_AAMVA"], "{what}");
+        assert_reads(&fields, &s.truth, &what);
+    }
+}
+
+#[test]
 fn a_wrong_check_digit_marks_its_field_and_the_zone_invalid() {
     let portrait = portrait_from_still(&support::image("franck_02159.jpg")).unwrap();
     for style in [Style::Td1Card, Style::Td3Passport] {

@@ -8,6 +8,7 @@
 
 pub mod aamva;
 pub mod card;
+mod deblur;
 pub mod glyphs;
 pub mod mrz;
 pub mod zone;
@@ -88,11 +89,23 @@ pub fn read_page(
         Err(e) => return Err(e),
     };
     let mrz = zone_reader.read(&flat, today_yy)?;
-    let barcode = read_barcode(&flat)?.or(if outline_found {
+    let mut barcode = read_barcode(&flat)?.or(if outline_found {
         read_barcode(bgr)?
     } else {
         None
     });
+    // A back page (no portrait) whose barcode did not decode may be out of focus: PDF417's
+    // narrow modules are the first thing blur takes. Undo the likeliest blurs and try again.
+    if barcode.is_none() && portrait.is_none() {
+        let mut grey = Mat::default();
+        imgproc::cvt_color_def(&flat, &mut grey, imgproc::COLOR_BGR2GRAY)?;
+        for sigma in deblur::LIKELY_BLUR_PX {
+            barcode = decode_pdf417(&deblur::deconvolved(&grey, sigma)?)?;
+            if barcode.is_some() {
+                break;
+            }
+        }
+    }
     Ok(PageReading {
         outline_found,
         portrait,
@@ -102,7 +115,8 @@ pub fn read_page(
 }
 
 /// The AAMVA data of a PDF417 barcode in the picture, if there is one. (Sharpening a blurred
-/// picture first was tried: it decoded none of the blurred licences that failed without it.)
+/// picture first was tried: it decoded none of the blurred licences that failed without it;
+/// deconvolution does, see [`read_page`].)
 pub fn read_barcode(bgr: &Mat) -> Result<Option<aamva::AamvaData>, EngineError> {
     let mut grey = Mat::default();
     imgproc::cvt_color_def(bgr, &mut grey, imgproc::COLOR_BGR2GRAY)?;
