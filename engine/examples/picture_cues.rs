@@ -187,6 +187,28 @@ fn main() {
             );
         }
     }
+    for how in renderings() {
+        let set: Vec<&Seen> = seen.iter().filter(|c| c.rendering == how).collect();
+        let mut a: Vec<f32> = set
+            .iter()
+            .map(|c| c.face.quality.mouth_colour_shift)
+            .collect();
+        let mut b: Vec<f32> = set.iter().map(|c| c.face.quality.mouth_lightness).collect();
+        a.sort_by(f32::total_cmp);
+        b.sort_by(f32::total_cmp);
+        if !a.is_empty() {
+            println!(
+                "{}: mouth shift {:.1} / {:.1} / {:.1}  lightness {:.2} / {:.2} / {:.2}",
+                label(how),
+                a[0],
+                a[a.len() / 2],
+                a[a.len() - 1],
+                b[0],
+                b[b.len() / 2],
+                b[b.len() - 1]
+            );
+        }
+    }
     let real: Vec<&Seen> = seen.iter().filter(|c| c.rendering.is_none()).collect();
     let lo = |f: fn(&FaceImageQuality) -> f32| {
         real.iter()

@@ -97,7 +97,7 @@ fn covered(name: &str, cover: Cover) -> Mat {
 }
 
 #[test]
-fn a_covered_eye_or_dark_lenses_are_named_and_the_confidence_says_retake() {
+fn a_covered_eye_dark_lenses_or_a_mask_are_named_and_the_confidence_says_retake() {
     let models = support::models();
     let obama2 = face("obama2.jpg");
     let clean = face("obama.jpg");

@@ -97,6 +97,7 @@ pub fn picture_issues(issues: &[PictureIssue]) -> Vec<i32> {
                 PictureIssue::EyesClosed => pb::PictureIssue::EyesClosed,
                 PictureIssue::EyeCovered => pb::PictureIssue::EyeCovered,
                 PictureIssue::DarkGlasses => pb::PictureIssue::DarkGlasses,
+                PictureIssue::MouthCovered => pb::PictureIssue::MouthCovered,
             }) as i32
         })
         .collect()
