@@ -63,6 +63,21 @@ impl GlyphMatcher {
     /// correlation (−1 to 1); None when the cell holds no ink. `cell` may reach into its
     /// neighbours: the glyph is the run of inked columns around its middle.
     pub fn read(&self, grey: &Mat, cell: Rect) -> Result<Option<(char, f32)>, EngineError> {
+        let Some(scores) = self.scores(grey, cell)? else {
+            return Ok(None);
+        };
+        Ok(scores.into_iter().max_by(|a, b| a.1.total_cmp(&b.1)))
+    }
+
+    /// How well the glyph in `cell` matches `c`'s (correlation, −1 to 1); None without ink or
+    /// for a character that is not a letter or digit.
+    pub fn score_of(&self, grey: &Mat, cell: Rect, c: char) -> Result<Option<f32>, EngineError> {
+        Ok(self
+            .scores(grey, cell)?
+            .and_then(|s| s.into_iter().find(|(d, _)| *d == c).map(|(_, v)| v)))
+    }
+
+    fn scores(&self, grey: &Mat, cell: Rect) -> Result<Option<Vec<(char, f32)>>, EngineError> {
         let cell = cell & Rect::new(0, 0, grey.cols(), grey.rows());
         if cell.width < 4 || cell.height < 4 {
             return Ok(None);
@@ -75,16 +90,13 @@ impl GlyphMatcher {
         let Some(ink) = normalised(&glyph.try_clone()?)? else {
             return Ok(None);
         };
-        let mut best: Option<(char, f32)> = None;
+        let mut scores = Vec::with_capacity(self.templates.len());
         for (c, template) in &self.templates {
             let mut score = Mat::default();
             imgproc::match_template_def(&ink, template, &mut score, imgproc::TM_CCOEFF_NORMED)?;
-            let s = *score.at_2d::<f32>(0, 0)?;
-            if best.is_none_or(|(_, b)| s > b) {
-                best = Some((*c, s));
-            }
+            scores.push((*c, *score.at_2d::<f32>(0, 0)?));
         }
-        Ok(best)
+        Ok(Some(scores))
     }
 }
 

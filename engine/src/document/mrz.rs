@@ -51,6 +51,13 @@ pub fn check_digit(field: &str) -> u8 {
     (sum % 10) as u8
 }
 
+/// Two different characters a check digit cannot tell apart: their values differ by a
+/// multiple of 10 (G and 6, L and 1, S and 8, ...), so either reading passes the same checks.
+pub fn check_blind(a: u8, b: u8) -> bool {
+    let known = |c: u8| c.is_ascii_digit() || c.is_ascii_uppercase();
+    a != b && known(a) && known(b) && char_value(a) % 10 == char_value(b) % 10
+}
+
 fn char_value(c: u8) -> u32 {
     match c {
         b'0'..=b'9' => (c - b'0') as u32,
@@ -174,6 +181,15 @@ pub struct MrzData {
 }
 
 impl MrzData {
+    /// Marks the checked fields invalid: the zone was read, but which reading of it is right
+    /// cannot be told.
+    pub fn distrust(&mut self) {
+        self.composite_valid = false;
+        self.document_number.valid = false;
+        self.date_of_birth.valid = false;
+        self.expiry_date.valid = false;
+    }
+
     /// Every check digit of the zone held.
     pub fn all_checks_pass(&self) -> bool {
         self.composite_valid
@@ -482,6 +498,23 @@ pub struct MrzFields {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn check_digits_are_blind_to_characters_ten_apart() {
+        // G (16) and 6, L (21) and 1, S (28) and 8 give the same check digits...
+        for (a, b) in [(b'G', b'6'), (b'L', b'1'), (b'S', b'8')] {
+            assert!(check_blind(a, b), "{} {}", a as char, b as char);
+            assert_eq!(
+                check_digit(&format!("X{}Y", a as char)),
+                check_digit(&format!("X{}Y", b as char))
+            );
+        }
+        // ...while the usual OCR confusions O/0, I/1, B/8, Z/2 change them.
+        for (a, b) in [(b'O', b'0'), (b'I', b'1'), (b'B', b'8'), (b'Z', b'2')] {
+            assert!(!check_blind(a, b), "{} {}", a as char, b as char);
+        }
+        assert!(!check_blind(b'?', b'6') && !check_blind(b'6', b'6'));
+    }
 
     fn lines(s: &[&str]) -> Vec<String> {
         s.iter().map(|l| l.to_string()).collect()

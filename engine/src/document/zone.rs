@@ -125,14 +125,10 @@ impl ZoneReader {
             return Ok(None);
         }
         let first = mrz::parse(format, &text, today_yy);
-        if first.as_ref().is_none_or(|d| d.all_checks_pass()) {
-            return Ok(first);
-        }
-        // A check failed: read every cell again by its shape in OCR-B, an independent second
-        // reading, and let the check digits choose between the two where they differ.
         let Some(glyphs) = &self.glyphs else {
             return Ok(first);
         };
+        // A second, independent reading: every cell by its shape in OCR-B.
         let mut second = Vec::with_capacity(cells.len());
         for line in &cells {
             let mut chars = vec!['<'; line.filler.len()];
@@ -145,7 +141,37 @@ impl ZoneReader {
             }
             second.push(chars.into_iter().collect::<String>());
         }
-        let by_shape = mrz::parse(format, &second, today_yy).filter(MrzData::all_checks_pass);
+        // Check digits cannot tell G from 6, L from 1 or S from 8 (their values differ by a
+        // multiple of 10): where the two readings disagree by such a pair and the shape prefers
+        // its own character clearly, neither reading can be trusted, whatever the checks say.
+        let (mut any_blind, mut blind_disagreement) = (false, false);
+        for (l, line) in cells.iter().enumerate() {
+            for (i, (a, b)) in text[l].bytes().zip(second[l].bytes()).enumerate() {
+                if !mrz::check_blind(a, b) {
+                    continue;
+                }
+                any_blind = true;
+                let cell = line.cell(i);
+                let own = glyphs.score_of(&sized, cell, b as char)?.unwrap_or(1.0);
+                let other = glyphs.score_of(&sized, cell, a as char)?.unwrap_or(-1.0);
+                if own - other >= SHAPE_VETO_MARGIN {
+                    blind_disagreement = true;
+                }
+            }
+        }
+        if let Some(data) = first.as_ref().filter(|d| d.all_checks_pass()) {
+            if !blind_disagreement {
+                return Ok(first);
+            }
+            let mut data = data.clone();
+            data.distrust();
+            return Ok(Some(data));
+        }
+        // A check failed: the check digits choose between the two readings where they differ;
+        // else the shape reading alone, when all its checks pass and it disagrees with the first
+        // nowhere the checks are blind (there, a passing check says nothing).
+        let by_shape =
+            mrz::parse(format, &second, today_yy).filter(|d| d.all_checks_pass() && !any_blind);
         Ok(reconcile(format, &text, &second, today_yy)
             .or(by_shape)
             .or(first))
@@ -287,6 +313,11 @@ impl ZoneReader {
         Ok(agreed.unwrap_or('?'))
     }
 }
+
+/// How much better (in correlation) the shape reading's character must match a cell than
+/// Tesseract's before their check-blind disagreement makes the zone untrusted: below it, the
+/// shapes do not really tell the two apart, and the checks stand.
+const SHAPE_VETO_MARGIN: f32 = 0.1;
 
 /// Most positions where two readings of a zone may differ for [`reconcile`] to weigh them:
 /// 2^10 parses at most, and beyond that many differences neither reading is trustworthy.
