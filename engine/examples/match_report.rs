@@ -304,111 +304,83 @@ fn draw_det(curves: &[(&str, Vec<f32>, Vec<f32>)], path: &str) {
     let mut img = Mat::new_rows_cols_with_default(h, w, core::CV_8UC3, Scalar::all(255.0)).unwrap();
     let x = |fmr: f64| m + ((fmr.max(1e-4).log10() + 4.0) / 4.0 * (w - 2 * m) as f64) as i32;
     let y = |fnmr: f64| h - m - ((fnmr.max(1e-4).log10() + 4.0) / 4.0 * (h - 2 * m) as f64) as i32;
-    let grey = Scalar::new(200.0, 200.0, 200.0, 0.0);
-    let black = Scalar::all(0.0);
+    let text = |img: &mut Mat, s: &str, at: Point, size: f64, colour: Scalar| {
+        let font = imgproc::FONT_HERSHEY_SIMPLEX;
+        imgproc::put_text(img, s, at, font, size, colour, 1, imgproc::LINE_AA, false).unwrap();
+    };
+    let line = |img: &mut Mat, a: Point, b: Point, colour: Scalar, width: i32| {
+        imgproc::line(img, a, b, colour, width, imgproc::LINE_AA, 0).unwrap();
+    };
+    let (grey, black) = (Scalar::new(200.0, 200.0, 200.0, 0.0), Scalar::all(0.0));
     for d in 0..=4 {
         let v = 10f64.powi(-d);
-        imgproc::line(
+        line(
             &mut img,
             Point::new(x(v), y(1e-4)),
             Point::new(x(v), y(1.0)),
             grey,
             1,
-            imgproc::LINE_AA,
-            0,
-        )
-        .unwrap();
-        imgproc::line(
+        );
+        line(
             &mut img,
             Point::new(x(1e-4), y(v)),
             Point::new(x(1.0), y(v)),
             grey,
             1,
-            imgproc::LINE_AA,
-            0,
-        )
-        .unwrap();
+        );
         let label = format!("1e-{d}");
-        imgproc::put_text(
+        text(
             &mut img,
             &label,
             Point::new(x(v) - 18, h - m + 20),
-            imgproc::FONT_HERSHEY_SIMPLEX,
             0.4,
             black,
-            1,
-            imgproc::LINE_AA,
-            false,
-        )
-        .unwrap();
-        imgproc::put_text(
-            &mut img,
-            &label,
-            Point::new(8, y(v) + 4),
-            imgproc::FONT_HERSHEY_SIMPLEX,
-            0.4,
-            black,
-            1,
-            imgproc::LINE_AA,
-            false,
-        )
-        .unwrap();
+        );
+        text(&mut img, &label, Point::new(8, y(v) + 4), 0.4, black);
     }
-    imgproc::put_text(
+    text(
         &mut img,
         "false match rate",
         Point::new(w / 2 - 60, h - 15),
-        imgproc::FONT_HERSHEY_SIMPLEX,
         0.5,
         black,
-        1,
-        imgproc::LINE_AA,
-        false,
-    )
-    .unwrap();
-    imgproc::put_text(
+    );
+    text(
         &mut img,
         "false non-match rate",
         Point::new(m, 30),
-        imgproc::FONT_HERSHEY_SIMPLEX,
         0.5,
         black,
-        1,
-        imgproc::LINE_AA,
-        false,
-    )
-    .unwrap();
+    );
     let colours = [
         Scalar::new(200.0, 80.0, 0.0, 0.0),
         Scalar::new(0.0, 120.0, 220.0, 0.0),
         Scalar::new(60.0, 160.0, 60.0, 0.0),
     ];
     for (k, (name, genuine, impostor_desc)) in curves.iter().enumerate() {
-        let mut points = Vec::new();
+        let colour = colours[k % colours.len()];
         let mut steps: Vec<f32> = impostor_desc.clone();
         steps.extend(genuine);
         steps.sort_by(|a, b| b.total_cmp(a));
-        for t in steps {
-            let fmr = impostor_desc.iter().filter(|&&s| s >= t).count() as f64
-                / impostor_desc.len() as f64;
-            let fnmr = genuine.iter().filter(|&&g| g < t).count() as f64 / genuine.len() as f64;
-            points.push(Point::new(x(fmr), y(fnmr)));
-        }
+        let points: Vec<Point> = steps
+            .into_iter()
+            .map(|t| {
+                let fmr = impostor_desc.iter().filter(|&&s| s >= t).count() as f64
+                    / impostor_desc.len() as f64;
+                let fnmr = genuine.iter().filter(|&&g| g < t).count() as f64 / genuine.len() as f64;
+                Point::new(x(fmr), y(fnmr))
+            })
+            .collect();
         for p in points.windows(2) {
-            imgproc::line(&mut img, p[0], p[1], colours[k % 3], 2, imgproc::LINE_AA, 0).unwrap();
+            line(&mut img, p[0], p[1], colour, 2);
         }
-        imgproc::put_text(
+        text(
             &mut img,
             name,
             Point::new(w - m - 220, m + 20 + 20 * k as i32),
-            imgproc::FONT_HERSHEY_SIMPLEX,
             0.5,
-            colours[k % 3],
-            1,
-            imgproc::LINE_AA,
-            false,
-        )
-        .unwrap();
+            colour,
+        );
     }
     imgcodecs::imwrite(path, &img, &core::Vector::new()).unwrap();
 }
