@@ -12,6 +12,7 @@
 //!     python3 engine/assets/fetch.py media
 //!     cargo run --release -p livegate-engine --example match_report [-- det.png]
 
+use livegate_engine::detector::largest;
 use livegate_engine::embedding::{align, cosine};
 use livegate_engine::matching::{self, similarity_from_cosine};
 use livegate_engine::models::{Models, cache_dir, default_model_dir};
@@ -54,10 +55,7 @@ fn main() {
     let mut pictures = Vec::new();
     let mut add = |person: &str, group: &'static str, name: String, bgr: &Mat| {
         let faces = models.detector.detect(bgr).unwrap();
-        let Some(face) = faces
-            .iter()
-            .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
-        else {
+        let Some(face) = largest(&faces) else {
             eprintln!("{name}: no face found, left out");
             return;
         };
@@ -252,10 +250,7 @@ fn main() {
         }) {
             let photo = read(f);
             let clean = models.detector.detect(&photo).unwrap();
-            let Some(clean) = clean
-                .iter()
-                .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
-            else {
+            let Some(clean) = largest(&clean) else {
                 continue;
             };
             let Ok(face) =

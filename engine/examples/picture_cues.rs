@@ -8,6 +8,7 @@
 //!
 //!     cargo run --release -p livegate-engine --example picture_cues
 
+use livegate_engine::detector::largest;
 use livegate_engine::embedding::cosine;
 use livegate_engine::matching::{self, FaceImageQuality, MatchableFace};
 use livegate_engine::models::{Models, cache_dir, default_model_dir};
@@ -88,10 +89,7 @@ fn main() {
     for (person, name, bgr) in &pictures {
         let clip = name.contains('#');
         let clean = models.detector.detect(bgr).unwrap();
-        let Some(clean) = clean
-            .iter()
-            .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
-        else {
+        let Some(clean) = largest(&clean) else {
             continue;
         };
         for how in renderings() {

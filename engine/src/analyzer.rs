@@ -11,7 +11,7 @@ use std::time::Instant;
 use opencv::core::Mat;
 use opencv::prelude::*;
 
-use crate::detector::Detection;
+use crate::detector::largest;
 use crate::error::EngineError;
 use crate::geometry::{Rect, Roi};
 use crate::hint::{self, Hint, HintThresholds};
@@ -258,10 +258,4 @@ impl FrameAnalyzer {
         let presence = landmarks.presence;
         Ok((presence >= min_presence).then_some((landmarks, presence)))
     }
-}
-
-fn largest(detections: &[Detection]) -> Option<&Detection> {
-    detections
-        .iter()
-        .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
 }

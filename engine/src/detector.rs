@@ -47,6 +47,13 @@ pub struct Detection {
     pub keypoints: [(f32, f32); 5],
 }
 
+/// The largest of `detections` (by box area): the face a picture or a frame is about.
+pub fn largest(detections: &[Detection]) -> Option<&Detection> {
+    detections
+        .iter()
+        .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
+}
+
 /// YuNet at one input size.
 pub struct YuNet {
     net: Network,

@@ -69,15 +69,9 @@ impl GlyphMatcher {
         Ok(scores.into_iter().max_by(|a, b| a.1.total_cmp(&b.1)))
     }
 
-    /// How well the glyph in `cell` matches `c`'s (correlation, −1 to 1); None without ink or
-    /// for a character that is not a letter or digit.
-    pub fn score_of(&self, grey: &Mat, cell: Rect, c: char) -> Result<Option<f32>, EngineError> {
-        Ok(self
-            .scores(grey, cell)?
-            .and_then(|s| s.into_iter().find(|(d, _)| *d == c).map(|(_, v)| v)))
-    }
-
-    fn scores(&self, grey: &Mat, cell: Rect) -> Result<Option<Vec<(char, f32)>>, EngineError> {
+    /// How well the glyph in `cell` matches each letter and digit (correlation, −1 to 1); None
+    /// when the cell holds no ink.
+    pub fn scores(&self, grey: &Mat, cell: Rect) -> Result<Option<Vec<(char, f32)>>, EngineError> {
         let cell = cell & Rect::new(0, 0, grey.cols(), grey.rows());
         if cell.width < 4 || cell.height < 4 {
             return Ok(None);

@@ -151,9 +151,10 @@ impl ZoneReader {
                     continue;
                 }
                 any_blind = true;
-                let cell = line.cell(i);
-                let own = glyphs.score_of(&sized, cell, b as char)?.unwrap_or(1.0);
-                let other = glyphs.score_of(&sized, cell, a as char)?.unwrap_or(-1.0);
+                let scores = glyphs.scores(&sized, line.cell(i))?.unwrap_or_default();
+                let score = |c: u8| scores.iter().find(|(d, _)| *d == c as char).map(|s| s.1);
+                let own = score(b).unwrap_or(1.0);
+                let other = score(a).unwrap_or(-1.0);
                 if own - other >= SHAPE_VETO_MARGIN {
                     blind_disagreement = true;
                 }

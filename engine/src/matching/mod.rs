@@ -11,6 +11,7 @@ mod fitness;
 
 use opencv::core::{self, Mat};
 
+use crate::detector;
 use crate::embedding::{align, cosine};
 use crate::error::EngineError;
 use crate::geometry::Rect;
@@ -98,10 +99,7 @@ pub fn largest_face(models: &Models, bgr: &Mat) -> Result<MatchableFace, EngineE
             }
         };
         let faces = models.detector.detect(picture)?;
-        let Some(face) = faces
-            .iter()
-            .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
-        else {
+        let Some(face) = detector::largest(&faces) else {
             continue;
         };
         let aligned = align(picture, &face.keypoints)?;
