@@ -15,8 +15,11 @@ fn main() {
         .map(|n| n.parse().expect("a number"))
         .unwrap_or(5);
     let verbose = std::env::var_os("VERBOSE").is_some();
-    // CAPTURE=scan (a capture's name) measures that row only.
+    // CAPTURE=scan (a capture's name) measures that row only; SEED=653 that specimen only.
     let only = std::env::var("CAPTURE").ok();
+    let only_seed: Option<u64> = std::env::var("SEED")
+        .ok()
+        .map(|s| s.parse().expect("a seed"));
     let models = Models::load(&default_model_dir()).expect("models");
     let still = imgcodecs::imread(
         cache_dir().join("media/franck_02159.jpg").to_str().unwrap(),
@@ -41,6 +44,9 @@ fn main() {
         for style in Style::ALL {
             for k in 0..per_style {
                 let seed = k * 31 + style as u64;
+                if only_seed.is_some_and(|only| only != seed) {
+                    continue;
+                }
                 let s = specimen(style, seed, &portrait).unwrap();
                 let mut readings = Vec::new();
                 for (p, page) in s.pages.iter().enumerate() {

@@ -11,7 +11,7 @@ use crate::error::EngineError;
 
 /// Blur widths (Gaussian σ, px, at the page's working size) tried in turn: from a slightly soft
 /// focus to a plainly blurred one.
-pub const LIKELY_BLUR_PX: [f64; 3] = [1.0, 1.4, 1.8];
+pub const LIKELY_BLUR_PX: [f64; 6] = [1.0, 1.2, 1.4, 1.6, 1.8, 2.0];
 
 /// Noise-to-signal ratio of the Wiener filter: larger keeps noise down and sharpens less.
 const NOISE_TO_SIGNAL: f64 = 0.005;

@@ -181,15 +181,6 @@ pub struct MrzData {
 }
 
 impl MrzData {
-    /// Marks the checked fields invalid: the zone was read, but which reading of it is right
-    /// cannot be told.
-    pub fn distrust(&mut self) {
-        self.composite_valid = false;
-        self.document_number.valid = false;
-        self.date_of_birth.valid = false;
-        self.expiry_date.valid = false;
-    }
-
     /// Every check digit of the zone held.
     pub fn all_checks_pass(&self) -> bool {
         self.composite_valid

@@ -12,7 +12,7 @@ use opencv::imgproc;
 use opencv::prelude::*;
 use opencv::text::OCRTesseract;
 
-use super::glyphs::{GlyphMatcher, OCR_B_FONT};
+use super::glyphs::{GlyphMatcher, OCR_B_FONT, best_match};
 use super::mrz::{self, MrzData, MrzFormat};
 use crate::error::EngineError;
 
@@ -124,55 +124,75 @@ impl ZoneReader {
         {
             return Ok(None);
         }
-        let first = mrz::parse(format, &text, today_yy);
         let Some(glyphs) = &self.glyphs else {
-            return Ok(first);
+            return Ok(mrz::parse(format, &text, today_yy));
         };
-        // A second, independent reading: every cell by its shape in OCR-B.
-        let mut second = Vec::with_capacity(cells.len());
+        // A second, independent reading: every cell by its shape (and height) in OCR-B.
+        let mut shapes = Vec::with_capacity(cells.len());
         for line in &cells {
-            let mut chars = vec!['<'; line.filler.len()];
-            for (cell, c) in chars.iter_mut().enumerate() {
-                if !line.filler[cell] {
-                    *c = glyphs
-                        .read(&sized, line.cell(cell))?
-                        .map_or('?', |(c, _)| c);
-                }
-            }
-            second.push(chars.into_iter().collect::<String>());
+            let rects: Vec<Option<Rect>> = (0..line.filler.len())
+                .map(|i| (!line.filler[i]).then(|| line.cell(i)))
+                .collect();
+            shapes.push(glyphs.read_line(&sized, &rects)?);
         }
+        let mut second: Vec<Vec<u8>> = shapes
+            .iter()
+            .zip(&cells)
+            .map(|(scores, line)| {
+                scores
+                    .iter()
+                    .zip(&line.filler)
+                    .map(|(s, filler)| match s.as_ref().and_then(best_match) {
+                        _ if *filler => b'<',
+                        Some((c, _)) => c as u8,
+                        None => b'?',
+                    })
+                    .collect()
+            })
+            .collect();
         // Check digits cannot tell G from 6, L from 1 or S from 8 (their values differ by a
-        // multiple of 10): where the two readings disagree by such a pair and the shape prefers
-        // its own character clearly, neither reading can be trusted, whatever the checks say.
-        let (mut any_blind, mut blind_disagreement) = (false, false);
-        for (l, line) in cells.iter().enumerate() {
-            for (i, (a, b)) in text[l].bytes().zip(second[l].bytes()).enumerate() {
+        // multiple of 10): where the two readings disagree by such a pair, a passing check says
+        // nothing, so the shapes settle it. The shape reading's character stands when it matches
+        // the cell clearly better than Tesseract's; otherwise Tesseract's does (the two glyphs
+        // are then too alike in this print to tell apart, and Tesseract reads with context).
+        // Both readings then carry the settled character, so the checks weigh only the
+        // disagreements they can see.
+        let mut text: Vec<Vec<u8>> = text.into_iter().map(String::into_bytes).collect();
+        for (l, scores) in shapes.iter().enumerate() {
+            for (i, scores) in scores.iter().enumerate() {
+                let (Some(&a), Some(&b)) = (text[l].get(i), second[l].get(i)) else {
+                    continue;
+                };
                 if !mrz::check_blind(a, b) {
                     continue;
                 }
-                any_blind = true;
-                let scores = glyphs.scores(&sized, line.cell(i))?.unwrap_or_default();
-                let score = |c: u8| scores.iter().find(|(d, _)| *d == c as char).map(|s| s.1);
-                let own = score(b).unwrap_or(1.0);
-                let other = score(a).unwrap_or(-1.0);
-                if own - other >= SHAPE_VETO_MARGIN {
-                    blind_disagreement = true;
-                }
+                let score = |c: u8| {
+                    scores
+                        .iter()
+                        .flatten()
+                        .find(|(d, _)| *d == c as char)
+                        .map(|s| s.1)
+                };
+                let margin = score(b).unwrap_or(1.0) - score(a).unwrap_or(-1.0);
+                let settled = if margin >= SHAPE_SETTLES_MARGIN { b } else { a };
+                text[l][i] = settled;
+                second[l][i] = settled;
             }
         }
-        if let Some(data) = first.as_ref().filter(|d| d.all_checks_pass()) {
-            if !blind_disagreement {
-                return Ok(first);
-            }
-            let mut data = data.clone();
-            data.distrust();
-            return Ok(Some(data));
+        let lines = |bytes: Vec<Vec<u8>>| -> Vec<String> {
+            bytes
+                .into_iter()
+                .map(|l| String::from_utf8(l).unwrap_or_default())
+                .collect()
+        };
+        let (text, second) = (lines(text), lines(second));
+        let first = mrz::parse(format, &text, today_yy);
+        if first.as_ref().is_some_and(MrzData::all_checks_pass) {
+            return Ok(first);
         }
         // A check failed: the check digits choose between the two readings where they differ;
-        // else the shape reading alone, when all its checks pass and it disagrees with the first
-        // nowhere the checks are blind (there, a passing check says nothing).
-        let by_shape =
-            mrz::parse(format, &second, today_yy).filter(|d| d.all_checks_pass() && !any_blind);
+        // else the shape reading alone, when all its checks pass.
+        let by_shape = mrz::parse(format, &second, today_yy).filter(MrzData::all_checks_pass);
         Ok(reconcile(format, &text, &second, today_yy)
             .or(by_shape)
             .or(first))
@@ -316,9 +336,9 @@ impl ZoneReader {
 }
 
 /// How much better (in correlation) the shape reading's character must match a cell than
-/// Tesseract's before their check-blind disagreement makes the zone untrusted: below it, the
-/// shapes do not really tell the two apart, and the checks stand.
-const SHAPE_VETO_MARGIN: f32 = 0.1;
+/// Tesseract's to settle a disagreement the check digits are blind to; below it, the shapes do
+/// not really tell the two apart, and Tesseract's character stands.
+const SHAPE_SETTLES_MARGIN: f32 = 0.1;
 
 /// Most positions where two readings of a zone may differ for [`reconcile`] to weigh them:
 /// 2^10 parses at most, and beyond that many differences neither reading is trustworthy.
