@@ -25,7 +25,7 @@ fn main() {
         if !cap.read(&mut frame).unwrap() {
             break;
         }
-        let a = analyzer.analyze(&frame, false).unwrap();
+        let a = analyzer.analyze(&frame, &[]).unwrap();
         match a.face {
             Some(f) => println!(
                 "{index:5} {:5.1} {:6.1} {:5.1} {:6.1} {:5.1}",

@@ -1,67 +1,135 @@
-//! Prints the eye openness (eye aspect ratio) of every frame of a video and saves the frames where
-//! it dips, so that a person can check whether the dips are blinks.
+//! Blinks found in real videos two ways: measuring both eyes on every frame, and as blink steps
+//! do ([`livegate_engine::challenge::EyeSchedule`]: one eye a frame in turn, both while the eyes
+//! are not fully open; each eye against its own open level). Both eyes are measured on every
+//! frame; the schedule sees only the eyes it would have measured. Blinks are the
+//! blink step's rule ([`livegate_engine::challenge`]): openness below 0.7 of the open level,
+//! then above 0.85 within a second. Frames can be dropped to a camera's pace (FPS), and with
+//! OUT_DIR the frames where an eye dips are saved, so that a person can check they are blinks.
 //!
-//!     cargo run --release -p livegate-engine --example eye_openness -- VIDEO OUT_DIR
+//!     cargo run --release -p livegate-engine --example eye_openness -- [--fps 10] VIDEO... [--out OUT_DIR]
 
 use std::sync::Arc;
 
+use livegate_engine::challenge::{
+    BLINK_CLOSED_RATIO, BLINK_MAX_CLOSED_MS, BLINK_REOPEN_RATIO, EyeSchedule, OpennessLevel,
+};
+use livegate_engine::eyes::{Eye, EyeOpenness};
 use livegate_engine::models::{Models, default_model_dir};
 use livegate_engine::{AnalyzerConfig, FrameAnalyzer};
 use opencv::core::{Mat, Vector};
 use opencv::prelude::*;
 use opencv::{imgcodecs, videoio};
 
+/// Follows the blink rule over a series of (time, openness ratio), counting blinks.
+#[derive(Default)]
+struct Blinks {
+    closed_since: Option<i64>,
+    at_ms: Vec<i64>,
+}
+
+impl Blinks {
+    fn observe(&mut self, t: i64, ratio: Option<f32>) {
+        let Some(ratio) = ratio else { return };
+        match self.closed_since {
+            None if ratio < BLINK_CLOSED_RATIO => self.closed_since = Some(t),
+            Some(since) if ratio > BLINK_REOPEN_RATIO => {
+                self.closed_since = None;
+                if t - since <= BLINK_MAX_CLOSED_MS {
+                    self.at_ms.push(since);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let (video, out) = (&args[1], &args[2]);
-    std::fs::create_dir_all(out).unwrap();
+    let mut args = std::env::args().skip(1);
+    let (mut fps, mut out, mut videos) = (None::<f64>, None::<String>, Vec::new());
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--fps" => fps = Some(args.next().expect("fps").parse().expect("a number")),
+            "--out" => out = Some(args.next().expect("a folder")),
+            _ => videos.push(a),
+        }
+    }
     let models = Arc::new(Models::load(&default_model_dir()).unwrap());
-    let mut analyzer = FrameAnalyzer::new(models, AnalyzerConfig::default());
-    let mut cap = videoio::VideoCapture::from_file(video, videoio::CAP_ANY).unwrap();
-    let fps = cap.get(videoio::CAP_PROP_FPS).unwrap();
-    let mut frame = Mat::default();
-    let mut series = Vec::new();
-    let mut frames = Vec::new();
-    while cap.read(&mut frame).unwrap() {
-        let a = analyzer.analyze(&frame, true).unwrap();
-        series.push(
-            a.face
-                .as_ref()
-                .map(|f| (f.eye_openness.unwrap_or(0.0), f.pose.yaw, f.pose.pitch)),
-        );
-        frames.push(frame.try_clone().unwrap());
-    }
-    let window = 30;
-    let mut dips = 0;
-    for i in 0..series.len() {
-        let Some((ear, yaw, pitch)) = series[i] else {
-            continue;
-        };
-        let lo = i.saturating_sub(window);
-        let mut recent: Vec<f32> = series[lo..i].iter().flatten().map(|s| s.0).collect();
-        if recent.len() < 10 {
-            continue;
-        }
-        recent.sort_by(f32::total_cmp);
-        let level = recent[recent.len() / 2];
-        let ratio = ear / level;
-        if ratio < 0.8 {
-            dips += 1;
-            println!(
-                "frame {i:>5} t={:>7.2}s ear {ear:.3} level {level:.3} ratio {ratio:.2} yaw {yaw:+.0} pitch {pitch:+.0}",
-                i as f64 / fps
-            );
-            let name = format!("{out}/f{i:05}_r{:.0}.png", ratio * 100.0);
-            imgcodecs::imwrite(&name, &frames[i], &Vector::new()).unwrap();
-        }
-    }
-    let yaws: Vec<f32> = series.iter().flatten().map(|s| s.1).collect();
-    let (lo, hi) = yaws
-        .iter()
-        .fold((f32::MAX, f32::MIN), |(a, b), &y| (a.min(y), b.max(y)));
     println!(
-        "{} frames, {} with a face, {dips} dips below 0.8 of the open level, yaw {lo:.1}..{hi:.1}",
-        series.len(),
-        yaws.len()
+        "| video | frames | blinks, both eyes every frame | blinks, blink-step schedule | found by both | both-eye blinks missed | iris runs a frame |"
     );
+    println!("|---|---|---|---|---|---|---|");
+    for video in &videos {
+        let mut analyzer = FrameAnalyzer::new(models.clone(), AnalyzerConfig::default());
+        let mut cap = videoio::VideoCapture::from_file(video, videoio::CAP_ANY).unwrap();
+        let native = cap.get(videoio::CAP_PROP_FPS).unwrap().max(1.0);
+        let step = fps.map_or(1.0, |f| (native / f).max(1.0));
+        let (mut frame, mut index, mut next) = (Mat::default(), 0usize, 0.0f64);
+        let (mut both_level, mut turn_level) = (OpennessLevel::default(), OpennessLevel::default());
+        let (mut both, mut turn) = (Blinks::default(), Blinks::default());
+        let mut schedule = EyeSchedule::default();
+        let mut used = 0;
+        let mut trace = Vec::new();
+        let mut iris_runs = 0;
+        while cap.read(&mut frame).unwrap() {
+            index += 1;
+            if ((index - 1) as f64) < next {
+                continue;
+            }
+            next += step;
+            used += 1;
+            let t = ((index - 1) as f64 * 1000.0 / native) as i64;
+            let Some(face) = analyzer.analyze(&frame, &Eye::BOTH).unwrap().face else {
+                continue;
+            };
+            let eyes = face.eye_openness;
+            let ratio = both_level.ratio(&eyes);
+            let per_eye = |e: Eye| Some(eyes[e as usize]? / both_level.level(e)?);
+            trace.push((t, per_eye(Eye::ImageLeft), per_eye(Eye::ImageRight), ratio));
+            both.observe(t, ratio);
+            both_level.push_all(&eyes);
+            // What a blink step would have measured of this frame.
+            let mut seen = EyeOpenness::default();
+            let measured = schedule.next(&turn_level);
+            iris_runs += measured.len();
+            for &eye in measured {
+                seen[eye as usize] = eyes[eye as usize];
+            }
+            let turn_ratio = turn_level.ratio(&seen);
+            turn.observe(t, turn_ratio);
+            schedule.observed(turn_ratio);
+            turn_level.push_all(&seen);
+            if let (Some(dir), Some(r)) = (&out, ratio)
+                && r < BLINK_CLOSED_RATIO
+            {
+                std::fs::create_dir_all(dir).unwrap();
+                let name = format!("{dir}/t{t:06}_r{:.0}.png", r * 100.0);
+                imgcodecs::imwrite(&name, &frame, &Vector::new()).unwrap();
+            }
+        }
+        // A blink is the same one when the two closures start within 300 ms.
+        let common = both
+            .at_ms
+            .iter()
+            .filter(|a| turn.at_ms.iter().any(|b| (*a - b).abs() <= 300))
+            .count();
+        let name = std::path::Path::new(video)
+            .file_name()
+            .unwrap()
+            .to_string_lossy();
+        for a in &both.at_ms {
+            if !turn.at_ms.iter().any(|b| (a - b).abs() <= 300) {
+                eprintln!("{name}: both-eye blink at {a} ms not found by the schedule");
+                for (t, l, r, ratio) in trace.iter().filter(|(t, ..)| (t - a).abs() <= 400) {
+                    eprintln!("  {t:>6} left {l:?} right {r:?} both-eye ratio {ratio:?}");
+                }
+            }
+        }
+        println!(
+            "| {name} | {used} | {} | {} | {common} | {} | {:.2} |",
+            both.at_ms.len(),
+            turn.at_ms.len(),
+            both.at_ms.len() - common,
+            iris_runs as f64 / used.max(1) as f64
+        );
+    }
 }

@@ -20,7 +20,7 @@ fn main() {
     )
     .unwrap();
     let mut an = FrameAnalyzer::new(models.clone(), AnalyzerConfig::default());
-    let f = an.analyze(&still, false).unwrap().face.unwrap();
+    let f = an.analyze(&still, &[]).unwrap().face.unwrap();
     let anchor = models
         .embedder
         .embed(&still, &f.landmarks.five_points())
@@ -31,7 +31,7 @@ fn main() {
     )
     .unwrap();
     let fo = FrameAnalyzer::new(models.clone(), AnalyzerConfig::default())
-        .analyze(&obama, false)
+        .analyze(&obama, &[])
         .unwrap()
         .face
         .unwrap();
@@ -56,7 +56,7 @@ fn main() {
     let mut i = 0;
     while cap.read(&mut m).unwrap() {
         if i % 3 == 0
-            && let Some(face) = an.analyze(&m, false).unwrap().face
+            && let Some(face) = an.analyze(&m, &[]).unwrap().face
         {
             let yaw = face.pose.yaw;
             if yaw.abs() > 18.0 || i % 300 == 0 {

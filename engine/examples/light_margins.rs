@@ -50,7 +50,7 @@ fn main() {
     let mut measuring = std::time::Duration::ZERO;
     for i in 0..240 {
         assert!(capture.read(&mut frame).unwrap(), "franck.mp4 has 10 s");
-        let analysis = analyzer.analyze(&frame, false).unwrap();
+        let analysis = analyzer.analyze(&frame, &[]).unwrap();
         if let Some(face) = analysis.face.filter(|_| analysis.faces == 1) {
             let started = std::time::Instant::now();
             let colour = light::face_colour(&frame, &face.bbox).unwrap();

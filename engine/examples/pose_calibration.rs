@@ -52,7 +52,7 @@ fn landmarks(
     let mut frame = Mat::default();
     let mut out = Vec::new();
     while out.len() < max && capture.read(&mut frame).unwrap_or(false) && !frame.empty() {
-        let analysis = analyzer.analyze(&frame, false).unwrap();
+        let analysis = analyzer.analyze(&frame, &[]).unwrap();
         out.push(
             analysis
                 .face

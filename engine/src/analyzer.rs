@@ -13,6 +13,7 @@ use opencv::prelude::*;
 
 use crate::detector::largest;
 use crate::error::EngineError;
+use crate::eyes::{Eye, EyeOpenness};
 use crate::geometry::{Rect, Roi};
 use crate::hint::{self, Hint, HintThresholds};
 use crate::landmarks::{FaceLandmarks, roi_from_detection};
@@ -99,8 +100,8 @@ pub struct FaceObservation {
     pub score: f32,
     pub landmarks: FaceLandmarks,
     pub pose: HeadPose,
-    /// Measured only when asked for (it costs two runs of the iris model, ~15 ms a frame).
-    pub eye_openness: Option<f32>,
+    /// Measured only for the eyes asked for (one run of the iris model each).
+    pub eye_openness: EyeOpenness,
     pub quality: Quality,
 }
 
@@ -142,8 +143,9 @@ impl FrameAnalyzer {
         &self.models
     }
 
-    /// Analyses one upright BGR frame; `measure_eyes` adds eye openness (blink steps need it).
-    pub fn analyze(&mut self, bgr: &Mat, measure_eyes: bool) -> Result<FrameAnalysis, EngineError> {
+    /// Analyses one upright BGR frame, measuring the openness of the eyes in `eyes` (blink steps
+    /// need it).
+    pub fn analyze(&mut self, bgr: &Mat, eyes: &[Eye]) -> Result<FrameAnalysis, EngineError> {
         let mut timings = StageTimings::default();
         let (width, height) = (bgr.cols(), bgr.rows());
         let mut detected = false;
@@ -208,9 +210,10 @@ impl FrameAnalyzer {
         timings.pose_us = start.elapsed().as_micros() as u64;
 
         let start = Instant::now();
-        let eye_openness = measure_eyes
-            .then(|| self.models.eyes.openness(bgr, &landmarks))
-            .transpose()?;
+        let mut eye_openness = EyeOpenness::default();
+        for &eye in eyes {
+            eye_openness[eye as usize] = Some(self.models.eyes.eye_openness(bgr, &landmarks, eye)?);
+        }
         timings.eyes_us = start.elapsed().as_micros() as u64;
 
         let start = Instant::now();

@@ -21,14 +21,15 @@ use crate::analyzer::{
     AnalyzerConfig, FaceObservation, FrameAnalysis, FrameAnalyzer, StageTimings,
 };
 use crate::challenge::{
-    ChallengeKind, ChallengePlan, ChallengeProgress, MORE_HINT_PROGRESS, OpennessLevel,
-    REACTION_FRAMES, StepInput, StepTracker,
+    ChallengeKind, ChallengePlan, ChallengeProgress, EyeSchedule, MORE_HINT_PROGRESS,
+    OpennessLevel, REACTION_FRAMES, StepInput, StepTracker,
 };
 use crate::embedding::{SESSION_CONTINUITY_COSINE, cosine};
 use crate::error::EngineError;
 use crate::evidence::{
     self, EvidenceReport, InjectionMeter, OutlineMeter, ParallaxMeter, ScreenCues, texture,
 };
+use crate::eyes::{Eye, mean_openness};
 use crate::frame::{self, FrameInput};
 use crate::hint::Hint;
 use crate::landmarks::FaceLandmarks;
@@ -182,6 +183,7 @@ pub struct LivenessAttempt {
     light_state: Option<LightState>,
     finished_steps: Vec<StepTracker>,
     openness: OpennessLevel,
+    eye_schedule: EyeSchedule,
     anchor: Option<Vec<f32>>,
     /// Lowest cosine seen between the anchor and a later embedding.
     identity_min: f32,
@@ -220,6 +222,7 @@ impl LivenessAttempt {
             light_state: None,
             finished_steps: Vec::new(),
             openness: OpennessLevel::default(),
+            eye_schedule: EyeSchedule::default(),
             anchor: None,
             identity_min: 1.0,
             identity_check_due: false,
@@ -304,7 +307,12 @@ impl LivenessAttempt {
             .step
             .as_ref()
             .is_some_and(|s| s.kind == ChallengeKind::Blink);
-        let mut analysis = self.analyzer.analyze(&bgr, blink_step)?;
+        let eyes: &[Eye] = if blink_step {
+            self.eye_schedule.next(&self.openness)
+        } else {
+            &[]
+        };
+        let mut analysis = self.analyzer.analyze(&bgr, eyes)?;
         analysis.timings.decode_us = decode_us;
         // Clients' clocks may repeat a timestamp; time never runs backwards for the plan.
         let now = timestamp_ms.max(self.last_timestamp_ms);
@@ -336,16 +344,18 @@ impl LivenessAttempt {
             timestamp_ms: now,
             yaw: rotation.map(|r| r.yaw),
             pitch: rotation.map(|r| r.pitch),
-            eye_openness: measured.and_then(|f| f.eye_openness),
+            eye_openness_ratio: measured.and_then(|f| self.openness.ratio(&f.eye_openness)),
             // Turning the head shortens the eye span by cos(yaw); undo that, or turning away
             // and back would read as moving closer (1/cos 20° = +6%).
             eye_span: measured
                 .filter(|_| !analysis.detected)
                 .map(|f| f.landmarks.eye_span() / f.pose.yaw.to_radians().cos().max(0.5)),
         };
-        let open_level = self.openness.level();
-        if let Some(ear) = step_input.eye_openness {
-            self.openness.push(ear);
+        if blink_step {
+            self.eye_schedule.observed(step_input.eye_openness_ratio);
+        }
+        if let Some(face) = measured {
+            self.openness.push_all(&face.eye_openness);
         }
 
         if let (Some(meter), Some(face)) = (self.light.as_mut(), measured) {
@@ -362,7 +372,7 @@ impl LivenessAttempt {
         let mut progress = None;
         let mut light_refused = false;
         if let Some(step) = self.step.as_mut() {
-            step.update(&step_input, open_level);
+            step.update(&step_input);
             if let Some(meter) = &self.light {
                 match meter.state() {
                     LightState::Waiting => {}
@@ -385,7 +395,7 @@ impl LivenessAttempt {
             face: face.map(|f| (f.bbox, f.score)),
             pose: face.map(|f| f.pose),
             quality: face.map(|f| f.quality),
-            eye_openness: face.and_then(|f| f.eye_openness),
+            eye_openness: face.and_then(|f| mean_openness(&f.eye_openness)),
             hint,
             challenge: progress,
             timings,

@@ -31,8 +31,10 @@
 //!   does not shrink it) must grow to [`MOVE_CLOSER_RATIO`] ×
 //!   the step's smallest eye span, on [`HOLD_FRAMES`] frames.
 //! - **blink**: eye openness (MediaPipe Iris's eye contour, [`crate::eyes`]) must fall below
-//!   [`BLINK_CLOSED_RATIO`] × the user's own open-eye level (the median of their recent frames),
-//!   then rise above [`BLINK_REOPEN_RATIO`] × that level within [`BLINK_MAX_CLOSED_MS`].
+//!   [`BLINK_CLOSED_RATIO`] × the user's own open-eye level (the median of their recent frames,
+//!   per eye: one eye may look narrower than the other, in a turned face or by nature), then
+//!   rise above [`BLINK_REOPEN_RATIO`] × that level within [`BLINK_MAX_CLOSED_MS`]. A frame may
+//!   measure one eye or both; both lids close together in a blink.
 //!
 //! The first [`REACTION_FRAMES`] frames of every step are not measured (a blink in them does
 //! not count either): they left the client before it showed the challenge (one in lock-step, more with
@@ -55,6 +57,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, RngExt};
 
 use crate::evidence::parallax::{Rotation, RotationAxis};
+use crate::eyes::{Eye, EyeOpenness};
 use crate::light::{self, LightSequence};
 
 pub const TURN_DELTA_DEG: f32 = 9.0;
@@ -275,7 +278,9 @@ pub struct StepInput {
     pub timestamp_ms: i64,
     pub yaw: Option<f32>,
     pub pitch: Option<f32>,
-    pub eye_openness: Option<f32>,
+    /// Openness of the eyes measured on this frame over their open level ([`OpennessLevel`]):
+    /// about 1 open, towards 0.2 shut.
+    pub eye_openness_ratio: Option<f32>,
     /// Outer eye corners' distance, pixels, corrected for yaw; only on frames where the face was
     /// followed, not re-detected (landmarks fitted in a detector box measure a few % larger).
     pub eye_span: Option<f32>,
@@ -331,8 +336,8 @@ impl StepTracker {
         !self.completed && self.started_at_ms.is_some() && self.time_left_ms(now_ms, limit_ms) == 0
     }
 
-    /// Takes one frame into account. `open_level` is the user's open-eye openness.
-    pub fn update(&mut self, input: &StepInput, open_level: Option<f32>) {
+    /// Takes one frame into account.
+    pub fn update(&mut self, input: &StepInput) {
         self.started_at_ms.get_or_insert(input.timestamp_ms);
         self.frames += 1;
         if self.completed {
@@ -350,7 +355,7 @@ impl StepTracker {
             }
             ChallengeKind::LookUp => self.follow_angle(input.pitch, 1.0, LOOK_UP_DELTA_DEG, 0.0),
             ChallengeKind::MoveCloser => self.follow_size(input.eye_span),
-            ChallengeKind::Blink => self.follow_blink(input, open_level),
+            ChallengeKind::Blink => self.follow_blink(input),
             // Followed by a [`crate::light::LightMeter`]; see [`StepTracker::complete_light`].
             ChallengeKind::Light => {}
         }
@@ -403,11 +408,10 @@ impl StepTracker {
         }
     }
 
-    fn follow_blink(&mut self, input: &StepInput, open_level: Option<f32>) {
-        let (Some(ear), Some(open)) = (input.eye_openness, open_level) else {
+    fn follow_blink(&mut self, input: &StepInput) {
+        let Some(ratio) = input.eye_openness_ratio else {
             return;
         };
-        let ratio = ear / open.max(1e-3);
         match self.closed_since_ms {
             None if ratio < BLINK_CLOSED_RATIO => {
                 self.closed_since_ms = Some(input.timestamp_ms);
@@ -449,28 +453,88 @@ impl StepTracker {
     }
 }
 
-/// The user's open-eye level: the median eye openness of their recent frames (eyes are open most
-/// of the time, so a blink barely moves it).
+/// The user's open-eye level, per eye: the median openness of the eye's recent measurements
+/// (eyes are open most of the time, so a blink barely moves it).
 #[derive(Debug, Clone, Default)]
 pub struct OpennessLevel {
-    recent: std::collections::VecDeque<f32>,
+    recent: [std::collections::VecDeque<f32>; 2],
 }
 
 impl OpennessLevel {
-    pub fn push(&mut self, ear: f32) {
-        if self.recent.len() == OPENNESS_WINDOW {
-            self.recent.pop_front();
+    pub fn push(&mut self, eye: Eye, openness: f32) {
+        let recent = &mut self.recent[eye as usize];
+        if recent.len() == OPENNESS_WINDOW {
+            recent.pop_front();
         }
-        self.recent.push_back(ear);
+        recent.push_back(openness);
     }
 
-    pub fn level(&self) -> Option<f32> {
-        if self.recent.len() < 5 {
+    /// Takes in the eyes a frame measured.
+    pub fn push_all(&mut self, eyes: &EyeOpenness) {
+        for eye in Eye::BOTH {
+            if let Some(openness) = eyes[eye as usize] {
+                self.push(eye, openness);
+            }
+        }
+    }
+
+    pub fn level(&self, eye: Eye) -> Option<f32> {
+        let recent = &self.recent[eye as usize];
+        if recent.len() < 5 {
             return None;
         }
-        let mut v: Vec<f32> = self.recent.iter().copied().collect();
+        let mut v: Vec<f32> = recent.iter().copied().collect();
         v.sort_by(f32::total_cmp);
         Some(v[v.len() / 2])
+    }
+
+    /// The mean, over the eyes a frame measured whose level is known, of openness over level.
+    pub fn ratio(&self, eyes: &EyeOpenness) -> Option<f32> {
+        let ratios: Vec<f32> = Eye::BOTH
+            .iter()
+            .filter_map(|&eye| Some(eyes[eye as usize]? / self.level(eye)?.max(1e-3)))
+            .collect();
+        (!ratios.is_empty()).then(|| ratios.iter().sum::<f32>() / ratios.len() as f32)
+    }
+}
+
+/// Which eyes each frame of a blink step measures. The iris model runs once per eye, so most
+/// frames measure one eye, in turn: both lids close together in a blink, so every frame still
+/// sees it. Both are measured until each eye has an open level, and while the last frame's eyes
+/// were not fully open (below [`BLINK_REOPEN_RATIO`]): a blink may be under way, and one eye's
+/// reading alone can stay just above the closed bar where the mean of both falls below it.
+#[derive(Debug, Clone)]
+pub struct EyeSchedule {
+    last: Eye,
+    last_ratio: Option<f32>,
+}
+
+impl Default for EyeSchedule {
+    fn default() -> Self {
+        EyeSchedule {
+            last: Eye::ImageRight,
+            last_ratio: None,
+        }
+    }
+}
+
+impl EyeSchedule {
+    /// The eyes the next frame measures.
+    pub fn next(&mut self, levels: &OpennessLevel) -> &'static [Eye] {
+        let unknown = Eye::BOTH.iter().any(|&eye| levels.level(eye).is_none());
+        if unknown || self.last_ratio.is_some_and(|r| r < BLINK_REOPEN_RATIO) {
+            return &Eye::BOTH;
+        }
+        self.last = self.last.other();
+        match self.last {
+            Eye::ImageLeft => &[Eye::ImageLeft],
+            Eye::ImageRight => &[Eye::ImageRight],
+        }
+    }
+
+    /// The openness ratio the frame measured ([`OpennessLevel::ratio`]).
+    pub fn observed(&mut self, ratio: Option<f32>) {
+        self.last_ratio = ratio;
     }
 }
 
@@ -479,12 +543,13 @@ mod tests {
     use super::*;
     use rand::SeedableRng;
 
-    fn frame(t: i64, yaw: f32, ear: f32) -> StepInput {
+    /// A frame at `t` ms with the head at `yaw` and the eyes at `open` of their open level.
+    fn frame(t: i64, yaw: f32, open: f32) -> StepInput {
         StepInput {
             timestamp_ms: t,
             yaw: Some(yaw),
             pitch: Some(0.0),
-            eye_openness: Some(ear),
+            eye_openness_ratio: Some(open),
             eye_span: Some(80.0),
         }
     }
@@ -532,7 +597,7 @@ mod tests {
         // A user who rests at 14° of yaw and turns to 27° has turned 13°: done.
         let mut step = StepTracker::new(ChallengeKind::TurnLeft);
         for t in [-40, -30, -20, -10] {
-            step.update(&frame(t, 14.0, 0.3), None);
+            step.update(&frame(t, 14.0, 1.0));
         }
         for (t, yaw) in [
             (0, 14.0),
@@ -543,7 +608,7 @@ mod tests {
             (120, 26.5),
             (160, 27.0),
         ] {
-            step.update(&frame(t, yaw, 0.3), None);
+            step.update(&frame(t, yaw, 1.0));
         }
         assert!(step.completed);
         assert!(
@@ -555,7 +620,7 @@ mod tests {
         // Already turned when the step starts and never back: a photo of a turned head.
         let mut photo = StepTracker::new(ChallengeKind::TurnLeft);
         for t in 0..20 {
-            photo.update(&frame(t * 40, 35.0, 0.3), None);
+            photo.update(&frame(t * 40, 35.0, 1.0));
         }
         assert!(!photo.completed);
     }
@@ -575,7 +640,7 @@ mod tests {
             (160, 11.0),
             (200, 11.0),
         ] {
-            step.update(&frame(t, yaw, 0.3), None);
+            step.update(&frame(t, yaw, 1.0));
         }
         assert!(!step.completed);
     }
@@ -584,15 +649,15 @@ mod tests {
     fn turn_needs_the_asked_side_held_for_two_frames() {
         let mut step = StepTracker::new(ChallengeKind::TurnRight);
         for t in [-40, -30, -20, -10] {
-            step.update(&frame(t, 10.0, 0.3), None);
+            step.update(&frame(t, 10.0, 1.0));
         }
-        step.update(&frame(0, 10.0, 0.3), None);
-        step.update(&frame(40, 25.0, 0.3), None); // wrong side
-        step.update(&frame(80, -2.0, 0.3), None); // 12° moved but not 3° on the right side
+        step.update(&frame(0, 10.0, 1.0));
+        step.update(&frame(40, 25.0, 1.0)); // wrong side
+        step.update(&frame(80, -2.0, 1.0)); // 12° moved but not 3° on the right side
         assert!(!step.completed);
-        step.update(&frame(120, -9.0, 0.3), None);
+        step.update(&frame(120, -9.0, 1.0));
         assert!(!step.completed, "one frame is not enough");
-        step.update(&frame(160, -10.0, 0.3), None);
+        step.update(&frame(160, -10.0, 1.0));
         assert!(step.completed);
     }
 
@@ -609,13 +674,10 @@ mod tests {
             (80, 1.0),
             (120, 2.0),
         ] {
-            up.update(
-                &StepInput {
-                    pitch: Some(pitch),
-                    ..frame(t, 0.0, 0.3)
-                },
-                None,
-            );
+            up.update(&StepInput {
+                pitch: Some(pitch),
+                ..frame(t, 0.0, 1.0)
+            });
         }
         assert!(up.completed, "from looking down to level is a 13° rise");
 
@@ -630,56 +692,46 @@ mod tests {
             (80, None),
             (120, Some(88.0)),
         ] {
-            closer.update(
-                &StepInput {
-                    eye_span: span,
-                    ..frame(t, 0.0, 0.3)
-                },
-                None,
-            );
+            closer.update(&StepInput {
+                eye_span: span,
+                ..frame(t, 0.0, 1.0)
+            });
         }
         assert!(!closer.completed, "one frame beyond 7% is not enough");
-        closer.update(&frame(160, 0.0, 0.3), None); // 80 px: further away
-        closer.update(
-            &StepInput {
-                eye_span: Some(87.0),
-                ..frame(200, 0.0, 0.3)
-            },
-            None,
-        );
-        closer.update(
-            &StepInput {
-                eye_span: Some(88.0),
-                ..frame(240, 0.0, 0.3)
-            },
-            None,
-        );
+        closer.update(&frame(160, 0.0, 1.0)); // 80 px: further away
+        closer.update(&StepInput {
+            eye_span: Some(87.0),
+            ..frame(200, 0.0, 1.0)
+        });
+        closer.update(&StepInput {
+            eye_span: Some(88.0),
+            ..frame(240, 0.0, 1.0)
+        });
         assert!(closer.completed);
     }
 
     #[test]
     fn blink_is_close_then_reopen_in_time() {
         let mut step = StepTracker::new(ChallengeKind::Blink);
-        let open = Some(0.30);
         // A blink before the user could have read the step is not an answer to it.
-        step.update(&frame(-80, 0.0, 0.12), open);
-        step.update(&frame(-60, 0.0, 0.30), open);
-        step.update(&frame(-40, 0.0, 0.30), open);
-        step.update(&frame(-20, 0.0, 0.30), open);
+        step.update(&frame(-80, 0.0, 0.4));
+        step.update(&frame(-60, 0.0, 1.0));
+        step.update(&frame(-40, 0.0, 1.0));
+        step.update(&frame(-20, 0.0, 1.0));
         assert!(!step.completed && step.progress == 0.0);
-        step.update(&frame(0, 0.0, 0.30), open);
-        step.update(&frame(40, 0.0, 0.12), open);
+        step.update(&frame(0, 0.0, 1.0));
+        step.update(&frame(40, 0.0, 0.4));
         assert!(!step.completed);
         assert_eq!(step.progress, 0.5);
-        step.update(&frame(120, 0.0, 0.29), open);
+        step.update(&frame(120, 0.0, 0.97));
         assert!(step.completed);
 
         let mut slow = StepTracker::new(ChallengeKind::Blink);
         for t in [-40, -30, -20, -10] {
-            slow.update(&frame(t, 0.0, 0.30), open);
+            slow.update(&frame(t, 0.0, 1.0));
         }
-        slow.update(&frame(0, 0.0, 0.10), open);
-        slow.update(&frame(2000, 0.0, 0.30), open);
+        slow.update(&frame(0, 0.0, 0.33));
+        slow.update(&frame(2000, 0.0, 1.0));
         assert!(!slow.completed, "eyes shut for 2 s is not a blink");
     }
 
@@ -687,7 +739,7 @@ mod tests {
     fn step_times_out_from_its_first_frame() {
         let mut step = StepTracker::new(ChallengeKind::Blink);
         assert!(!step.timed_out(5_000, 1000), "not started yet");
-        step.update(&frame(1_000, 0.0, 0.3), None);
+        step.update(&frame(1_000, 0.0, 1.0));
         assert!(!step.timed_out(1_900, 1000));
         assert!(step.timed_out(2_000, 1000));
     }
@@ -696,8 +748,51 @@ mod tests {
     fn open_level_is_a_robust_median() {
         let mut level = OpennessLevel::default();
         for ear in [0.3, 0.31, 0.1, 0.29, 0.3, 0.32] {
-            level.push(ear);
+            level.push(Eye::ImageLeft, ear);
         }
-        assert_eq!(level.level(), Some(0.3));
+        assert_eq!(level.level(Eye::ImageLeft), Some(0.3));
+        assert_eq!(
+            level.level(Eye::ImageRight),
+            None,
+            "each eye has its own level"
+        );
+    }
+
+    #[test]
+    fn one_eye_a_frame_in_turn_once_levels_are_known_and_both_while_eyes_close() {
+        let (mut levels, mut schedule) = (OpennessLevel::default(), EyeSchedule::default());
+        assert_eq!(schedule.next(&levels), &Eye::BOTH, "no open level yet");
+        for _ in 0..5 {
+            levels.push_all(&[Some(0.3), Some(0.3)]);
+        }
+        schedule.observed(Some(1.0));
+        let first = schedule.next(&levels);
+        let second = schedule.next(&levels);
+        assert_eq!(first.len(), 1);
+        assert_eq!(second.len(), 1);
+        assert_ne!(first, second, "the eyes take turns");
+        schedule.observed(Some(0.8));
+        assert_eq!(
+            schedule.next(&levels),
+            &Eye::BOTH,
+            "a blink may be under way"
+        );
+        schedule.observed(Some(0.95));
+        assert_eq!(schedule.next(&levels).len(), 1);
+    }
+
+    #[test]
+    fn eyes_are_measured_against_their_own_open_level() {
+        // One eye looks narrower than the other (a turned face): either eye at 60 % of its own
+        // level reads as closing, whichever one the frame measured.
+        let mut level = OpennessLevel::default();
+        for _ in 0..10 {
+            level.push_all(&[Some(0.30), Some(0.20)]);
+        }
+        let near = |r: Option<f32>, want: f32| r.is_some_and(|r| (r - want).abs() < 1e-4);
+        assert!(near(level.ratio(&[Some(0.18), None]), 0.6));
+        assert!(near(level.ratio(&[None, Some(0.12)]), 0.6));
+        assert!(near(level.ratio(&[Some(0.30), Some(0.20)]), 1.0));
+        assert_eq!(level.ratio(&[None, None]), None);
     }
 }

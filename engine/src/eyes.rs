@@ -8,6 +8,10 @@
 //!
 //! Openness is the eye aspect ratio of the contour: the mean of three lid-to-lid distances
 //! over the corner-to-corner distance.
+//!
+//! Each eye is one run of the model (~2 ms on onnxruntime, ~8 ms on tract), so callers ask for
+//! the eyes they need: a blink step measures one eye a frame, in turn (both lids close together
+//! in a blink, so every frame still sees it), and a picture for matching measures both.
 
 use opencv::core::Mat;
 
@@ -23,8 +27,40 @@ const ROI_SCALE: f32 = 2.3;
 /// Contour indices: 0 and 8 are the corners; (upper, lower) lid pairs across the eye.
 const CORNERS: (usize, usize) = (0, 8);
 const LID_PAIRS: [(usize, usize); 3] = [(11, 3), (12, 4), (13, 5)];
-/// FaceMesh corner landmarks of the image-left and image-right eye.
-const EYES: [(usize, usize); 2] = [(33, 133), (362, 263)];
+/// One eye, as it appears in the image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Eye {
+    ImageLeft = 0,
+    ImageRight = 1,
+}
+
+impl Eye {
+    pub const BOTH: [Eye; 2] = [Eye::ImageLeft, Eye::ImageRight];
+
+    pub fn other(self) -> Eye {
+        match self {
+            Eye::ImageLeft => Eye::ImageRight,
+            Eye::ImageRight => Eye::ImageLeft,
+        }
+    }
+
+    /// FaceMesh's landmarks of the eye's two corners.
+    fn corners(self) -> (usize, usize) {
+        match self {
+            Eye::ImageLeft => (33, 133),
+            Eye::ImageRight => (362, 263),
+        }
+    }
+}
+
+/// Openness of each eye measured on a frame, indexed by [`Eye`]; None where not measured.
+pub type EyeOpenness = [Option<f32>; 2];
+
+/// The mean openness of the eyes that were measured.
+pub fn mean_openness(eyes: &EyeOpenness) -> Option<f32> {
+    let measured: Vec<f32> = eyes.iter().flatten().copied().collect();
+    (!measured.is_empty()).then(|| measured.iter().sum::<f32>() / measured.len() as f32)
+}
 
 pub struct EyeLandmarker {
     net: Network,
@@ -44,17 +80,28 @@ impl EyeLandmarker {
     /// Openness of both eyes, averaged: about 0.25–0.35 open, towards 0.05 shut.
     pub fn openness(&self, bgr: &Mat, face: &FaceLandmarks) -> Result<f32, EngineError> {
         let mut sum = 0.0;
-        for (i, &(a, b)) in EYES.iter().enumerate() {
-            let roi = eye_roi(face.xy(a), face.xy(b));
-            let tensor = crop_tensor(bgr, &roi, INPUT, i == 1)?;
-            let out = self.net.run(tensor)?;
-            let contour = out.get(0)?;
-            let p = |k: usize| (contour[k * 3], contour[k * 3 + 1]);
-            let width = distance(p(CORNERS.0), p(CORNERS.1)).max(1e-3);
-            let lids: f32 = LID_PAIRS.iter().map(|&(u, l)| distance(p(u), p(l))).sum();
-            sum += lids / (LID_PAIRS.len() as f32 * width);
+        for eye in Eye::BOTH {
+            sum += self.eye_openness(bgr, face, eye)?;
         }
-        Ok(sum / EYES.len() as f32)
+        Ok(sum / Eye::BOTH.len() as f32)
+    }
+
+    /// Openness of one eye.
+    pub fn eye_openness(
+        &self,
+        bgr: &Mat,
+        face: &FaceLandmarks,
+        eye: Eye,
+    ) -> Result<f32, EngineError> {
+        let (a, b) = eye.corners();
+        let roi = eye_roi(face.xy(a), face.xy(b));
+        let tensor = crop_tensor(bgr, &roi, INPUT, eye == Eye::ImageRight)?;
+        let out = self.net.run(tensor)?;
+        let contour = out.get(0)?;
+        let p = |k: usize| (contour[k * 3], contour[k * 3 + 1]);
+        let width = distance(p(CORNERS.0), p(CORNERS.1)).max(1e-3);
+        let lids: f32 = LID_PAIRS.iter().map(|&(u, l)| distance(p(u), p(l))).sum();
+        Ok(lids / (LID_PAIRS.len() as f32 * width))
     }
 }
 

@@ -41,7 +41,7 @@ fn shown(sequence: &LightSequence) -> Vec<ShownFlash> {
 
 /// `frame` lit by `rgb` with `strength`, around the face the analyzer finds.
 fn lit(frame: &Mat, rgb: [u8; 3], strength: f32, analyzer: &mut FrameAnalyzer) -> Mat {
-    let analysis = analyzer.analyze(frame, false).unwrap();
+    let analysis = analyzer.analyze(frame, &[]).unwrap();
     let face = analysis.face.expect("franck's face").bbox;
     livegate_specimens::screen_lit(frame, rgb, strength, &face).unwrap()
 }

@@ -2,6 +2,7 @@
 
 mod support;
 
+use livegate_engine::eyes::{Eye, mean_openness};
 use livegate_engine::{AnalyzerConfig, FrameAnalyzer, Hint};
 use opencv::core::{self, Mat, Size};
 use opencv::imgproc;
@@ -10,7 +11,7 @@ use support::*;
 
 fn analyze_still(img: &Mat) -> livegate_engine::FrameAnalysis {
     FrameAnalyzer::new(models(), AnalyzerConfig::default())
-        .analyze(img, true)
+        .analyze(img, &Eye::BOTH)
         .unwrap()
 }
 
@@ -28,7 +29,7 @@ fn each_franck_still_has_one_frontal_face() {
             f.pose.yaw,
             f.pose.pitch,
             f.pose.roll,
-            f.eye_openness.unwrap(),
+            mean_openness(&f.eye_openness).unwrap(),
             f.quality,
             a.hint
         );
@@ -135,15 +136,15 @@ fn franck_video_pose_varies_and_face_is_followed() {
     let (mut min_yaw, mut max_yaw, mut min_ear, mut max_ear) =
         (f32::MAX, f32::MIN, f32::MAX, f32::MIN);
     for f in &frames {
-        let a = analyzer.analyze(f, true).unwrap();
+        let a = analyzer.analyze(f, &Eye::BOTH).unwrap();
         detections += a.detected as usize;
         blurry += (a.hint == Hint::Blurry) as usize;
         if let Some(face) = a.face {
             found += 1;
             min_yaw = min_yaw.min(face.pose.yaw);
             max_yaw = max_yaw.max(face.pose.yaw);
-            min_ear = min_ear.min(face.eye_openness.unwrap());
-            max_ear = max_ear.max(face.eye_openness.unwrap());
+            min_ear = min_ear.min(mean_openness(&face.eye_openness).unwrap());
+            max_ear = max_ear.max(mean_openness(&face.eye_openness).unwrap());
         }
     }
     println!(
@@ -181,7 +182,7 @@ fn tract_and_onnxruntime_see_the_same_face() {
         let img = image(&name);
         let analyse = |models: &Arc<Models>| {
             FrameAnalyzer::new(models.clone(), AnalyzerConfig::default())
-                .analyze(&img, true)
+                .analyze(&img, &Eye::BOTH)
                 .unwrap()
                 .face
                 .expect(&name)
@@ -191,7 +192,9 @@ fn tract_and_onnxruntime_see_the_same_face() {
             .abs()
             .max((a.pose.pitch - b.pose.pitch).abs())
             .max((a.pose.roll - b.pose.roll).abs());
-        let eye_gap = (a.eye_openness.unwrap() - b.eye_openness.unwrap()).abs();
+        let eye_gap = (mean_openness(&a.eye_openness).unwrap()
+            - mean_openness(&b.eye_openness).unwrap())
+        .abs();
         let (da, db) = (
             &tract.detector.detect(&img).unwrap()[0],
             &ort.detector.detect(&img).unwrap()[0],

@@ -98,7 +98,7 @@ fn real_people_are_never_flagged_as_attacks() {
                 continue;
             }
             let bgr = livegate_engine::frame::decode(&FrameInput::jpeg(jpeg)).unwrap();
-            if let Some(face) = analyzer.analyze(&bgr, false).unwrap().face {
+            if let Some(face) = analyzer.analyze(&bgr, &[]).unwrap().face {
                 match &rest {
                     None => rest = Some(face.landmarks),
                     Some(r) => {

@@ -410,7 +410,7 @@ async fn a_face_lit_by_the_colours_passes_the_light_step_and_the_plan_goes_on() 
         let shown = frame.try_clone().unwrap();
         let image = match colours.get((ts / 400) as usize) {
             Some(&rgb) => {
-                let face = analyzer.analyze(&frame, false).unwrap().face.unwrap().bbox;
+                let face = analyzer.analyze(&frame, &[]).unwrap().face.unwrap().bbox;
                 let rgb = livegate_server::convert::rgb_bytes(rgb);
                 livegate_specimens::screen_lit(&shown, rgb, 0.10, &face).unwrap()
             }

@@ -40,7 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 // Settle on a few frames before the step, as a session does.
                 for _ in 0..10 {
                     if let Some(shot) = subject.next(None)? {
-                        analyzer.analyze(&shot.image, false)?;
+                        analyzer.analyze(&shot.image, &[])?;
                     }
                 }
                 let mut meter = ParallaxMeter::default();
@@ -52,7 +52,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     let Some(shot) = subject.next(Some(step))? else {
                         break;
                     };
-                    let analysis = analyzer.analyze(&shot.image, false)?;
+                    let analysis = analyzer.analyze(&shot.image, &[])?;
                     if let Some(face) = analysis.face.filter(|_| !analysis.detected) {
                         let rest = rest.get_or_insert_with(|| face.landmarks.clone());
                         let rotation = pose::relative(rest, &face.landmarks);
