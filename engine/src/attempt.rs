@@ -49,8 +49,12 @@ pub struct AttemptConfig {
     pub identity_threshold: f32,
     /// Frame rate the client declared, for the timestamp checks.
     pub declared_fps: Option<f32>,
-    /// Run the anti-spoofing model on the reference crop when the attempt ends (~2.9 s on a core;
-    /// off unless asked for, see [`crate::evidence::texture`]).
+    /// Weigh the passive anti-spoofing model's score of the reference crop (off unless asked
+    /// for, see [`crate::evidence::texture`]). The attempt does not run the model itself (0.2 s
+    /// on onnxruntime, 0.4 s on tract, too long for a frame's turn): it offers the crop
+    /// ([`LivenessAttempt::take_passive_crop`]) and takes the score when the caller has it
+    /// ([`LivenessAttempt::passive_scored`]), or judges again once it has it
+    /// ([`LivenessAttempt::rejudge`]).
     pub antispoof: bool,
     pub analyzer: AnalyzerConfig,
 }
@@ -205,6 +209,12 @@ pub struct LivenessAttempt {
     usable_frames: u32,
     last_timestamp_ms: i64,
     verdict: Option<Verdict>,
+    /// The passive model's crop was handed out ([`Self::take_passive_crop`]).
+    passive_asked: bool,
+    /// Its score, once the caller has it.
+    passive_depth: Option<f32>,
+    /// Why the verdict failed, as [`Self::conclude`] was told (for [`Self::rejudge`]).
+    failure: Option<VerdictReason>,
 }
 
 impl LivenessAttempt {
@@ -238,6 +248,9 @@ impl LivenessAttempt {
             usable_frames: 0,
             last_timestamp_ms: i64::MIN,
             verdict: None,
+            passive_asked: false,
+            passive_depth: None,
+            failure: None,
             config,
         }
     }
@@ -291,6 +304,24 @@ impl LivenessAttempt {
 
     /// Decodes and analyses one frame and advances the plan. Returns the events to send, in
     /// order; the last may be the verdict. Frames after the verdict are ignored.
+    /// The face crop the passive anti-spoofing model should score, handed out once when the
+    /// attempt weighs that model: the reference face (the best frontal, sharp face so far) as
+    /// soon as the first step is done, so that the score can be ready before the last step is
+    /// (when it is not, [`Self::rejudge`] weighs it after the verdict).
+    pub fn take_passive_crop(&mut self) -> Option<PassiveCrop> {
+        if !self.config.antispoof || self.passive_asked || self.finished_steps.is_empty() {
+            return None;
+        }
+        let crop = self.reference.as_ref()?.image.clone();
+        self.passive_asked = true;
+        Some(PassiveCrop(crop))
+    }
+
+    /// The passive model's depth score of the crop [`Self::take_passive_crop`] gave.
+    pub fn passive_scored(&mut self, depth: f32) {
+        self.passive_depth = Some(depth);
+    }
+
     pub fn process(
         &mut self,
         input: &FrameInput,
@@ -565,7 +596,14 @@ impl LivenessAttempt {
         verdict
     }
 
+    /// The verdict given again with what arrived after it (the passive model's score, when the
+    /// caller had it only then); the same verdict when nothing did.
+    pub fn rejudge(&mut self) -> Verdict {
+        self.conclude(self.failure)
+    }
+
     fn conclude(&mut self, failure: Option<VerdictReason>) -> Verdict {
+        self.failure = failure;
         let evidence = self.evidence();
         let fusion = evidence::fuse(&evidence);
         let confidence = fusion.confidence;
@@ -640,12 +678,7 @@ impl LivenessAttempt {
                 moire: a.moire.max(b.moire),
                 glare: a.glare.max(b.glare),
             });
-        // The anti-spoofing model costs ~2.9 s a crop on one core here (measured, 128²), so it
-        // runs on one crop: the reference face, which is also the image the result shows.
-        let antispoof_depth = crops
-            .first()
-            .filter(|_| self.config.antispoof)
-            .and_then(|c| self.analyzer.models().antispoof.depth_score(c).ok());
+        let antispoof_depth = self.passive_depth.filter(|_| self.config.antispoof);
         EvidenceReport {
             steps,
             parallax: self.parallax.parallax(),
@@ -678,6 +711,17 @@ impl LivenessAttempt {
             .iter()
             .map(|m| frame::encode_jpeg(m, 85))
             .collect()
+    }
+}
+
+/// A face crop for the passive anti-spoofing model, to be scored apart from the frames
+/// ([`LivenessAttempt::take_passive_crop`]).
+pub struct PassiveCrop(Mat);
+
+impl PassiveCrop {
+    /// The model's depth score of the crop ([`crate::evidence::texture`]).
+    pub fn score(&self, models: &Models) -> Result<f32, EngineError> {
+        models.antispoof.depth_score(&self.0)
     }
 }
 

@@ -153,3 +153,62 @@ fn a_face_swapped_mid_session_is_face_changed() {
     );
     assert_eq!(verdict.confidence, 0.0);
 }
+
+#[test]
+fn the_passive_crop_is_offered_once_after_the_first_step_and_only_when_asked_for() {
+    // The blink of franck.mp4 frames 100-200 (see above) completes the first step; the passive
+    // model's crop is then offered once, for the caller to score apart from the frames. A score
+    // that comes after the verdict is weighed when the attempt judges again.
+    let frames: Vec<Vec<u8>> = video_frames("franck.mp4", 100, 1, 100)
+        .iter()
+        .map(jpeg)
+        .collect();
+    for antispoof in [true, false] {
+        let mut config = AttemptConfig::new(plan(
+            &[ChallengeKind::Blink, ChallengeKind::TurnLeft],
+            10_000,
+        ));
+        config.antispoof = antispoof;
+        let mut attempt = LivenessAttempt::new(models(), config);
+        attempt.begin();
+        let (mut offered, mut blink_done_at, mut crop) = (Vec::new(), None, None);
+        for (i, frame) in frames.iter().enumerate() {
+            let events = attempt
+                .process(&FrameInput::jpeg(frame), (i as f64 * 1000.0 / 24.0) as i64)
+                .unwrap();
+            if blink_done_at.is_none()
+                && events
+                    .iter()
+                    .any(|e| matches!(e, AttemptEvent::Challenge { index: 1, .. }))
+            {
+                blink_done_at = Some(i);
+            }
+            if let Some(c) = attempt.take_passive_crop() {
+                offered.push(i);
+                crop = Some(c);
+            }
+        }
+        // The turn never comes: the stream ends, before the score is in.
+        let verdict = attempt.abandon();
+        assert_eq!(verdict.evidence.antispoof_depth, None);
+        if let Some(crop) = crop {
+            let depth = crop.score(&models()).unwrap();
+            attempt.passive_scored(depth);
+            let again = attempt.rejudge();
+            assert_eq!(again.evidence.antispoof_depth, Some(depth));
+            assert_eq!(
+                again.reasons, verdict.reasons,
+                "judged for the same failure"
+            );
+        }
+        let blink_done_at = blink_done_at.expect("the blink completes the first step");
+        if antispoof {
+            assert_eq!(offered, [blink_done_at], "once, as the first step ends");
+        } else {
+            assert!(
+                offered.is_empty(),
+                "never when the model is off: {offered:?}"
+            );
+        }
+    }
+}

@@ -177,12 +177,19 @@ pub struct Config {
     #[arg(long, env = "LIVEGATE_MAX_CHALLENGE_STEPS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(2..=4))]
     pub max_challenge_steps: u32,
 
-    /// Run the passive anti-spoofing model on each attempt's reference face (~3 s of one core
-    /// per attempt; it moves confidence by 4 points at most). Off by default: in the PAD report
-    /// it called flat none of the attacks the other signals let through (`livegate-pad
-    /// --passive-scores`, clients/pad/README.md), so it cost every session 3 s for nothing.
+    /// Run the passive anti-spoofing model on each attempt's reference face (0.2–0.4 s of a core
+    /// per attempt, on its own threads, see `--passive-workers`; it moves confidence by 4 points
+    /// at most). Off by default: in the PAD report it called flat none of the attacks the other
+    /// signals let through (`livegate-pad --passive-scores`, clients/pad/README.md), so it cost
+    /// every session for nothing.
     #[arg(long, env = "LIVEGATE_ANTISPOOF", default_value_t = false, action = clap::ArgAction::Set)]
     pub antispoof: bool,
+
+    /// Threads for the passive model when `--antispoof` is on, apart from the engine's frame
+    /// slots: a session's crop starts when its first step is done, and is skipped (the verdict
+    /// goes without it) when all of them are busy.
+    #[arg(long, env = "LIVEGATE_PASSIVE_WORKERS", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub passive_workers: u64,
 
     /// Time allowed for each challenge step. Short on purpose: a replayed video passes a step when
     /// it happens to make the movement in time (3 of 10 replays passed with 10 s), while our

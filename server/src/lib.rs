@@ -21,6 +21,7 @@ pub mod in_flight;
 pub mod lifecycle;
 pub mod metrics;
 pub mod outcomes;
+pub mod passive;
 pub mod rate_limit;
 pub mod rest;
 pub mod service;

@@ -11,7 +11,8 @@
 //! | `livegate_active_streams` | gauge | | streams between `start` and their end |
 //! | `livegate_frames_analysed_total` | counter | | frames the engine analysed |
 //! | `livegate_frames_dropped_total` | counter | | frames not analysed (engine busy, or faster than `max_fps`) |
-//! | `livegate_stage_seconds` | histogram | `stage` | engine time per analysed frame and stage (`decode`, `detect`, `landmarks`, `pose`, `eyes`, `quality`, `identity`, `parallax`, `light`, `outline`, `verdict`, `total`) |
+//! | `livegate_stage_seconds` | histogram | `stage` | engine time per analysed frame and stage (`decode`, `detect`, `landmarks`, `pose`, `eyes`, `quality`, `identity`, `parallax`, `light`, `outline`, `verdict`, `total`); `passive`: the passive model's run on its own threads, per crop |
+//! | `livegate_passive_total` | counter | `outcome` | passive model crops (with `--antispoof`): `scored` (in the verdict), `late` (the verdict came first), `skipped_busy` (every passive worker busy), `failed` |
 //! | `livegate_verdicts_total` | counter | `outcome` | finished streams: `live`, `not_live`, or `error` (ended by a limit or a broken protocol) |
 //! | `livegate_verdict_reasons_total` | counter | `reason` | each reason a verdict carried (`CHALLENGE_TIMEOUT`, `NO_PARALLAX`, …, or the error code's name) |
 //! | `livegate_sessions_created_total` | counter | | sessions created |
@@ -90,6 +91,7 @@ pub struct Metrics {
     outcomes_held: Gauge,
     outcomes_lost: Counter,
     streams_lost: Counter,
+    passive: Family<Outcome, Counter>,
 }
 
 /// The process's metrics.
@@ -110,6 +112,7 @@ impl Metrics {
         let sessions_created = Counter::default();
         let sessions_expired = Counter::default();
         let errors = Family::default();
+        let passive = Family::default();
         let connections_refused = Counter::default();
         let outcomes_held = Gauge::default();
         let outcomes_lost = Counter::default();
@@ -157,6 +160,11 @@ impl Metrics {
         );
         registry.register("errors", "Errors answered, by error code", errors.clone());
         registry.register(
+            "passive",
+            "Passive model crops by outcome: scored, late, skipped_busy, failed",
+            passive.clone(),
+        );
+        registry.register(
             "connections_refused",
             "Connections closed on arrival: over the open-connection cap, in all or per peer",
             connections_refused.clone(),
@@ -191,6 +199,7 @@ impl Metrics {
             outcomes_held,
             outcomes_lost,
             streams_lost,
+            passive,
         }
     }
 
@@ -208,6 +217,18 @@ impl Metrics {
                 .get_or_create(&Stage { stage })
                 .observe(us as f64 / 1e6);
         }
+    }
+
+    /// A passive model crop's outcome (see the table above).
+    pub fn passive(&self, outcome: &'static str) {
+        self.passive.get_or_create(&Outcome { outcome }).inc();
+    }
+
+    /// Time the passive model took on one crop, on its own thread.
+    pub fn passive_stage(&self, took: std::time::Duration) {
+        self.stage_seconds
+            .get_or_create(&Stage { stage: "passive" })
+            .observe(took.as_secs_f64());
     }
 
     pub fn connection_refused(&self) {

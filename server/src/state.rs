@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::identity::ZoneReaders;
 use crate::lifecycle::Lifecycle;
 use crate::outcomes::OutcomeRecorder;
+use crate::passive::PassivePool;
 use crate::rate_limit::{Limited, RateLimiter};
 use crate::sessions::SessionStore;
 
@@ -23,6 +24,8 @@ pub struct AppState {
     pub plan_config: Arc<PlanConfig>,
     /// Frames that may be in the engine at once, across all streams.
     pub engine_slots: Arc<Semaphore>,
+    /// The passive anti-spoofing model's own threads ([`crate::passive`]).
+    pub passive: Arc<PassivePool>,
     /// Identity checks that may be in flight at once ([`crate::in_flight`]).
     pub identity_slots: Arc<Semaphore>,
     pub api_keys: Arc<ApiKeys>,
@@ -96,6 +99,10 @@ impl AppState {
             outcomes: Arc::new(OutcomeRecorder::new(sessions.clone(), config.outcome_queue)),
             sessions,
             engine_slots: Arc::new(Semaphore::new(config.engine_workers())),
+            passive: Arc::new(PassivePool::new(
+                models.clone(),
+                config.passive_workers as usize,
+            )),
             identity_slots: Arc::new(Semaphore::new(config.max_identity_requests())),
             api_keys: Arc::new(ApiKeys::new(&config.api_keys)),
             session_limiter: Arc::new(session_limiter),

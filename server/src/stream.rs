@@ -45,6 +45,7 @@ use crate::convert;
 use crate::error::ApiError;
 use crate::metrics::metrics;
 use crate::outcomes::Recorded;
+use crate::passive::PassiveScoring;
 use crate::sessions::{LeaseKeeper, Outcome, Session};
 use crate::state::AppState;
 
@@ -208,6 +209,8 @@ pub async fn run(
     // A light report not yet handed to the attempt (it arrived while a frame was analysed).
     let mut light_report: Option<pb::LightShown> = None;
     let mut job: Option<EngineJob> = None;
+    // The passive model's crop and score, when it is on ([`crate::passive`]).
+    let mut passive = PassiveScoring::default();
     let mut inbound_open = true;
     let mut failure: Option<ApiError> = None;
     let mut verdict: Option<Verdict> = None;
@@ -233,9 +236,10 @@ pub async fn run(
         if job.is_none()
             && let Some(next) = pending.take()
         {
-            let a = attempt
+            let mut a = attempt
                 .take()
                 .expect("the attempt is here while no job runs");
+            passive.collect(&mut a);
             job = Some(spawn_analysis(
                 state.engine_slots.clone(),
                 a,
@@ -305,7 +309,8 @@ pub async fn run(
             done = async { job.as_mut().unwrap().await }, if job.is_some() => {
                 job = None;
                 idle.as_mut().reset(idle_deadline());
-                let (a, result) = done.unwrap_or_else(|e| panic!("engine task panicked: {e}"));
+                let (mut a, result) = done.unwrap_or_else(|e| panic!("engine task panicked: {e}"));
+                passive.offer(&state.passive, &mut a);
                 attempt = Some(a);
                 match result {
                     Ok(events) => {
@@ -347,12 +352,14 @@ pub async fn run(
             .unwrap_or_else(|e| panic!("engine task panicked: {e}"));
         attempt = Some(a);
     }
-    let attempt = attempt.expect("the attempt is back once no job runs");
+    let mut attempt = attempt.expect("the attempt is back once no job runs");
+    passive.collect(&mut attempt);
+    let rejudge = passive.finish(&mut attempt).await;
     let Finished {
         verdict,
         reference_image,
         audit_images,
-    } = finish(state.engine_slots.clone(), attempt, verdict).await;
+    } = finish(state.engine_slots.clone(), attempt, verdict, rejudge).await;
     let outcome = Outcome {
         is_live: verdict.is_live && failure.is_none(),
         confidence: verdict.confidence,
@@ -474,15 +481,21 @@ struct Finished {
 }
 
 /// Ends an attempt on the blocking pool, holding an engine slot, like a frame: an attempt the
-/// stream left without a verdict fuses its evidence there (and runs the passive model, when it
-/// is on), and the images are encoded there, never on the async runtime.
+/// stream left without a verdict fuses its evidence there, one whose passive score came after
+/// its verdict is judged again with it (`rejudge`), and the images are encoded there, never on
+/// the async runtime.
 async fn finish(
     slots: Arc<Semaphore>,
     mut attempt: LivenessAttempt,
     verdict: Option<Verdict>,
+    rejudge: bool,
 ) -> Finished {
     on_engine_slot(slots, move || Finished {
-        verdict: verdict.unwrap_or_else(|| attempt.abandon()),
+        verdict: match verdict {
+            Some(_) if rejudge => attempt.rejudge(),
+            Some(verdict) => verdict,
+            None => attempt.abandon(),
+        },
         reference_image: attempt.reference_image().unwrap_or_default(),
         audit_images: attempt.audit_images().unwrap_or_default(),
     })

@@ -2,6 +2,7 @@
 //! `identity-with-liveness` (and gRPC's `AnalyzeIdentityWithLiveness`) checks a photographed
 //! specimen document against it. The same person passes; another person's portrait fails the
 //! match; a zone with a wrong check digit is reported invalid; a session backs one check.
+//! And the live user's session with the passive model on: scored on its own thread.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -18,8 +19,12 @@ struct Server {
 }
 
 async fn start() -> Server {
+    start_with(false).await
+}
+
+async fn start_with(antispoof: bool) -> Server {
     let mut config = livegate_server::config::Config::defaults();
-    config.antispoof = false;
+    config.antispoof = antispoof;
     let models = livegate_server::load_models(&config).expect("models");
     let (grpc, grpc_addr) = livegate_server::bind("127.0.0.1:0".parse().unwrap())
         .await
@@ -171,4 +176,42 @@ async fn kyc_with_a_live_session() {
     assert!(r.face_match_result.unwrap().is_match);
     assert!(!r.overall_success);
     assert!(r.message.contains("date of birth invalid"), "{}", r.message);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_passive_model_scores_a_live_session_off_the_frame_path() {
+    // The process's metrics, read in place: the passive model's crop is scored once, timed as
+    // its own stage, on the pool's thread (not in an engine slot, where it would be a frame
+    // stage of that frame). Scored in time or late depends on how fast the lock-step client
+    // finishes its last steps, so either counts; skipped or failed does not.
+    let sample = |series: &str| {
+        let text = livegate_server::metrics::metrics().render();
+        text.lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+            .map_or(0.0, |v| {
+                v.split(' ').next().unwrap().parse::<f64>().unwrap()
+            })
+    };
+    let passive =
+        |outcome: &str| sample(&format!("livegate_passive_total{{outcome=\"{outcome}\"}}"));
+    let runs = || sample(r#"livegate_stage_seconds_count{stage="passive"}"#);
+    let before = (passive("scored"), passive("late"), runs());
+    let server = start_with(true).await;
+    live_session(&server, 1).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while runs() == before.2 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let (scored, late) = (passive("scored") - before.0, passive("late") - before.1);
+    println!(
+        "passive: scored {scored}, late {late}, {:.2} s",
+        sample(r#"livegate_stage_seconds_sum{stage="passive"}"#)
+    );
+    assert_eq!(
+        runs() - before.2,
+        1.0,
+        "one crop scored on the pool's thread"
+    );
+    assert_eq!(scored + late, 1.0);
+    assert_eq!(passive("skipped_busy") + passive("failed"), 0.0);
 }

@@ -1,0 +1,141 @@
+//! The passive anti-spoofing model, off the frame path.
+//!
+//! It costs 0.2 s (onnxruntime) to 0.4 s (tract) of a core a crop, far more than a frame's turn,
+//! so it never runs in an engine slot or on the async runtime: an attempt offers its reference
+//! crop once its first step is done, and the crop goes to this pool's own threads, bounded by a
+//! semaphore taken without waiting. When every permit is taken the crop is skipped (the
+//! verdict then goes without the model, as it does with the model off) rather than queued
+//! behind other sessions' crops, which would only add to the load that filled the pool. The
+//! score comes back through a ticket the stream's attempt carries and reads between frames.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use livegate_engine::attempt::PassiveCrop;
+use livegate_engine::{LivenessAttempt, Models};
+use tokio::sync::{Semaphore, oneshot};
+
+use crate::metrics::metrics;
+
+/// Threads for the passive model, shared by all streams.
+pub struct PassivePool {
+    permits: Arc<Semaphore>,
+    models: Arc<Models>,
+}
+
+/// A crop being scored; [`PassiveTicket::try_take`] gives the score once it is there.
+pub struct PassiveTicket(oneshot::Receiver<Option<f32>>);
+
+impl PassivePool {
+    pub fn new(models: Arc<Models>, workers: usize) -> Self {
+        PassivePool {
+            permits: Arc::new(Semaphore::new(workers.max(1))),
+            models,
+        }
+    }
+
+    /// Starts scoring `crop` on a thread of its own; None (counted as skipped) when every
+    /// worker is busy.
+    pub fn submit(&self, crop: PassiveCrop) -> Option<PassiveTicket> {
+        let Ok(permit) = self.permits.clone().try_acquire_owned() else {
+            metrics().passive("skipped_busy");
+            return None;
+        };
+        let models = self.models.clone();
+        let (tx, rx) = oneshot::channel();
+        let spawned = std::thread::Builder::new()
+            .name("livegate-passive".into())
+            .spawn(move || {
+                let _permit = permit;
+                let start = Instant::now();
+                let depth = match crop.score(&models) {
+                    Ok(depth) => Some(depth),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "passive anti-spoofing model failed");
+                        None
+                    }
+                };
+                metrics().passive_stage(start.elapsed());
+                // The stream may have ended meanwhile; the score is then not needed.
+                let _ = tx.send(depth);
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "no thread for the passive anti-spoofing model");
+            metrics().passive("skipped_busy");
+            return None;
+        }
+        Some(PassiveTicket(rx))
+    }
+}
+
+impl PassiveTicket {
+    /// The score once the model is done: `Some(Some(depth))`, or `Some(None)` when the model
+    /// failed; None while it runs.
+    pub fn try_take(&mut self) -> Option<Option<f32>> {
+        match self.0.try_recv() {
+            Ok(depth) => Some(depth),
+            Err(oneshot::error::TryRecvError::Empty) => None,
+            Err(oneshot::error::TryRecvError::Closed) => Some(None),
+        }
+    }
+}
+
+/// How long an attempt's verdict waits for a score still under way (the model takes 0.2–0.4 s
+/// of a core): a user who finishes the last step soon after the first still has it weighed.
+pub const PASSIVE_WAIT: Duration = Duration::from_secs(1);
+
+/// One attempt's passive scoring: its crop handed to the pool, its score handed back. Both
+/// steps only move a crop or read a channel, so the stream does them between engine jobs.
+#[derive(Default)]
+pub struct PassiveScoring {
+    ticket: Option<PassiveTicket>,
+}
+
+impl PassiveScoring {
+    /// Sends the attempt's crop to the pool, once the attempt offers one.
+    pub fn offer(&mut self, pool: &PassivePool, attempt: &mut LivenessAttempt) {
+        if let Some(crop) = attempt.take_passive_crop() {
+            self.ticket = pool.submit(crop);
+        }
+    }
+
+    /// Hands a score that has arrived to the attempt (before a frame, and before the verdict
+    /// of an attempt the stream left).
+    pub fn collect(&mut self, attempt: &mut LivenessAttempt) {
+        let Some(depth) = self.ticket.as_mut().and_then(PassiveTicket::try_take) else {
+            return;
+        };
+        self.ticket = None;
+        match depth {
+            Some(depth) => {
+                attempt.passive_scored(depth);
+                metrics().passive("scored");
+            }
+            None => metrics().passive("failed"),
+        }
+    }
+
+    /// The attempt is over: waits up to [`PASSIVE_WAIT`] for a score still under way and hands
+    /// it to the attempt; true when a score arrived that the verdict has not weighed yet. A
+    /// score later than that is counted `late` and left out.
+    pub async fn finish(mut self, attempt: &mut LivenessAttempt) -> bool {
+        let Some(ticket) = self.ticket.take() else {
+            return false;
+        };
+        match tokio::time::timeout(PASSIVE_WAIT, ticket.0).await {
+            Ok(Ok(Some(depth))) => {
+                attempt.passive_scored(depth);
+                metrics().passive("scored");
+                true
+            }
+            Ok(_) => {
+                metrics().passive("failed");
+                false
+            }
+            Err(_) => {
+                metrics().passive("late");
+                false
+            }
+        }
+    }
+}
