@@ -1,5 +1,6 @@
-//! Blinks found in real videos two ways: measuring both eyes on every frame, and as blink steps
-//! do ([`livegate_engine::challenge::EyeSchedule`]: one eye a frame in turn, both while the eyes
+//! Blinks found in real videos three ways: the mean of both eyes against its own median (blink
+//! steps before the schedule), both eyes on every frame each against its own level, and as blink
+//! steps do ([`livegate_engine::challenge::EyeSchedule`]: one eye a frame in turn, both while the eyes
 //! are not fully open; each eye against its own open level). Both eyes are measured on every
 //! frame; the schedule sees only the eyes it would have measured. Blinks are the
 //! blink step's rule ([`livegate_engine::challenge`]): openness below 0.7 of the open level,
@@ -13,7 +14,7 @@ use std::sync::Arc;
 use livegate_engine::challenge::{
     BLINK_CLOSED_RATIO, BLINK_MAX_CLOSED_MS, BLINK_REOPEN_RATIO, EyeSchedule, OpennessLevel,
 };
-use livegate_engine::eyes::{Eye, EyeOpenness};
+use livegate_engine::eyes::{Eye, EyeOpenness, mean_openness};
 use livegate_engine::models::{Models, default_model_dir};
 use livegate_engine::{AnalyzerConfig, FrameAnalyzer};
 use opencv::core::{Mat, Vector};
@@ -55,9 +56,9 @@ fn main() {
     }
     let models = Arc::new(Models::load(&default_model_dir()).unwrap());
     println!(
-        "| video | frames | blinks, both eyes every frame | blinks, blink-step schedule | found by both | both-eye blinks missed | iris runs a frame |"
+        "| video | frames | blinks, mean of both eyes (before) | blinks, both eyes every frame | blinks, blink-step schedule | found by both | both-eye blinks missed | iris runs a frame |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|");
     for video in &videos {
         let mut analyzer = FrameAnalyzer::new(models.clone(), AnalyzerConfig::default());
         let mut cap = videoio::VideoCapture::from_file(video, videoio::CAP_ANY).unwrap();
@@ -67,6 +68,7 @@ fn main() {
         let (mut both_level, mut turn_level) = (OpennessLevel::default(), OpennessLevel::default());
         let (mut both, mut turn) = (Blinks::default(), Blinks::default());
         let mut schedule = EyeSchedule::default();
+        let (mut before, mut means) = (Blinks::default(), std::collections::VecDeque::new());
         let mut used = 0;
         let mut trace = Vec::new();
         let mut iris_runs = 0;
@@ -82,6 +84,19 @@ fn main() {
                 continue;
             };
             let eyes = face.eye_openness;
+            // Before the schedule: both eyes' mean against the median of that mean.
+            if let Some(mean) = mean_openness(&eyes) {
+                let level = (means.len() >= 5).then(|| {
+                    let mut v: Vec<f32> = means.iter().copied().collect();
+                    v.sort_by(f32::total_cmp);
+                    v[v.len() / 2]
+                });
+                before.observe(t, level.map(|l| mean / l.max(1e-3)));
+                if means.len() == 30 {
+                    means.pop_front();
+                }
+                means.push_back(mean);
+            }
             let ratio = both_level.ratio(&eyes);
             let per_eye = |e: Eye| Some(eyes[e as usize]? / both_level.level(e)?);
             trace.push((t, per_eye(Eye::ImageLeft), per_eye(Eye::ImageRight), ratio));
@@ -125,7 +140,8 @@ fn main() {
             }
         }
         println!(
-            "| {name} | {used} | {} | {} | {common} | {} | {:.2} |",
+            "| {name} | {used} | {} | {} | {} | {common} | {} | {:.2} |",
+            before.at_ms.len(),
             both.at_ms.len(),
             turn.at_ms.len(),
             both.at_ms.len() - common,
