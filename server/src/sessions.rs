@@ -132,13 +132,11 @@ fn new_stream_token() -> String {
     hex::encode(b)
 }
 
-/// Compares secrets without stopping at the first difference.
+/// Compares secrets in time that does not depend on where they differ (`subtle`, whose
+/// comparison the optimiser cannot turn back into an early exit).
 fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    use subtle::ConstantTimeEq;
+    a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
 impl SessionStore {
