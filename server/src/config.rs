@@ -79,13 +79,15 @@ pub struct Config {
     pub redis_tls_key: Option<PathBuf>,
 
     /// OTLP/gRPC endpoint (an OpenTelemetry collector, e.g. `http://otel-collector:4317`) that
-    /// receives the server's traces. None: no traces are exported.
+    /// receives the server's traces. Without it, the standard `OTEL_EXPORTER_OTLP_ENDPOINT` (or
+    /// `_TRACES_ENDPOINT`) is used; with neither, no traces are exported (see `telemetry`).
     #[arg(long, env = "LIVEGATE_OTLP_ENDPOINT")]
     pub otlp_endpoint: Option<String>,
 
-    /// The `service.name` of the exported traces.
-    #[arg(long, env = "LIVEGATE_SERVICE_NAME", default_value = "livegate")]
-    pub service_name: String,
+    /// The `service.name` of the exported traces (default: `OTEL_SERVICE_NAME`, else
+    /// `livegate`).
+    #[arg(long, env = "LIVEGATE_SERVICE_NAME")]
+    pub service_name: Option<String>,
 
     /// Sessions each API key may create per minute, on average.
     #[arg(long, env = "LIVEGATE_SESSIONS_PER_MINUTE", default_value_t = 60)]

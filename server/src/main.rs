@@ -8,7 +8,10 @@ use livegate_server::{Config, telemetry};
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let config = Config::parse();
-    let telemetry = match telemetry::init(config.otlp_endpoint.as_deref(), &config.service_name) {
+    let telemetry = match telemetry::init(
+        config.otlp_endpoint.as_deref(),
+        config.service_name.as_deref(),
+    ) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("livegate-server: cannot set up telemetry: {e}");

@@ -74,7 +74,7 @@ async fn spans_reach_an_otlp_receiver_under_the_callers_trace() {
             .serve_with_incoming(TcpListenerStream::new(listener)),
     );
     let telemetry =
-        livegate_server::telemetry::init(Some(&format!("http://{receiver}")), "livegate-test")
+        livegate_server::telemetry::init(Some(&format!("http://{receiver}")), Some("livegate-test"))
             .unwrap();
     let server = start(|c| c.step_time_limit = Duration::from_secs(1)).await;
 
