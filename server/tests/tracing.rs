@@ -73,9 +73,11 @@ async fn spans_reach_an_otlp_receiver_under_the_callers_trace() {
             .add_service(TraceServiceServer::new(Receiver(to_test)))
             .serve_with_incoming(TcpListenerStream::new(listener)),
     );
-    let telemetry =
-        livegate_server::telemetry::init(Some(&format!("http://{receiver}")), Some("livegate-test"))
-            .unwrap();
+    let telemetry = livegate_server::telemetry::init(
+        Some(&format!("http://{receiver}")),
+        Some("livegate-test"),
+    )
+    .unwrap();
     let server = start(|c| c.step_time_limit = Duration::from_secs(1)).await;
 
     // A gRPC caller with its own trace: create a session, stream a still photo to its verdict.
