@@ -25,6 +25,9 @@ pub async fn create_session(
         )));
     }
     state.lifecycle.admit()?;
+    // The per-key limit on session creation, here where every transport creates them (REST,
+    // gRPC, the web page's demo route), not in a table of paths.
+    state.session_limiter.take(tenant).await?;
     let threshold = checked_threshold(settings.confidence_threshold)?
         .unwrap_or(state.config.confidence_threshold);
     let plan = session_plan(&state.plan_config, &settings)?;

@@ -129,28 +129,25 @@ fn presented_key(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| key.trim())
 }
 
-/// Authenticates every request whose path `anonymous` does not accept (as a [`GateLayer`]),
-/// putting the caller's [`Tenant`] in its extensions.
+/// Authenticates every request of the routes or services it is attached to (as a
+/// [`GateLayer`](crate::gate::GateLayer)), putting the caller's [`Tenant`] in its extensions. It is attached to what
+/// needs a key, never given a list of what does not: a new route is public only where it is
+/// added to the public router.
 #[derive(Clone)]
 pub struct Authenticate {
     keys: Arc<ApiKeys>,
-    anonymous: fn(&str) -> bool,
 }
 
 impl Authenticate {
-    pub fn new(keys: Arc<ApiKeys>, anonymous: fn(&str) -> bool) -> Self {
-        Authenticate { keys, anonymous }
+    pub fn new(keys: Arc<ApiKeys>) -> Self {
+        Authenticate { keys }
     }
 }
 
 impl Authenticate {
     fn check<B>(&self, request: &mut Request<B>) -> Result<(), ApiError> {
-        let path = request.uri().path();
-        if (self.anonymous)(path) {
-            return Ok(());
-        }
         let tenant = self.keys.authenticate(request.headers()).inspect_err(|e| {
-            tracing::info!(path, "refused: {e}");
+            tracing::info!(path = request.uri().path(), "refused: {e}");
         })?;
         request.extensions_mut().insert(tenant);
         Ok(())

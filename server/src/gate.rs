@@ -1,4 +1,4 @@
-//! The one tower layer behind every cross-cutting check on requests (API keys, rate limits):
+//! The one tower layer behind every cross-cutting check on requests (API keys, request limits):
 //! a [`Gate`] looks at a request and admits it (possibly annotating it, say with the caller's
 //! tenant) or refuses it with an [`ApiError`], which the layer answers itself in the transport's
 //! own error shape ([`Rejection`]). The same gate serves gRPC and REST.
@@ -109,4 +109,9 @@ where
             }
         })
     }
+}
+
+/// A gated gRPC service keeps its name, so it is routed as the service it guards.
+impl<S: tonic::server::NamedService, G, P> tonic::server::NamedService for Gated<S, G, P> {
+    const NAME: &'static str = S::NAME;
 }

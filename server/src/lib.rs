@@ -36,7 +36,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::Method;
 use livegate_engine::Models;
 use livegate_engine::models::ModelLoader;
 use livegate_proto::v1 as pb;
@@ -48,7 +47,6 @@ use crate::error::GrpcRejection;
 use crate::gate::GateLayer;
 use crate::grpc_refusals::TonicRefusalsLayer;
 use crate::in_flight::InFlightLayer;
-use crate::rate_limit::LimitSessionCreation;
 use tower::Layer;
 
 pub use config::Config;
@@ -82,17 +80,9 @@ pub struct Listeners {
     pub metrics: Option<TcpListener>,
 }
 
-/// gRPC paths that need no API key: health checks and reflection.
-fn grpc_anonymous(path: &str) -> bool {
-    path.starts_with("/grpc.health.v1.Health/") || path.starts_with("/grpc.reflection.")
-}
-
 /// Calls one gRPC connection may have open at once: a phone has one stream, a backend a few
 /// dozen calls in flight; more wait for a free one (HTTP/2 flow control), not refused.
 const GRPC_MAX_CONCURRENT_STREAMS: u32 = 100;
-
-/// The gRPC call that creates sessions, for the per-key rate limit.
-const GRPC_CREATES: &[(Method, &str)] = &[(Method::POST, "/livegate.v1.Liveness/CreateSession")];
 
 /// Serves the APIs on `listeners` until `shutdown` resolves.
 pub async fn serve(
@@ -126,18 +116,27 @@ pub async fn serve(
         _ => None,
     };
     let max_message = state.config.max_stream_message_bytes();
+    // The two API services need a key; health checks and reflection, added beside them, do not.
+    let authenticate =
+        GateLayer::<_, GrpcRejection>::new(Authenticate::new(state.api_keys.clone()));
     // tonic's own refusals of a request (undecodable, too large) get our codes (`grpc_refusals`).
-    let liveness = TonicRefusalsLayer.layer(
-        pb::liveness_server::LivenessServer::new(service::LivenessService::new(state.clone()))
-            .max_decoding_message_size(max_message)
-            .max_encoding_message_size(64 * 1024 * 1024),
+    let liveness = authenticate.layer(
+        TonicRefusalsLayer.layer(
+            pb::liveness_server::LivenessServer::new(service::LivenessService::new(state.clone()))
+                .max_decoding_message_size(max_message)
+                .max_encoding_message_size(64 * 1024 * 1024),
+        ),
     );
     // Document pictures and selfies arrive in one message: the REST body limit applies, and
-    // only so many at once (refused before they are read).
-    let identity = InFlightLayer::<GrpcRejection>::new(state.identity_slots.clone()).layer(
-        TonicRefusalsLayer.layer(
-            pb::identity_server::IdentityServer::new(service::IdentityService::new(state.clone()))
+    // only so many at once (refused before they are read, and after the key is checked).
+    let identity = authenticate.layer(
+        InFlightLayer::<GrpcRejection>::new(state.identity_slots.clone()).layer(
+            TonicRefusalsLayer.layer(
+                pb::identity_server::IdentityServer::new(service::IdentityService::new(
+                    state.clone(),
+                ))
                 .max_decoding_message_size(state.config.max_request_bytes as usize),
+            ),
         ),
     );
 
@@ -242,14 +241,6 @@ pub async fn serve(
             telemetry::adopt_caller_trace(&span, req.headers());
             span
         })
-        // Outside in: keys, then the per-key limit on session creation.
-        .layer(GateLayer::<_, GrpcRejection>::new(Authenticate::new(
-            state.api_keys.clone(),
-            grpc_anonymous,
-        )))
-        .layer(GateLayer::<_, GrpcRejection>::new(
-            LimitSessionCreation::new(state.session_limiter.clone(), GRPC_CREATES),
-        ))
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

@@ -1,11 +1,11 @@
-//! Per-tenant rate limits: on session creation (a gate, [`crate::gate`], in front of both
-//! transports) and on identity checks (compare-faces, KYC: taken by [`crate::identity`] itself).
+//! Per-tenant rate limits: on session creation (taken by `api::create_session`, which every
+//! transport calls) and on identity checks (compare-faces, KYC: taken by [`crate::identity`]).
 //!
 //! Each tenant (API key) has a token bucket per limit: `per_minute` calls a minute on average,
 //! with bursts of up to `burst`. A call beyond it is answered with `RATE_LIMITED` (2014): gRPC
 //! `RESOURCE_EXHAUSTED`, REST 429 with `Retry-After`. Streams have their own limits
-//! ([`crate::stream`]). The session gate runs after [`crate::auth`], which put the caller's
-//! [`Tenant`] in the request.
+//! ([`crate::stream`]). Both are taken after [`crate::auth`] has put the caller's [`Tenant`]
+//! in the request.
 //!
 //! The buckets live where the sessions do. In memory, for one replica. In Redis when sessions
 //! are there, so the limit is the key's across every replica, not multiplied by their number:
@@ -15,15 +15,13 @@
 //! not answer refuses the call with 5001, as the call itself would have failed.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use http::{Method, Request};
 use redis::aio::ConnectionManager;
 
 use crate::auth::Tenant;
 use crate::error::ApiError;
-use crate::gate::Gate;
 
 /// Refills `KEYS[1]` (fields `tokens`, `at` in ms) at `ARGV[1]` tokens a millisecond up to
 /// `ARGV[2]`, then takes one. Returns 0 when taken, else the milliseconds until one is there
@@ -197,38 +195,6 @@ impl RateLimiter {
         } else {
             Err(Duration::MAX)
         }
-    }
-}
-
-/// Applies a [`RateLimiter`] (as a [`GateLayer`](crate::gate::GateLayer)) to the
-/// requests `(method, path)` that create sessions.
-#[derive(Clone)]
-pub struct LimitSessionCreation {
-    limiter: Arc<RateLimiter>,
-    creates: &'static [(Method, &'static str)],
-}
-
-impl LimitSessionCreation {
-    pub fn new(limiter: Arc<RateLimiter>, creates: &'static [(Method, &'static str)]) -> Self {
-        LimitSessionCreation { limiter, creates }
-    }
-}
-
-impl Gate for LimitSessionCreation {
-    async fn admit<B: Send>(&self, request: &mut Request<B>) -> Result<(), ApiError> {
-        let creates = self
-            .creates
-            .iter()
-            .any(|(m, p)| request.method() == m && request.uri().path() == *p);
-        if !creates {
-            return Ok(());
-        }
-        let tenant = request
-            .extensions()
-            .get::<Tenant>()
-            .cloned()
-            .unwrap_or_else(Tenant::open);
-        self.limiter.take(&tenant).await
     }
 }
 

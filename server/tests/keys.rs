@@ -168,3 +168,38 @@ async fn session_creation_is_rate_limited_per_key_on_both_transports() {
         .await
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_operation_the_api_document_says_needs_a_key_refuses_a_keyless_call() {
+    // The served OpenAPI document is the contract: an operation with `security: []` is public,
+    // every other one needs a key. A route added to the wrong router breaks this.
+    let server = start(|c| {
+        with_keys(c);
+        c.demo = true;
+    })
+    .await;
+    let document = curl(&[&format!("{}/api/openapi.json", server.rest_url)]);
+    assert_eq!(document.status, 200, "the document itself is public");
+    let paths = document.json["paths"].as_object().unwrap();
+    let mut checked = 0;
+    for (path, operations) in paths {
+        let url = format!(
+            "{}{}",
+            server.rest_url,
+            path.replace("{sessionId}", "00000000-0000-0000-0000-000000000000")
+        );
+        for (method, operation) in operations.as_object().unwrap() {
+            let public = operation
+                .get("security")
+                .is_some_and(|s| s.as_array().is_some_and(Vec::is_empty));
+            let answer = curl(&["-X", &method.to_uppercase(), &url]);
+            let refused = answer.status == 401 && answer.json["errorCode"] == 2013;
+            assert_eq!(
+                refused, !public,
+                "{method} {path} (public: {public}): {answer:?}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "{checked} operations");
+}

@@ -25,33 +25,18 @@ use crate::auth::{Authenticate, Tenant};
 use crate::error::{ApiError, JsonRejection};
 use crate::gate::GateLayer;
 use crate::in_flight::InFlightLayer;
-use crate::rate_limit::LimitSessionCreation;
 use crate::state::AppState;
 pub(crate) use extract::SessionId;
 
 /// The OpenAPI document of this API, checked in next to the code that serves it.
 pub const OPENAPI: &str = include_str!("../../openapi.json");
 
-/// Paths that need no API key: liveness and readiness probes, the API's own description, the
-/// WebSocket stream
-/// (browsers cannot set its headers; it presents its session's one-time stream token), and the
-/// web page with its demo route, when the operator turned that on ([`web`]).
-fn anonymous(path: &str) -> bool {
-    path == "/health"
-        || path == "/api/openapi.json"
-        || (path.starts_with("/api/liveness/session/") && path.ends_with("/stream"))
-        || web::is_page(path)
-        || path == "/ready"
-}
-
-/// The requests that create sessions, for the per-key rate limit.
-const CREATES: &[(Method, &str)] = &[(Method::POST, "/api/liveness/session")];
-
 pub fn router(state: AppState) -> Router {
     let limit = state.config.max_request_bytes as usize;
     // Identity checks, refused before their bodies are read when too many are in flight.
     let in_flight = InFlightLayer::<JsonRejection>::new(state.identity_slots.clone());
-    Router::new()
+    // Everything a key opens: a route belongs here unless it has a reason to be public.
+    let protected = Router::new()
         .route("/api/liveness/session", post(create_session))
         .route("/api/liveness/session/{id}/results", get(session_results))
         .route("/api/liveness/verify/{id}", post(verify))
@@ -63,24 +48,25 @@ pub fn router(state: AppState) -> Router {
             "/api/kyc/analyze/identity-with-liveness",
             post(identity::kyc).route_layer(in_flight),
         )
+        .route_layer(GateLayer::<_, JsonRejection>::new(Authenticate::new(
+            state.api_keys.clone(),
+        )));
+    // Public, each for its reason: probes and the API's own description; the WebSocket stream
+    // (browsers cannot set its headers; it presents its session's one-time stream token); the
+    // web page with its demo route, when the operator turned that on ([`web`]).
+    let public = Router::new()
         .route("/api/liveness/session/{id}/stream", get(ws::stream))
         .route("/api/openapi.json", get(openapi))
         .route("/health", get(health))
         .route("/ready", get(ready))
-        .merge(web::router(&state))
+        .merge(web::router(&state));
+    protected
+        .merge(public)
         // A path or method outside the API gets our error body, not an empty 404 or 405.
         .fallback(unknown_endpoint)
         .method_not_allowed_fallback(unknown_endpoint)
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn_with_state(limit, declared_length))
-        // The layer added last runs first: keys, then the rate limit that counts per key.
-        .layer(GateLayer::<_, JsonRejection>::new(
-            LimitSessionCreation::new(state.session_limiter.clone(), CREATES),
-        ))
-        .layer(GateLayer::<_, JsonRejection>::new(Authenticate::new(
-            state.api_keys.clone(),
-            anonymous,
-        )))
         .layer(axum::middleware::from_fn(api_headers))
         // Outermost: every request, refused or not, has its span.
         .layer(axum::middleware::from_fn(trace_request))
