@@ -115,9 +115,9 @@ impl PassiveScoring {
         }
     }
 
-    /// The attempt is over: waits up to [`PASSIVE_WAIT`] for a score still under way and hands
-    /// it to the attempt; true when a score arrived that the verdict has not weighed yet. A
-    /// score later than that is counted `late` and left out.
+    /// The attempt is over: hands over a score that came after the last frame, waiting up to
+    /// [`PASSIVE_WAIT`] for one still under way; true when it did, so that the verdict is
+    /// judged again with it. A score later than that is counted `late` and left out.
     pub async fn finish(mut self, attempt: &mut LivenessAttempt) -> bool {
         let Some(ticket) = self.ticket.take() else {
             return false;

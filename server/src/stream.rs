@@ -353,7 +353,7 @@ pub async fn run(
         attempt = Some(a);
     }
     let mut attempt = attempt.expect("the attempt is back once no job runs");
-    passive.collect(&mut attempt);
+    // A passive score that came after the last frame was judged is weighed now.
     let rejudge = passive.finish(&mut attempt).await;
     let Finished {
         verdict,
