@@ -2,70 +2,90 @@
 //!
 //! It costs 0.2 s (onnxruntime) to 0.4 s (tract) of a core a crop, far more than a frame's turn,
 //! so it never runs in an engine slot or on the async runtime: an attempt offers its reference
-//! crop once its first step is done, and the crop goes to this pool's own threads, bounded by a
-//! semaphore taken without waiting. When every permit is taken the crop is skipped (the
-//! verdict then goes without the model, as it does with the model off) rather than queued
-//! behind other sessions' crops, which would only add to the load that filled the pool. The
-//! score comes back through a ticket the stream's attempt carries and reads between frames.
+//! crop once its first step is done, and the crop goes to one of this pool's own threads,
+//! started once and handed a crop only while waiting for one. When every thread is busy the
+//! crop is skipped (the verdict then goes without the model, as it does with the model off)
+//! rather than queued behind other sessions' crops, which would only add to the load that
+//! filled the pool. The score comes back through a ticket the stream reads between frames.
 
-use std::sync::Arc;
+use std::sync::mpsc::{self, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use livegate_engine::attempt::PassiveCrop;
 use livegate_engine::{LivenessAttempt, Models};
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::oneshot;
 
 use crate::metrics::metrics;
 
-/// Threads for the passive model, shared by all streams.
+/// The passive model's threads, shared by all streams: started once, each waiting for a crop.
 pub struct PassivePool {
-    permits: Arc<Semaphore>,
-    models: Arc<Models>,
+    /// A rendezvous channel: a crop is taken only by a worker waiting for one.
+    jobs: SyncSender<Job>,
+}
+
+struct Job {
+    crop: PassiveCrop,
+    reply: oneshot::Sender<Option<f32>>,
 }
 
 /// A crop being scored; [`PassiveTicket::try_take`] gives the score once it is there.
 pub struct PassiveTicket(oneshot::Receiver<Option<f32>>);
 
 impl PassivePool {
+    /// A pool of `workers` threads (none when the model is off: nothing is ever submitted).
     pub fn new(models: Arc<Models>, workers: usize) -> Self {
-        PassivePool {
-            permits: Arc::new(Semaphore::new(workers.max(1))),
-            models,
+        let (jobs, waiting) = mpsc::sync_channel::<Job>(0);
+        let waiting = Arc::new(Mutex::new(waiting));
+        for i in 0..workers {
+            let (models, waiting) = (models.clone(), waiting.clone());
+            let spawned = std::thread::Builder::new()
+                .name(format!("livegate-passive-{i}"))
+                .spawn(move || {
+                    loop {
+                        // One worker at a time waits on the channel; the others on the lock.
+                        let next = waiting.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                        let Ok(job) = next else { break };
+                        score(&models, job);
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::warn!(error = %e, "no thread for the passive anti-spoofing model");
+            }
         }
+        PassivePool { jobs }
     }
 
-    /// Starts scoring `crop` on a thread of its own; None (counted as skipped) when every
-    /// worker is busy.
+    /// Hands `crop` to a waiting worker; None (counted as skipped) when every worker is busy.
     pub fn submit(&self, crop: PassiveCrop) -> Option<PassiveTicket> {
-        let Ok(permit) = self.permits.clone().try_acquire_owned() else {
-            metrics().passive("skipped_busy");
-            return None;
-        };
-        let models = self.models.clone();
-        let (tx, rx) = oneshot::channel();
-        let spawned = std::thread::Builder::new()
-            .name("livegate-passive".into())
-            .spawn(move || {
-                let _permit = permit;
-                let start = Instant::now();
-                let depth = match crop.score(&models) {
-                    Ok(depth) => Some(depth),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "passive anti-spoofing model failed");
-                        None
-                    }
-                };
-                metrics().passive_stage(start.elapsed());
-                // The stream may have ended meanwhile; the score is then not needed.
-                let _ = tx.send(depth);
-            });
-        if let Err(e) = spawned {
-            tracing::warn!(error = %e, "no thread for the passive anti-spoofing model");
-            metrics().passive("skipped_busy");
-            return None;
+        let (reply, ticket) = oneshot::channel();
+        match self.jobs.try_send(Job { crop, reply }) {
+            Ok(()) => Some(PassiveTicket(ticket)),
+            Err(TrySendError::Full(_)) => {
+                metrics().passive("skipped_busy");
+                None
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                metrics().passive("failed");
+                None
+            }
         }
-        Some(PassiveTicket(rx))
     }
+}
+
+/// Runs the model on one crop, on a pool thread, and sends the score back.
+fn score(models: &Models, job: Job) {
+    let start = Instant::now();
+    let depth = match job.crop.score(models) {
+        Ok(depth) => Some(depth),
+        Err(e) => {
+            tracing::warn!(error = %e, "passive anti-spoofing model failed");
+            None
+        }
+    };
+    metrics().passive_stage(start.elapsed());
+    // The stream may have ended meanwhile; the score is then not needed.
+    let _ = job.reply.send(depth);
 }
 
 impl PassiveTicket {
