@@ -158,7 +158,15 @@ fn main() {
     opencv::core::set_num_threads(1).unwrap();
     let jpegs = frames();
     // Both backends in one run, so the machine's noise is the same for both.
+    // BACKENDS=onnxruntime (or tract) runs one, to profile it alone.
+    let only = std::env::var("BACKENDS").ok();
     for choice in [BackendChoice::Tract, BackendChoice::OnnxRuntime] {
+        if only
+            .as_deref()
+            .is_some_and(|b| !format!("{choice:?}").eq_ignore_ascii_case(b))
+        {
+            continue;
+        }
         let loaded = ModelLoader::new(&default_model_dir(), choice)
             .and_then(|loader| Models::load_with(&loader));
         let models = match loaded {

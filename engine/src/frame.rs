@@ -139,12 +139,23 @@ fn raw_size(input: &FrameInput, num: u64, den: u64) -> Result<(i32, i32), Engine
 }
 
 fn decode_compressed(input: &FrameInput) -> Result<Mat, EngineError> {
-    let (w, h) = match input.encoding {
-        FrameEncoding::Png => png_size(input.data),
-        _ => jpeg_size(input.data),
+    let (w, h, exif) = match input.encoding {
+        FrameEncoding::Png => png_size(input.data).map(|(w, h)| (w, h, false)),
+        _ => jpeg_header(input.data),
     }
     .ok_or_else(|| invalid(format!("not a {:?} image", input.encoding)))?;
     check_size(w as u64, h as u64)?;
+    // A camera frame's JPEG (no EXIF) goes straight to BGR through libjpeg-turbo: 0.7 ms at
+    // 640×480 against OpenCV's 1.5, whose decoder gets RGB from the same library and swaps every
+    // pixel after, and the same pixels. OpenCV keeps what that path does not do: PNG, JPEGs
+    // with EXIF (turned upright by their orientation, as phone photos need) and any JPEG
+    // libjpeg-turbo refuses (CMYK; truncated data, which OpenCV decodes as far as it goes).
+    if input.encoding == FrameEncoding::Jpeg
+        && !exif
+        && let Some(bgr) = jpeg_to_bgr(input.data)?
+    {
+        return Ok(bgr);
+    }
     let buf = core::Vector::<u8>::from_slice(input.data);
     let mat = imgcodecs::imdecode(&buf, imgcodecs::IMREAD_COLOR)?;
     if mat.empty() {
@@ -164,11 +175,38 @@ fn png_size(data: &[u8]) -> Option<(u32, u32)> {
     Some((w, h))
 }
 
-/// Width and height from a JPEG's first start-of-frame marker.
-fn jpeg_size(data: &[u8]) -> Option<(u32, u32)> {
+/// A JPEG decoded by libjpeg-turbo into BGR; None when it refuses the data.
+fn jpeg_to_bgr(data: &[u8]) -> Result<Option<Mat>, EngineError> {
+    let Ok(mut decompressor) = turbojpeg::Decompressor::new() else {
+        return Ok(None);
+    };
+    let Ok(header) = decompressor.read_header(data) else {
+        return Ok(None);
+    };
+    check_size(header.width as u64, header.height as u64)?;
+    let mut bgr = Mat::new_rows_cols_with_default(
+        header.height as i32,
+        header.width as i32,
+        CV_8UC3,
+        Scalar::all(0.0),
+    )?;
+    let image = turbojpeg::Image {
+        pixels: bgr.data_bytes_mut()?,
+        width: header.width,
+        pitch: header.width * 3,
+        height: header.height,
+        format: turbojpeg::PixelFormat::BGR,
+    };
+    Ok(decompressor.decompress(data, image).is_ok().then_some(bgr))
+}
+
+/// Width and height from a JPEG's first start-of-frame marker, and whether an EXIF segment
+/// (APP1 `Exif`) comes before it.
+fn jpeg_header(data: &[u8]) -> Option<(u32, u32, bool)> {
     if data.len() < 4 || data[0] != 0xFF || data[1] != 0xD8 {
         return None;
     }
+    let mut exif = false;
     let mut i = 2;
     while i + 4 <= data.len() {
         if data[i] != 0xFF {
@@ -187,8 +225,9 @@ fn jpeg_size(data: &[u8]) -> Option<(u32, u32)> {
             }
             let h = u16::from_be_bytes([data[i + 5], data[i + 6]]) as u32;
             let w = u16::from_be_bytes([data[i + 7], data[i + 8]]) as u32;
-            return Some((w, h));
+            return Some((w, h, exif));
         }
+        exif |= marker == 0xE1 && data.get(i + 4..i + 10) == Some(b"Exif\0\0");
         i += 2 + len;
     }
     None
@@ -263,7 +302,7 @@ mod tests {
     fn jpeg_and_png_round_trip_with_their_size() {
         let img = gradient(64, 48);
         let jpeg = encode_jpeg(&img, 95).unwrap();
-        assert_eq!(jpeg_size(&jpeg), Some((64, 48)));
+        assert_eq!(jpeg_header(&jpeg), Some((64, 48, false)));
         let out = decode(&input(FrameEncoding::Jpeg, 0, 0, &jpeg)).unwrap();
         assert_eq!((out.cols(), out.rows()), (64, 48));
 
@@ -277,6 +316,31 @@ mod tests {
             img.data_bytes().unwrap(),
             "PNG is lossless"
         );
+    }
+
+    #[test]
+    fn libjpeg_turbo_gives_the_pixels_opencv_gives() {
+        // Camera frames skip OpenCV's decoder for the same library's direct BGR output: the
+        // engine must see the very same pixels either way.
+        let mut img = gradient(160, 120);
+        core::randn(&mut img, &Scalar::all(128.0), &Scalar::all(40.0)).unwrap();
+        for quality in [60, 95] {
+            let jpeg = encode_jpeg(&img, quality).unwrap();
+            let direct = jpeg_to_bgr(&jpeg)
+                .unwrap()
+                .expect("libjpeg-turbo decodes it");
+            let opencv = imgcodecs::imdecode(
+                &core::Vector::<u8>::from_slice(&jpeg),
+                imgcodecs::IMREAD_COLOR,
+            )
+            .unwrap();
+            assert_eq!(direct.data_bytes().unwrap(), opencv.data_bytes().unwrap());
+        }
+        // What it refuses goes to OpenCV: a JPEG cut short still decodes as far as it goes.
+        let jpeg = encode_jpeg(&img, 90).unwrap();
+        let cut = &jpeg[..jpeg.len() * 2 / 3];
+        let out = decode(&input(FrameEncoding::Jpeg, 0, 0, cut)).unwrap();
+        assert_eq!((out.cols(), out.rows()), (160, 120));
     }
 
     #[test]
