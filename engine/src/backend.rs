@@ -21,10 +21,12 @@ use std::sync::{Mutex, OnceLock};
 use tract_onnx::prelude::*;
 
 use crate::error::{EngineError, inference_error};
-use crate::models::Plan;
 
 /// Models that run faster under onnxruntime than under tract on one core (see the module doc).
 pub const ONNXRUNTIME_FASTER: &[&str] = &["yunet", "facemesh", "iris", "sface", "antispoof"];
+
+/// A tract plan for a model with one fixed-size f32 input, optimised and ready to run.
+pub(crate) type Plan = std::sync::Arc<tract_onnx::prelude::TypedRunnableModel>;
 
 /// Which backend runs a model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

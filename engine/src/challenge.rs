@@ -56,7 +56,6 @@
 use rand::seq::SliceRandom;
 use rand::{Rng, RngExt};
 
-use crate::evidence::parallax::{Rotation, RotationAxis};
 use crate::eyes::{Eye, EyeOpenness};
 use crate::light::{self, LightSequence};
 
@@ -284,6 +283,23 @@ pub struct StepInput {
     /// Outer eye corners' distance, pixels, corrected for yaw; only on frames where the face was
     /// followed, not re-detected (landmarks fitted in a detector box measure a few % larger).
     pub eye_span: Option<f32>,
+}
+
+/// A rotation a step asks for: about which axis, and which way (+1 or −1 on the head-pose
+/// angle, as the challenge measures it).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rotation {
+    pub axis: RotationAxis,
+    pub sign: f32,
+}
+
+/// The axis of a rotation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RotationAxis {
+    /// Turns: about the vertical axis; depth shows as horizontal motion.
+    Vertical,
+    /// Look up: about the horizontal axis; depth shows as vertical motion.
+    Horizontal,
 }
 
 /// Follows one step of a plan across frames.

@@ -25,7 +25,7 @@ use tract_onnx::prelude::*;
 use crate::backend::{Backend, Network};
 use crate::error::{EngineError, inference_error};
 use crate::geometry::Rect;
-use crate::models::ModelLoader;
+use crate::loader::ModelLoader;
 
 /// The input the model file was exported for.
 const EXPORTED: (usize, usize) = (640, 640);

@@ -11,7 +11,7 @@ use opencv::imgproc;
 use crate::backend::{Backend, Network};
 use crate::error::EngineError;
 use crate::geometry::planar_rgb_tensor;
-use crate::models::ModelLoader;
+use crate::loader::ModelLoader;
 
 const SIDE: usize = 112;
 

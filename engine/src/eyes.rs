@@ -19,7 +19,7 @@ use crate::backend::{Backend, Network};
 use crate::error::EngineError;
 use crate::geometry::{Roi, crop_tensor, distance};
 use crate::landmarks::FaceLandmarks;
-use crate::models::ModelLoader;
+use crate::loader::ModelLoader;
 
 const INPUT: usize = 64;
 /// Eye ROI side over the corners' extent (MediaPipe's iris_landmark_landmarks_to_roi).

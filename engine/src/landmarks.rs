@@ -13,7 +13,7 @@ use crate::backend::{Backend, Network};
 use crate::detector::Detection;
 use crate::error::EngineError;
 use crate::geometry::{Rect, Roi, crop_tensor};
-use crate::models::ModelLoader;
+use crate::loader::ModelLoader;
 
 pub const INPUT: usize = 192;
 pub const COUNT: usize = 468;

@@ -26,6 +26,7 @@ pub mod geometry;
 pub mod hint;
 pub mod landmarks;
 pub mod light;
+pub mod loader;
 pub mod matching;
 pub mod models;
 pub mod pose;

@@ -264,7 +264,12 @@ impl IntoResponse for ApiError {
 /// gRPC callers refused by a layer get a status, as from a handler.
 pub struct GrpcRejection;
 
-impl crate::gate::Rejection<tonic::body::Body> for GrpcRejection {
+/// How a transport answers a request that a gate refuses.
+pub trait Rejection<B> {
+    fn reject(error: ApiError) -> http::Response<B>;
+}
+
+impl Rejection<tonic::body::Body> for GrpcRejection {
     fn reject(error: ApiError) -> http::Response<tonic::body::Body> {
         Status::from(error).into_http()
     }
@@ -273,7 +278,7 @@ impl crate::gate::Rejection<tonic::body::Body> for GrpcRejection {
 /// REST callers refused by a layer get the JSON error body.
 pub struct JsonRejection;
 
-impl crate::gate::Rejection<axum::body::Body> for JsonRejection {
+impl Rejection<axum::body::Body> for JsonRejection {
     fn reject(error: ApiError) -> http::Response<axum::body::Body> {
         error.into_response()
     }

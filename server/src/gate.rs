@@ -14,7 +14,7 @@ use std::task::{Context, Poll};
 use http::{Request, Response};
 use tower::{Layer, Service};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Rejection};
 
 /// A check on requests.
 pub trait Gate: Clone + Send + Sync + 'static {
@@ -23,11 +23,6 @@ pub trait Gate: Clone + Send + Sync + 'static {
         &self,
         request: &mut Request<B>,
     ) -> impl Future<Output = Result<(), ApiError>> + Send;
-}
-
-/// How a transport answers a request that a gate refuses.
-pub trait Rejection<B> {
-    fn reject(error: ApiError) -> Response<B>;
 }
 
 /// Puts `G` in front of a service, refusing in the shape of protocol `P`.

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use livegate_engine::document::{self, zone::ZoneReader};
+use livegate_engine::document;
 use livegate_engine::frame::{FrameInput, decode};
 use livegate_engine::matching::{self, DEFAULT_MATCH_THRESHOLD, MatchableFace, PictureIssue};
 use livegate_engine::{EngineError, Models};
@@ -23,28 +23,6 @@ use crate::state::AppState;
 
 /// Pictures of one document an identity check accepts: front and back, with room for a retake.
 pub const MAX_DOCUMENT_IMAGES: usize = 4;
-
-/// Tesseract readers kept between requests: loading one costs ~75 ms, a third of reading a
-/// page. At most one per engine slot is ever in use, so the pool never grows beyond that.
-#[derive(Default)]
-pub struct ZoneReaders(std::sync::Mutex<Vec<ZoneReader>>);
-
-impl ZoneReaders {
-    fn take(&self) -> Result<ZoneReader, ApiError> {
-        let pooled = self.0.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        match pooled {
-            Some(reader) => Ok(reader),
-            None => Ok(ZoneReader::new()?),
-        }
-    }
-
-    pub(crate) fn put(&self, reader: ZoneReader) {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(reader);
-    }
-}
 
 /// Runs `job` on the blocking pool once an engine slot is free.
 async fn on_engine<T: Send + 'static>(

@@ -18,7 +18,7 @@ use tokio::sync::Semaphore;
 use tower::{Layer, Service};
 
 use crate::error::ApiError;
-use crate::gate::Rejection;
+use crate::error::Rejection;
 
 /// What a refused caller is told to wait, seconds: an identity check takes a fraction of one.
 const RETRY_AFTER_S: u64 = 1;

@@ -30,6 +30,7 @@ pub mod state;
 pub mod stream;
 pub mod telemetry;
 pub mod tls;
+pub mod zone_readers;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -7,12 +7,12 @@ use tokio::sync::Semaphore;
 
 use crate::auth::ApiKeys;
 use crate::config::Config;
-use crate::identity::ZoneReaders;
 use crate::lifecycle::Lifecycle;
 use crate::outcomes::OutcomeRecorder;
 use crate::passive::PassivePool;
 use crate::rate_limit::{Limited, RateLimiter};
 use crate::sessions::SessionStore;
+use crate::zone_readers::ZoneReaders;
 
 #[derive(Clone)]
 pub struct AppState {

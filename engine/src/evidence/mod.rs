@@ -53,9 +53,67 @@ pub use outline::{OutlineMeter, OutlineReport};
 pub use parallax::ParallaxMeter;
 pub use texture::{AntiSpoofModel, ScreenCues};
 
-use crate::attempt::VerdictReason;
 use crate::challenge::ChallengeKind;
 use crate::light;
+
+/// Why a verdict is what it is: codes an operator can act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VerdictReason {
+    /// A step was not completed within its time limit.
+    ChallengeTimeout,
+    /// The stream ended before every step was done.
+    Incomplete,
+    /// A blink was asked for and never seen.
+    NoBlink,
+    /// The head turned but its landmarks moved like a flat picture's.
+    NoParallax,
+    /// The face changed identity during the session.
+    FaceChanged,
+    /// More than one face was in view on many frames.
+    MultipleFaces,
+    /// Frames repeated: a frozen picture between (or instead of) camera frames.
+    FrozenFrames,
+    /// Timestamps went backwards or ran faster than the declared frame rate.
+    InjectionSuspected,
+    /// Moiré or glare of a screen on the face.
+    ScreenSuspected,
+    /// Straight edges close round the face, below the chin too: the outline of a device or a
+    /// print held to the camera.
+    DeviceOutline,
+    /// Too few usable frames (dark, blurred, off-centre, too small).
+    LowQuality,
+    /// Every step was done but the evidence was weaker than the threshold asks.
+    LowConfidence,
+    /// The face's colour did not follow the light step's colours.
+    NoLightReflection,
+    /// The face followed the light step's colours, but weakly: a brighter screen (or a dimmer
+    /// room) gives a clear answer. Tell the user so before they try again.
+    WeakLightReflection,
+    /// The client reported showing other colours or timings than the light step asked.
+    LightNotShown,
+}
+
+impl VerdictReason {
+    pub fn code(self) -> &'static str {
+        match self {
+            VerdictReason::ChallengeTimeout => "CHALLENGE_TIMEOUT",
+            VerdictReason::Incomplete => "INCOMPLETE",
+            VerdictReason::NoBlink => "NO_BLINK",
+            VerdictReason::NoParallax => "NO_PARALLAX",
+            VerdictReason::FaceChanged => "FACE_CHANGED",
+            VerdictReason::MultipleFaces => "MULTIPLE_FACES",
+            VerdictReason::FrozenFrames => "FROZEN_FRAMES",
+            VerdictReason::InjectionSuspected => "INJECTION_SUSPECTED",
+            VerdictReason::ScreenSuspected => "SCREEN_SUSPECTED",
+            VerdictReason::DeviceOutline => "DEVICE_OUTLINE",
+            VerdictReason::LowQuality => "LOW_QUALITY",
+            VerdictReason::LowConfidence => "LOW_CONFIDENCE",
+            VerdictReason::NoLightReflection => "NO_LIGHT_REFLECTION",
+            VerdictReason::WeakLightReflection => "WEAK_LIGHT_REFLECTION",
+            VerdictReason::LightNotShown => "LIGHT_NOT_SHOWN",
+        }
+    }
+}
 
 /// Moiré peak (× ring median) above which a crop looks re-photographed from a screen.
 pub const MOIRE_SCREEN: f32 = 40.0;

@@ -64,7 +64,7 @@ use opencv::core::{self, Mat, Point, Rect};
 use opencv::imgproc;
 use opencv::prelude::*;
 
-use crate::challenge::REACTION_FRAMES;
+use crate::challenge::{REACTION_FRAMES, Rotation, RotationAxis};
 use crate::error::EngineError;
 use crate::landmarks::FaceLandmarks;
 use crate::pose::HeadPose;
@@ -88,23 +88,6 @@ pub const NOSE_TIP: [usize; 3] = [1, 4, 5];
 /// eye spans.
 const PATCH_HALF: f32 = 0.10;
 const SEARCH_RADIUS: f32 = 0.12;
-
-/// A rotation a step asks for: about which axis, and which way (+1 or −1 on the head-pose
-/// angle, as the challenge measures it).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Rotation {
-    pub axis: RotationAxis,
-    pub sign: f32,
-}
-
-/// The axis of a rotation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RotationAxis {
-    /// Turns: about the vertical axis; depth shows as horizontal motion.
-    Vertical,
-    /// Look up: about the horizontal axis; depth shows as vertical motion.
-    Horizontal,
-}
 
 struct Reference {
     grey: Mat,

@@ -26,7 +26,7 @@ use opencv::prelude::*;
 use crate::backend::{Backend, Network};
 use crate::error::EngineError;
 use crate::geometry::planar_rgb_tensor;
-use crate::models::ModelLoader;
+use crate::loader::ModelLoader;
 
 /// Side of the square crop the anti-spoofing model runs on.
 pub const ANTISPOOF_INPUT: usize = 128;
