@@ -10,7 +10,8 @@
 
 use livegate_engine::matching::{self, DEFAULT_MATCH_THRESHOLD, MatchableFace};
 use livegate_engine::models::{Models, cache_dir, default_model_dir};
-use opencv::core::{Mat, Rect as CvRect};
+use livegate_specimens::people::group_faces;
+use opencv::core::Mat;
 use opencv::prelude::*;
 use opencv::{imgcodecs, videoio};
 
@@ -63,13 +64,8 @@ fn main() {
     }
     // The group photo: each face cropped with a margin becomes one picture of its own person.
     let group = read("t1.jpg");
-    for (k, d) in models.detector.detect(&group).unwrap().iter().enumerate() {
-        let r = d
-            .bbox
-            .to_pixels(0.6, group.cols(), group.rows())
-            .unwrap_or(CvRect::new(0, 0, 1, 1));
-        let crop = Mat::roi(&group, r).unwrap().try_clone().unwrap();
-        add(&format!("t1-{k}"), format!("t1.jpg face {k}"), &crop);
+    for (k, crop) in group_faces(&models, &group).unwrap().iter().enumerate() {
+        add(&format!("t1-{k}"), format!("t1.jpg face {k}"), crop);
     }
 
     let (mut genuine, mut impostor) = (Vec::new(), Vec::new());

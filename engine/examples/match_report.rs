@@ -18,7 +18,8 @@ use livegate_engine::matching::{self, similarity_from_cosine};
 use livegate_engine::models::{Models, cache_dir, default_model_dir};
 use livegate_engine::stats::clopper_pearson;
 use livegate_specimens::covers::{COVERS, covered};
-use opencv::core::{self, Mat, Point, Rect as CvRect, Scalar};
+use livegate_specimens::people::{OTHER_PEOPLES_CLIPS, group_faces};
+use opencv::core::{self, Mat, Point, Scalar};
 use opencv::prelude::*;
 use opencv::{imgcodecs, imgproc, videoio};
 
@@ -103,13 +104,7 @@ fn main() {
         }
     }
     add("biden", "-", "biden.jpg".into(), &read("biden.jpg"));
-    for clip in [
-        "msu_client001.mp4",
-        "msu_client005.mp4",
-        "msu_client022.mp4",
-        "webcam_office.mov",
-        "webcam_still.mov",
-    ] {
+    for clip in OTHER_PEOPLES_CLIPS {
         let mut cap =
             videoio::VideoCapture::from_file(media.join(clip).to_str().unwrap(), videoio::CAP_ANY)
                 .unwrap();
@@ -121,13 +116,8 @@ fn main() {
         add(clip, "-", format!("{clip}#30"), &frame);
     }
     let group = read("t1.jpg");
-    for (k, d) in models.detector.detect(&group).unwrap().iter().enumerate() {
-        let r = d
-            .bbox
-            .to_pixels(0.6, group.cols(), group.rows())
-            .unwrap_or(CvRect::new(0, 0, 1, 1));
-        let crop = Mat::roi(&group, r).unwrap().try_clone().unwrap();
-        add(&format!("t1-{k}"), "-", format!("t1.jpg face {k}"), &crop);
+    for (k, crop) in group_faces(&models, &group).unwrap().iter().enumerate() {
+        add(&format!("t1-{k}"), "-", format!("t1.jpg face {k}"), crop);
     }
     let people: std::collections::BTreeSet<&str> =
         pictures.iter().map(|p| p.person.as_str()).collect();

@@ -13,6 +13,7 @@ use livegate_engine::embedding::cosine;
 use livegate_engine::matching::{self, FaceImageQuality, MatchableFace};
 use livegate_engine::models::{Models, cache_dir, default_model_dir};
 use livegate_specimens::covers::{COVERS, Cover, covered};
+use livegate_specimens::people::OTHER_PEOPLES_CLIPS;
 use opencv::core::Mat;
 use opencv::prelude::*;
 use opencv::{imgcodecs, videoio};
@@ -62,15 +63,8 @@ fn main() {
             imgcodecs::imread(media.join(f).to_str().unwrap(), imgcodecs::IMREAD_COLOR).unwrap();
         pictures.push((person, f.clone(), bgr));
     }
-    // Real pictures that are only checked untouched: frames of every clip, the group's faces.
-    for clip in [
-        "franck.mp4",
-        "msu_client001.mp4",
-        "msu_client005.mp4",
-        "msu_client022.mp4",
-        "webcam_office.mov",
-        "webcam_still.mov",
-    ] {
+    // Real pictures that are only checked untouched: frames of every clip.
+    for clip in std::iter::once("franck.mp4").chain(OTHER_PEOPLES_CLIPS) {
         let mut cap =
             videoio::VideoCapture::from_file(media.join(clip).to_str().unwrap(), videoio::CAP_ANY)
                 .unwrap();

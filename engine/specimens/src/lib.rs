@@ -9,9 +9,11 @@
 //! table, blur, glare, JPEG.
 //!
 //! [`covers`] renders on real photos what makes them unfit for face matching (a hand over an
-//! eye, dark lenses, a mask, blur, distance).
+//! eye, dark lenses, a mask, blur, distance); [`people`] gathers the real people of the test
+//! media the matching examples share.
 
 pub mod covers;
+pub mod people;
 
 use livegate_engine::document::aamva::{self, AamvaFields};
 use livegate_engine::document::mrz::{self, MrzFields, MrzFormat};

@@ -1,0 +1,29 @@
+//! Real people in the fetched test media, as the matching examples gather them: the clips of
+//! people other than franck, and the faces of the group photo, each a picture of its own.
+
+use livegate_engine::Models;
+use opencv::core::{Mat, Rect};
+use opencv::prelude::*;
+
+/// Bona-fide clips of five people other than franck (`engine/assets/testmedia.toml`).
+pub const OTHER_PEOPLES_CLIPS: [&str; 5] = [
+    "msu_client001.mp4",
+    "msu_client005.mp4",
+    "msu_client022.mp4",
+    "webcam_office.mov",
+    "webcam_still.mov",
+];
+
+/// Every face the detector finds in a group photo, cropped with a margin of 0.6 of its box
+/// around it (room for the landmarks and the alignment), in the detector's order.
+pub fn group_faces(models: &Models, group: &Mat) -> Result<Vec<Mat>, livegate_engine::EngineError> {
+    let mut faces = Vec::new();
+    for d in models.detector.detect(group)? {
+        let r = d
+            .bbox
+            .to_pixels(0.6, group.cols(), group.rows())
+            .unwrap_or(Rect::new(0, 0, 1, 1));
+        faces.push(Mat::roi(group, r)?.try_clone()?);
+    }
+    Ok(faces)
+}
