@@ -154,8 +154,9 @@ impl GlyphMatcher {
                 continue;
             };
             let relative = glyph.height / digit_height - offset;
-            for (c, score) in scores.iter_mut() {
-                let miss = (relative - self.template_height(*c)) / HEIGHT_STEP;
+            // A cell's scores are in the templates' order (`correlations`).
+            for ((_, score), template) in scores.iter_mut().zip(&self.templates) {
+                let miss = (relative - template.height) / HEIGHT_STEP;
                 *score -= HEIGHT_PENALTY * (miss * miss).min(1.0);
             }
         }
