@@ -224,7 +224,8 @@ fn body_with_status(code: ErrorCode, message: &str, status: StatusCode) -> Strin
     serde_json::to_string(&body).unwrap_or_default()
 }
 
-/// Our error code in a status built by [`From<ApiError>`], UNSPECIFIED for any other status.
+/// Our error code in a status built by [`From<ApiError>`], UNSPECIFIED for any other status (what
+/// a gRPC client reads back out of an error).
 pub fn code_of(status: &Status) -> ErrorCode {
     status
         .get_details_error_info()

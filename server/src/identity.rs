@@ -24,23 +24,6 @@ use crate::state::AppState;
 /// Pictures of one document an identity check accepts: front and back, with room for a retake.
 pub const MAX_DOCUMENT_IMAGES: usize = 4;
 
-/// Runs `job` on the blocking pool once an engine slot is free.
-async fn on_engine<T: Send + 'static>(
-    state: &AppState,
-    job: impl FnOnce(&Models) -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let _slot = state
-        .engine_slots
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|_| ApiError::Service("the engine is shutting down".into()))?;
-    let models = Arc::clone(&state.models);
-    tokio::task::spawn_blocking(move || job(&models))
-        .await
-        .map_err(|e| ApiError::Service(format!("engine task failed: {e}")))?
-}
-
 /// The largest face of an uploaded picture; `what` names the picture in errors.
 fn face_in(models: &Models, bytes: &[u8], what: &str) -> Result<MatchableFace, ApiError> {
     if bytes.is_empty() {
@@ -63,16 +46,18 @@ pub async fn compare_faces(
     state.identity_limiter.take(tenant).await?;
     let threshold =
         checked_scale("threshold", request.threshold)?.unwrap_or(DEFAULT_MATCH_THRESHOLD);
-    let (comparison, source_issues, target_issues) = on_engine(state, move |models| {
-        let source = face_in(models, &request.source_image, "source image")?;
-        let target = face_in(models, &request.target_image, "target image")?;
-        Ok((
-            matching::compare(&source, &target),
-            source.quality.issues,
-            target.quality.issues,
-        ))
-    })
-    .await?;
+    let (comparison, source_issues, target_issues) = state
+        .engine
+        .try_run(move |models| {
+            let source = face_in(models, &request.source_image, "source image")?;
+            let target = face_in(models, &request.target_image, "target image")?;
+            Ok((
+                matching::compare(&source, &target),
+                source.quality.issues,
+                target.quality.issues,
+            ))
+        })
+        .await?;
     let is_match = comparison.similarity >= threshold;
     tracing::info!(
         tenant = %tenant,
@@ -151,44 +136,46 @@ pub async fn analyze_identity(
     }
     let documents = request.documents;
     let today = civil_date(SystemTime::now());
-    let readers = Arc::clone(&state.zone_readers);
-    let check = on_engine(state, move |models| {
-        let mut reader = readers.take()?;
-        let mut pages = Vec::with_capacity(documents.len());
-        for (i, bytes) in documents.iter().enumerate() {
-            let bgr = decode(&FrameInput::image(bytes)).map_err(|e| {
-                ApiError::InvalidArgument(format!(
-                    "document picture {} cannot be read as JPEG or PNG ({e})",
-                    i + 1
-                ))
-            })?;
-            pages.push(document::read_page(
-                models,
-                &mut reader,
-                &bgr,
-                today.0 % 100,
-            )?);
-        }
-        readers.put(reader);
-        let portrait = pages.iter().find_map(|p| p.portrait.clone());
-        let face_match = match (&portrait, &reference) {
-            (Some(portrait), Some(jpeg)) => {
-                let selfie = face_in(models, jpeg, "session's reference image")?;
-                Some(FaceMatch {
-                    comparison: matching::compare(portrait, &selfie),
-                    portrait_issues: portrait.quality.issues.clone(),
-                    selfie_issues: selfie.quality.issues,
-                })
+    let readers = Arc::clone(&state.engine.zone_readers);
+    let check = state
+        .engine
+        .try_run(move |models| {
+            let mut reader = readers.take()?;
+            let mut pages = Vec::with_capacity(documents.len());
+            for (i, bytes) in documents.iter().enumerate() {
+                let bgr = decode(&FrameInput::image(bytes)).map_err(|e| {
+                    ApiError::InvalidArgument(format!(
+                        "document picture {} cannot be read as JPEG or PNG ({e})",
+                        i + 1
+                    ))
+                })?;
+                pages.push(document::read_page(
+                    models,
+                    &mut reader,
+                    &bgr,
+                    today.0 % 100,
+                )?);
             }
-            _ => None,
-        };
-        Ok(DocumentCheck {
-            fields: document::merge(&pages),
-            portrait_found: portrait.is_some(),
-            face_match,
+            readers.put(reader);
+            let portrait = pages.iter().find_map(|p| p.portrait.clone());
+            let face_match = match (&portrait, &reference) {
+                (Some(portrait), Some(jpeg)) => {
+                    let selfie = face_in(models, jpeg, "session's reference image")?;
+                    Some(FaceMatch {
+                        comparison: matching::compare(portrait, &selfie),
+                        portrait_issues: portrait.quality.issues.clone(),
+                        selfie_issues: selfie.quality.issues,
+                    })
+                }
+                _ => None,
+            };
+            Ok(DocumentCheck {
+                fields: document::merge(&pages),
+                portrait_found: portrait.is_some(),
+                face_match,
+            })
         })
-    })
-    .await?;
+        .await?;
 
     // Now the session's result is consumed: one identity check per liveness session.
     let (session, session_threshold) = state

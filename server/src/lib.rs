@@ -12,6 +12,7 @@ pub mod auth;
 pub mod config;
 pub mod connections;
 pub mod convert;
+pub mod engine;
 pub mod error;
 pub mod gate;
 pub mod grpc_refusals;
@@ -108,7 +109,7 @@ pub async fn serve(
                     "OCR-B is not installed (Debian's fonts-ocr-b): zones are read by Tesseract alone, and misread more often"
                 );
             }
-            state.zone_readers.put(reader)
+            state.engine.zone_readers.put(reader)
         }
         Err(e) => tracing::warn!("identity documents cannot be read (KYC answers 5001): {e}"),
     }

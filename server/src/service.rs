@@ -69,7 +69,9 @@ impl Liveness for LivenessService {
         // does not read, instead of buffering without bound.
         let (tx, rx) = mpsc::channel(16);
         stream::spawn(self.state.clone(), session, client, inbound, tx);
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+        // The driver's error (the stream's last item) becomes the call's status here.
+        let responses = ReceiverStream::new(rx).map(|item| item.map_err(Status::from));
+        Ok(Response::new(Box::pin(responses)))
     }
 
     async fn get_session_result(

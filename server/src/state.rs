@@ -1,4 +1,4 @@
-//! What every request handler shares: configuration, models, sessions, engine slots.
+//! What every request handler shares: configuration, the engine, sessions, limits.
 
 use std::sync::Arc;
 
@@ -7,25 +7,21 @@ use tokio::sync::Semaphore;
 
 use crate::auth::ApiKeys;
 use crate::config::Config;
+use crate::engine::Engine;
 use crate::lifecycle::Lifecycle;
 use crate::outcomes::OutcomeRecorder;
-use crate::passive::PassivePool;
 use crate::rate_limit::{Limited, RateLimiter};
 use crate::sessions::SessionStore;
-use crate::zone_readers::ZoneReaders;
 
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
-    pub models: Arc<Models>,
+    /// The models and every thread and slot that runs them ([`crate::engine`]).
+    pub engine: Engine,
     pub sessions: Arc<SessionStore>,
     /// Stores streams' outcomes, holding them while the store is away.
     pub outcomes: Arc<OutcomeRecorder>,
     pub plan_config: Arc<PlanConfig>,
-    /// Frames that may be in the engine at once, across all streams.
-    pub engine_slots: Arc<Semaphore>,
-    /// The passive anti-spoofing model's own threads ([`crate::passive`]).
-    pub passive: Arc<PassivePool>,
     /// Identity checks that may be in flight at once ([`crate::in_flight`]).
     pub identity_slots: Arc<Semaphore>,
     pub api_keys: Arc<ApiKeys>,
@@ -33,8 +29,6 @@ pub struct AppState {
     pub session_limiter: Arc<RateLimiter>,
     /// The per-key limit on compare-faces and KYC, taken by [`crate::identity`].
     pub identity_limiter: Arc<RateLimiter>,
-    /// Tesseract readers for identity documents, reused between requests.
-    pub zone_readers: Arc<ZoneReaders>,
     /// Readiness, draining and the streams still running.
     pub lifecycle: Arc<Lifecycle>,
 }
@@ -98,19 +92,17 @@ impl AppState {
         AppState {
             outcomes: Arc::new(OutcomeRecorder::new(sessions.clone(), config.outcome_queue)),
             sessions,
-            engine_slots: Arc::new(Semaphore::new(config.engine_workers())),
-            passive: Arc::new(PassivePool::new(
-                models.clone(),
+            engine: Engine::new(
+                models,
+                config.engine_workers(),
                 config.passive_workers as usize,
-            )),
+            ),
             identity_slots: Arc::new(Semaphore::new(config.max_identity_requests())),
             api_keys: Arc::new(ApiKeys::new(&config.api_keys)),
             session_limiter: Arc::new(session_limiter),
             identity_limiter: Arc::new(identity_limiter),
             plan_config: Arc::new(plan_config),
-            zone_readers: Arc::default(),
             lifecycle: Arc::default(),
-            models,
             config: Arc::new(config),
         }
     }

@@ -13,7 +13,7 @@ use livegate_proto::v1 as pb;
 use livegate_proto::v1::stream_session_request::Message as In;
 use livegate_proto::v1::stream_session_response::Message as Out;
 use livegate_server::auth::Tenant;
-use livegate_server::error::{ApiError, ErrorBody, code_of};
+use livegate_server::error::{ApiError, ErrorBody};
 use livegate_server::sessions::Status as SessionStatus;
 use livegate_server::stream::{self, InboundError};
 use opencv::core::CV_8UC3;
@@ -186,7 +186,7 @@ pub fn stream_protocol(mut data: &[u8]) {
                         message: Some(Out::Verdict(_)),
                     }) => verdicts += 1,
                     Ok(_) => {}
-                    Err(status) => check_error(code_of(&status), status.message(), input),
+                    Err(e) => check_error(e.code(), &e.to_string(), input),
                 }
             }
         };

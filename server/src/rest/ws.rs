@@ -121,8 +121,9 @@ async fn serve(state: AppState, session_id: String, socket: WebSocket) {
                     break;
                 }
             }
-            Err(status) => {
-                close_with_error(&mut sink, error::code_of(&status), status.message()).await;
+            Err(e) => {
+                metrics().error(e.code());
+                close_with_error(&mut sink, e.code(), &e.to_string()).await;
                 closing_handshake(reader).await;
                 return;
             }

@@ -1,0 +1,53 @@
+//! The first message of a stream: `start`, which claims the session it names.
+
+use livegate_proto::v1 as pb;
+use pb::stream_session_request::Message as In;
+use tokio_stream::StreamExt;
+
+use super::{Inbound, InboundError};
+use crate::auth::Tenant;
+use crate::error::ApiError;
+use crate::sessions::Session;
+use crate::state::AppState;
+
+/// Waits for `start` and claims the session it names with its stream token (and, where the
+/// transport authenticated the caller, for its tenant only). Errors here are returned as the
+/// call's status, before any response message.
+pub async fn accept(
+    state: &AppState,
+    tenant: Option<&Tenant>,
+    inbound: &mut impl Inbound,
+) -> Result<(Session, pb::ClientInfo), ApiError> {
+    let limit = state.config.start_timeout;
+    let first = tokio::time::timeout(limit, inbound.next())
+        .await
+        .map_err(|_| ApiError::StartTimeout(limit.as_millis() as u64))?;
+    let start = match first {
+        Some(Ok(pb::StreamSessionRequest {
+            message: Some(In::Start(start)),
+        })) => start,
+        Some(Ok(_)) => {
+            return Err(ApiError::Protocol(
+                "the first message must be `start`".into(),
+            ));
+        }
+        Some(Err(InboundError::Refused(e))) => return Err(e),
+        Some(Err(InboundError::Broken(why))) => {
+            return Err(ApiError::Protocol(format!("could not read `start`: {why}")));
+        }
+        None => return Err(ApiError::Protocol("stream closed before `start`".into())),
+    };
+    // A draining server claims no session: the caller can stream it to another replica.
+    state.lifecycle.admit()?;
+    let client = start.client.unwrap_or_default();
+    let session = state
+        .sessions
+        .claim_stream(
+            &start.session_id,
+            &start.stream_token,
+            tenant,
+            client.can_show_colour,
+        )
+        .await?;
+    Ok((session, client))
+}
