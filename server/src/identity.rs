@@ -97,6 +97,8 @@ struct FaceMatch {
     selfie_issues: Vec<PictureIssue>,
 }
 
+/// One KYC check: the session's result consumed, the document read, the rule applied. (Its
+/// length is the response's fields, mapped one for one at the end.)
 pub async fn analyze_identity(
     state: &AppState,
     tenant: &Tenant,
@@ -112,11 +114,92 @@ pub async fn analyze_identity(
             "send 1 to {MAX_DOCUMENT_IMAGES} pictures of the document, not {total}"
         )));
     }
-    // Cheap refusals first (unknown, expired, unfinished or used session), before any reading.
-    let peek = state
+    let reference = finished_session_reference(state, tenant, &request.liveness_session_id).await?;
+    let today = civil_date(SystemTime::now());
+    let check = read_documents(state, request.documents, reference, today.0 % 100).await?;
+
+    // Now the session's result is consumed: one identity check per liveness session.
+    let (session, session_threshold) = state
         .sessions
-        .get(tenant, &request.liveness_session_id)
+        .verify(tenant, &request.liveness_session_id, confidence_threshold)
         .await?;
+    let outcome = session
+        .outcome
+        .ok_or_else(|| ApiError::Service("a finished session has no outcome".into()))?;
+    let live = outcome.is_live && outcome.confidence >= session_threshold;
+    let today_iso = format!("{:04}-{:02}-{:02}", today.0, today.1, today.2);
+    let kyc = KycJudgement::of(&check, live, similarity_threshold, &today_iso);
+    let overall_success = kyc.problems.is_empty();
+    let summary = format!(
+        "Documents: {total}, Liveness: {:.2}%, Face Match: {}",
+        outcome.confidence,
+        if kyc.is_match { "✓" } else { "✗" }
+    );
+    let message = if overall_success {
+        format!("KYC verification successful. {summary}")
+    } else {
+        format!(
+            "KYC verification failed ({}). {summary}",
+            kyc.problems.join(", ")
+        )
+    };
+    tracing::info!(
+        tenant = %tenant,
+        session = %session.id,
+        overall_success,
+        sources = ?check.fields.sources,
+        "identity analysed"
+    );
+    let f = &check.fields;
+    Ok(pb::AnalyzeIdentityResponse {
+        kyc_analysis: Some(pb::KycAnalysis {
+            total_documents: total as u32,
+            extracted_data: Some(pb::ExtractedData {
+                name: f.name.value.clone(),
+                id_number: f.id_number.value.clone(),
+                date_of_birth: f.date_of_birth.value.clone(),
+                expiry_date: f.expiry_date.value.clone(),
+                document_type: f.kind.map_or("UNKNOWN", |k| k.name()).into(),
+                issuing_country: f.issuing_country.value.clone(),
+                validity: Some(pb::FieldValidity {
+                    name: f.name.valid,
+                    id_number: f.id_number.valid,
+                    date_of_birth: f.date_of_birth.valid,
+                    expiry_date: f.expiry_date.valid,
+                    issuing_country: f.issuing_country.valid,
+                }),
+                expired: kyc.expired,
+            }),
+            sources: f.sources.clone(),
+            mrz_valid: f.mrz_checks_passed == Some(true),
+            portrait_found: check.portrait_found,
+        }),
+        liveness_verification: Some(pb::LivenessVerification {
+            is_live: live,
+            confidence: outcome.confidence,
+        }),
+        face_match_result: Some(pb::FaceMatchResult {
+            is_match: kyc.is_match,
+            similarity: round2(kyc.similarity),
+            confidence: round2(kyc.match_confidence),
+            threshold: similarity_threshold,
+            portrait_issues: convert::picture_issues(&kyc.portrait_issues),
+            selfie_issues: convert::picture_issues(&kyc.selfie_issues),
+        }),
+        overall_success,
+        message,
+    })
+}
+
+/// The reference image of a finished liveness session that may still be verified; the cheap
+/// refusals (unknown, expired, unfinished or used session) come before any document is read.
+/// None when the session kept no image and was not live (the check then fails on liveness).
+async fn finished_session_reference(
+    state: &AppState,
+    tenant: &Tenant,
+    session_id: &str,
+) -> Result<Option<Vec<u8>>, ApiError> {
+    let peek = state.sessions.get(tenant, session_id).await?;
     match peek.status {
         SessionState::Expired => return Err(ApiError::SessionExpired),
         SessionState::Succeeded | SessionState::Failed => {}
@@ -134,10 +217,19 @@ pub async fn analyze_identity(
             "the session's reference image is no longer kept (its image retention ended)".into(),
         ));
     }
-    let documents = request.documents;
-    let today = civil_date(SystemTime::now());
+    Ok(reference)
+}
+
+/// Reads the document's pictures on the engine and compares its portrait with `reference`.
+/// `today_yy` is this year's last two digits (MRZ dates have two-digit years).
+async fn read_documents(
+    state: &AppState,
+    documents: Vec<Vec<u8>>,
+    reference: Option<Vec<u8>>,
+    today_yy: u32,
+) -> Result<DocumentCheck, ApiError> {
     let readers = Arc::clone(&state.engine.zone_readers);
-    let check = state
+    state
         .engine
         .try_run(move |models| {
             let mut reader = readers.take()?;
@@ -149,12 +241,7 @@ pub async fn analyze_identity(
                         i + 1
                     ))
                 })?;
-                pages.push(document::read_page(
-                    models,
-                    &mut reader,
-                    &bgr,
-                    today.0 % 100,
-                )?);
+                pages.push(document::read_page(models, &mut reader, &bgr, today_yy)?);
             }
             readers.put(reader);
             let portrait = pages.iter().find_map(|p| p.portrait.clone());
@@ -175,126 +262,82 @@ pub async fn analyze_identity(
                 face_match,
             })
         })
-        .await?;
+        .await
+}
 
-    // Now the session's result is consumed: one identity check per liveness session.
-    let (session, session_threshold) = state
-        .sessions
-        .verify(tenant, &request.liveness_session_id, confidence_threshold)
-        .await?;
-    let outcome = session
-        .outcome
-        .ok_or_else(|| ApiError::Service("a finished session has no outcome".into()))?;
-    let live = outcome.is_live && outcome.confidence >= session_threshold;
+/// The KYC rule: every field read and valid, the document not expired, the person live, and
+/// the face the document's; each failure named.
+struct KycJudgement {
+    expired: bool,
+    similarity: f32,
+    match_confidence: f32,
+    is_match: bool,
+    portrait_issues: Vec<PictureIssue>,
+    selfie_issues: Vec<PictureIssue>,
+    /// Empty when the check succeeds.
+    problems: Vec<String>,
+}
 
-    let f = &check.fields;
-    let today_iso = format!("{:04}-{:02}-{:02}", today.0, today.1, today.2);
-    let expired = f.expiry_date.valid && f.expiry_date.value < today_iso;
-    let (similarity, match_confidence) = check.face_match.as_ref().map_or((0.0, 0.0), |m| {
-        (m.comparison.similarity, m.comparison.confidence)
-    });
-    let no_issues = (Vec::new(), Vec::new());
-    let (portrait_issues, selfie_issues) = check.face_match.as_ref().map_or(no_issues, |m| {
-        (m.portrait_issues.clone(), m.selfie_issues.clone())
-    });
-    let is_match = check.face_match.is_some() && similarity >= similarity_threshold;
+impl KycJudgement {
+    fn of(check: &DocumentCheck, live: bool, similarity_threshold: f32, today_iso: &str) -> Self {
+        let f = &check.fields;
+        let expired = f.expiry_date.valid && f.expiry_date.value.as_str() < today_iso;
+        let (similarity, match_confidence) = check.face_match.as_ref().map_or((0.0, 0.0), |m| {
+            (m.comparison.similarity, m.comparison.confidence)
+        });
+        let no_issues = (Vec::new(), Vec::new());
+        let (portrait_issues, selfie_issues) = check.face_match.as_ref().map_or(no_issues, |m| {
+            (m.portrait_issues.clone(), m.selfie_issues.clone())
+        });
+        let is_match = check.face_match.is_some() && similarity >= similarity_threshold;
 
-    let mut problems = Vec::new();
-    for (field, name) in [
-        (&f.name, "name"),
-        (&f.id_number, "document number"),
-        (&f.date_of_birth, "date of birth"),
-        (&f.expiry_date, "expiry date"),
-    ] {
-        if !field.valid {
-            problems.push(if field.value.is_empty() {
-                format!("{name} not read")
-            } else {
-                format!("{name} invalid")
-            });
-        }
-    }
-    if expired {
-        problems.push("document expired".into());
-    }
-    if !live {
-        problems.push("liveness not confirmed".into());
-    }
-    if !check.portrait_found {
-        problems.push("no portrait found on the document".into());
-    } else if !is_match {
-        problems.push("face does not match the document".into());
-        // A match failed on an unfit picture says little either way: say which, so the
-        // caller asks for a better one rather than suspecting another person.
-        for (issues, picture) in [(&portrait_issues, "portrait"), (&selfie_issues, "selfie")] {
-            if !issues.is_empty() {
-                let names: Vec<&str> = issues.iter().map(|i| i.name()).collect();
-                problems.push(format!(
-                    "{picture} unfit for matching ({})",
-                    names.join(", ")
-                ));
+        let mut problems = Vec::new();
+        for (field, name) in [
+            (&f.name, "name"),
+            (&f.id_number, "document number"),
+            (&f.date_of_birth, "date of birth"),
+            (&f.expiry_date, "expiry date"),
+        ] {
+            if !field.valid {
+                problems.push(if field.value.is_empty() {
+                    format!("{name} not read")
+                } else {
+                    format!("{name} invalid")
+                });
             }
         }
-    }
-    let overall_success = problems.is_empty();
-    let summary = format!(
-        "Documents: {total}, Liveness: {:.2}%, Face Match: {}",
-        outcome.confidence,
-        if is_match { "✓" } else { "✗" }
-    );
-    let message = if overall_success {
-        format!("KYC verification successful. {summary}")
-    } else {
-        format!(
-            "KYC verification failed ({}). {summary}",
-            problems.join(", ")
-        )
-    };
-    tracing::info!(
-        tenant = %tenant,
-        session = %session.id,
-        overall_success,
-        sources = ?f.sources,
-        "identity analysed"
-    );
-    Ok(pb::AnalyzeIdentityResponse {
-        kyc_analysis: Some(pb::KycAnalysis {
-            total_documents: total as u32,
-            extracted_data: Some(pb::ExtractedData {
-                name: f.name.value.clone(),
-                id_number: f.id_number.value.clone(),
-                date_of_birth: f.date_of_birth.value.clone(),
-                expiry_date: f.expiry_date.value.clone(),
-                document_type: f.kind.map_or("UNKNOWN", |k| k.name()).into(),
-                issuing_country: f.issuing_country.value.clone(),
-                validity: Some(pb::FieldValidity {
-                    name: f.name.valid,
-                    id_number: f.id_number.valid,
-                    date_of_birth: f.date_of_birth.valid,
-                    expiry_date: f.expiry_date.valid,
-                    issuing_country: f.issuing_country.valid,
-                }),
-                expired,
-            }),
-            sources: f.sources.clone(),
-            mrz_valid: f.mrz_checks_passed == Some(true),
-            portrait_found: check.portrait_found,
-        }),
-        liveness_verification: Some(pb::LivenessVerification {
-            is_live: live,
-            confidence: outcome.confidence,
-        }),
-        face_match_result: Some(pb::FaceMatchResult {
+        if expired {
+            problems.push("document expired".into());
+        }
+        if !live {
+            problems.push("liveness not confirmed".into());
+        }
+        if !check.portrait_found {
+            problems.push("no portrait found on the document".into());
+        } else if !is_match {
+            problems.push("face does not match the document".into());
+            // A match failed on an unfit picture says little either way: say which, so the
+            // caller asks for a better one rather than suspecting another person.
+            for (issues, picture) in [(&portrait_issues, "portrait"), (&selfie_issues, "selfie")] {
+                if !issues.is_empty() {
+                    let names: Vec<&str> = issues.iter().map(|i| i.name()).collect();
+                    problems.push(format!(
+                        "{picture} unfit for matching ({})",
+                        names.join(", ")
+                    ));
+                }
+            }
+        }
+        KycJudgement {
+            expired,
+            similarity,
+            match_confidence,
             is_match,
-            similarity: round2(similarity),
-            confidence: round2(match_confidence),
-            threshold: similarity_threshold,
-            portrait_issues: convert::picture_issues(&portrait_issues),
-            selfie_issues: convert::picture_issues(&selfie_issues),
-        }),
-        overall_success,
-        message,
-    })
+            portrait_issues,
+            selfie_issues,
+            problems,
+        }
+    }
 }
 
 fn round2(x: f32) -> f32 {

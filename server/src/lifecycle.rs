@@ -13,9 +13,12 @@
 //! Readiness means: the models are loaded (the server does not listen before they are), the
 //! session store answers (the in-memory store always does), and the server is not draining.
 //! `GET /ready` asks at each request; gRPC health is kept up to date by one task
-//! (`report_readiness` in the crate root), so both probes give the same answer.
+//! (`report_readiness` in [`crate::grpc_server`]), so both probes give the same answer.
+//! [`Lifecycle::drain_on`] runs the steps; every listener stops on the one signal it returns.
 
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::watch;
 
@@ -38,6 +41,44 @@ impl Default for Lifecycle {
 }
 
 impl Lifecycle {
+    /// Drains on `shutdown` (the steps in the module doc): the returned signal turns true when
+    /// the listeners must stop accepting connections, after `grace`; streams still running at
+    /// `timeout` are ended.
+    pub fn drain_on(
+        self: &Arc<Self>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+        grace: Duration,
+        timeout: Duration,
+    ) -> watch::Receiver<bool> {
+        let (stop, stopped) = watch::channel(false);
+        let lifecycle = self.clone();
+        let grace = grace.min(timeout);
+        tokio::spawn(async move {
+            shutdown.await;
+            tracing::info!(
+                streams = lifecycle.active_streams(),
+                drain_timeout = ?timeout,
+                "draining: no new sessions or streams"
+            );
+            let drain_started = tokio::time::Instant::now();
+            lifecycle.start_draining();
+            // Readiness says 503 (and new calls 5002) for a while before connections are refused.
+            tokio::time::sleep(grace).await;
+            let _ = stop.send(true);
+            if tokio::time::timeout_at(drain_started + timeout, lifecycle.streams_done())
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    streams = lifecycle.active_streams(),
+                    "drain time is up: ending the streams still running"
+                );
+                lifecycle.end_streams();
+            }
+        });
+        stopped
+    }
+
     pub fn is_ready(&self) -> bool {
         !*self.draining.borrow()
     }

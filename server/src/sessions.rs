@@ -20,7 +20,7 @@ pub use redis::{RedisTlsFiles, RedisUrl};
 
 use livegate_engine::PlanConfig;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use rand::Rng;
@@ -94,6 +94,17 @@ pub const DEFAULT_STREAM_LEASE: Duration = Duration::from_secs(30);
 
 /// How often expired sessions and images are purged (in memory; Redis expires its keys itself).
 pub const PURGE_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Purges `sessions` every [`PURGE_INTERVAL`] until the task is aborted.
+pub fn spawn_purger(sessions: Arc<SessionStore>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(PURGE_INTERVAL);
+        loop {
+            tick.tick().await;
+            sessions.purge();
+        }
+    })
+}
 
 /// The sessions of this deployment: in this process's memory (the default), or in Redis, shared
 /// by every replica ([`redis`]). Both apply the same rules (the functions below), the memory
