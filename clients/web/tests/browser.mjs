@@ -1,5 +1,5 @@
 // The web client in a real browser: Debian's Chromium, headless, driven by playwright-core, with
-// a fake camera that plays a .y4m made from real video. Run by server/tests/web_client.rs,
+// a fake camera that plays a .y4m made from real video. Run by server/tests/api/web_client.rs,
 // which starts the server and makes the .y4m; by hand:
 //
 //   LIVEGATE_WEB_URL=http://127.0.0.1:8080/web/ LIVEGATE_Y4M=franck.y4m \

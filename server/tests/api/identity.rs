@@ -1,8 +1,8 @@
 //! Face matching and identity checks over both transports, against a real server: the seed's
 //! `compare-faces` and `identity-with-liveness`, and gRPC's `Identity`. (A KYC check with a
-//! really live session is in `clients/pad/tests/kyc.rs`, where the live user is.)
+//! really live session is in `clients/pad/tests/pad/kyc.rs`, where the live user is.)
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

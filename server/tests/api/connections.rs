@@ -2,7 +2,7 @@
 //! gets its share of connections and no more, silent ones are closed after the handshake
 //! deadline, and meanwhile another address is served, `/health` and a real session alike.
 
-mod support;
+use crate::support;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;

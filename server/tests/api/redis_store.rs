@@ -5,7 +5,7 @@
 //! TLS, with a password and client certificates; no outcome lost and no session stuck when
 //! Redis stops across a stream's end or a replica is killed mid-stream.
 
-mod support;
+use crate::support;
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;

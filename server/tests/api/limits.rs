@@ -1,8 +1,8 @@
 //! Stream limits over gRPC, each ending the stream with its own code: frames in all, frame
 //! rate, duration, silence and message size (frame size and the start timeout: `clients/cli/tests` and
-//! `tests/websocket.rs`); and the unary requests tonic refuses before our handlers run.
+//! `websocket.rs`); and the unary requests tonic refuses before our handlers run.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! The engine on real media, frame by frame: detection, landmarks, pose, quality and hints.
 
-mod support;
+use crate::support;
 
 use livegate_engine::eyes::{Eye, mean_openness};
 use livegate_engine::{AnalyzerConfig, FrameAnalyzer, Hint};

@@ -1,6 +1,6 @@
 //! TLS on both transports with a certificate generated for the test.
 
-mod support;
+use crate::support;
 
 use livegate_proto::v1 as pb;
 use support::{curl, start};

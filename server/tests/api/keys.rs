@@ -1,6 +1,6 @@
 //! API keys and tenants on both transports, stream tokens, and the per-key rate limit.
 
-mod support;
+use crate::support;
 
 use livegate_proto::v1 as pb;
 use support::{ACME_KEY, GLOBEX_KEY, assert_error, code, curl, grpc, keyed, start, with_keys};

@@ -5,7 +5,7 @@
 //! ([`livegate_specimens::screen_lit`]); 0.10 is modest: a phone screen at full brightness adds
 //! some tens of lux to an office's few hundred.
 
-mod support;
+use crate::support;
 
 use livegate_engine::attempt::{AttemptEvent, NotALightStep};
 use livegate_engine::light::{LightSequence, ShownFlash};

@@ -1,7 +1,7 @@
 //! The browser's transport: `StreamSession` over a WebSocket with binary protobuf frames, then
 //! the result and a one-time verify over REST.
 
-mod support;
+use crate::support;
 
 use futures_util::{SinkExt, StreamExt};
 use livegate_proto::v1 as pb;

@@ -1,6 +1,6 @@
 //! A whole liveness attempt, frame by frame, on real media.
 
-mod support;
+use crate::support;
 
 use livegate_engine::attempt::AttemptEvent;
 use livegate_engine::{

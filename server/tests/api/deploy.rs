@@ -3,7 +3,7 @@
 //! readiness, and the example Secret's placeholder key is refused (it must be replaced).
 //! (Their schemas are checked by `deploy/check`.)
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! Shutting down as an orchestrator asks (SIGTERM): running streams may finish within the drain
 //! time, and are ended with SERVER_SHUTTING_DOWN (5002, UNAVAILABLE) when it is up.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

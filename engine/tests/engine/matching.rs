@@ -1,7 +1,7 @@
 //! Face matching on real pictures: the same person matches at the default threshold, different
 //! people do not, and a picture without a face is an error rather than a low score.
 
-mod support;
+use crate::support;
 
 use livegate_engine::EngineError;
 use livegate_engine::frame::{self, FrameInput};

@@ -7,7 +7,7 @@
 //! Each person is one row of the table this prints (`cargo test -p livegate-engine --test
 //! real_people -- --nocapture`).
 
-mod support;
+use crate::support;
 
 use livegate_engine::pose;
 use livegate_engine::{

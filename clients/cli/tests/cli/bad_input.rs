@@ -1,6 +1,6 @@
 //! Bad input on the stream gets a clear status with our error code, and the session records why.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

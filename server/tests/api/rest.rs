@@ -1,7 +1,7 @@
 //! The REST API as the seed documents it: its curl examples run verbatim (but for the host)
 //! against a real server, and every answer has the seed's shape.
 
-mod support;
+use crate::support;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -182,7 +182,7 @@ async fn the_openapi_document_is_served_and_names_every_route() {
     let doc = curl(&[&format!("{}/api/openapi.json", server.rest_url)]);
     assert_eq!(doc.status, 200);
     let checked_in: serde_json::Value =
-        serde_json::from_str(include_str!("../openapi.json")).unwrap();
+        serde_json::from_str(include_str!("../../openapi.json")).unwrap();
     assert_eq!(doc.json, checked_in);
     assert_eq!(doc.json["openapi"], "3.0.3");
     let paths = doc.json["paths"].as_object().unwrap();

@@ -3,7 +3,7 @@
 //! (`clients/web/tests/browser.mjs`). Its screenshots are kept in `$LIVEGATE_ARTIFACTS` (else
 //! `<target>/tmp/web-client/`).
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

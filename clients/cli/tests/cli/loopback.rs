@@ -1,6 +1,6 @@
 //! End to end over loopback: a real server, the real client, real video and real models.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! (`tests/python/liveness_client.py`), drives CreateSession → StreamSession → GetSessionResult
 //! → VerifySession, and Identity/CompareFaces, against a real server with API keys.
 
-mod support;
+use crate::support;
 
 use std::process::Command;
 

@@ -1,7 +1,7 @@
 //! The server binary: it refuses to start without its models and says what to do, keeps a
 //! Redis password out of its log, and on SIGTERM it drains and exits cleanly.
 
-mod support;
+use crate::support;
 
 use std::process::Command;
 

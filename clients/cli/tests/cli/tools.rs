@@ -1,6 +1,6 @@
 //! The server as other tools see it: grpcurl through reflection, and the `livegate` binary.
 
-mod support;
+use crate::support;
 
 use livegate_server::config::LightPolicyArg;
 use std::process::Command;

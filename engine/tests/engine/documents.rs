@@ -1,7 +1,7 @@
 //! The document reader on seeded specimens: every field of every layout read and checked from a
 //! scan and from a phone-like photograph, and the checks that must fail do.
 
-mod support;
+use crate::support;
 
 use livegate_engine::document::{self, DocumentKind, IdentityFields, zone::ZoneReader};
 use livegate_specimens::{
