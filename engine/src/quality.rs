@@ -62,7 +62,7 @@ pub fn measure(bgr: &Mat, face: &Rect) -> Result<Quality, EngineError> {
 }
 
 /// Variance of the Laplacian of a grey image: high where there are sharp edges, low when blurred.
-pub(crate) fn laplacian_variance(grey: &Mat) -> Result<f32, EngineError> {
+pub fn laplacian_variance(grey: &Mat) -> Result<f32, EngineError> {
     let mut lap = Mat::default();
     imgproc::laplacian(
         grey,

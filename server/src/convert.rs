@@ -2,8 +2,8 @@
 
 use std::time::SystemTime;
 
-use livegate_engine::matching::PictureIssue;
 use livegate_engine::{ChallengeKind, FrameEncoding, Hint};
+use livegate_identity::matching::PictureIssue;
 use livegate_proto::v1 as pb;
 
 /// Times in the API are whole seconds, as in the REST API customers know

@@ -16,7 +16,7 @@ use tokio::sync::Semaphore;
 
 use crate::error::ApiError;
 use crate::passive::PassivePool;
-use crate::zone_readers::ZoneReaders;
+use livegate_identity::readers::ZoneReaders;
 
 #[derive(Clone)]
 pub struct Engine {

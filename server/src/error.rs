@@ -285,6 +285,19 @@ impl Rejection<axum::body::Body> for JsonRejection {
     }
 }
 
+impl From<livegate_identity::IdentityError> for ApiError {
+    fn from(e: livegate_identity::IdentityError) -> Self {
+        use livegate_identity::IdentityError;
+        match e {
+            IdentityError::UnusablePicture(why) => ApiError::FaceMatchFailed(why),
+            unreadable @ IdentityError::UnreadableDocument { .. } => {
+                ApiError::InvalidArgument(unreadable.to_string())
+            }
+            IdentityError::Engine(e) => e.into(),
+        }
+    }
+}
+
 impl From<livegate_engine::EngineError> for ApiError {
     fn from(e: livegate_engine::EngineError) -> Self {
         match e {

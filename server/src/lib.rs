@@ -32,7 +32,6 @@ pub mod state;
 pub mod stream;
 pub mod telemetry;
 pub mod tls;
-pub mod zone_readers;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -156,11 +155,11 @@ fn announce_setup(state: &AppState) {
             "no API keys configured (LIVEGATE_API_KEYS): every caller is the tenant `default`; do not expose this server"
         );
     }
-    match livegate_engine::document::zone::ZoneReader::new() {
+    match livegate_identity::document::zone::ZoneReader::new() {
         Ok(reader) => {
             if !reader.reads_shapes() {
                 tracing::warn!(
-                    font = livegate_engine::document::glyphs::OCR_B_FONT,
+                    font = livegate_identity::document::glyphs::OCR_B_FONT,
                     "OCR-B is not installed (Debian's fonts-ocr-b): zones are read by Tesseract alone, and misread more often"
                 );
             }

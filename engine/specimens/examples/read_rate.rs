@@ -4,8 +4,8 @@
 //!     cargo run --release -p livegate-specimens --example read_rate -- [SPECIMENS_PER_STYLE]
 use std::time::Instant;
 
-use livegate_engine::document::{self, zone::ZoneReader};
 use livegate_engine::models::{Models, cache_dir, default_model_dir};
+use livegate_identity::document::{self, zone::ZoneReader};
 use livegate_specimens::{Capture, Style, photograph, portrait_from_still, specimen};
 use opencv::imgcodecs;
 

@@ -15,8 +15,8 @@
 pub mod covers;
 pub mod people;
 
-use livegate_engine::document::aamva::{self, AamvaFields};
-use livegate_engine::document::mrz::{self, MrzFields, MrzFormat};
+use livegate_identity::document::aamva::{self, AamvaFields};
+use livegate_identity::document::mrz::{self, MrzFields, MrzFormat};
 use opencv::core::{self, Mat, Point, Point2f, Rect, Scalar, Size, Vector};
 use opencv::prelude::*;
 use opencv::{freetype, imgcodecs, imgproc};
@@ -24,7 +24,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 /// Debian's `fonts-ocr-b`: the typeface ICAO 9303 prescribes for zones (the reader's too).
-pub const OCR_B: &str = livegate_engine::document::glyphs::OCR_B_FONT;
+pub const OCR_B: &str = livegate_identity::document::glyphs::OCR_B_FONT;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {

@@ -1,13 +1,11 @@
 //! The engine's integration tests, in one binary: real models on real media, frame by frame
-//! (attempts, light, documents, matching, real people's clips). One binary links OpenCV and
+//! (attempts, light, real people's clips). One binary links OpenCV and
 //! tract once, and its tests share one load of the models.
 
 #[path = "../support/mod.rs"]
 mod support;
 
 mod attempt;
-mod documents;
 mod light;
-mod matching;
 mod real_media;
 mod real_people;

@@ -6,12 +6,12 @@
 //! The renderings are ours (flat shapes placed by the detector's five points), so a cue that
 //! separates them only shows it can; the real pictures show what it must never flag.
 //!
-//!     cargo run --release -p livegate-engine --example picture_cues
+//!     cargo run --release -p livegate-identity --example picture_cues
 
 use livegate_engine::detector::largest;
 use livegate_engine::embedding::cosine;
-use livegate_engine::matching::{self, FaceImageQuality, MatchableFace};
 use livegate_engine::models::{Models, cache_dir, default_model_dir};
+use livegate_identity::matching::{self, FaceImageQuality, MatchableFace};
 use livegate_specimens::covers::{COVERS, Cover, covered};
 use livegate_specimens::people::OTHER_PEOPLES_CLIPS;
 use opencv::core::Mat;

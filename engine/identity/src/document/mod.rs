@@ -17,9 +17,9 @@ use opencv::core::Mat;
 use opencv::imgproc;
 use opencv::prelude::*;
 
-use crate::error::EngineError;
 use crate::matching::{self, MatchableFace};
-use crate::models::Models;
+use livegate_engine::error::EngineError;
+use livegate_engine::models::Models;
 
 /// A value read off a document and whether it passed every check that applies to it: its check
 /// digit, being a real date, agreeing with the other source on the document.

@@ -5,7 +5,7 @@ use crate::support;
 
 use livegate_engine::EngineError;
 use livegate_engine::frame::{self, FrameInput};
-use livegate_engine::matching::{self, DEFAULT_MATCH_THRESHOLD, PictureIssue};
+use livegate_identity::matching::{self, DEFAULT_MATCH_THRESHOLD, PictureIssue};
 use livegate_specimens::covers::{self, Cover};
 use opencv::core::{Mat, Size};
 use opencv::imgproc;

@@ -20,7 +20,7 @@ use opencv::core::{self, Mat, Point, Rect, Scalar, Size};
 use opencv::prelude::*;
 use opencv::{freetype, imgproc};
 
-use crate::error::EngineError;
+use livegate_engine::error::EngineError;
 
 /// Debian's `fonts-ocr-b`, the typeface ICAO 9303 prescribes for zones.
 pub const OCR_B_FONT: &str = "/usr/share/fonts/opentype/ocr-b/OCRB.otf";

@@ -7,7 +7,7 @@
 use opencv::core::{self, Mat, Scalar, Size};
 use opencv::prelude::*;
 
-use crate::error::EngineError;
+use livegate_engine::error::EngineError;
 
 /// Blur widths (Gaussian σ, px, at the page's working size) tried in turn: from a slightly soft
 /// focus to a plainly blurred one.

@@ -10,13 +10,13 @@
 //! with each other. Impostor pairs: any two pictures of different people.
 //!
 //!     python3 engine/assets/fetch.py media
-//!     cargo run --release -p livegate-engine --example match_report [-- det.png]
+//!     cargo run --release -p livegate-identity --example match_report [-- det.png]
 
 use livegate_engine::detector::largest;
 use livegate_engine::embedding::{align, cosine};
-use livegate_engine::matching::{self, similarity_from_cosine};
 use livegate_engine::models::{Models, cache_dir, default_model_dir};
 use livegate_engine::stats::clopper_pearson;
+use livegate_identity::matching::{self, similarity_from_cosine};
 use livegate_specimens::covers::{COVERS, covered};
 use livegate_specimens::people::{OTHER_PEOPLES_CLIPS, group_faces};
 use opencv::core::{self, Mat, Point, Scalar};

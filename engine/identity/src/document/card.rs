@@ -5,7 +5,7 @@ use opencv::core::{Mat, Point, Point2f, Size, Vector};
 use opencv::imgproc;
 use opencv::prelude::*;
 
-use crate::error::EngineError;
+use livegate_engine::error::EngineError;
 
 /// The document's quadrilateral must cover at least this share of the picture; smaller ones are
 /// the portrait, the barcode or other printed boxes.

@@ -1,6 +1,6 @@
 //! Latency of face matching and document reading on one core, printed as a table.
 //!
-//!     taskset -c 0 cargo bench -p livegate-engine --bench identity
+//!     taskset -c 0 cargo bench -p livegate-identity --bench identity
 //!
 //! Face matching: two real stills (franck, 720×576 JPEG) decoded, their largest faces found,
 //! aligned and embedded, and compared: what one `compare-faces` request costs. Documents: seeded
@@ -8,10 +8,10 @@
 
 use std::time::Instant;
 
-use livegate_engine::document::{self, zone::ZoneReader};
 use livegate_engine::frame::{FrameInput, decode};
-use livegate_engine::matching;
 use livegate_engine::models::{Models, cache_dir, default_model_dir};
+use livegate_identity::document::{self, zone::ZoneReader};
+use livegate_identity::matching;
 use livegate_specimens::{Capture, Style, photograph, portrait_from_still, specimen};
 use opencv::imgcodecs;
 use opencv::prelude::*;

@@ -14,7 +14,7 @@ use opencv::text::OCRTesseract;
 
 use super::glyphs::{GlyphMatcher, OCR_B_FONT, best_match};
 use super::mrz::{self, MrzData, MrzFormat};
-use crate::error::EngineError;
+use livegate_engine::error::EngineError;
 
 /// Working width of the document: an MRZ character is then 27 (TD3) to 40 (TD1) pixels wide.
 const WIDTH: i32 = 1200;

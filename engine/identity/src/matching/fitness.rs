@@ -14,8 +14,8 @@ use opencv::core::Mat;
 use opencv::imgproc;
 use opencv::prelude::*;
 
-use crate::error::EngineError;
-use crate::quality::laplacian_variance;
+use livegate_engine::error::EngineError;
+use livegate_engine::quality::laplacian_variance;
 
 /// What makes a picture unfit for matching.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -3,7 +3,7 @@
 
 use crate::support;
 
-use livegate_engine::document::{self, DocumentKind, IdentityFields, zone::ZoneReader};
+use livegate_identity::document::{self, DocumentKind, IdentityFields, zone::ZoneReader};
 use livegate_specimens::{
     Capture, Fault, Style, Truth, photograph, portrait_from_still, specimen, specimen_with,
 };

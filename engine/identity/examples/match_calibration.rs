@@ -6,10 +6,10 @@
 //! picture of one person against every picture of another (obama, biden, franck, and the six
 //! people of t1.jpg, whose faces each count as one picture).
 //!
-//!     cargo run --release -p livegate-engine --example match_calibration
+//!     cargo run --release -p livegate-identity --example match_calibration
 
-use livegate_engine::matching::{self, DEFAULT_MATCH_THRESHOLD, MatchableFace};
 use livegate_engine::models::{Models, cache_dir, default_model_dir};
+use livegate_identity::matching::{self, DEFAULT_MATCH_THRESHOLD, MatchableFace};
 use livegate_specimens::people::group_faces;
 use opencv::core::Mat;
 use opencv::prelude::*;

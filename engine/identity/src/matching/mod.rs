@@ -2,7 +2,7 @@
 //!
 //! Each picture gives its largest face (YuNet; a picture without one is tried turned by 90°,
 //! −90° and 180°, as phones store some photos), aligned by its five points and embedded with
-//! SFace ([`crate::embedding`]). Two faces compare by the cosine of their embeddings, which is
+//! SFace ([`livegate_engine::embedding`]). Two faces compare by the cosine of their embeddings, which is
 //! mapped onto the 0–100 similarity scale customers know ([`similarity_from_cosine`]); a pair's
 //! confidence is the quality of its weaker picture, and what makes a picture unfit is named
 //! ([`fitness`]).
@@ -11,12 +11,12 @@ mod fitness;
 
 use opencv::core::{self, Mat};
 
-use crate::detector;
-use crate::embedding::{align, cosine};
-use crate::error::EngineError;
-use crate::geometry::Rect;
-use crate::landmarks::roi_from_detection;
-use crate::models::Models;
+use livegate_engine::detector;
+use livegate_engine::embedding::{align, cosine};
+use livegate_engine::error::EngineError;
+use livegate_engine::geometry::Rect;
+use livegate_engine::landmarks::roi_from_detection;
+use livegate_engine::models::Models;
 
 pub use fitness::{FaceImageQuality, LandmarkCues, PictureIssue, UNFIT_SCORE};
 
@@ -26,7 +26,7 @@ pub const DEFAULT_MATCH_THRESHOLD: f32 = 90.0;
 
 /// Knots of the cosine → similarity mapping: straight lines between them, flat beyond the ends.
 ///
-/// Where they come from (`cargo run --release -p livegate-engine --example match_calibration`;
+/// Where they come from (`cargo run --release -p livegate-identity --example match_calibration`;
 /// `--example match_report` gives FNMR and FMR with bounds on 19 people, tabled in the README):
 /// - 0.363 is OpenCV Zoo's published SFace threshold (equal error rate on LFW, 99.40%), the point
 ///   where different people start to appear. It maps to 75: well below the default 90, because a
@@ -163,7 +163,8 @@ mod tests {
     #[test]
     fn default_threshold_sits_above_the_published_equal_error_point() {
         assert!(
-            similarity_from_cosine(crate::embedding::SAME_PERSON_COSINE) < DEFAULT_MATCH_THRESHOLD
+            similarity_from_cosine(livegate_engine::embedding::SAME_PERSON_COSINE)
+                < DEFAULT_MATCH_THRESHOLD
         );
     }
 }
