@@ -69,7 +69,7 @@ const StreamSessionResponse = {
 };
 
 export const ChallengeKind = {
-  TURN_LEFT: 1, TURN_RIGHT: 2, BLINK: 3, LOOK_UP: 4, COME_CLOSER: 5, LIGHT: 6,
+  TURN_LEFT: 1, TURN_RIGHT: 2, BLINK: 3, LOOK_UP: 4, MOVE_CLOSER: 5, LIGHT: 6,
 };
 export const Hint = {
   OK: 1, NO_FACE: 2, MULTIPLE_FACES: 3, MOVE_CLOSER: 4, MOVE_BACK: 5, CENTER_FACE: 6,

@@ -100,6 +100,19 @@ impl ChallengeKind {
         ChallengeKind::MoveCloser,
     ];
 
+    /// The kind's name wherever it is text (the API, the configuration, stored sessions,
+    /// reports): the proto's value name without its prefix.
+    pub fn name(self) -> &'static str {
+        match self {
+            ChallengeKind::TurnLeft => "TURN_LEFT",
+            ChallengeKind::TurnRight => "TURN_RIGHT",
+            ChallengeKind::LookUp => "LOOK_UP",
+            ChallengeKind::Blink => "BLINK",
+            ChallengeKind::MoveCloser => "MOVE_CLOSER",
+            ChallengeKind::Light => "LIGHT",
+        }
+    }
+
     pub fn instruction(self) -> &'static str {
         match self {
             ChallengeKind::TurnLeft => "Turn your head to your left",
@@ -551,6 +564,27 @@ impl EyeSchedule {
     /// The openness ratio the frame measured ([`OpennessLevel::ratio`]).
     pub fn observed(&mut self, ratio: Option<f32>) {
         self.last_ratio = ratio;
+    }
+}
+
+/// A kind by its name, as people write it: any case, `-` for `_` (`move-closer`, `MOVE_CLOSER`).
+/// `COME_CLOSER` is MOVE_CLOSER's name before December 2026.
+impl std::str::FromStr for ChallengeKind {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let wanted = text.trim().to_ascii_uppercase().replace('-', "_");
+        if wanted == "COME_CLOSER" {
+            return Ok(ChallengeKind::MoveCloser);
+        }
+        ChallengeKind::ALL
+            .into_iter()
+            .chain([ChallengeKind::Light])
+            .find(|k| k.name() == wanted)
+            .ok_or_else(|| {
+                let names: Vec<&str> = ChallengeKind::ALL.iter().map(|k| k.name()).collect();
+                format!("unknown challenge {text:?} (one of {})", names.join(", "))
+            })
     }
 }
 

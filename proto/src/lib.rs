@@ -3,6 +3,8 @@
 //! The `.proto` files are the source of truth; this crate only compiles them. Servers and clients
 //! both depend on it, so they can never disagree about a field.
 
+pub mod names;
+
 pub mod v1 {
     tonic::include_proto!("livegate.v1");
 

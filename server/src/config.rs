@@ -141,14 +141,16 @@ pub struct Config {
     #[arg(long, env = "LIVEGATE_CONFIDENCE_THRESHOLD", default_value_t = 90.0)]
     pub confidence_threshold: f32,
 
-    /// Challenge kinds the random plans draw from (comma-separated).
+    /// Challenge kinds the random plans draw from (comma-separated): turn-left, turn-right,
+    /// look-up, blink, move-closer (any case, `_` or `-`).
     #[arg(
         long,
         env = "LIVEGATE_CHALLENGE_KINDS",
         value_delimiter = ',',
+        value_parser = plan_kind,
         default_value = "turn-left,turn-right,look-up,blink,move-closer"
     )]
-    pub challenge_kinds: Vec<ChallengeKindArg>,
+    pub challenge_kinds: Vec<ChallengeKind>,
 
     /// The light step (the client fills its screen with a random colour sequence and the face
     /// must reflect it): `when-capable` begins the plan of every client whose `start` declares
@@ -321,25 +323,12 @@ impl From<LightPolicyArg> for LightPolicy {
     }
 }
 
-/// A challenge kind as written on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ChallengeKindArg {
-    TurnLeft,
-    TurnRight,
-    LookUp,
-    Blink,
-    MoveCloser,
-}
-
-impl From<ChallengeKindArg> for ChallengeKind {
-    fn from(k: ChallengeKindArg) -> Self {
-        match k {
-            ChallengeKindArg::TurnLeft => ChallengeKind::TurnLeft,
-            ChallengeKindArg::TurnRight => ChallengeKind::TurnRight,
-            ChallengeKindArg::LookUp => ChallengeKind::LookUp,
-            ChallengeKindArg::Blink => ChallengeKind::Blink,
-            ChallengeKindArg::MoveCloser => ChallengeKind::MoveCloser,
-        }
+/// A kind random plans may draw, by name (`turn-left`, `MOVE_CLOSER`: see
+/// [`ChallengeKind`]'s `FromStr`): any but the light step, which `--light-step` governs.
+fn plan_kind(text: &str) -> Result<ChallengeKind, String> {
+    match text.parse()? {
+        ChallengeKind::Light => Err("the light step is set by --light-step, not drawn".into()),
+        kind => Ok(kind),
     }
 }
 
@@ -347,8 +336,7 @@ impl Config {
     /// The deployment's plan rule: which kinds, how many steps, how long each may take.
     pub fn plan_config(&self) -> PlanConfig {
         let mut kinds: Vec<ChallengeKind> = Vec::new();
-        for k in &self.challenge_kinds {
-            let k = ChallengeKind::from(*k);
+        for &k in &self.challenge_kinds {
             if !kinds.contains(&k) {
                 kinds.push(k);
             }

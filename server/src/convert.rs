@@ -25,7 +25,7 @@ pub fn challenge_kind(k: ChallengeKind) -> pb::ChallengeKind {
         ChallengeKind::TurnRight => pb::ChallengeKind::TurnRight,
         ChallengeKind::Blink => pb::ChallengeKind::Blink,
         ChallengeKind::LookUp => pb::ChallengeKind::LookUp,
-        ChallengeKind::MoveCloser => pb::ChallengeKind::ComeCloser,
+        ChallengeKind::MoveCloser => pb::ChallengeKind::MoveCloser,
         ChallengeKind::Light => pb::ChallengeKind::Light,
     }
 }
@@ -108,6 +108,25 @@ pub fn picture_issue_names(issues: &[i32]) -> Vec<String> {
     issues
         .iter()
         .filter_map(|&i| pb::PictureIssue::try_from(i).ok())
-        .map(|i| i.as_str_name().to_string())
+        .map(|i| i.api_name().to_string())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One vocabulary: the engine's name of every kind is the API's, and each maps both ways.
+    #[test]
+    fn every_challenge_kind_has_one_name_and_one_number() {
+        for kind in ChallengeKind::ALL.into_iter().chain([ChallengeKind::Light]) {
+            let api = challenge_kind(kind);
+            assert_eq!(api.api_name(), kind.name());
+            assert_eq!(pb::ChallengeKind::from_api_name(kind.name()), Some(api));
+            assert_eq!(kind.name().parse::<ChallengeKind>(), Ok(kind));
+        }
+        for kind in ChallengeKind::ALL {
+            assert_eq!(engine_challenge_kind(challenge_kind(kind)), Some(kind));
+        }
+    }
 }

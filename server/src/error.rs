@@ -166,7 +166,7 @@ impl From<ApiError> for Status {
         let code = e.code();
         metrics().error(code);
         let details = ErrorDetails::with_error_info(
-            code.as_str_name(),
+            code.api_name(),
             ERROR_DOMAIN,
             [("errorCode".to_string(), (code as i32).to_string())],
         );

@@ -276,7 +276,7 @@ impl Metrics {
     pub fn error(&self, code: ErrorCode) {
         self.errors
             .get_or_create(&Code {
-                code: code.as_str_name(),
+                code: code.api_name(),
             })
             .inc();
     }

@@ -21,7 +21,7 @@ pub fn issue_names(issues: &[i32]) -> Vec<&'static str> {
     issues
         .iter()
         .filter_map(|&i| pb::PictureIssue::try_from(i).ok())
-        .map(|i| i.as_str_name())
+        .map(|i| i.api_name())
         .collect()
 }
 
@@ -95,7 +95,7 @@ pub fn kyc_text(r: &pb::AnalyzeIdentityResponse) -> String {
 pub fn result(r: &pb::SessionResult) -> Value {
     json!({
         "sessionId": r.session_id,
-        "status": pb::SessionStatus::try_from(r.status).unwrap_or_default().as_str_name(),
+        "status": pb::SessionStatus::try_from(r.status).unwrap_or_default().api_name(),
         "confidence": r.confidence,
         "isLive": r.is_live,
         "referenceImageBytes": r.reference_image.len(),
@@ -119,7 +119,7 @@ pub fn stream(report: &StreamReport) -> Value {
             .map(|s| {
                 s.plan
                     .iter()
-                    .map(|k| pb::ChallengeKind::try_from(*k).unwrap_or_default().as_str_name())
+                    .map(|k| pb::ChallengeKind::try_from(*k).unwrap_or_default().api_name())
                     .collect::<Vec<_>>()
             })
             .unwrap_or_default(),

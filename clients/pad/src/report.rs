@@ -49,7 +49,7 @@ fn step(kind: i32) -> Option<Step> {
         pb::ChallengeKind::TurnRight => Some(Step::TurnRight),
         pb::ChallengeKind::LookUp => Some(Step::LookUp),
         pb::ChallengeKind::Blink => Some(Step::Blink),
-        pb::ChallengeKind::ComeCloser => Some(Step::MoveCloser),
+        pb::ChallengeKind::MoveCloser => Some(Step::MoveCloser),
         // The PAD subjects are videos: they cannot light their face with a screen.
         pb::ChallengeKind::Light | pb::ChallengeKind::Unspecified => None,
     }
@@ -162,7 +162,10 @@ pub async fn run_session(
                 plan = s
                     .plan
                     .iter()
-                    .map(|k| format!("{:?}", pb::ChallengeKind::try_from(*k).unwrap_or_default()))
+                    .map(|k| {
+                        let kind = pb::ChallengeKind::try_from(*k).unwrap_or_default();
+                        kind.api_name().to_string()
+                    })
                     .collect();
             }
             Some(Out::Challenge(c)) => {

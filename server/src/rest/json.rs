@@ -23,8 +23,8 @@ pub struct SessionSettings {
     pub audit_images_limit: Option<i32>,
     #[serde(default)]
     pub confidence_threshold: Option<f32>,
-    /// Challenge kinds by their proto names: `TURN_LEFT`, `TURN_RIGHT`, `BLINK`, `LOOK_UP`,
-    /// `COME_CLOSER`.
+    /// Challenge kinds by their API names: `TURN_LEFT`, `TURN_RIGHT`, `BLINK`, `LOOK_UP`,
+    /// `MOVE_CLOSER` (`COME_CLOSER`, its name before, is still read).
     #[serde(default)]
     pub challenge_kinds: Vec<String>,
     #[serde(default)]
@@ -42,7 +42,7 @@ impl SessionSettings {
             .challenge_kinds
             .iter()
             .map(|name| {
-                pb::ChallengeKind::from_str_name(name)
+                pb::ChallengeKind::from_api_name(name)
                     .filter(|k| *k != pb::ChallengeKind::Unspecified)
                     .map(|k| k as i32)
                     .ok_or_else(|| {

@@ -186,7 +186,7 @@ async fn close_with_error(sink: &mut Sink, code: pb::ErrorCode, message: &str) {
     let _ = sink
         .send(Message::Close(Some(CloseFrame {
             code: close,
-            reason: code.as_str_name().into(),
+            reason: code.api_name().into(),
         })))
         .await;
 }

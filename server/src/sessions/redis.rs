@@ -359,7 +359,7 @@ impl From<&Session> for Record {
                 .plan
                 .kinds
                 .iter()
-                .map(|k| convert::challenge_kind(*k).as_str_name().to_string())
+                .map(|k| convert::challenge_kind(*k).api_name().to_string())
                 .collect(),
             step_time_limit_ms: s.settings.plan.step_time_limit_ms,
             light: s.settings.plan.light == LightPolicy::Required,
@@ -397,7 +397,7 @@ impl Record {
             .kinds
             .iter()
             .map(|name| {
-                pb::ChallengeKind::from_str_name(name)
+                pb::ChallengeKind::from_api_name(name)
                     .and_then(convert::engine_challenge_kind)
                     .ok_or_else(|| bad("challenge kind"))
             })

@@ -142,7 +142,7 @@ fn outcome(finished: Option<Finished>, failure: Option<&ApiError>) -> Outcome {
         is_live: failure.is_none() && verdict.as_ref().is_some_and(|v| v.is_live),
         confidence: verdict.as_ref().map_or(0.0, |v| v.confidence),
         reasons: match (failure, &verdict) {
-            (Some(e), _) => vec![e.code().as_str_name().to_string()],
+            (Some(e), _) => vec![e.code().api_name().to_string()],
             (None, Some(v)) => v.reasons.iter().map(|r| r.code().to_string()).collect(),
             (None, None) => Vec::new(),
         },

@@ -48,7 +48,11 @@ async fn python_grpcio_generated_from_the_proto_drives_a_whole_session() {
     assert!(out.status.success(), "{stderr}");
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON report");
 
-    assert_eq!(report["created"]["status"], "CREATED", "{report}");
+    // Generated Python names carry the enum's prefix (see the note in liveness.proto).
+    assert_eq!(
+        report["created"]["status"], "SESSION_STATUS_CREATED",
+        "{report}"
+    );
     assert_eq!(report["created"]["has_token"], true);
     let stream = &report["stream"];
     assert_eq!(stream["session_started"], 1, "{report}");
@@ -58,7 +62,7 @@ async fn python_grpcio_generated_from_the_proto_drives_a_whole_session() {
     assert!(stream["feedback"].as_u64().unwrap() >= 1, "{report}");
     // The device learns that the attempt is over, not how it went (the server's default).
     let verdict = &report["verdict"];
-    assert_eq!(verdict["status"], "COMPLETED", "{report}");
+    assert_eq!(verdict["status"], "SESSION_STATUS_COMPLETED", "{report}");
     assert_eq!(verdict["is_live"], false, "{report}");
     assert_eq!(verdict["confidence"], 0.0, "{report}");
     assert_eq!(verdict["reasons"], serde_json::json!([]), "{report}");
@@ -72,7 +76,10 @@ async fn python_grpcio_generated_from_the_proto_drives_a_whole_session() {
             .any(|r| r == "CHALLENGE_TIMEOUT"),
         "{report}"
     );
-    assert_eq!(report["result"]["status"], "FAILED", "{report}");
+    assert_eq!(
+        report["result"]["status"], "SESSION_STATUS_FAILED",
+        "{report}"
+    );
     assert_eq!(report["result"]["has_reference_image"], true, "{report}");
     // Verify refuses a session that was not live, with our error details in the trailers.
     let verify = &report["verify"];

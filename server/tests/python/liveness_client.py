@@ -51,7 +51,7 @@ with grpc.insecure_channel(address) as channel:
             client=pb.ClientInfo(device="python grpcio", fps=10.0)))
         for i in range(60):
             yield pb.StreamSessionRequest(frame=pb.Frame(
-                timestamp_ms=i * 100, encoding=pb.JPEG, data=jpeg))
+                timestamp_ms=i * 100, encoding=pb.FRAME_ENCODING_JPEG, data=jpeg))
 
     seen = {"session_started": 0, "challenge": 0, "feedback": 0}
     verdict = None

@@ -7,8 +7,8 @@ use std::time::Duration;
 use livegate_cli::{
     ClientError, FrameSource, Pacing, StreamOptions, connect, create_session, error_code, stream,
 };
+use livegate_engine::ChallengeKind;
 use livegate_proto::v1 as pb;
-use livegate_server::config::ChallengeKindArg;
 use support::*;
 
 /// The status of a call the server refused.
@@ -35,7 +35,7 @@ async fn streamed_video_gets_feedback_with_a_face_and_varying_pose() {
     // neither order of look-up and move-closer. A deployment asking for two steps gets two.
     let server = start_server(|c| {
         c.step_time_limit = Duration::from_secs(120);
-        c.challenge_kinds = vec![ChallengeKindArg::LookUp, ChallengeKindArg::MoveCloser];
+        c.challenge_kinds = vec![ChallengeKind::LookUp, ChallengeKind::MoveCloser];
         c.min_challenge_steps = 2;
         c.max_challenge_steps = 2;
     })

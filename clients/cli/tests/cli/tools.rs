@@ -57,7 +57,8 @@ async fn grpcurl_lists_services_and_creates_a_session_with_the_seed_body() {
     );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     println!("{json}");
-    assert_eq!(json["status"], "CREATED");
+    // gRPC's JSON names enum values as the proto does, prefixed (REST says "CREATED").
+    assert_eq!(json["status"], "SESSION_STATUS_CREATED");
     let seed_shape = "2025-11-10T12:30:00Z";
     for field in ["createdAt", "expiryDate"] {
         let value = json[field].as_str().unwrap();
