@@ -7,7 +7,7 @@ use livegate_engine::challenge::LightPolicy;
 use livegate_proto::v1 as pb;
 
 use crate::auth::Tenant;
-use crate::convert::{self, session_status, timestamp};
+use crate::convert::{self, timestamp};
 use crate::error::ApiError;
 use crate::sessions::{Settings, Status as SessionState};
 use crate::state::AppState;
@@ -65,7 +65,7 @@ pub async fn get_session_result(
     }
     let mut result = pb::SessionResult {
         session_id: session.id,
-        status: session_status(session.status) as i32,
+        status: session.status.proto() as i32,
         ..Default::default()
     };
     if let Some(o) = session.outcome {

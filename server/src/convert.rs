@@ -74,17 +74,6 @@ pub fn frame_encoding(value: i32) -> Option<FrameEncoding> {
     }
 }
 
-pub fn session_status(s: crate::sessions::Status) -> pb::SessionStatus {
-    use crate::sessions::Status;
-    match s {
-        Status::Created => pb::SessionStatus::Created,
-        Status::InProgress => pb::SessionStatus::InProgress,
-        Status::Succeeded => pb::SessionStatus::Succeeded,
-        Status::Failed => pb::SessionStatus::Failed,
-        Status::Expired => pb::SessionStatus::Expired,
-    }
-}
-
 /// What makes a picture unfit for matching, as the proto's enum values.
 pub fn picture_issues(issues: &[PictureIssue]) -> Vec<i32> {
     issues

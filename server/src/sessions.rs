@@ -19,6 +19,7 @@ pub use lease::LeaseKeeper;
 pub use redis::{RedisTlsFiles, RedisUrl};
 
 use livegate_engine::PlanConfig;
+use livegate_proto::v1 as pb;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -38,14 +39,19 @@ pub enum Status {
 }
 
 impl Status {
-    pub fn name(self) -> &'static str {
+    pub fn proto(self) -> pb::SessionStatus {
         match self {
-            Status::Created => "CREATED",
-            Status::InProgress => "IN_PROGRESS",
-            Status::Succeeded => "SUCCEEDED",
-            Status::Failed => "FAILED",
-            Status::Expired => "EXPIRED",
+            Status::Created => pb::SessionStatus::Created,
+            Status::InProgress => pb::SessionStatus::InProgress,
+            Status::Succeeded => pb::SessionStatus::Succeeded,
+            Status::Failed => pb::SessionStatus::Failed,
+            Status::Expired => pb::SessionStatus::Expired,
         }
+    }
+
+    /// The status's API name (`IN_PROGRESS`), in answers and stored records.
+    pub fn name(self) -> &'static str {
+        self.proto().api_name()
     }
 }
 
@@ -530,7 +536,7 @@ mod tests {
         let (a, token) = s.create(&acme(), settings()).await.unwrap();
         assert!(matches!(
             s.verify(&acme(), &a.id, None).await,
-            Err(ApiError::ResultNotReady("CREATED"))
+            Err(ApiError::ResultNotReady(Status::Created.name()))
         ));
         s.claim_stream(&a.id, &token, None, false).await.unwrap();
         s.finish(&a, &outcome(true, 97.0)).await.unwrap();

@@ -166,15 +166,9 @@ pub fn parse_body<T: for<'de> Deserialize<'de> + Default>(body: &[u8]) -> Result
 }
 
 fn status_name(status: i32) -> &'static str {
-    match pb::SessionStatus::try_from(status).unwrap_or(pb::SessionStatus::Unspecified) {
-        pb::SessionStatus::Created => "CREATED",
-        pb::SessionStatus::InProgress => "IN_PROGRESS",
-        pb::SessionStatus::Succeeded => "SUCCEEDED",
-        pb::SessionStatus::Failed => "FAILED",
-        pb::SessionStatus::Expired => "EXPIRED",
-        pb::SessionStatus::Completed => "COMPLETED",
-        pb::SessionStatus::Unspecified => "UNSPECIFIED",
-    }
+    pb::SessionStatus::try_from(status)
+        .unwrap_or_default()
+        .api_name()
 }
 
 fn rfc3339(t: Option<prost_types::Timestamp>) -> String {
