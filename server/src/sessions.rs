@@ -536,7 +536,7 @@ mod tests {
         let (a, token) = s.create(&acme(), settings()).await.unwrap();
         assert!(matches!(
             s.verify(&acme(), &a.id, None).await,
-            Err(ApiError::ResultNotReady(Status::Created.name()))
+            Err(ApiError::ResultNotReady("CREATED"))
         ));
         s.claim_stream(&a.id, &token, None, false).await.unwrap();
         s.finish(&a, &outcome(true, 97.0)).await.unwrap();
