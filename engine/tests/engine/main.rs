@@ -2,8 +2,7 @@
 //! (attempts, light, real people's clips). One binary links OpenCV and
 //! tract once, and its tests share one load of the models.
 
-#[path = "../support/mod.rs"]
-mod support;
+use livegate_testkit as support;
 
 mod attempt;
 mod light;

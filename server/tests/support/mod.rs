@@ -1,123 +1,21 @@
-//! A real server on loopback ports (gRPC and REST), and clients that are not ours: curl for
-//! REST, tungstenite for WebSocket, the generated tonic client for gRPC.
+//! The server's test helpers: clients that are not ours (curl for REST, tungstenite for
+//! WebSocket, the generated tonic client for gRPC) and the protocol's messages, beside the
+//! workspace's shared support (a real server on loopback ports, media, models:
+//! `livegate-testkit`), re-exported here.
 
 #![allow(dead_code)]
 
-use std::path::PathBuf;
 use std::process::Command;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
-use livegate_engine::Models;
 use livegate_proto::v1 as pb;
-use livegate_server::{Config, Listeners};
-use tokio::sync::oneshot;
+use livegate_server::Config;
+#[allow(unused_imports)]
+pub use livegate_testkit::{TestServer, media, models, start};
 use tonic::transport::Channel;
 
 pub const ACME_KEY: &str = "acme-key-0123456789abcdef";
 pub const GLOBEX_KEY: &str = "globex-key-0123456789abcdef";
-
-fn models(config: &Config) -> Arc<Models> {
-    static MODELS: OnceLock<Arc<Models>> = OnceLock::new();
-    MODELS
-        .get_or_init(|| {
-            livegate_server::load_models(config)
-                .expect("models (python3 engine/assets/fetch.py models)")
-        })
-        .clone()
-}
-
-/// A file fetched by `python3 engine/assets/fetch.py media`.
-pub fn media(name: &str) -> PathBuf {
-    let path = livegate_engine::models::cache_dir()
-        .join("media")
-        .join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run `python3 engine/assets/fetch.py media`",
-        path.display()
-    );
-    path
-}
-
-pub struct TestServer {
-    pub grpc_addr: std::net::SocketAddr,
-    pub rest_addr: std::net::SocketAddr,
-    pub grpc_url: String,
-    pub rest_url: String,
-    pub ws_url: String,
-    /// Prometheus's `/metrics`, on its own port.
-    pub metrics_url: String,
-    stop: Option<oneshot::Sender<()>>,
-    served: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl TestServer {
-    /// What SIGTERM does to the binary: the server starts draining.
-    pub fn signal_shutdown(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-
-    /// Waits until `serve` has returned.
-    pub async fn stopped(&mut self) {
-        if let Some(served) = self.served.take() {
-            served.await.unwrap();
-        }
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-/// A server on ephemeral loopback ports with the defaults adjusted by `tune`.
-pub async fn start(tune: impl FnOnce(&mut Config)) -> TestServer {
-    let mut config = Config::defaults();
-    config.addr = "127.0.0.1:0".parse().unwrap();
-    config.rest_addr = "127.0.0.1:0".parse().unwrap();
-    config.metrics_addr = "127.0.0.1:0".parse().unwrap();
-    config.antispoof = false;
-    tune(&mut config);
-    let models = models(&config);
-    let (grpc, grpc_addr) = livegate_server::bind(config.addr).await.unwrap();
-    let (rest, rest_addr) = livegate_server::bind(config.rest_addr).await.unwrap();
-    let (metrics, metrics_addr) = livegate_server::bind(config.metrics_addr).await.unwrap();
-    let (stop, stopped) = oneshot::channel();
-    let served = tokio::spawn(async move {
-        let listeners = Listeners {
-            grpc,
-            rest: Some(rest),
-            metrics: Some(metrics),
-        };
-        let served = livegate_server::serve(config, models, listeners, async {
-            let _ = stopped.await;
-        })
-        .await;
-        // A test that ends without waiting for `stopped` drops its runtime while the server
-        // shuts down; the REST task it then joins was cancelled, which is not the server's fault.
-        if let Err(e) = served {
-            let runtime_ended = e
-                .downcast_ref::<tokio::task::JoinError>()
-                .is_some_and(|e| e.is_cancelled());
-            assert!(runtime_ended, "serve failed: {e}");
-        }
-    });
-    TestServer {
-        grpc_addr,
-        rest_addr,
-        grpc_url: format!("http://{grpc_addr}"),
-        rest_url: format!("http://{rest_addr}"),
-        ws_url: format!("ws://{rest_addr}"),
-        metrics_url: format!("http://{metrics_addr}/metrics"),
-        stop: Some(stop),
-        served: Some(served),
-    }
-}
 
 /// A loopback port that nothing listens on (now): for a process the test starts, or a Redis
 /// that is not there.

@@ -1,6 +1,7 @@
 //! Bad input on the stream gets a clear status with our error code, and the session records why.
 
-use crate::support;
+use livegate_testkit as support;
+use livegate_testkit::start as start_server;
 
 use std::time::Duration;
 
@@ -40,7 +41,7 @@ async fn stream_error(
     messages: Vec<pb::StreamSessionRequest>,
     session: Option<&pb::CreateSessionResponse>,
 ) -> tonic::Status {
-    let mut client = connect(&server.url, None).await.unwrap();
+    let mut client = connect(&server.grpc_url, None).await.unwrap();
     let (tx, rx) = mpsc::channel(8);
     for m in messages {
         tx.send(m).await.unwrap();
@@ -84,7 +85,7 @@ async fn stream_error(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn corrupt_frame_ends_the_stream_with_invalid_frame() {
     let server = start_server(|_| {}).await;
-    let mut client = connect(&server.url, None).await.unwrap();
+    let mut client = connect(&server.grpc_url, None).await.unwrap();
     let session = create_session(&mut client, 0).await.unwrap();
     let status = stream_error(
         &server,
@@ -130,7 +131,7 @@ async fn corrupt_frame_ends_the_stream_with_invalid_frame() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_frame_is_refused() {
     let server = start_server(|c| c.max_frame_bytes = 1000).await;
-    let mut client = connect(&server.url, None).await.unwrap();
+    let mut client = connect(&server.grpc_url, None).await.unwrap();
     let session = create_session(&mut client, 0).await.unwrap();
     let status = stream_error(
         &server,
@@ -151,7 +152,7 @@ async fn oversized_frame_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stream_that_never_starts_times_out() {
     let server = start_server(|c| c.start_timeout = Duration::from_millis(300)).await;
-    let mut client = connect(&server.url, None).await.unwrap();
+    let mut client = connect(&server.grpc_url, None).await.unwrap();
     let (tx, rx) = mpsc::channel::<pb::StreamSessionRequest>(1);
     let status = client
         .stream_session(ReceiverStream::new(rx))

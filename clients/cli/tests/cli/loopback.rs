@@ -1,6 +1,7 @@
 //! End to end over loopback: a real server, the real client, real video and real models.
 
-use crate::support;
+use livegate_testkit as support;
+use livegate_testkit::start as start_server;
 
 use std::time::Duration;
 
@@ -40,7 +41,7 @@ async fn streamed_video_gets_feedback_with_a_face_and_varying_pose() {
         c.max_challenge_steps = 2;
     })
     .await;
-    let mut client = connect(&server.url, None).await.unwrap();
+    let mut client = connect(&server.grpc_url, None).await.unwrap();
     let session = create_session(&mut client, 2).await.unwrap();
     let source = FrameSource::open(&media("franck.mp4"), None).unwrap();
     let report = stream(
@@ -106,7 +107,7 @@ async fn streamed_video_gets_feedback_with_a_face_and_varying_pose() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn still_photo_as_150_frames_is_not_live() {
     let server = start_server(|c| c.step_time_limit = Duration::from_secs(4)).await;
-    let mut client = connect(&server.url, None).await.unwrap();
+    let mut client = connect(&server.grpc_url, None).await.unwrap();
     let session = create_session(&mut client, 0).await.unwrap();
     let source = FrameSource::still(&media("franck_02159.jpg"), 150, 30.0).unwrap();
     let report = stream(
@@ -146,7 +147,7 @@ async fn still_photo_as_150_frames_is_not_live() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn second_stream_on_a_session_is_refused() {
     let server = start_server(|c| c.step_time_limit = Duration::from_secs(2)).await;
-    let mut client = connect(&server.url, None).await.unwrap();
+    let mut client = connect(&server.grpc_url, None).await.unwrap();
     let session = create_session(&mut client, 0).await.unwrap();
     let first = FrameSource::still(&media("franck_02159.jpg"), 5, 15.0).unwrap();
     stream(
@@ -181,7 +182,7 @@ async fn second_stream_on_a_session_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_session_or_wrong_token_is_refused_with_our_code() {
     let server = start_server(|_| {}).await;
-    let mut client = connect(&server.url, None).await.unwrap();
+    let mut client = connect(&server.grpc_url, None).await.unwrap();
     let frames = || FrameSource::still(&media("franck_02159.jpg"), 3, 15.0).unwrap();
 
     let status = refused(
@@ -227,7 +228,7 @@ async fn unknown_session_or_wrong_token_is_refused_with_our_code() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn realtime_pacing_sends_at_the_video_frame_rate() {
     let server = start_server(|c| c.step_time_limit = Duration::from_secs(60)).await;
-    let mut client = connect(&server.url, None).await.unwrap();
+    let mut client = connect(&server.grpc_url, None).await.unwrap();
     let session = create_session(&mut client, 0).await.unwrap();
     let source = FrameSource::open(&media("franck.mp4"), None).unwrap();
     let options = StreamOptions {

@@ -1,6 +1,7 @@
 //! The server as other tools see it: grpcurl through reflection, and the `livegate` binary.
 
-use crate::support;
+use livegate_testkit as support;
+use livegate_testkit::start as start_server;
 
 use livegate_server::config::LightPolicyArg;
 use std::process::Command;
@@ -25,7 +26,7 @@ fn grpcurl(flags: &[&str], addr: &str, args: &[&str]) -> Command {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grpcurl_lists_services_and_creates_a_session_with_the_seed_body() {
     let server = start_server(|_| {}).await;
-    let addr = server.addr.to_string();
+    let addr = server.grpc_addr.to_string();
 
     let out = run(grpcurl(&[], &addr, &["list"])).await;
     let list = String::from_utf8_lossy(&out.stdout);
@@ -102,7 +103,7 @@ async fn cli_streams_a_still_and_exits_1_for_not_live() {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_livegate"));
     cmd.args([
         "--server",
-        &server.url,
+        &server.grpc_url,
         "stream",
         "--repeat",
         "60",
@@ -124,7 +125,7 @@ async fn cli_streams_a_still_and_exits_1_for_not_live() {
     assert!(stdout.contains("CHALLENGE_TIMEOUT"));
 
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_livegate"));
-    cmd.args(["--server", &server.url, "result", "no-such-session"]);
+    cmd.args(["--server", &server.grpc_url, "result", "no-such-session"]);
     let out = run(cmd).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("1008"));
@@ -137,7 +138,7 @@ async fn cli_load_runs_paced_streams_and_reports_what_users_would_feel() {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_livegate"));
     cmd.args([
         "--server",
-        &server.url,
+        &server.grpc_url,
         "load",
         "--streams",
         "2",
@@ -198,7 +199,7 @@ async fn cli_compares_faces_and_answers_scripts_in_json() {
     let server = start_server(|_| {}).await;
     let compare = |a: &str, b: &str| {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_livegate"));
-        cmd.args(["--server", &server.url, "--json", "compare"])
+        cmd.args(["--server", &server.grpc_url, "--json", "compare"])
             .arg(media(a))
             .arg(media(b));
         cmd
@@ -223,7 +224,7 @@ async fn cli_compares_faces_and_answers_scripts_in_json() {
 
     // A KYC check against a session that does not exist: exit 2, the server's code on stderr.
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_livegate"));
-    cmd.args(["--server", &server.url, "kyc", "no-such-session"])
+    cmd.args(["--server", &server.grpc_url, "kyc", "no-such-session"])
         .arg(media("franck_02045.jpg"));
     let out = run(cmd).await;
     assert_eq!(out.status.code(), Some(2));
@@ -231,7 +232,7 @@ async fn cli_compares_faces_and_answers_scripts_in_json() {
 
     // A camera that is not there is a clear error, not a hang (CI machines have no camera).
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_livegate"));
-    cmd.args(["--server", &server.url, "stream", "--camera", "97"]);
+    cmd.args(["--server", &server.grpc_url, "stream", "--camera", "97"]);
     let out = run(cmd).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(
@@ -246,7 +247,7 @@ async fn cli_refuses_a_deployment_that_requires_the_light_step_up_front() {
     // The CLI cannot fill a screen with colours: it says so at once instead of timing out.
     let server = start_server(|c| c.light_step = LightPolicyArg::Required).await;
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_livegate"));
-    cmd.args(["--server", &server.url, "stream"])
+    cmd.args(["--server", &server.grpc_url, "stream"])
         .arg(media("franck_02683.jpg"));
     let out = run(cmd).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -267,7 +268,7 @@ async fn cli_kyc_reads_a_document_and_tells_a_failed_check_by_its_exit_status() 
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_livegate"));
     cmd.args([
         "--server",
-        &server.url,
+        &server.grpc_url,
         "--json",
         "stream",
         "--repeat",
@@ -304,7 +305,7 @@ async fn cli_kyc_reads_a_document_and_tells_a_failed_check_by_its_exit_status() 
 
     let kyc = |json: bool| {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_livegate"));
-        cmd.args(["--server", &server.url]);
+        cmd.args(["--server", &server.grpc_url]);
         if json {
             cmd.arg("--json");
         }

@@ -11,47 +11,21 @@ use livegate_pad::Species;
 use livegate_pad::report::run_session;
 use livegate_proto::v1 as pb;
 use livegate_specimens::{Fault, Style, Truth, phone_uploads, portrait_from_still, specimen_with};
+use livegate_testkit::TestServer;
 use opencv::core::Mat;
 
-struct Server {
-    grpc: String,
-    rest: String,
+/// A server on loopback ports; the passive model on when `antispoof`.
+async fn start_with(antispoof: bool) -> TestServer {
+    livegate_testkit::start(|c| c.antispoof = antispoof).await
 }
 
-async fn start() -> Server {
+async fn start() -> TestServer {
     start_with(false).await
 }
 
-async fn start_with(antispoof: bool) -> Server {
-    let mut config = livegate_server::config::Config::defaults();
-    config.antispoof = antispoof;
-    let models = livegate_server::load_models(&config).expect("models");
-    let (grpc, grpc_addr) = livegate_server::bind("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let (rest, rest_addr) = livegate_server::bind("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let listeners = livegate_server::Listeners {
-        grpc,
-        rest: Some(rest),
-        metrics: None,
-    };
-    tokio::spawn(livegate_server::serve(
-        config,
-        models,
-        listeners,
-        std::future::pending(),
-    ));
-    Server {
-        grpc: format!("http://{grpc_addr}"),
-        rest: format!("http://{rest_addr}"),
-    }
-}
-
 /// A live session of the cooperative user; its id.
-async fn live_session(server: &Server, seed: u64) -> String {
-    let mut client = livegate_cli::connect(&server.grpc, None).await.unwrap();
+async fn live_session(server: &TestServer, seed: u64) -> String {
+    let mut client = livegate_cli::connect(&server.grpc_url, None).await.unwrap();
     let outcome = run_session(&mut client, Species::Live, seed, false)
         .await
         .unwrap();
@@ -68,7 +42,7 @@ fn document(style: Style, seed: u64, portrait_of: &str, fault: Fault) -> (Vec<Ve
 }
 
 /// The seed's multipart request, sent by curl.
-fn kyc_rest(server: &Server, pictures: &[Vec<u8>], session: &str) -> (u16, serde_json::Value) {
+fn kyc_rest(server: &TestServer, pictures: &[Vec<u8>], session: &str) -> (u16, serde_json::Value) {
     let dir = std::env::temp_dir().join(format!("livegate-pad-kyc-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let files: Vec<PathBuf> = pictures
@@ -84,7 +58,7 @@ fn kyc_rest(server: &Server, pictures: &[Vec<u8>], session: &str) -> (u16, serde
     cmd.args(["-sS", "-w", "\n%{http_code}", "-X", "POST"])
         .arg(format!(
             "{}/api/kyc/analyze/identity-with-liveness",
-            server.rest
+            server.rest_url
         ));
     for f in &files {
         cmd.arg("-F").arg(format!("files=@{}", f.display()));
@@ -101,11 +75,11 @@ fn kyc_rest(server: &Server, pictures: &[Vec<u8>], session: &str) -> (u16, serde
 }
 
 async fn kyc_grpc(
-    server: &Server,
+    server: &TestServer,
     pictures: Vec<Vec<u8>>,
     session: &str,
 ) -> Result<pb::AnalyzeIdentityResponse, tonic::Status> {
-    let mut identity = pb::identity_client::IdentityClient::connect(server.grpc.clone())
+    let mut identity = pb::identity_client::IdentityClient::connect(server.grpc_url.clone())
         .await
         .unwrap();
     identity

