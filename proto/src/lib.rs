@@ -4,6 +4,7 @@
 //! both depend on it, so they can never disagree about a field.
 
 pub mod names;
+pub mod rest;
 
 pub mod v1 {
     tonic::include_proto!("livegate.v1");

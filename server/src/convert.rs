@@ -92,15 +92,6 @@ pub fn picture_issues(issues: &[PictureIssue]) -> Vec<i32> {
         .collect()
 }
 
-/// The names of proto `PictureIssue` values, for REST (unknown values are left out).
-pub fn picture_issue_names(issues: &[i32]) -> Vec<String> {
-    issues
-        .iter()
-        .filter_map(|&i| pb::PictureIssue::try_from(i).ok())
-        .map(|i| i.api_name().to_string())
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

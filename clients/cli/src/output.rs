@@ -2,70 +2,21 @@
 //! the same shapes whichever transport it has used before.
 
 use livegate_cli::StreamReport;
+use livegate_proto::rest;
 use livegate_proto::v1 as pb;
 use serde_json::{Value, json};
 
 pub fn compare(r: &pb::CompareFacesResponse) -> Value {
-    json!({
-        "similarity": r.similarity,
-        "isMatch": r.is_match,
-        "confidence": r.confidence,
-        "threshold": r.threshold,
-        "sourceImageIssues": issue_names(&r.source_issues),
-        "targetImageIssues": issue_names(&r.target_issues),
-    })
+    json!(rest::CompareFacesResponse::from(r.clone()))
 }
 
-/// The names of `PictureIssue` values (`EYE_COVERED`, ...), as REST gives them.
-pub fn issue_names(issues: &[i32]) -> Vec<&'static str> {
-    issues
-        .iter()
-        .filter_map(|&i| pb::PictureIssue::try_from(i).ok())
-        .map(|i| i.api_name())
-        .collect()
+/// The API names of `PictureIssue` values (`EYE_COVERED`, ...), as REST gives them.
+pub fn issue_names(issues: &[i32]) -> Vec<String> {
+    rest::issue_names(issues)
 }
 
 pub fn kyc(r: &pb::AnalyzeIdentityResponse) -> Value {
-    let kyc = r.kyc_analysis.clone().unwrap_or_default();
-    let data = kyc.extracted_data.unwrap_or_default();
-    let validity = data.validity.unwrap_or_default();
-    let live = r.liveness_verification.unwrap_or_default();
-    let face = r.face_match_result.clone().unwrap_or_default();
-    json!({
-        "kycAnalysis": {
-            "totalDocuments": kyc.total_documents,
-            "extractedData": {
-                "name": data.name,
-                "idNumber": data.id_number,
-                "dateOfBirth": data.date_of_birth,
-                "expiryDate": data.expiry_date,
-                "documentType": data.document_type,
-                "issuingCountry": data.issuing_country,
-                "validity": {
-                    "name": validity.name,
-                    "idNumber": validity.id_number,
-                    "dateOfBirth": validity.date_of_birth,
-                    "expiryDate": validity.expiry_date,
-                    "issuingCountry": validity.issuing_country,
-                },
-                "expired": data.expired,
-            },
-            "sources": kyc.sources,
-            "mrzValid": kyc.mrz_valid,
-            "portraitFound": kyc.portrait_found,
-        },
-        "livenessVerification": {"isLive": live.is_live, "confidence": live.confidence},
-        "faceMatchResult": {
-            "isMatch": face.is_match,
-            "similarity": face.similarity,
-            "confidence": face.confidence,
-            "threshold": face.threshold,
-            "portraitIssues": issue_names(&face.portrait_issues),
-            "selfieIssues": issue_names(&face.selfie_issues),
-        },
-        "overallSuccess": r.overall_success,
-        "message": r.message,
-    })
+    json!(rest::KycResponse::from(r.clone()))
 }
 
 /// The KYC answer for people: the verdict, then what was read, field by field.

@@ -9,13 +9,13 @@ use axum::extract::{Multipart, State};
 use axum::{Extension, Json};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use livegate_proto::rest::{CompareFacesResponse, KycResponse};
 use livegate_proto::v1 as pb;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::body;
 use super::json::parse_body;
 use crate::auth::Tenant;
-use crate::convert;
 use crate::error::ApiError;
 use crate::identity::{self, MAX_DOCUMENT_IMAGES};
 use crate::state::AppState;
@@ -32,18 +32,6 @@ pub struct CompareFacesBody {
     pub threshold: Option<f32>,
     #[serde(default)]
     pub enforce_match: bool,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CompareFacesResponse {
-    pub similarity: f32,
-    pub is_match: bool,
-    pub confidence: f32,
-    pub threshold: f32,
-    /// Not in the seed: what makes each picture unfit for matching (`EYE_COVERED`, ...).
-    pub source_image_issues: Vec<String>,
-    pub target_image_issues: Vec<String>,
 }
 
 /// A base64 picture; one that does not decode cannot be read, which is the seed's 1010.
@@ -71,127 +59,7 @@ pub async fn compare_faces(
         enforce_match: request.enforce_match,
     };
     let r = identity::compare_faces(&state, &tenant, request).await?;
-    Ok(Json(CompareFacesResponse {
-        similarity: r.similarity,
-        is_match: r.is_match,
-        confidence: r.confidence,
-        threshold: r.threshold,
-        source_image_issues: convert::picture_issue_names(&r.source_issues),
-        target_image_issues: convert::picture_issue_names(&r.target_issues),
-    }))
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct KycResponse {
-    pub kyc_analysis: KycAnalysis,
-    pub liveness_verification: LivenessVerification,
-    pub face_match_result: FaceMatchResult,
-    pub overall_success: bool,
-    pub message: String,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct KycAnalysis {
-    pub total_documents: u32,
-    pub extracted_data: ExtractedData,
-    /// Not in the seed: what was read (`MRZ_TD1`, `MRZ_TD2`, `MRZ_TD3`, `PDF417_AAMVA`).
-    pub sources: Vec<String>,
-    pub mrz_valid: bool,
-    pub portrait_found: bool,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ExtractedData {
-    pub name: String,
-    pub id_number: String,
-    pub date_of_birth: String,
-    /// Not in the seed, like the fields below.
-    pub expiry_date: String,
-    pub document_type: String,
-    pub issuing_country: String,
-    pub validity: FieldValidity,
-    pub expired: bool,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FieldValidity {
-    pub name: bool,
-    pub id_number: bool,
-    pub date_of_birth: bool,
-    pub expiry_date: bool,
-    pub issuing_country: bool,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LivenessVerification {
-    pub is_live: bool,
-    pub confidence: f32,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FaceMatchResult {
-    pub is_match: bool,
-    pub similarity: f32,
-    pub confidence: f32,
-    pub threshold: f32,
-    /// Not in the seed: what makes the document's portrait or the session's reference image
-    /// unfit for matching.
-    pub portrait_issues: Vec<String>,
-    pub selfie_issues: Vec<String>,
-}
-
-impl From<pb::AnalyzeIdentityResponse> for KycResponse {
-    fn from(r: pb::AnalyzeIdentityResponse) -> Self {
-        let kyc = r.kyc_analysis.unwrap_or_default();
-        let data = kyc.extracted_data.unwrap_or_default();
-        let validity = data.validity.unwrap_or_default();
-        let live = r.liveness_verification.unwrap_or_default();
-        let face = r.face_match_result.unwrap_or_default();
-        KycResponse {
-            kyc_analysis: KycAnalysis {
-                total_documents: kyc.total_documents,
-                extracted_data: ExtractedData {
-                    name: data.name,
-                    id_number: data.id_number,
-                    date_of_birth: data.date_of_birth,
-                    expiry_date: data.expiry_date,
-                    document_type: data.document_type,
-                    issuing_country: data.issuing_country,
-                    validity: FieldValidity {
-                        name: validity.name,
-                        id_number: validity.id_number,
-                        date_of_birth: validity.date_of_birth,
-                        expiry_date: validity.expiry_date,
-                        issuing_country: validity.issuing_country,
-                    },
-                    expired: data.expired,
-                },
-                sources: kyc.sources,
-                mrz_valid: kyc.mrz_valid,
-                portrait_found: kyc.portrait_found,
-            },
-            liveness_verification: LivenessVerification {
-                is_live: live.is_live,
-                confidence: live.confidence,
-            },
-            face_match_result: FaceMatchResult {
-                is_match: face.is_match,
-                similarity: face.similarity,
-                confidence: face.confidence,
-                threshold: face.threshold,
-                portrait_issues: convert::picture_issue_names(&face.portrait_issues),
-                selfie_issues: convert::picture_issue_names(&face.selfie_issues),
-            },
-            overall_success: r.overall_success,
-            message: r.message,
-        }
-    }
+    Ok(Json(CompareFacesResponse::from(r)))
 }
 
 /// A multipart read error: over the body limit, or a malformed body.

@@ -210,3 +210,93 @@ async fn health() -> impl IntoResponse {
         r#"{"status":"SERVING"}"#,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use livegate_proto::rest;
+    use livegate_proto::v1 as pb;
+    use serde_json::Value;
+
+    use super::OPENAPI;
+
+    /// The field names of `value` and of `schema`, nested objects included, as dotted paths.
+    fn paths(value: &Value, prefix: &str, out: &mut Vec<String>) {
+        if let Value::Object(fields) = value {
+            for (name, inner) in fields {
+                let path = format!("{prefix}{name}");
+                out.push(path.clone());
+                paths(inner, &format!("{path}."), out);
+            }
+        }
+    }
+
+    fn schema_paths(schema: &Value, prefix: &str, out: &mut Vec<String>) {
+        if let Some(Value::Object(fields)) = schema.get("properties") {
+            for (name, inner) in fields {
+                let path = format!("{prefix}{name}");
+                out.push(path.clone());
+                schema_paths(inner, &format!("{path}."), out);
+            }
+        }
+    }
+
+    fn fields(value: impl serde::Serialize) -> Vec<String> {
+        let mut out = Vec::new();
+        paths(&serde_json::to_value(value).unwrap(), "", &mut out);
+        out.sort();
+        out
+    }
+
+    fn documented(name: &str) -> Vec<String> {
+        let doc: Value = serde_json::from_str(OPENAPI).unwrap();
+        let mut out = Vec::new();
+        schema_paths(&doc["components"]["schemas"][name], "", &mut out);
+        out.sort();
+        out
+    }
+
+    /// The OpenAPI document is written by hand; every answer the code gives must have exactly
+    /// the fields it documents, or a client generated from it misreads us.
+    #[test]
+    fn the_openapi_document_names_every_field_of_every_answer() {
+        let finished = pb::SessionResult {
+            timestamp: Some(prost_types::Timestamp::default()),
+            reference_image: vec![1],
+            ..Default::default()
+        };
+        let kyc = pb::AnalyzeIdentityResponse {
+            kyc_analysis: Some(pb::KycAnalysis {
+                extracted_data: Some(pb::ExtractedData {
+                    validity: Some(Default::default()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        for (name, code) in [
+            (
+                "CreateSessionResponse",
+                fields(rest::CreateSessionResponse::from(
+                    pb::CreateSessionResponse::default(),
+                )),
+            ),
+            ("SessionResult", fields(rest::SessionResult::from(finished))),
+            (
+                "VerifyResponse",
+                fields(rest::VerifyResponse::from(
+                    pb::VerifySessionResponse::default(),
+                )),
+            ),
+            (
+                "CompareFacesResponse",
+                fields(rest::CompareFacesResponse::from(
+                    pb::CompareFacesResponse::default(),
+                )),
+            ),
+            ("KycResponse", fields(rest::KycResponse::from(kyc))),
+        ] {
+            assert_eq!(code, documented(name), "{name}");
+        }
+    }
+}
