@@ -156,36 +156,8 @@ impl FrameAnalyzer {
             _ => None,
         };
         if face.is_none() {
-            let start = Instant::now();
-            let detections = self.models.detector.detect_near(bgr)?;
-            timings.detect_us += start.elapsed().as_micros() as u64;
+            face = self.acquire(bgr, &mut timings)?;
             detected = true;
-            self.frames_since_detection = 0;
-            self.faces_at_last_detection = detections.len();
-            face = match largest(&detections) {
-                Some(d) => self
-                    .follow(
-                        bgr,
-                        &roi_from_detection(d),
-                        self.config.min_acquire_presence,
-                        &mut timings,
-                    )?
-                    .map(|(landmarks, _)| -> Result<_, EngineError> {
-                        // The detector's box is looser than the tracked region, and landmarks
-                        // fitted in it measured 15–20% wider on franck.mp4 than on the frames
-                        // around it. One more pass in the tracked region narrows the gap (box
-                        // width 154 → 141 px where tracked frames measure 134), at one FaceMesh
-                        // run per detection. It does not close it, so size and parallax
-                        // measurements still skip re-detected frames (see `crate::attempt`).
-                        let refined = self
-                            .follow(bgr, &landmarks.next_roi(), 0.0, &mut timings)?
-                            .map(|(l, _)| l)
-                            .unwrap_or(landmarks);
-                        Ok((refined, d.score))
-                    })
-                    .transpose()?,
-                None => None,
-            };
         } else {
             self.frames_since_detection += 1;
         }
@@ -245,6 +217,39 @@ impl FrameAnalyzer {
             detected,
             timings,
         })
+    }
+
+    /// Runs the detector and fits landmarks to the largest face it finds, if the landmark model
+    /// agrees it is a face.
+    fn acquire(
+        &mut self,
+        bgr: &Mat,
+        timings: &mut StageTimings,
+    ) -> Result<Option<(FaceLandmarks, f32)>, EngineError> {
+        let start = Instant::now();
+        let detections = self.models.detector.detect_near(bgr)?;
+        timings.detect_us += start.elapsed().as_micros() as u64;
+        self.frames_since_detection = 0;
+        self.faces_at_last_detection = detections.len();
+        let Some(d) = largest(&detections) else {
+            return Ok(None);
+        };
+        let min_presence = self.config.min_acquire_presence;
+        let Some((landmarks, _)) =
+            self.follow(bgr, &roi_from_detection(d), min_presence, timings)?
+        else {
+            return Ok(None);
+        };
+        // The detector's box is looser than the tracked region, and landmarks fitted in it
+        // measured 15–20% wider on franck.mp4 than on the frames around it. One more pass in the
+        // tracked region narrows the gap (box width 154 → 141 px where tracked frames measure
+        // 134), at one FaceMesh run per detection. It does not close it, so size and parallax
+        // measurements still skip re-detected frames (see `crate::attempt`).
+        let refined = self
+            .follow(bgr, &landmarks.next_roi(), 0.0, timings)?
+            .map(|(l, _)| l)
+            .unwrap_or(landmarks);
+        Ok(Some((refined, d.score)))
     }
 
     /// Landmarks in `roi`, if the model sees a face there.

@@ -265,6 +265,8 @@ impl LivenessAttempt {
         self.passive_depth = Some(depth);
     }
 
+    /// One frame: measured, the current step moved on, and the events it gives (always its
+    /// feedback; a new challenge or the verdict when the step ends).
     pub fn process(
         &mut self,
         input: &FrameInput,
@@ -273,27 +275,72 @@ impl LivenessAttempt {
         if self.verdict.is_some() {
             return Ok(Vec::new());
         }
+        let (bgr, analysis) = self.analyse(input, timestamp_ms)?;
+        // Clients' clocks may repeat a timestamp; time never runs backwards for the plan.
+        let now = timestamp_ms.max(self.last_timestamp_ms);
+        self.last_timestamp_ms = now;
+        let mut timings = analysis.timings;
+        let step_input = self.measure(&bgr, &analysis, now, &mut timings)?;
+        let (progress, light_refused) = self.advance_step(&step_input, now);
+        let face = analysis.face.as_ref();
+        let mut events = vec![AttemptEvent::Feedback(FrameFeedback {
+            timestamp_ms,
+            faces: analysis.faces,
+            face: face.map(|f| (f.bbox, f.score)),
+            pose: face.map(|f| f.pose),
+            quality: face.map(|f| f.quality),
+            eye_openness: face.and_then(|f| mean_openness(&f.eye_openness)),
+            hint: guidance(analysis.hint, progress.as_ref()),
+            challenge: progress,
+            timings,
+        })];
+        if let Some(end) = self.step_end(now, light_refused) {
+            events.extend(self.end_step(end, &bgr, &analysis, &mut timings)?);
+        }
+        // The feedback went first, but its timings include what this frame cost after it.
+        if let Some(AttemptEvent::Feedback(f)) = events.first_mut() {
+            f.timings = timings;
+        }
+        Ok(events)
+    }
+
+    /// Decodes the frame and analyses it, measuring the eyes a blink step needs.
+    fn analyse(
+        &mut self,
+        input: &FrameInput,
+        timestamp_ms: i64,
+    ) -> Result<(Mat, FrameAnalysis), EngineError> {
         let start = Instant::now();
         let bgr = frame::decode(input)?;
         let decode_us = start.elapsed().as_micros() as u64;
         self.injection.observe(timestamp_ms, &bgr)?;
-        let blink_step = self
-            .step
-            .as_ref()
-            .is_some_and(|s| s.kind == ChallengeKind::Blink);
-        let eyes: &[Eye] = if blink_step {
+        let eyes: &[Eye] = if self.in_blink_step() {
             self.eye_schedule.next(&self.openness)
         } else {
             &[]
         };
         let mut analysis = self.analyzer.analyze(&bgr, eyes)?;
         analysis.timings.decode_us = decode_us;
-        // Clients' clocks may repeat a timestamp; time never runs backwards for the plan.
-        let now = timestamp_ms.max(self.last_timestamp_ms);
-        self.last_timestamp_ms = now;
-        let single = analysis.faces == 1;
-        let face = analysis.face.as_ref();
-        let measured = face.filter(|_| single);
+        Ok((bgr, analysis))
+    }
+
+    fn in_blink_step(&self) -> bool {
+        self.step
+            .as_ref()
+            .is_some_and(|s| s.kind == ChallengeKind::Blink)
+    }
+
+    /// What the frame shows of the step's motion (rotation since the step's pose, eye
+    /// openness, face size), after gathering its evidence ([`Self::observe`]) and the light
+    /// step's colour samples.
+    fn measure(
+        &mut self,
+        bgr: &Mat,
+        analysis: &FrameAnalysis,
+        now: i64,
+        timings: &mut StageTimings,
+    ) -> Result<StepInput, EngineError> {
+        let measured = analysis.face.as_ref().filter(|_| analysis.faces == 1);
         // Frames that left before the user could react show the pose being left (in our stitched
         // live user, another moment of the video): the step's pose is taken after them.
         let reacting = self
@@ -311,8 +358,7 @@ impl LivenessAttempt {
         let rotation = measured
             .zip(self.step_pose.as_ref())
             .map(|(f, from)| pose::relative(from, &f.landmarks));
-        let mut timings = analysis.timings;
-        self.observe(&bgr, &analysis, rotation, &mut timings)?;
+        self.observe(bgr, analysis, rotation, timings)?;
 
         let step_input = StepInput {
             timestamp_ms: now,
@@ -325,102 +371,106 @@ impl LivenessAttempt {
                 .filter(|_| !analysis.detected)
                 .map(|f| f.landmarks.eye_span() / f.pose.yaw.to_radians().cos().max(0.5)),
         };
-        if blink_step {
+        if self.in_blink_step() {
             self.eye_schedule.observed(step_input.eye_openness_ratio);
         }
         if let Some(face) = measured {
             self.openness.push_all(&face.eye_openness);
         }
-
         if let (Some(meter), Some(face)) = (self.light.as_mut(), measured) {
             let start = Instant::now();
-            meter.observe(now, &bgr, &face.bbox)?;
+            meter.observe(now, bgr, &face.bbox)?;
             timings.light_us += start.elapsed().as_micros() as u64;
         }
+        Ok(step_input)
+    }
 
-        let mut events = Vec::new();
-        let limit = self
-            .step
-            .as_ref()
-            .map_or(0, |s| self.config.plan.time_limit_ms(s.kind));
-        let mut progress = None;
+    /// Moves the current step on by the frame's measures; its progress, and whether the client
+    /// said it did not show the light step's colours.
+    fn advance_step(
+        &mut self,
+        step_input: &StepInput,
+        now: i64,
+    ) -> (Option<ChallengeProgress>, bool) {
+        let Some(step) = self.step.as_mut() else {
+            return (None, false);
+        };
+        let limit = self.config.plan.time_limit_ms(step.kind);
+        step.update(step_input);
         let mut light_refused = false;
-        if let Some(step) = self.step.as_mut() {
-            step.update(&step_input);
-            if let Some(meter) = &self.light {
-                match meter.state() {
-                    LightState::Waiting => {}
-                    LightState::Shown { reflection } => step.complete_light(*reflection),
-                    LightState::NotShown(_) => light_refused = true,
-                }
+        if let Some(meter) = &self.light {
+            match meter.state() {
+                LightState::Waiting => {}
+                LightState::Shown { reflection } => step.complete_light(*reflection),
+                LightState::NotShown(_) => light_refused = true,
             }
-            progress = Some(ChallengeProgress {
-                index: self.current,
-                kind: step.kind,
-                progress: step.progress,
-                completed: step.completed,
-                time_left_ms: step.time_left_ms(now, limit),
-            });
         }
-        let hint = guidance(analysis.hint, progress.as_ref());
-        events.push(AttemptEvent::Feedback(FrameFeedback {
-            timestamp_ms,
-            faces: analysis.faces,
-            face: face.map(|f| (f.bbox, f.score)),
-            pose: face.map(|f| f.pose),
-            quality: face.map(|f| f.quality),
-            eye_openness: face.and_then(|f| mean_openness(&f.eye_openness)),
-            hint,
-            challenge: progress,
-            timings,
-        }));
+        let progress = ChallengeProgress {
+            index: self.current,
+            kind: step.kind,
+            progress: step.progress,
+            completed: step.completed,
+            time_left_ms: step.time_left_ms(now, limit),
+        };
+        (Some(progress), light_refused)
+    }
 
-        let completed = self.step.as_ref().is_some_and(|s| s.completed);
-        let timed_out = self.step.as_ref().is_some_and(|s| s.timed_out(now, limit));
-        // The light step's outcome is kept when it ends (later steps have no meter).
-        if (completed || light_refused || timed_out)
-            && let Some(meter) = self.light.take()
-        {
+    /// Whether the current step ends with this frame, and how. The light step's outcome is kept
+    /// when it ends (later steps have no meter).
+    fn step_end(&mut self, now: i64, light_refused: bool) -> Option<StepEnd> {
+        let step = self.step.as_ref()?;
+        let limit = self.config.plan.time_limit_ms(step.kind);
+        let end = if light_refused {
+            StepEnd::LightRefused
+        } else if step.completed {
+            StepEnd::Completed
+        } else if step.timed_out(now, limit) {
+            StepEnd::TimedOut
+        } else {
+            return None;
+        };
+        if let Some(meter) = self.light.take() {
             self.light_state = Some(meter.state().clone());
         }
-        if light_refused {
-            self.finished_steps.extend(self.step.take());
-            events.push(AttemptEvent::Verdict(
-                self.conclude_timed(Some(VerdictReason::LightNotShown), &mut timings),
-            ));
-        } else if completed {
-            // The person who did the step must be the person the session started with.
-            if let Some(face) = face {
-                self.check_identity(&bgr, face, &mut timings)?;
-                let lit = self
-                    .step
-                    .as_ref()
-                    .is_some_and(|s| s.kind == ChallengeKind::Light);
-                // The texture cues want the face in the room's own light.
-                if self.step_crop.is_none() && !lit {
-                    self.step_crop = face_crop(&bgr, &analysis, face)?;
+        Some(end)
+    }
+
+    /// Closes the current step: the next step's challenge, or the verdict.
+    fn end_step(
+        &mut self,
+        end: StepEnd,
+        bgr: &Mat,
+        analysis: &FrameAnalysis,
+        timings: &mut StageTimings,
+    ) -> Result<Option<AttemptEvent>, EngineError> {
+        let reason = match end {
+            StepEnd::LightRefused => Some(VerdictReason::LightNotShown),
+            StepEnd::TimedOut => Some(VerdictReason::ChallengeTimeout),
+            StepEnd::Completed => {
+                // The person who did the step must be the person the session started with.
+                if let Some(face) = analysis.face.as_ref() {
+                    self.check_identity(bgr, face, timings)?;
+                    let lit = self
+                        .step
+                        .as_ref()
+                        .is_some_and(|s| s.kind == ChallengeKind::Light);
+                    // The texture cues want the face in the room's own light.
+                    if self.step_crop.is_none() && !lit {
+                        self.step_crop = face_crop(bgr, analysis, face)?;
+                    }
                 }
+                self.keep_audit(bgr)?;
+                self.finished_steps.extend(self.step.take());
+                if let Some(next) = self.start_step(self.current + 1) {
+                    return Ok(Some(next));
+                }
+                None
             }
-            self.keep_audit(&bgr)?;
-            self.finished_steps.extend(self.step.take());
-            match self.start_step(self.current + 1) {
-                Some(next) => events.push(next),
-                None => events.push(AttemptEvent::Verdict(
-                    self.conclude_timed(None, &mut timings),
-                )),
-            }
-        } else if timed_out {
-            self.finished_steps.extend(self.step.take());
-            events.push(AttemptEvent::Verdict(self.conclude_timed(
-                Some(VerdictReason::ChallengeTimeout),
-                &mut timings,
-            )));
-        }
-        // The feedback went first, but its timings include what this frame cost after it.
-        if let Some(AttemptEvent::Feedback(f)) = events.first_mut() {
-            f.timings = timings;
-        }
-        Ok(events)
+        };
+        self.finished_steps.extend(self.step.take());
+        Ok(Some(AttemptEvent::Verdict(
+            self.conclude_timed(reason, timings),
+        )))
     }
 
     /// Ends the attempt early (the stream closed or hit a limit) and returns its verdict.
@@ -666,6 +716,14 @@ impl PassiveCrop {
     pub fn score(&self, models: &Models) -> Result<f32, EngineError> {
         models.antispoof.depth_score(&self.0)
     }
+}
+
+/// How a step ends.
+enum StepEnd {
+    Completed,
+    TimedOut,
+    /// The client said it could not show the light step's colours.
+    LightRefused,
 }
 
 /// The hint shown for a frame: the frame's own (light, distance, position…) unless it is fine

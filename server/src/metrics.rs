@@ -101,6 +101,8 @@ pub fn metrics() -> &'static Metrics {
 }
 
 impl Metrics {
+    /// Long only by its list: one handle and one registration per metric, in the order
+    /// `/metrics` shows them.
     fn new() -> Self {
         // Each handle shares its value with the clone the registry keeps.
         let active_streams = Gauge::default();

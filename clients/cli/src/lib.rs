@@ -227,48 +227,15 @@ pub async fn stream(
     client: &mut Client,
     session_id: &str,
     stream_token: &str,
-    mut source: FrameSource,
+    source: FrameSource,
     options: &StreamOptions,
-    mut on_message: impl FnMut(&Out),
+    on_message: impl FnMut(&Out),
 ) -> Result<StreamReport, ClientError> {
     let fps = source.fps();
-    let (frames_tx, mut frames_rx) = mpsc::channel::<Result<SourceFrame, source::SourceError>>(4);
-    let max_frames = options.max_frames.unwrap_or(u32::MAX);
-    let reader = tokio::task::spawn_blocking(move || {
-        let mut n = 0;
-        while n < max_frames {
-            match source.next_frame() {
-                Ok(Some(f)) => {
-                    if frames_tx.blocking_send(Ok(f)).is_err() {
-                        return;
-                    }
-                }
-                Ok(None) => return,
-                Err(e) => {
-                    let _ = frames_tx.blocking_send(Err(e));
-                    return;
-                }
-            }
-            n += 1;
-        }
-    });
-
+    let (reader, frames) = spawn_reader(source, options.max_frames.unwrap_or(u32::MAX));
     let (out_tx, out_rx) = mpsc::channel::<pb::StreamSessionRequest>(8);
     out_tx
-        .send(pb::StreamSessionRequest {
-            message: Some(In::Start(pb::StreamStart {
-                session_id: session_id.to_string(),
-                stream_token: stream_token.to_string(),
-                client: Some(pb::ClientInfo {
-                    device: options.device.clone(),
-                    fps: fps as f32,
-                    mirrored: options.mirrored,
-                    // A terminal cannot fill a screen with the light step's colours.
-                    can_show_colour: false,
-                    ..Default::default()
-                }),
-            })),
-        })
+        .send(start_message(session_id, stream_token, fps, options))
         .await
         .ok();
     let mut responses = client
@@ -277,80 +244,13 @@ pub async fn stream(
         .into_inner();
 
     // The sender learns from the receiver which frame the server answered last.
-    let (answered_tx, mut answered_rx) = watch::channel(i64::MIN);
-    let pacing = options.pacing;
-    let sender = tokio::spawn(async move {
-        let start = Instant::now();
-        let mut sent = 0u32;
-        let mut last_sent_ts = None;
-        while let Some(frame) = frames_rx.recv().await {
-            let frame = frame?;
-            match (pacing, last_sent_ts) {
-                (Pacing::Realtime, _) => {
-                    let due = start + Duration::from_millis(frame.timestamp_ms.max(0) as u64);
-                    tokio::time::sleep_until(due.into()).await;
-                }
-                (Pacing::Lockstep, Some(previous)) => {
-                    // Wait for the answer to the previous frame. The server may skip a frame
-                    // (rate limit) and never answer it, so do not wait forever.
-                    let answered = answered_rx.wait_for(|&t| t >= previous);
-                    if let Ok(Err(_stream_ended)) =
-                        tokio::time::timeout(LOCKSTEP_WAIT, answered).await
-                    {
-                        break;
-                    }
-                }
-                (Pacing::Lockstep, None) => {}
-            }
-            last_sent_ts = Some(frame.timestamp_ms);
-            let request = pb::StreamSessionRequest {
-                message: Some(In::Frame(pb::Frame {
-                    timestamp_ms: frame.timestamp_ms,
-                    encoding: pb::FrameEncoding::Jpeg as i32,
-                    width: frame.width,
-                    height: frame.height,
-                    rotation: 0,
-                    data: frame.jpeg,
-                })),
-            };
-            if out_tx.send(request).await.is_err() {
-                break;
-            }
-            sent += 1;
-        }
-        Ok::<u32, source::SourceError>(sent)
-    });
-
+    let (answered_tx, answered_rx) = watch::channel(i64::MIN);
+    let sender = tokio::spawn(send_frames(frames, out_tx, options.pacing, answered_rx));
     let mut report = StreamReport {
         session_id: session_id.to_string(),
         ..Default::default()
     };
-    let mut failure = None;
-    while let Some(message) = responses.next().await {
-        let message = match message {
-            Ok(m) => m,
-            Err(status) => {
-                failure = Some(status);
-                break;
-            }
-        };
-        let Some(message) = message.message else {
-            continue;
-        };
-        on_message(&message);
-        match message {
-            Out::SessionStarted(s) => report.started = Some(s),
-            Out::Challenge(c) => report.challenges.push(c),
-            Out::Feedback(f) => {
-                answered_tx.send_replace(f.frame_timestamp_ms);
-                report.feedback.push(f);
-            }
-            Out::Verdict(v) => {
-                report.verdict = Some(v);
-                break;
-            }
-        }
-    }
+    let failure = read_answers(&mut responses, &answered_tx, on_message, &mut report).await;
     drop(answered_tx);
     // The verdict (or the server's end) ends the attempt: stop reading and sending.
     if !sender.is_finished() {
@@ -369,4 +269,135 @@ pub async fn stream(
         report.verdict = Some(disclosed(client, session_id, verdict).await?);
     }
     Ok(report)
+}
+
+type SourceFrames = mpsc::Receiver<Result<SourceFrame, source::SourceError>>;
+
+/// Reads up to `max_frames` of `source` on a blocking thread, a few frames ahead.
+fn spawn_reader(
+    mut source: FrameSource,
+    max_frames: u32,
+) -> (tokio::task::JoinHandle<()>, SourceFrames) {
+    let (frames_tx, frames_rx) = mpsc::channel(4);
+    let reader = tokio::task::spawn_blocking(move || {
+        let mut n = 0;
+        while n < max_frames {
+            match source.next_frame() {
+                Ok(Some(f)) => {
+                    if frames_tx.blocking_send(Ok(f)).is_err() {
+                        return;
+                    }
+                }
+                Ok(None) => return,
+                Err(e) => {
+                    let _ = frames_tx.blocking_send(Err(e));
+                    return;
+                }
+            }
+            n += 1;
+        }
+    });
+    (reader, frames_rx)
+}
+
+/// The `start` message: the session, its token, and what this client is.
+fn start_message(
+    session_id: &str,
+    stream_token: &str,
+    fps: f64,
+    options: &StreamOptions,
+) -> pb::StreamSessionRequest {
+    pb::StreamSessionRequest {
+        message: Some(In::Start(pb::StreamStart {
+            session_id: session_id.to_string(),
+            stream_token: stream_token.to_string(),
+            client: Some(pb::ClientInfo {
+                device: options.device.clone(),
+                fps: fps as f32,
+                mirrored: options.mirrored,
+                // A terminal cannot fill a screen with the light step's colours.
+                can_show_colour: false,
+                ..Default::default()
+            }),
+        })),
+    }
+}
+
+/// Sends the frames at the pace asked for; returns how many it sent.
+async fn send_frames(
+    mut frames: SourceFrames,
+    out: mpsc::Sender<pb::StreamSessionRequest>,
+    pacing: Pacing,
+    mut answered: watch::Receiver<i64>,
+) -> Result<u32, source::SourceError> {
+    let start = Instant::now();
+    let mut sent = 0u32;
+    let mut last_sent_ts = None;
+    while let Some(frame) = frames.recv().await {
+        let frame = frame?;
+        match (pacing, last_sent_ts) {
+            (Pacing::Realtime, _) => {
+                let due = start + Duration::from_millis(frame.timestamp_ms.max(0) as u64);
+                tokio::time::sleep_until(due.into()).await;
+            }
+            (Pacing::Lockstep, Some(previous)) => {
+                // Wait for the answer to the previous frame. The server may skip a frame (rate
+                // limit) and never answer it, so do not wait forever.
+                let answer = answered.wait_for(|&t| t >= previous);
+                if let Ok(Err(_stream_ended)) = tokio::time::timeout(LOCKSTEP_WAIT, answer).await {
+                    break;
+                }
+            }
+            (Pacing::Lockstep, None) => {}
+        }
+        last_sent_ts = Some(frame.timestamp_ms);
+        let request = pb::StreamSessionRequest {
+            message: Some(In::Frame(pb::Frame {
+                timestamp_ms: frame.timestamp_ms,
+                encoding: pb::FrameEncoding::Jpeg as i32,
+                width: frame.width,
+                height: frame.height,
+                rotation: 0,
+                data: frame.jpeg,
+            })),
+        };
+        if out.send(request).await.is_err() {
+            break;
+        }
+        sent += 1;
+    }
+    Ok(sent)
+}
+
+/// Reads the server's messages into `report` until the verdict or the stream's end; the status
+/// the stream failed with, if it did.
+async fn read_answers(
+    responses: &mut tonic::Streaming<pb::StreamSessionResponse>,
+    answered: &watch::Sender<i64>,
+    mut on_message: impl FnMut(&Out),
+    report: &mut StreamReport,
+) -> Option<tonic::Status> {
+    while let Some(message) = responses.next().await {
+        let message = match message {
+            Ok(m) => m,
+            Err(status) => return Some(status),
+        };
+        let Some(message) = message.message else {
+            continue;
+        };
+        on_message(&message);
+        match message {
+            Out::SessionStarted(s) => report.started = Some(s),
+            Out::Challenge(c) => report.challenges.push(c),
+            Out::Feedback(f) => {
+                answered.send_replace(f.frame_timestamp_ms);
+                report.feedback.push(f);
+            }
+            Out::Verdict(v) => {
+                report.verdict = Some(v);
+                return None;
+            }
+        }
+    }
+    None
 }

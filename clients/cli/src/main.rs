@@ -95,33 +95,7 @@ enum Command {
 enum LivenessCommand {
     /// Create a session and stream a camera, a video file, a folder of images, or one image
     /// repeated.
-    Stream {
-        /// Video file (any format OpenCV/FFmpeg reads) or folder of JPEG/PNG images.
-        #[arg(required_unless_present = "camera", conflicts_with = "camera")]
-        source: Option<PathBuf>,
-        /// Stream from a camera instead (0: the first), following the challenges live.
-        #[arg(long)]
-        camera: Option<i32>,
-        /// Send frames at the source's frame rate, as a camera would (default: as fast as the
-        /// server answers them).
-        #[arg(long)]
-        realtime: bool,
-        /// Frame rate for image folders and repeated images (videos use their own).
-        #[arg(long)]
-        fps: Option<f64>,
-        /// Send SOURCE (an image) this many times: a still photo held to the camera.
-        #[arg(long)]
-        repeat: Option<u32>,
-        /// Stop after this many frames.
-        #[arg(long)]
-        max_frames: Option<u32>,
-        /// Audit images to keep (0-4).
-        #[arg(long, default_value_t = 0)]
-        audit_images: i32,
-        /// Print every feedback message, not only changes of hint.
-        #[arg(long, short)]
-        verbose: bool,
-    },
+    Stream(StreamArgs),
     /// Print a session's result.
     Result { session_id: String },
     /// Verify a session's result (consumes it).
@@ -130,6 +104,35 @@ enum LivenessCommand {
         #[arg(long)]
         threshold: Option<f32>,
     },
+}
+
+#[derive(clap::Args)]
+struct StreamArgs {
+    /// Video file (any format OpenCV/FFmpeg reads) or folder of JPEG/PNG images.
+    #[arg(required_unless_present = "camera", conflicts_with = "camera")]
+    source: Option<PathBuf>,
+    /// Stream from a camera instead (0: the first), following the challenges live.
+    #[arg(long)]
+    camera: Option<i32>,
+    /// Send frames at the source's frame rate, as a camera would (default: as fast as the
+    /// server answers them).
+    #[arg(long)]
+    realtime: bool,
+    /// Frame rate for image folders and repeated images (videos use their own).
+    #[arg(long)]
+    fps: Option<f64>,
+    /// Send SOURCE (an image) this many times: a still photo held to the camera.
+    #[arg(long)]
+    repeat: Option<u32>,
+    /// Stop after this many frames.
+    #[arg(long)]
+    max_frames: Option<u32>,
+    /// Audit images to keep (0-4).
+    #[arg(long, default_value_t = 0)]
+    audit_images: i32,
+    /// Print every feedback message, not only changes of hint.
+    #[arg(long, short)]
+    verbose: bool,
 }
 
 #[tokio::main]
@@ -280,72 +283,7 @@ async fn liveness(
     command: LivenessCommand,
 ) -> Result<ExitCode, livegate_cli::ClientError> {
     match command {
-        LivenessCommand::Stream {
-            source,
-            camera,
-            realtime,
-            fps,
-            repeat,
-            max_frames,
-            audit_images,
-            verbose,
-        } => {
-            let frames = match (camera, source, repeat) {
-                (Some(index), _, _) => FrameSource::camera(index)?,
-                (None, Some(source), Some(n)) => {
-                    FrameSource::still(&source, n, fps.unwrap_or(15.0))?
-                }
-                (None, Some(source), None) => FrameSource::open(&source, fps)?,
-                (None, None, _) => unreachable!("clap requires a source without --camera"),
-            };
-            // A camera delivers frames in real time: send each as it comes.
-            let realtime = realtime || frames.is_live();
-            let session = create_session(&mut client, audit_images).await?;
-            if !json {
-                println!("session {}", session.session_id);
-            }
-            let options = StreamOptions {
-                pacing: if realtime {
-                    Pacing::Realtime
-                } else {
-                    Pacing::Lockstep
-                },
-                max_frames,
-                ..Default::default()
-            };
-            let mut progress = Progress::new(verbose);
-            let report = stream(
-                &mut client,
-                &session.session_id,
-                &session.stream_token,
-                frames,
-                &options,
-                |m| {
-                    if !json {
-                        progress.show(m)
-                    }
-                },
-            )
-            .await?;
-            if json {
-                println!("{}", output::stream(&report));
-            } else {
-                if let Some(v) = &report.verdict {
-                    println!(
-                        "verdict: {} (confidence {:.2}) {}",
-                        if v.is_live { "LIVE" } else { "NOT LIVE" },
-                        v.confidence,
-                        v.message
-                    );
-                }
-                println!(
-                    "{} frames sent, {} analysed",
-                    report.frames_sent,
-                    report.feedback.len()
-                );
-            }
-            Ok(exit(report.verdict.is_some_and(|v| v.is_live)))
-        }
+        LivenessCommand::Stream(args) => stream_command(&mut client, json, args).await,
         LivenessCommand::Result { session_id } => {
             let r = client
                 .get_session_result(pb::GetSessionResultRequest { session_id })
@@ -355,8 +293,10 @@ async fn liveness(
                 println!("{}", output::result(&r));
             } else {
                 println!(
-                    "status {:?}, live {}, confidence {:.2}, reference image {} bytes, {} audit images: {}",
-                    pb::SessionStatus::try_from(r.status).unwrap_or_default(),
+                    "status {}, live {}, confidence {:.2}, reference image {} bytes, {} audit images: {}",
+                    pb::SessionStatus::try_from(r.status)
+                        .unwrap_or_default()
+                        .api_name(),
                     r.is_live,
                     r.confidence,
                     r.reference_image.len(),
@@ -378,14 +318,8 @@ async fn liveness(
                 .await?
                 .into_inner();
             if json {
-                println!(
-                    "{}",
-                    serde_json::json!({
-                        "sessionId": r.session_id,
-                        "isLive": r.is_live,
-                        "confidence": r.confidence,
-                    })
-                );
+                let verified = livegate_proto::rest::VerifyResponse::from(r);
+                println!("{}", serde_json::json!(verified));
             } else {
                 println!(
                     "verified: live {}, confidence {:.2}",
@@ -395,6 +329,77 @@ async fn liveness(
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `stream`: a new session, the source streamed into it, the verdict.
+async fn stream_command(
+    client: &mut livegate_cli::Client,
+    json: bool,
+    args: StreamArgs,
+) -> Result<ExitCode, livegate_cli::ClientError> {
+    let StreamArgs {
+        source,
+        camera,
+        realtime,
+        fps,
+        repeat,
+        max_frames,
+        audit_images,
+        verbose,
+    } = args;
+    let frames = match (camera, source, repeat) {
+        (Some(index), _, _) => FrameSource::camera(index)?,
+        (None, Some(source), Some(n)) => FrameSource::still(&source, n, fps.unwrap_or(15.0))?,
+        (None, Some(source), None) => FrameSource::open(&source, fps)?,
+        (None, None, _) => unreachable!("clap requires a source without --camera"),
+    };
+    // A camera delivers frames in real time: send each as it comes.
+    let realtime = realtime || frames.is_live();
+    let session = create_session(client, audit_images).await?;
+    if !json {
+        println!("session {}", session.session_id);
+    }
+    let options = StreamOptions {
+        pacing: if realtime {
+            Pacing::Realtime
+        } else {
+            Pacing::Lockstep
+        },
+        max_frames,
+        ..Default::default()
+    };
+    let mut progress = Progress::new(verbose);
+    let report = stream(
+        client,
+        &session.session_id,
+        &session.stream_token,
+        frames,
+        &options,
+        |m| {
+            if !json {
+                progress.show(m)
+            }
+        },
+    )
+    .await?;
+    if json {
+        println!("{}", output::stream(&report));
+    } else {
+        if let Some(v) = &report.verdict {
+            println!(
+                "verdict: {} (confidence {:.2}) {}",
+                if v.is_live { "LIVE" } else { "NOT LIVE" },
+                v.confidence,
+                v.message
+            );
+        }
+        println!(
+            "{} frames sent, {} analysed",
+            report.frames_sent,
+            report.feedback.len()
+        );
+    }
+    Ok(exit(report.verdict.is_some_and(|v| v.is_live)))
 }
 
 /// What the stream prints as it goes. On a terminal (and without `--verbose`) the current step

@@ -67,19 +67,8 @@ pub async fn run_session(
     let created = livegate_cli::create_session(client, 0).await?;
     let mut subject = species.subject(seed)?;
     let (tx, rx) = mpsc::channel(4);
-    tx.send(pb::StreamSessionRequest {
-        message: Some(In::Start(pb::StreamStart {
-            session_id: created.session_id.clone(),
-            stream_token: created.stream_token.clone(),
-            client: Some(pb::ClientInfo {
-                device: format!("livegate-pad {}", species.name()),
-                fps: subject.fps() as f32,
-                can_show_colour: light,
-                ..Default::default()
-            }),
-        })),
-    })
-    .await?;
+    tx.send(start_request(&created, species, subject.fps(), light))
+        .await?;
     let mut responses = client
         .stream_session(ReceiverStream::new(rx))
         .await?
@@ -90,39 +79,18 @@ pub async fn run_session(
     // Read until the server waits for a frame (it has answered the last one), then send one.
     let mut awaiting_answer = false;
     let mut sending = true;
-    // A light step being shown: (challenge index, its colours, when the first was shown).
-    let mut showing: Option<(u32, Vec<pb::LightFlash>, Option<i64>)> = None;
+    // A light step being shown.
+    let mut showing: Option<LightShow> = None;
     loop {
         if sending && !awaiting_answer {
             let Some(shot) = tokio::task::block_in_place(|| subject.next(asked))? else {
                 return Err("the subject ran out of frames before the verdict".into());
             };
             let mut image = shot.image;
-            if let Some((index, flashes, start)) = &mut showing {
-                let start = *start.get_or_insert(shot.timestamp_ms);
-                let mut t = start;
-                let mut on = None;
-                let mut shown = Vec::new();
-                for f in flashes.iter() {
-                    let end = t + f.duration_ms as i64;
-                    if (t..end).contains(&shot.timestamp_ms) {
-                        on = Some(livegate_server::convert::rgb_bytes(f.rgb));
-                    }
-                    shown.push(pb::ShownFlash {
-                        rgb: f.rgb,
-                        start_ms: t,
-                        end_ms: end,
-                    });
-                    t = end;
-                }
-                if let Some(rgb) = on {
-                    image = apply(&image, rgb, subject.light_response())?;
-                } else if shot.timestamp_ms >= t {
+            match showing.as_mut().map(|s| s.at(shot.timestamp_ms)) {
+                Some(LightAt::On(rgb)) => image = apply(&image, rgb, subject.light_response())?,
+                Some(LightAt::Over(report)) => {
                     // The sequence has played: say what was shown, as the page does.
-                    let report = pb::LightShown {
-                        challenge_index: *index,
-                        flashes: shown,
-                    };
                     showing = None;
                     tx.send(pb::StreamSessionRequest {
                         message: Some(In::LightShown(report)),
@@ -130,16 +98,9 @@ pub async fn run_session(
                     .await
                     .ok();
                 }
+                Some(LightAt::Between) | None => {}
             }
-            let jpeg = livegate_engine::frame::encode_jpeg(&image, 90)?;
-            let frame = pb::Frame {
-                timestamp_ms: shot.timestamp_ms,
-                encoding: pb::FrameEncoding::Jpeg as i32,
-                width: image.cols() as u32,
-                height: image.rows() as u32,
-                rotation: 0,
-                data: jpeg,
-            };
+            let frame = frame_message(&image, shot.timestamp_ms)?;
             if tx
                 .send(pb::StreamSessionRequest {
                     message: Some(In::Frame(frame)),
@@ -171,7 +132,11 @@ pub async fn run_session(
             Some(Out::Challenge(c)) => {
                 asked = step(c.kind);
                 if !c.light_sequence.is_empty() {
-                    showing = Some((c.index, c.light_sequence, None));
+                    showing = Some(LightShow {
+                        index: c.index,
+                        flashes: c.light_sequence,
+                        start_ms: None,
+                    });
                 }
             }
             Some(Out::Feedback(_)) => awaiting_answer = false,
@@ -190,6 +155,89 @@ pub async fn run_session(
                 });
             }
             None => {}
+        }
+    }
+}
+
+/// The `start` message of a session for `species`.
+fn start_request(
+    created: &pb::CreateSessionResponse,
+    species: Species,
+    fps: f64,
+    light: bool,
+) -> pb::StreamSessionRequest {
+    pb::StreamSessionRequest {
+        message: Some(In::Start(pb::StreamStart {
+            session_id: created.session_id.clone(),
+            stream_token: created.stream_token.clone(),
+            client: Some(pb::ClientInfo {
+                device: format!("livegate-pad {}", species.name()),
+                fps: fps as f32,
+                can_show_colour: light,
+                ..Default::default()
+            }),
+        })),
+    }
+}
+
+/// A picture of the subject as the protocol's frame, a JPEG as a camera app sends it.
+fn frame_message(
+    image: &opencv::core::Mat,
+    timestamp_ms: i64,
+) -> Result<pb::Frame, livegate_engine::EngineError> {
+    Ok(pb::Frame {
+        timestamp_ms,
+        encoding: pb::FrameEncoding::Jpeg as i32,
+        width: image.cols() as u32,
+        height: image.rows() as u32,
+        rotation: 0,
+        data: livegate_engine::frame::encode_jpeg(image, 90)?,
+    })
+}
+
+/// A light step's colours as the subject's screen shows them, from its first frame on.
+struct LightShow {
+    index: u32,
+    flashes: Vec<pb::LightFlash>,
+    /// When the first colour was shown.
+    start_ms: Option<i64>,
+}
+
+/// What the screen shows at a moment of a light step.
+enum LightAt {
+    /// This colour (0xRRGGBB as bytes).
+    On([u8; 3]),
+    /// Nothing any more: the sequence has played, and this is what the client reports.
+    Over(pb::LightShown),
+    /// Nothing yet (a frame older than the first colour's).
+    Between,
+}
+
+impl LightShow {
+    fn at(&mut self, timestamp_ms: i64) -> LightAt {
+        let start = *self.start_ms.get_or_insert(timestamp_ms);
+        let mut t = start;
+        let mut shown = Vec::new();
+        let mut on = None;
+        for f in &self.flashes {
+            let end = t + f.duration_ms as i64;
+            if (t..end).contains(&timestamp_ms) {
+                on = Some(livegate_server::convert::rgb_bytes(f.rgb));
+            }
+            shown.push(pb::ShownFlash {
+                rgb: f.rgb,
+                start_ms: t,
+                end_ms: end,
+            });
+            t = end;
+        }
+        match on {
+            Some(rgb) => LightAt::On(rgb),
+            None if timestamp_ms >= t => LightAt::Over(pb::LightShown {
+                challenge_index: self.index,
+                flashes: shown,
+            }),
+            None => LightAt::Between,
         }
     }
 }

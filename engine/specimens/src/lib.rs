@@ -98,7 +98,8 @@ pub fn specimen(style: Style, seed: u64, portrait: &Mat) -> opencv::Result<Speci
     specimen_with(style, seed, portrait, Fault::None)
 }
 
-/// [`specimen`] with a deliberate fault.
+/// [`specimen`] with a deliberate fault. (Long as a card is: it draws each of the card's parts
+/// in turn, top to bottom, so that the drawing reads like the layout it makes.)
 pub fn specimen_with(
     style: Style,
     seed: u64,

@@ -153,23 +153,53 @@ pub struct Fusion {
     pub all_steps_done: bool,
 }
 
+/// The verdict's confidence: the product of one factor per kind of evidence (each 1.0 when it
+/// says nothing against the attempt), and the reasons each names, in the order they are weighed.
 pub fn fuse(e: &EvidenceReport) -> Fusion {
     let mut reasons = Vec::new();
+    let challenge = challenge_factor(e, &mut reasons);
+    let (parallax, light) = physical_factors(e, &mut reasons);
+    let continuity = continuity_factor(e, &mut reasons);
+    let injection = injection_factor(e, &mut reasons);
+    let screen = screen_factor(e, &mut reasons);
+    let texture = e.antispoof_depth.map_or(1.0, |d| {
+        1.0 - 0.04 * (1.0 - (d / texture::ANTISPOOF_REAL).min(1.0)).max(0.0)
+    });
+    let quality = if e.frames_with_face > 0
+        && (e.usable_frames as f32) < MIN_USABLE_FRACTION * e.frames_with_face as f32
+    {
+        reasons.push(VerdictReason::LowQuality);
+        0.85
+    } else {
+        1.0
+    };
+    let confidence =
+        100.0 * challenge * parallax * light * continuity * injection * screen * texture * quality;
+    Fusion {
+        confidence: (confidence * 100.0).round() / 100.0,
+        reasons,
+        all_steps_done: e.steps.iter().all(|s| s.1),
+    }
+}
+
+/// The steps: each done counts 0.95 plus up to 0.05 for its margin; a missed one nothing.
+fn challenge_factor(e: &EvidenceReport, reasons: &mut Vec<VerdictReason>) -> f32 {
     let total = e.steps.len().max(1) as f32;
-    let challenge = e
-        .steps
-        .iter()
-        .map(|&(_, done, margin)| if done { 0.95 + 0.05 * margin } else { 0.0 })
-        .sum::<f32>()
-        / total;
-    let all_steps_done = e.steps.iter().all(|s| s.1);
     if e.steps.iter().any(|s| s.0 == ChallengeKind::Blink && !s.1) {
         reasons.push(VerdictReason::NoBlink);
     }
+    e.steps
+        .iter()
+        .map(|&(_, done, margin)| if done { 0.95 + 0.05 * margin } else { 0.0 })
+        .sum::<f32>()
+        / total
+}
 
-    // A physical signal counts only where its step was done: parallax needs a head rotation,
-    // light reflection a light step shown as asked. Below the midpoint it names its reason; a
-    // signal with a `weak` reason names that between the midpoint and the live level.
+/// Parallax and light reflection. A physical signal counts only where its step was done:
+/// parallax needs a head rotation, light reflection a light step shown as asked. Below the
+/// midpoint it names its reason; a signal with a `weak` reason names that between the midpoint
+/// and the live level.
+fn physical_factors(e: &EvidenceReport, reasons: &mut Vec<VerdictReason>) -> (f32, f32) {
     let mut physical = |done: bool,
                         value: f32,
                         (flat, live): (f32, f32),
@@ -200,7 +230,11 @@ pub fn fuse(e: &EvidenceReport) -> Fusion {
         VerdictReason::NoLightReflection,
         Some(VerdictReason::WeakLightReflection),
     );
+    (parallax, light)
+}
 
+/// One person throughout: the same face as at the start, and alone in the picture.
+fn continuity_factor(e: &EvidenceReport, reasons: &mut Vec<VerdictReason>) -> f32 {
     let mut continuity = 1.0;
     if e.identity_min_cosine < e.identity_threshold {
         reasons.push(VerdictReason::FaceChanged);
@@ -210,7 +244,11 @@ pub fn fuse(e: &EvidenceReport) -> Fusion {
         reasons.push(VerdictReason::MultipleFaces);
         continuity *= 0.5;
     }
+    continuity
+}
 
+/// Frames that are not a camera's: repeated, or timed as no camera times them.
+fn injection_factor(e: &EvidenceReport, reasons: &mut Vec<VerdictReason>) -> f32 {
     let mut injection = 1.0;
     if e.injection.frozen() {
         reasons.push(VerdictReason::FrozenFrames);
@@ -220,7 +258,11 @@ pub fn fuse(e: &EvidenceReport) -> Fusion {
         reasons.push(VerdictReason::InjectionSuspected);
         injection *= 0.3;
     }
+    injection
+}
 
+/// A screen in front of the camera: its moiré, and a device's outline around the face.
+fn screen_factor(e: &EvidenceReport, reasons: &mut Vec<VerdictReason>) -> f32 {
     let mut screen = match e.screen {
         Some(s) if s.moire > MOIRE_SCREEN => {
             reasons.push(VerdictReason::ScreenSuspected);
@@ -232,26 +274,7 @@ pub fn fuse(e: &EvidenceReport) -> Fusion {
         reasons.push(VerdictReason::DeviceOutline);
         screen *= 0.6;
     }
-    let texture = e.antispoof_depth.map_or(1.0, |d| {
-        1.0 - 0.04 * (1.0 - (d / texture::ANTISPOOF_REAL).min(1.0)).max(0.0)
-    });
-
-    let quality = if e.frames_with_face > 0
-        && (e.usable_frames as f32) < MIN_USABLE_FRACTION * e.frames_with_face as f32
-    {
-        reasons.push(VerdictReason::LowQuality);
-        0.85
-    } else {
-        1.0
-    };
-
-    let confidence =
-        100.0 * challenge * parallax * light * continuity * injection * screen * texture * quality;
-    Fusion {
-        confidence: (confidence * 100.0).round() / 100.0,
-        reasons,
-        all_steps_done,
-    }
+    screen
 }
 
 #[cfg(test)]

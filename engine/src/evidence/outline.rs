@@ -147,6 +147,28 @@ pub fn face_is_framed(bgr: &Mat, face: &Rect) -> Result<Option<bool>, EngineErro
         return Ok(None);
     }
     let scale = (WORK_FACE_WIDTH / fw).min(1.0);
+    let lines = straight_edges(bgr, roi, scale, fw * scale)?;
+    // The face box in the working image.
+    let x0 = (face.x - roi.x as f32) * scale;
+    let y0 = (face.y - roi.y as f32) * scale;
+    let segments = lines.iter().map(|l| Segment {
+        a: (l[0] as f32, l[1] as f32),
+        b: (l[2] as f32, l[3] as f32),
+    });
+    Ok(Some(frames_box(
+        segments,
+        (x0, y0),
+        (fw * scale, fh * scale),
+    )))
+}
+
+/// Long straight edges in `roi` of the frame, scaled by `scale`, where a face is `w` wide.
+fn straight_edges(
+    bgr: &Mat,
+    roi: opencv::core::Rect,
+    scale: f32,
+    w: f32,
+) -> Result<Vector<Vec4i>, EngineError> {
     let mut grey = Mat::default();
     imgproc::cvt_color_def(&Mat::roi(bgr, roi)?, &mut grey, imgproc::COLOR_BGR2GRAY)?;
     let mut small = Mat::default();
@@ -162,7 +184,6 @@ pub fn face_is_framed(bgr: &Mat, face: &Rect) -> Result<Option<bool>, EngineErro
     imgproc::gaussian_blur_def(&small, &mut blurred, Size::new(3, 3), 0.0)?;
     let mut edges = Mat::default();
     imgproc::canny_def(&blurred, &mut edges, 40.0, 120.0)?;
-    let (w, h) = (fw * scale, fh * scale);
     let mut lines = Vector::<Vec4i>::new();
     imgproc::hough_lines_p(
         &edges,
@@ -173,14 +194,17 @@ pub fn face_is_framed(bgr: &Mat, face: &Rect) -> Result<Option<bool>, EngineErro
         (0.9 * w) as f64,
         (0.15 * w) as f64,
     )?;
-    // The face box in the working image.
-    let x0 = (face.x - roi.x as f32) * scale;
-    let y0 = (face.y - roi.y as f32) * scale;
+    Ok(lines)
+}
+
+/// Whether the segments close a frame round the box at `(x0, y0)` of size `(w, h)`: a bottom
+/// edge under the chin across the face's width, met by an edge beside each side.
+fn frames_box(
+    segments: impl Iterator<Item = Segment>,
+    (x0, y0): (f32, f32),
+    (w, h): (f32, f32),
+) -> bool {
     let (x1, y1) = (x0 + w, y0 + h);
-    let segments = lines.iter().map(|l| Segment {
-        a: (l[0] as f32, l[1] as f32),
-        b: (l[2] as f32, l[3] as f32),
-    });
     let (mut bottoms, mut lefts, mut rights) = (Vec::new(), Vec::new(), Vec::new());
     for s in segments {
         let tilt = s.tilt_from_horizontal();
@@ -209,10 +233,9 @@ pub fn face_is_framed(bgr: &Mat, face: &Rect) -> Result<Option<bool>, EngineErro
         let reaches = bx0 <= side_x + tx && bx1 >= side_x - tx;
         reaches && side.y_range().1 >= bottom.mid().1 - ty
     };
-    let framed = bottoms
+    bottoms
         .iter()
-        .any(|b| lefts.iter().any(|l| meets(l, b)) && rights.iter().any(|r| meets(r, b)));
-    Ok(Some(framed))
+        .any(|b| lefts.iter().any(|l| meets(l, b)) && rights.iter().any(|r| meets(r, b)))
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use opencv::imgproc;
 use opencv::prelude::*;
 use opencv::text::OCRTesseract;
 
-use super::glyphs::{GlyphMatcher, OCR_B_FONT, best_match};
+use super::glyphs::{CellScores, GlyphMatcher, OCR_B_FONT, best_match};
 use super::mrz::{self, MrzData, MrzFormat};
 use livegate_engine::error::EngineError;
 
@@ -57,60 +57,8 @@ impl ZoneReader {
     /// The zone of a flattened document, parsed and checked; None when the document has no
     /// zone that could be found and cut into cells.
     pub fn read(&mut self, document: &Mat, today_yy: u32) -> Result<Option<MrzData>, EngineError> {
-        let scale = WIDTH as f64 / document.cols().max(1) as f64;
-        let mut grey = Mat::default();
-        imgproc::cvt_color_def(document, &mut grey, imgproc::COLOR_BGR2GRAY)?;
-        let mut sized = Mat::default();
-        imgproc::resize(
-            &grey,
-            &mut sized,
-            Size::default(),
-            scale,
-            scale,
-            imgproc::INTER_AREA,
-        )?;
-        let mut ink = Mat::default();
-        imgproc::adaptive_threshold(
-            &sized,
-            &mut ink,
-            255.0,
-            imgproc::ADAPTIVE_THRESH_MEAN_C,
-            imgproc::THRESH_BINARY_INV,
-            31,
-            30.0,
-        )?;
-        // The flattened document's own edges (and a sliver of the table beyond them) are not
-        // print: a frame of paper colour keeps them from joining the zone's last line.
-        let (w, h) = (ink.cols(), ink.rows());
-        for r in [
-            Rect::new(0, 0, w, EDGE),
-            Rect::new(0, h - EDGE, w, EDGE),
-            Rect::new(0, 0, EDGE, h),
-            Rect::new(w - EDGE, 0, EDGE, h),
-        ] {
-            imgproc::rectangle(&mut ink, r, Scalar::all(0.0), -1, imgproc::LINE_8, 0)?;
-        }
-        let lines = zone_lines(&ink)?;
-        let Some(formats) = Some(MrzFormat::with_lines(lines.len())).filter(|f| !f.is_empty())
-        else {
-            return Ok(None);
-        };
-        // Each layout the line count allows is cut into cells; the one whose cells sit on the
-        // glyphs best is read.
-        let mut best: Option<(f32, MrzFormat, Vec<LineCells>)> = None;
-        for &format in formats {
-            let n = format.shape().1;
-            let cells: Option<Vec<LineCells>> = lines
-                .iter()
-                .map(|r| LineCells::cut(&ink, *r, n))
-                .collect::<Result<Option<_>, _>>()?;
-            let Some(cells) = cells else { continue };
-            let fit = cells.iter().map(|c| c.registration).sum::<f32>() / cells.len() as f32;
-            if best.as_ref().is_none_or(|(f, _, _)| fit > *f) {
-                best = Some((fit, format, cells));
-            }
-        }
-        let Some((_, format, cells)) = best else {
+        let (sized, ink) = ink_of(document)?;
+        let Some((format, cells)) = best_layout(&ink)? else {
             return Ok(None);
         };
         let mut text = Vec::new();
@@ -135,50 +83,9 @@ impl ZoneReader {
                 .collect();
             shapes.push(glyphs.read_line(&sized, &rects)?);
         }
-        let mut second: Vec<Vec<u8>> = shapes
-            .iter()
-            .zip(&cells)
-            .map(|(scores, line)| {
-                scores
-                    .iter()
-                    .zip(&line.filler)
-                    .map(|(s, filler)| match s.as_ref().and_then(best_match) {
-                        _ if *filler => b'<',
-                        Some((c, _)) => c as u8,
-                        None => b'?',
-                    })
-                    .collect()
-            })
-            .collect();
-        // Check digits cannot tell G from 6, L from 1 or S from 8 (their values differ by a
-        // multiple of 10): where the two readings disagree by such a pair, a passing check says
-        // nothing, so the shapes settle it. The shape reading's character stands when it matches
-        // the cell clearly better than Tesseract's; otherwise Tesseract's does (the two glyphs
-        // are then too alike in this print to tell apart, and Tesseract reads with context).
-        // Both readings then carry the settled character, so the checks weigh only the
-        // disagreements they can see.
+        let mut second = shape_text(&shapes, &cells);
         let mut text: Vec<Vec<u8>> = text.into_iter().map(String::into_bytes).collect();
-        for (l, scores) in shapes.iter().enumerate() {
-            for (i, scores) in scores.iter().enumerate() {
-                let (Some(&a), Some(&b)) = (text[l].get(i), second[l].get(i)) else {
-                    continue;
-                };
-                if !mrz::check_blind(a, b) {
-                    continue;
-                }
-                let score = |c: u8| {
-                    scores
-                        .iter()
-                        .flatten()
-                        .find(|(d, _)| *d == c as char)
-                        .map(|s| s.1)
-                };
-                let margin = score(b).unwrap_or(1.0) - score(a).unwrap_or(-1.0);
-                let settled = if margin >= SHAPE_SETTLES_MARGIN { b } else { a };
-                text[l][i] = settled;
-                second[l][i] = settled;
-            }
-        }
+        settle_check_blind_pairs(&mut text, &mut second, &shapes);
         let lines = |bytes: Vec<Vec<u8>>| -> Vec<String> {
             bytes
                 .into_iter()
@@ -343,6 +250,118 @@ const SHAPE_SETTLES_MARGIN: f32 = 0.1;
 /// Most positions where two readings of a zone may differ for [`reconcile`] to weigh them:
 /// 2^10 parses at most, and beyond that many differences neither reading is trustworthy.
 const MAX_DISAGREEMENTS: usize = 10;
+
+/// The document in grey at the zone reader's width, and its ink (dark print, white on black).
+fn ink_of(document: &Mat) -> Result<(Mat, Mat), EngineError> {
+    let scale = WIDTH as f64 / document.cols().max(1) as f64;
+    let mut grey = Mat::default();
+    imgproc::cvt_color_def(document, &mut grey, imgproc::COLOR_BGR2GRAY)?;
+    let mut sized = Mat::default();
+    imgproc::resize(
+        &grey,
+        &mut sized,
+        Size::default(),
+        scale,
+        scale,
+        imgproc::INTER_AREA,
+    )?;
+    let mut ink = Mat::default();
+    imgproc::adaptive_threshold(
+        &sized,
+        &mut ink,
+        255.0,
+        imgproc::ADAPTIVE_THRESH_MEAN_C,
+        imgproc::THRESH_BINARY_INV,
+        31,
+        30.0,
+    )?;
+    // The flattened document's own edges (and a sliver of the table beyond them) are not
+    // print: a frame of paper colour keeps them from joining the zone's last line.
+    let (w, h) = (ink.cols(), ink.rows());
+    for r in [
+        Rect::new(0, 0, w, EDGE),
+        Rect::new(0, h - EDGE, w, EDGE),
+        Rect::new(0, 0, EDGE, h),
+        Rect::new(w - EDGE, 0, EDGE, h),
+    ] {
+        imgproc::rectangle(&mut ink, r, Scalar::all(0.0), -1, imgproc::LINE_8, 0)?;
+    }
+    Ok((sized, ink))
+}
+
+/// The zone's lines cut into cells by the layout that fits them best: each layout the line count
+/// allows is tried, and the one whose cells sit on the glyphs best is kept.
+fn best_layout(ink: &Mat) -> Result<Option<(MrzFormat, Vec<LineCells>)>, EngineError> {
+    let lines = zone_lines(ink)?;
+    let formats = MrzFormat::with_lines(lines.len());
+    let mut best: Option<(f32, MrzFormat, Vec<LineCells>)> = None;
+    for &format in formats {
+        let n = format.shape().1;
+        let cells: Option<Vec<LineCells>> = lines
+            .iter()
+            .map(|r| LineCells::cut(ink, *r, n))
+            .collect::<Result<Option<_>, _>>()?;
+        let Some(cells) = cells else { continue };
+        let fit = cells.iter().map(|c| c.registration).sum::<f32>() / cells.len() as f32;
+        if best.as_ref().is_none_or(|(f, _, _)| fit > *f) {
+            best = Some((fit, format, cells));
+        }
+    }
+    Ok(best.map(|(_, format, cells)| (format, cells)))
+}
+
+/// The shape reading as text: each cell's best match, `<` for fillers, `?` where no glyph fits.
+fn shape_text(shapes: &[Vec<Option<CellScores>>], cells: &[LineCells]) -> Vec<Vec<u8>> {
+    shapes
+        .iter()
+        .zip(cells)
+        .map(|(scores, line)| {
+            scores
+                .iter()
+                .zip(&line.filler)
+                .map(|(s, filler)| match s.as_ref().and_then(best_match) {
+                    _ if *filler => b'<',
+                    Some((c, _)) => c as u8,
+                    None => b'?',
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Check digits cannot tell G from 6, L from 1 or S from 8 (their values differ by a multiple of
+/// 10): where the two readings disagree by such a pair, a passing check says nothing, so the
+/// shapes settle it. The shape reading's character stands when it matches the cell clearly
+/// better than Tesseract's; otherwise Tesseract's does (the two glyphs are then too alike in
+/// this print to tell apart, and Tesseract reads with context). Both readings then carry the
+/// settled character, so the checks weigh only the disagreements they can see.
+fn settle_check_blind_pairs(
+    text: &mut [Vec<u8>],
+    second: &mut [Vec<u8>],
+    shapes: &[Vec<Option<CellScores>>],
+) {
+    for (l, scores) in shapes.iter().enumerate() {
+        for (i, scores) in scores.iter().enumerate() {
+            let (Some(&a), Some(&b)) = (text[l].get(i), second[l].get(i)) else {
+                continue;
+            };
+            if !mrz::check_blind(a, b) {
+                continue;
+            }
+            let score = |c: u8| {
+                scores
+                    .iter()
+                    .flatten()
+                    .find(|(d, _)| *d == c as char)
+                    .map(|s| s.1)
+            };
+            let margin = score(b).unwrap_or(1.0) - score(a).unwrap_or(-1.0);
+            let settled = if margin >= SHAPE_SETTLES_MARGIN { b } else { a };
+            text[l][i] = settled;
+            second[l][i] = settled;
+        }
+    }
+}
 
 /// The zone two independent readings agree on, where the check digits settle every
 /// disagreement: each combination of their differing characters is parsed, and the answer is
