@@ -161,17 +161,24 @@ impl ApiError {
     }
 }
 
+/// A handler's error as the call's status, counted in the error metric.
 impl From<ApiError> for Status {
     fn from(e: ApiError) -> Status {
-        let code = e.code();
-        metrics().error(code);
-        let details = ErrorDetails::with_error_info(
-            code.api_name(),
-            ERROR_DOMAIN,
-            [("errorCode".to_string(), (code as i32).to_string())],
-        );
-        Status::with_error_details(e.grpc_code(), e.to_string(), details)
+        metrics().error(e.code());
+        status_of(&e)
     }
+}
+
+/// `e` as a gRPC status with our ErrorInfo, not counted: for an error already counted where it
+/// arose (a stream's end, counted by the driver whether or not its client is still there).
+pub fn status_of(e: &ApiError) -> Status {
+    let code = e.code();
+    let details = ErrorDetails::with_error_info(
+        code.api_name(),
+        ERROR_DOMAIN,
+        [("errorCode".to_string(), (code as i32).to_string())],
+    );
+    Status::with_error_details(e.grpc_code(), e.to_string(), details)
 }
 
 /// The HTTP status for a code: the seed's for its codes (1006–1011, 5001).

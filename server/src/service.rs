@@ -69,8 +69,10 @@ impl Liveness for LivenessService {
         // does not read, instead of buffering without bound.
         let (tx, rx) = mpsc::channel(16);
         stream::spawn(self.state.clone(), session, client, inbound, tx);
-        // The driver's error (the stream's last item) becomes the call's status here.
-        let responses = ReceiverStream::new(rx).map(|item| item.map_err(Status::from));
+        // The driver's error (the stream's last item, counted by the driver) becomes the
+        // call's status here.
+        let responses =
+            ReceiverStream::new(rx).map(|item| item.map_err(|e| crate::error::status_of(&e)));
         Ok(Response::new(Box::pin(responses)))
     }
 

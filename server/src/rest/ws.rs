@@ -122,7 +122,7 @@ async fn serve(state: AppState, session_id: String, socket: WebSocket) {
                 }
             }
             Err(e) => {
-                metrics().error(e.code());
+                // Counted by the driver.
                 close_with_error(&mut sink, e.code(), &e.to_string()).await;
                 closing_handshake(reader).await;
                 return;

@@ -38,8 +38,10 @@ impl EventSender {
             .await;
     }
 
-    /// Ends the stream with `error`, which each transport words its own way.
+    /// Ends the stream with `error`, which each transport words its own way. Counted here,
+    /// once, whether or not the client is still there to read it.
     pub async fn fail(&self, error: ApiError) {
+        metrics().error(error.code());
         let _ = self.out.send(Err(error)).await;
     }
 
