@@ -67,9 +67,12 @@ async fn slow_connections_past_the_cap_leave_health_and_sessions_served() {
             slow.push(conn);
         }
     }
-    // Watched all at once, so the held ones' wait does not eat into their deadline.
+    // Watched all at once, so the held ones' wait does not eat into their deadline. Refused
+    // ones are closed on arrival, held ones at the 5 s handshake deadline: 3 s tells them apart
+    // with room for a loaded machine (this binary runs the other API tests beside this one, and
+    // a 1 s window once saw a refused connection still open).
     let watched = futures_util::future::join_all(slow.into_iter().map(|mut conn| async move {
-        let closed = closed_within(&mut conn, Duration::from_secs(1)).await;
+        let closed = closed_within(&mut conn, Duration::from_secs(3)).await;
         (closed, conn)
     }))
     .await;
