@@ -568,15 +568,12 @@ impl EyeSchedule {
 }
 
 /// A kind by its name, as people write it: any case, `-` for `_` (`move-closer`, `MOVE_CLOSER`).
-/// `COME_CLOSER` is MOVE_CLOSER's name before December 2026.
+/// (Retired names are the API's to read: `livegate_proto::names`.)
 impl std::str::FromStr for ChallengeKind {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, String> {
         let wanted = text.trim().to_ascii_uppercase().replace('-', "_");
-        if wanted == "COME_CLOSER" {
-            return Ok(ChallengeKind::MoveCloser);
-        }
         ChallengeKind::ALL
             .into_iter()
             .chain([ChallengeKind::Light])
