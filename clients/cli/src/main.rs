@@ -238,7 +238,7 @@ async fn compare(
             if !issues.is_empty() {
                 println!(
                     "{picture} picture unfit for matching: {} (take another)",
-                    output::issue_names(issues).join(", ")
+                    livegate_proto::rest::issue_names(issues).join(", ")
                 );
             }
         }

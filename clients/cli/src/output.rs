@@ -10,11 +10,6 @@ pub fn compare(r: &pb::CompareFacesResponse) -> Value {
     json!(rest::CompareFacesResponse::from(r.clone()))
 }
 
-/// The API names of `PictureIssue` values (`EYE_COVERED`, ...), as REST gives them.
-pub fn issue_names(issues: &[i32]) -> Vec<String> {
-    rest::issue_names(issues)
-}
-
 pub fn kyc(r: &pb::AnalyzeIdentityResponse) -> Value {
     json!(rest::KycResponse::from(r.clone()))
 }
