@@ -76,6 +76,9 @@ export const Hint = {
   TOO_DARK: 7, TOO_BRIGHT: 8, BLURRY: 9, HOLD_STILL: 10, LOOK_AT_CAMERA: 11, MORE: 12,
 };
 export const FrameEncoding = { JPEG: 1 };
+export const SessionStatus = {
+  CREATED: 1, IN_PROGRESS: 2, SUCCEEDED: 3, FAILED: 4, EXPIRED: 5, COMPLETED: 6,
+};
 
 // --- encoding -----------------------------------------------------------------------------
 

@@ -58,6 +58,13 @@ pub struct Config {
     #[arg(long, env = "LIVEGATE_DEMO_TENANT", default_value = "demo")]
     pub demo_tenant: String,
 
+    /// Your apps' origins, comma-separated (`https://app.example.com`): the only sites that may
+    /// frame the hosted page at `/web/`, receive its `postMessage` events, and be its return
+    /// URL. None: the page cannot be framed by another site and returns nowhere. (The module
+    /// `/web/livegate-web.js` can be embedded by any page: it is public code.)
+    #[arg(long, env = "LIVEGATE_WEB_ORIGINS", value_delimiter = ',')]
+    pub web_origins: Vec<WebOrigin>,
+
     /// Keep sessions in this Redis (`redis://host:6379`, `rediss://` for TLS,
     /// `redis+unix:///path/redis.sock`; a password as `redis://:password@host`), shared by every
     /// replica that uses it. None: in this process's memory (one replica only).
@@ -303,6 +310,49 @@ impl From<InferenceArg> for BackendChoice {
     }
 }
 
+/// An origin of the deployment's own apps (`--web-origins`): `scheme://host[:port]`, http or
+/// https, nothing after the host. Kept as the browser writes origins (lower case, no default
+/// port), since the page compares it with `URL.origin` and CSP with the framing page's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebOrigin(String);
+
+impl WebOrigin {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for WebOrigin {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let wrong = || format!("{s:?} is not an origin like https://app.example.com[:port]");
+        let lower = s.trim().trim_end_matches('/').to_ascii_lowercase();
+        let (scheme, rest) = lower.split_once("://").ok_or_else(wrong)?;
+        let default_port = match scheme {
+            "https" => "443",
+            "http" => "80",
+            _ => return Err(wrong()),
+        };
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((host, port)) if !host.is_empty() && !port.contains(']') => (host, Some(port)),
+            _ => (rest, None),
+        };
+        let host_ok = !host.is_empty()
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-.[]:".contains(c));
+        let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
+        if !host_ok || !port_ok {
+            return Err(wrong());
+        }
+        Ok(WebOrigin(match port {
+            Some(p) if p != default_port => format!("{scheme}://{host}:{p}"),
+            _ => format!("{scheme}://{host}"),
+        }))
+    }
+}
+
 /// The light policy as written on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LightPolicyArg {
@@ -384,7 +434,6 @@ impl Config {
             .unwrap_or_else(livegate_engine::models::default_model_dir)
     }
 
-    /// The defaults, as `livegate-server` with no flags and no environment would run.
     /// Whether stream verdicts carry the outcome (see `disclose_verdict`).
     pub fn discloses_verdict(&self) -> bool {
         self.disclose_verdict || self.demo
@@ -405,7 +454,50 @@ impl Config {
         }
     }
 
+    /// The defaults, as `livegate-server` with no flags and no environment would run.
     pub fn defaults() -> Self {
         Config::parse_from(["livegate-server"])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::WebOrigin;
+
+    fn origin(s: &str) -> Result<String, String> {
+        s.parse::<WebOrigin>().map(|o| o.as_str().to_string())
+    }
+
+    #[test]
+    fn web_origins_are_kept_as_browsers_write_them() {
+        assert_eq!(
+            origin("https://App.Example.com/").unwrap(),
+            "https://app.example.com"
+        );
+        assert_eq!(
+            origin("https://app.example.com:443").unwrap(),
+            "https://app.example.com"
+        );
+        assert_eq!(
+            origin("http://127.0.0.1:8081").unwrap(),
+            "http://127.0.0.1:8081"
+        );
+        assert_eq!(origin("http://[::1]:9000").unwrap(), "http://[::1]:9000");
+    }
+
+    #[test]
+    fn anything_but_an_origin_is_refused() {
+        for bad in [
+            "app.example.com",
+            "ftp://app.example.com",
+            "https://app.example.com/path",
+            "https://app.example.com:0",
+            "https://app.example.com:99999",
+            "https://",
+            "https://a b.com",
+            "https://app.example.com;script-src *",
+        ] {
+            assert!(origin(bad).is_err(), "{bad} was accepted");
+        }
     }
 }

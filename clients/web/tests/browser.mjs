@@ -10,6 +10,7 @@
 
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 
@@ -46,41 +47,42 @@ async function browser(camera) {
   return chromium.launch({ executablePath, headless: true, args });
 }
 
-async function page(b) {
-  const context = await b.newContext({ viewport: { width: 800, height: 900 } });
+/** A page; `bypassCSP` only where axe-core must be injected (the page allows no inline script). */
+async function page(b, { bypassCSP = false } = {}) {
+  const context = await b.newContext({ viewport: { width: 800, height: 900 }, bypassCSP });
   const p = await context.newPage();
   p.on("pageerror", (e) => { throw new Error(`page error: ${e.message}`); });
   return { context, p };
 }
 
-const state = (p) => p.locator("#app").getAttribute("data-state");
+const state = (p) => p.locator(".lg-flow").getAttribute("data-state");
 
 async function fullRun() {
   const b = await browser("video");
   const { p } = await page(b);
   await p.goto(url);
-  await p.click("#begin");
+  await p.click(".lg-begin");
 
   // A face is found, the oval is drawn around it and the hint says so.
-  await p.waitForSelector('#app[data-face="found"]', { timeout: 20_000 });
-  const hint = await p.textContent("#hint");
+  await p.waitForSelector('.lg-flow[data-face="found"]', { timeout: 20_000 });
+  const hint = await p.textContent(".lg-hint");
   // The light step comes first: the window fills with the server's colours.
-  await p.waitForSelector('#app[data-challenge="LIGHT"]', { timeout: 10_000 });
-  await p.waitForSelector('#app[data-state="light"]', { timeout: 10_000 });
+  await p.waitForSelector('.lg-flow[data-challenge="LIGHT"]', { timeout: 10_000 });
+  await p.waitForSelector('.lg-flow[data-state="light"]', { timeout: 10_000 });
   await p.waitForTimeout(600);
   await p.screenshot({ path: join(artifacts, "light-step.png") });
   const colour = await p.evaluate(() => {
-    const rgb = getComputedStyle(document.getElementById("light")).backgroundColor.match(/\d+/g).map(Number);
+    const rgb = getComputedStyle(document.querySelector(".lg-light")).backgroundColor.match(/\d+/g).map(Number);
     return `#${rgb.map((c) => c.toString(16).padStart(2, "0")).join("")}`;
   });
   assert.ok(PALETTE.includes(colour), `the light layer shows a palette colour, not ${colour}`);
 
   // Then a movement challenge with its instruction and progress.
   await p.waitForFunction(() => {
-    const c = document.getElementById("app").dataset.challenge;
+    const c = document.querySelector(".lg-flow").dataset.challenge;
     return c && c !== "LIGHT";
   }, null, { timeout: 15_000 });
-  const instruction = await p.textContent("#challenge");
+  const instruction = await p.textContent(".lg-challenge");
   await p.screenshot({ path: join(artifacts, "challenge.png") });
   const shown = await p.evaluate(() => window.livegate.light);
   assert.equal(shown.length, 8, "every colour of the sequence was shown and reported");
@@ -92,13 +94,13 @@ async function fullRun() {
   // A recorded video cannot follow the plan: the verdict says not live. (Whether its colours
   // happened to correlate with the sequence is chance: about 1 in 20 unlit runs scores above
   // NO_LIGHT_REFLECTION's bar, so the test does not ask for that reason.)
-  await p.waitForSelector('#app[data-state="verdict"]', { timeout: 60_000 });
+  await p.waitForSelector('.lg-flow[data-state="verdict"]', { timeout: 60_000 });
   await p.screenshot({ path: join(artifacts, "verdict.png") });
   const verdict = {
-    title: await p.textContent("#verdict-title"),
-    confidence: await p.textContent("#verdict-confidence"),
-    reasons: await p.$$eval("#verdict-reasons li", (items) => items.map((li) => li.dataset.code)),
-    message: await p.textContent("#verdict-message"),
+    title: await p.textContent(".lg-verdict-title"),
+    confidence: await p.textContent(".lg-verdict-confidence"),
+    reasons: await p.$$eval(".lg-verdict-reasons li", (items) => items.map((li) => li.dataset.code)),
+    message: await p.textContent(".lg-verdict-message"),
   };
   assert.match(verdict.confidence, /^Confidence \d+\.\d%$/);
   assert.equal(verdict.title, "We could not verify you");
@@ -107,8 +109,8 @@ async function fullRun() {
   assert.ok(!verdict.reasons.includes("LIGHT_NOT_SHOWN"), `reasons: ${verdict.reasons}`);
   const done = Number(verdict.message.match(/(\d) of 4 steps done/)?.[1]);
   assert.ok(done >= 1, `the light step is done: ${verdict.message}`);
-  assert.equal(await p.isVisible("#retry"), true, "a failed demo check can be retried");
-  const cameraStopped = await p.evaluate(() => document.getElementById("preview").srcObject === null);
+  assert.equal(await p.isVisible(".lg-retry"), true, "a failed demo check can be retried");
+  const cameraStopped = await p.evaluate(() => document.querySelector(".lg-viewport video").srcObject === null);
   assert.ok(cameraStopped, "the camera is released at the verdict");
   const stats = await p.evaluate(() => window.livegate.stats);
   assert.ok(stats.framesAnalysed > 0 && stats.framesSent >= stats.framesAnalysed, JSON.stringify(stats));
@@ -124,22 +126,30 @@ async function fullRun() {
 }
 
 async function problem(p) {
-  await p.waitForSelector('#app[data-state="error"]', { timeout: 20_000 });
+  await p.waitForSelector('.lg-flow[data-state="error"]', { timeout: 20_000 });
   return {
-    title: await p.textContent("#problem-title"),
-    message: await p.textContent("#problem-message"),
-    retry: await p.isVisible("#retry"),
+    title: await p.textContent(".lg-problem-title"),
+    message: await p.textContent(".lg-problem-message"),
+    retry: await p.isVisible(".lg-retry"),
   };
 }
 
 async function cameraDenied() {
   const b = await browser("denied");
-  const { p } = await page(b);
+  const { p } = await page(b, { bypassCSP: true });
   await p.goto(url);
-  await p.click("#begin");
+  await p.click(".lg-begin");
   const shown = await problem(p);
   assert.equal(shown.title, "Camera access was denied");
   assert.ok(shown.retry);
+  // The problem's heading takes the focus; the screen passes axe-core's serious checks.
+  assert.ok(await p.evaluate(() => document.activeElement?.classList.contains("lg-problem-title")));
+  await p.addScriptTag({ path: createRequire(import.meta.url).resolve("axe-core/axe.min.js") });
+  const serious = await p.evaluate(async () => {
+    const result = await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21aa"] } });
+    return result.violations.filter((v) => ["serious", "critical"].includes(v.impact)).map((v) => v.id);
+  });
+  assert.deepEqual(serious, [], "the problem screen has no serious accessibility violations");
   console.log(JSON.stringify({ case: "camera denied", ...shown }));
   await b.close();
 }
@@ -148,7 +158,7 @@ async function noCamera() {
   const b = await browser("none");
   const { p } = await page(b);
   await p.goto(url);
-  await p.click("#begin");
+  await p.click(".lg-begin");
   const shown = await problem(p);
   assert.equal(shown.title, "No camera found");
   console.log(JSON.stringify({ case: "no camera", ...shown }));
@@ -159,8 +169,8 @@ async function networkLossThenRetry() {
   const b = await browser("video");
   const { context, p } = await page(b);
   await p.goto(url + "?light=0");
-  await p.click("#begin");
-  await p.waitForSelector('#app[data-state="streaming"]', { timeout: 20_000 });
+  await p.click(".lg-begin");
+  await p.waitForSelector('.lg-flow[data-state="streaming"]', { timeout: 20_000 });
   await context.setOffline(true);
   const shown = await problem(p);
   assert.equal(shown.title, "You are offline");
@@ -168,9 +178,24 @@ async function networkLossThenRetry() {
   await p.screenshot({ path: join(artifacts, "network-lost.png") });
   // Back online, "Try again" starts a new session that streams.
   await context.setOffline(false);
-  await p.click("#retry");
-  await p.waitForSelector('#app[data-state="streaming"]', { timeout: 20_000 });
+  await p.click(".lg-retry");
+  await p.waitForSelector('.lg-flow[data-state="streaming"]', { timeout: 20_000 });
   console.log(JSON.stringify({ case: "network loss, then retry", ...shown }));
+  await b.close();
+}
+
+// A person who declines the flashing colours where the session requires them (the demo page's
+// sessions ask for the light step) is told so, and to ask the provider for another way.
+async function coloursDeclinedWhereRequired() {
+  const b = await browser("video");
+  const { p } = await page(b);
+  await p.goto(url);
+  await p.click(".lg-begin-no-light");
+  const shown = await problem(p);
+  assert.equal(shown.title, "This check needs the flashing colours");
+  assert.match(shown.message, /another way to verify.*\(error 2017\)/);
+  assert.ok(!shown.retry, "trying again cannot help: the session requires the colours");
+  console.log(JSON.stringify({ case: "colours declined where required", ...shown }));
   await b.close();
 }
 
@@ -184,7 +209,7 @@ async function expiredLink() {
   const b = await browser("video");
   const { p } = await page(b);
   await p.goto(`${url}#session=${sessionId}&token=${streamToken}`);
-  await p.click("#begin");
+  await p.click(".lg-begin");
   const shown = await problem(p);
   assert.equal(shown.title, "This session has expired");
   assert.ok(!shown.retry, "a link's session is used once: no retry, ask for a new link");
@@ -197,5 +222,6 @@ await fullRun();
 await cameraDenied();
 await noCamera();
 await networkLossThenRetry();
+await coloursDeclinedWhereRequired();
 await expiredLink();
 console.log("all browser cases passed");

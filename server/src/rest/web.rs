@@ -1,15 +1,20 @@
-//! The reference web client (`clients/web`), served at `/web/`, and its demo session route.
+//! The web flow (`clients/web`): the embeddable module and the hosted page, served at `/web/`
+//! and at `/web/v1/` (the path an integrator pins: a breaking change to the module's options
+//! would be served under `/web/v2/`), and the demo session route.
 //!
-//! The page's files are compiled into the binary, so the server needs no source tree at run
-//! time. They are served with a content security policy that allows only this origin (and its
-//! WebSocket), no inline script and no framing by other sites.
+//! The files are compiled into the binary, so the server needs no source tree at run time.
+//! The hosted page is served with a content security policy that allows only this origin (and
+//! its WebSocket), no inline script, and framing only by this origin and the deployment's own
+//! apps (`--web-origins`). `config.json` tells the page that list: the only parents it tells by
+//! `postMessage`, and the only origins its return URL may lead to. The module's files are public
+//! code: any page may import them (`Access-Control-Allow-Origin: *`, no credentials).
 //!
 //! `POST /web/demo-session` creates a session for the page to stream into without an API key.
 //! It exists only when the operator turns it on (`--demo`): then anyone who can reach the port
 //! can create sessions, all owned by the demo tenant (`--demo-tenant`), drawing on that tenant's
 //! session rate limit. In production the customer's backend creates the session with its key and
-//! opens the page as `/web/#session=<id>&token=<streamToken>`; the fragment never reaches a
-//! server log.
+//! hands the page `/web/#session=<id>&token=<streamToken>` (or the module the same two values);
+//! the fragment never reaches a server log.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -23,40 +28,68 @@ use serde::Deserialize;
 
 use crate::api;
 use crate::auth::Tenant;
+use crate::config::Config;
 use crate::error::ApiError;
 use crate::rest::json;
 use crate::state::AppState;
 
-/// The page's files: path under `/web/`, content type, contents.
-const FILES: &[(&str, &str, &str)] = &[
-    (
-        "",
-        "text/html; charset=utf-8",
-        include_str!("../../../clients/web/index.html"),
-    ),
-    (
-        "app.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../../clients/web/app.js"),
-    ),
-    (
-        "proto.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../../clients/web/proto.js"),
-    ),
-    (
-        "livegate.css",
-        "text/css; charset=utf-8",
-        include_str!("../../../clients/web/livegate.css"),
-    ),
+/// A file of the flow: its path under `/web/`, content type, contents.
+struct WebFile {
+    name: &'static str,
+    content_type: &'static str,
+    body: &'static str,
+}
+
+const FILES: &[WebFile] = &[
+    WebFile {
+        name: "",
+        content_type: "text/html; charset=utf-8",
+        body: include_str!("../../../clients/web/index.html"),
+    },
+    WebFile {
+        name: "page.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../../clients/web/page.js"),
+    },
+    WebFile {
+        name: "livegate-web.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../../clients/web/livegate-web.js"),
+    },
+    WebFile {
+        name: "i18n.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../../clients/web/i18n.js"),
+    },
+    WebFile {
+        name: "proto.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../../clients/web/proto.js"),
+    },
+    WebFile {
+        name: "livegate.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_str!("../../../clients/web/livegate.css"),
+    },
 ];
 
-const CSP: &str = "default-src 'self'; connect-src 'self'; img-src 'self' data:; \
-                   media-src 'self' blob: mediastream:; frame-ancestors 'self'; base-uri 'none'";
+/// The directories the files are served from: the unversioned one the hosted page links, and
+/// the module's major version.
+const PREFIXES: &[&str] = &["/web/", "/web/v1/"];
 
-/// Paths of the page, all served without a key: it is public code.
-pub fn is_page(path: &str) -> bool {
-    path == "/web" || path.starts_with("/web/")
+/// The hosted page's policy, with the deployment's apps allowed to frame it.
+fn content_security_policy(config: &Config) -> HeaderValue {
+    let mut ancestors = String::from("'self'");
+    for origin in &config.web_origins {
+        ancestors.push(' ');
+        ancestors.push_str(origin.as_str());
+    }
+    let policy = format!(
+        "default-src 'self'; connect-src 'self'; img-src 'self' data:; \
+         media-src 'self' blob: mediastream:; frame-ancestors {ancestors}; base-uri 'none'"
+    );
+    // `WebOrigin` admits only characters that are valid in a header.
+    HeaderValue::from_str(&policy).expect("origins are header-safe")
 }
 
 pub fn router(state: &AppState) -> Router<AppState> {
@@ -69,10 +102,23 @@ pub fn router(state: &AppState) -> Router<AppState> {
             )
         }),
     );
-    for &(name, content_type, body) in FILES {
+    let csp = content_security_policy(&state.config);
+    let page_config = serde_json::json!({
+        "origins": state.config.web_origins.iter().map(|o| o.as_str()).collect::<Vec<_>>(),
+    })
+    .to_string();
+    for prefix in PREFIXES {
+        for file in FILES {
+            let csp = csp.clone();
+            router = router.route(
+                &format!("{prefix}{}", file.name),
+                get(move || async move { serve_file(file, csp) }),
+            );
+        }
+        let body = page_config.clone();
         router = router.route(
-            &format!("/web/{name}"),
-            get(move || async move { file(content_type, body) }),
+            &format!("{prefix}config.json"),
+            get(move || async move { page_config_file(body) }),
         );
     }
     if state.config.demo {
@@ -81,14 +127,11 @@ pub fn router(state: &AppState) -> Router<AppState> {
     router
 }
 
-fn file(content_type: &'static str, body: &'static str) -> Response {
-    let mut response = body.into_response();
+/// Headers every file of the flow carries.
+fn common_headers(response: &mut Response, content_type: &'static str, csp: HeaderValue) {
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
+    headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -98,6 +141,30 @@ fn file(content_type: &'static str, body: &'static str) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
+}
+
+fn serve_file(file: &'static WebFile, csp: HeaderValue) -> Response {
+    let mut response = file.body.into_response();
+    common_headers(&mut response, file.content_type, csp);
+    if !file.name.is_empty() {
+        // The module and its stylesheet, imported by integrators' pages on other origins.
+        let headers = response.headers_mut();
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
+        headers.insert(
+            "cross-origin-resource-policy",
+            HeaderValue::from_static("cross-origin"),
+        );
+    }
+    response
+}
+
+fn page_config_file(body: String) -> Response {
+    let mut response = body.into_response();
+    let csp = HeaderValue::from_static("default-src 'none'");
+    common_headers(&mut response, "application/json", csp);
     response
 }
 

@@ -6,18 +6,7 @@ use crate::support;
 
 use std::process::Command;
 
-use support::{ACME_KEY, media, start, with_keys};
-
-/// The pinned grpcio virtualenv that `python3 engine/assets/fetch.py media` creates.
-fn python() -> std::path::PathBuf {
-    let python = livegate_engine::models::cache_dir().join("grpc-client-venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: run `python3 engine/assets/fetch.py media`",
-        python.display()
-    );
-    python
-}
+use support::{ACME_KEY, grpc_python as python, media, start, with_keys};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn python_grpcio_generated_from_the_proto_drives_a_whole_session() {

@@ -27,6 +27,18 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// The pinned grpcio virtualenv that `python3 engine/assets/fetch.py media` creates: the
+/// Python gRPC client and the backend example run in it.
+pub fn grpc_python() -> std::path::PathBuf {
+    let python = livegate_engine::models::cache_dir().join("grpc-client-venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run `python3 engine/assets/fetch.py media`",
+        python.display()
+    );
+    python
+}
+
 /// Two tenants, acme and globex.
 pub fn with_keys(config: &mut Config) {
     config.api_keys = vec![
