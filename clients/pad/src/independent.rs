@@ -196,6 +196,13 @@ impl Device {
 
     /// `frame` as this device shows it and the camera, `t` seconds into the replay, sees it.
     fn show(&self, frame: &Mat, t: f64) -> opencv::Result<Mat> {
+        let panel = self.panel(frame, t)?;
+        self.in_view(&panel)
+    }
+
+    /// The panel's picture: `frame` scaled to the panel, through its subpixels, tone curve and
+    /// black level, with a window's reflection sliding over the glass.
+    fn panel(&self, frame: &Mat, t: f64) -> opencv::Result<Mat> {
         let sh = (FRAME.height as f64 * self.fill) as i32;
         let sw = (sh as f64 * frame.cols() as f64 / frame.rows() as f64) as i32;
         let mut shown = Mat::default();
@@ -212,25 +219,7 @@ impl Device {
         let band_at = (self.reflection.1 + 0.05 * t).fract();
         for y in 0..sh {
             for x in 0..sw {
-                let (fx, fy) = (x as f64 / self.pitch, y as f64 / self.pitch);
-                let tau = std::f64::consts::TAU;
-                let weights = match self.panel {
-                    Panel::RgbStripe => {
-                        let phase = fx.fract();
-                        // B, G, R columns in a BGR pixel: red first on the panel.
-                        [2.0 / 3.0, 1.0 / 3.0, 0.0]
-                            .map(|c| 1.0 + self.modulation * (tau * (phase - c)).cos())
-                    }
-                    Panel::Pentile => {
-                        let diamond = (std::f64::consts::PI * (fx + fy)).cos();
-                        let green = (tau * fx).cos() * (tau * fy).cos();
-                        [
-                            1.0 - self.modulation * diamond,
-                            1.0 + 0.5 * self.modulation * green,
-                            1.0 + self.modulation * diamond,
-                        ]
-                    }
-                };
+                let weights = self.subpixel_weights(x as f64 / self.pitch, y as f64 / self.pitch);
                 // A window's reflection: a soft diagonal band sliding across the glass.
                 let u = (x as f64 / sw as f64 + 0.6 * y as f64 / sh as f64) / 1.6;
                 let band = self.reflection.0 * (-((u - band_at) / 0.12).powi(2)).exp();
@@ -247,8 +236,36 @@ impl Device {
         }
         let mut panel = Mat::default();
         screen.convert_to(&mut panel, core::CV_8UC3, 255.0, 0.0)?;
+        Ok(panel)
+    }
 
-        // The device: panel, bezel with rounded corners, on the wall; then its roll.
+    /// How bright each channel (B, G, R) is at panel position (`fx`, `fy`), in pixel pitches:
+    /// the subpixel layout's pattern.
+    fn subpixel_weights(&self, fx: f64, fy: f64) -> [f64; 3] {
+        let tau = std::f64::consts::TAU;
+        match self.panel {
+            Panel::RgbStripe => {
+                let phase = fx.fract();
+                // B, G, R columns in a BGR pixel: red first on the panel.
+                [2.0 / 3.0, 1.0 / 3.0, 0.0]
+                    .map(|c| 1.0 + self.modulation * (tau * (phase - c)).cos())
+            }
+            Panel::Pentile => {
+                let diamond = (std::f64::consts::PI * (fx + fy)).cos();
+                let green = (tau * fx).cos() * (tau * fy).cos();
+                [
+                    1.0 - self.modulation * diamond,
+                    1.0 + 0.5 * self.modulation * green,
+                    1.0 + self.modulation * diamond,
+                ]
+            }
+        }
+    }
+
+    /// The device around `panel` (bezel with rounded corners, on the wall), rolled and centred
+    /// in the camera's view.
+    fn in_view(&self, panel: &Mat) -> opencv::Result<Mat> {
+        let (sw, sh) = (panel.cols(), panel.rows());
         let (dw, dh) = (sw + 2 * self.bezel, sh + 2 * self.bezel);
         let mut device = Mat::new_size_with_default(Size::new(dw, dh), core::CV_8UC3, self.wall)?;
         let body = Scalar::new(28.0, 28.0, 30.0, 0.0);

@@ -25,7 +25,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use crate::attacks::Family;
 use crate::light::apply;
-use crate::{Species, Step};
+use crate::{Species, Step, Subject};
 
 /// What one session gave.
 #[derive(Debug, Clone)]
@@ -73,54 +73,100 @@ pub async fn run_session(
         .stream_session(ReceiverStream::new(rx))
         .await?
         .into_inner();
-    let mut asked = None;
-    let mut plan = Vec::new();
-    let mut frames = 0;
-    // Read until the server waits for a frame (it has answered the last one), then send one.
-    let mut awaiting_answer = false;
-    let mut sending = true;
-    // A light step being shown.
-    let mut showing: Option<LightShow> = None;
+    let mut run = LockStep::new(tx);
     loop {
-        if sending && !awaiting_answer {
-            let Some(shot) = tokio::task::block_in_place(|| subject.next(asked))? else {
-                return Err("the subject ran out of frames before the verdict".into());
-            };
-            let mut image = shot.image;
-            match showing.as_mut().map(|s| s.at(shot.timestamp_ms)) {
-                Some(LightAt::On(rgb)) => image = apply(&image, rgb, subject.light_response())?,
-                Some(LightAt::Over(report)) => {
-                    // The sequence has played: say what was shown, as the page does.
-                    showing = None;
-                    tx.send(pb::StreamSessionRequest {
-                        message: Some(In::LightShown(report)),
-                    })
-                    .await
-                    .ok();
-                }
-                Some(LightAt::Between) | None => {}
-            }
-            let frame = frame_message(&image, shot.timestamp_ms)?;
-            if tx
-                .send(pb::StreamSessionRequest {
-                    message: Some(In::Frame(frame)),
-                })
-                .await
-                .is_err()
-            {
-                // The server stopped reading (it has concluded): its verdict is on the way.
-                sending = false;
-            } else {
-                frames += 1;
-            }
-            awaiting_answer = true;
+        if run.sending && !run.awaiting_answer {
+            run.send_next(subject.as_mut()).await?;
         }
         let Some(message) = responses.next().await else {
+            let frames = run.frames;
             return Err(format!("the stream ended after {frames} frames without a verdict").into());
         };
-        match message?.message {
+        if let Some(v) = run.read(message?.message) {
+            let v = livegate_cli::disclosed(client, &created.session_id, v).await?;
+            return Ok(SessionOutcome {
+                session_id: created.session_id.clone(),
+                species,
+                plan: run.plan,
+                is_live: v.is_live,
+                confidence: v.confidence,
+                reasons: v.reasons,
+                frames: run.frames,
+                elapsed: started.elapsed(),
+                passive_depth: None,
+            });
+        }
+    }
+}
+
+/// A session streamed in lock-step: the next frame goes once the server has answered the last
+/// one, so the subject reacts to each challenge at the frame after it was announced.
+struct LockStep {
+    tx: mpsc::Sender<pb::StreamSessionRequest>,
+    /// The step the subject is asked to do.
+    asked: Option<Step>,
+    /// The plan's step names, as the API writes them.
+    plan: Vec<String>,
+    frames: u32,
+    awaiting_answer: bool,
+    /// False once the server stopped reading (it has concluded).
+    sending: bool,
+    /// A light step being shown.
+    showing: Option<LightShow>,
+}
+
+impl LockStep {
+    fn new(tx: mpsc::Sender<pb::StreamSessionRequest>) -> Self {
+        LockStep {
+            tx,
+            asked: None,
+            plan: Vec::new(),
+            frames: 0,
+            awaiting_answer: false,
+            sending: true,
+            showing: None,
+        }
+    }
+
+    /// Sends the subject's next frame, lit by the light step's colour while one is shown.
+    async fn send_next(
+        &mut self,
+        subject: &mut dyn Subject,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let Some(shot) = tokio::task::block_in_place(|| subject.next(self.asked))? else {
+            return Err("the subject ran out of frames before the verdict".into());
+        };
+        let mut image = shot.image;
+        match self.showing.as_mut().map(|s| s.at(shot.timestamp_ms)) {
+            Some(LightAt::On(rgb)) => image = apply(&image, rgb, subject.light_response())?,
+            Some(LightAt::Over(report)) => {
+                // The sequence has played: say what was shown, as the page does.
+                self.showing = None;
+                let report = pb::StreamSessionRequest {
+                    message: Some(In::LightShown(report)),
+                };
+                self.tx.send(report).await.ok();
+            }
+            Some(LightAt::Between) | None => {}
+        }
+        let frame = pb::StreamSessionRequest {
+            message: Some(In::Frame(frame_message(&image, shot.timestamp_ms)?)),
+        };
+        if self.tx.send(frame).await.is_err() {
+            // The server stopped reading (it has concluded): its verdict is on the way.
+            self.sending = false;
+        } else {
+            self.frames += 1;
+        }
+        self.awaiting_answer = true;
+        Ok(())
+    }
+
+    /// Takes in one answer of the server; returns the verdict when it is one.
+    fn read(&mut self, message: Option<Out>) -> Option<pb::Verdict> {
+        match message {
             Some(Out::SessionStarted(s)) => {
-                plan = s
+                self.plan = s
                     .plan
                     .iter()
                     .map(|k| {
@@ -130,32 +176,20 @@ pub async fn run_session(
                     .collect();
             }
             Some(Out::Challenge(c)) => {
-                asked = step(c.kind);
+                self.asked = step(c.kind);
                 if !c.light_sequence.is_empty() {
-                    showing = Some(LightShow {
+                    self.showing = Some(LightShow {
                         index: c.index,
                         flashes: c.light_sequence,
                         start_ms: None,
                     });
                 }
             }
-            Some(Out::Feedback(_)) => awaiting_answer = false,
-            Some(Out::Verdict(v)) => {
-                let v = livegate_cli::disclosed(client, &created.session_id, v).await?;
-                return Ok(SessionOutcome {
-                    session_id: created.session_id.clone(),
-                    species,
-                    plan,
-                    is_live: v.is_live,
-                    confidence: v.confidence,
-                    reasons: v.reasons,
-                    frames,
-                    elapsed: started.elapsed(),
-                    passive_depth: None,
-                });
-            }
+            Some(Out::Feedback(_)) => self.awaiting_answer = false,
+            Some(Out::Verdict(v)) => return Some(v),
             None => {}
         }
+        None
     }
 }
 

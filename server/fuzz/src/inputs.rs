@@ -123,7 +123,7 @@ pub fn frame_decoding(mut data: &[u8]) {
 /// The stream protocol: `data` is a sequence of messages, each a little-endian u16 length and
 /// that many bytes of what should be a protobuf `StreamSessionRequest`. A `start` with an empty
 /// session id or token gets the real ones of a fresh session, so the fuzzer reaches the frames.
-pub fn stream_protocol(mut data: &[u8]) {
+pub fn stream_protocol(data: &[u8]) {
     let input = data;
     let harness = Harness::get();
     let state = &harness.state;
@@ -134,34 +134,7 @@ pub fn stream_protocol(mut data: &[u8]) {
             livegate_server::api::create_session(state, &tenant, pb::SessionSettings::default())
                 .await
                 .expect("a session for the fuzzer");
-        let mut messages = Vec::new();
-        while !data.is_empty() {
-            let len = take_u16(&mut data) as usize;
-            let (bytes, rest) = data.split_at(len.min(data.len()));
-            data = rest;
-            // As the gRPC transport hands them over (`service::inbound_error`).
-            let item = if bytes.len() > limit {
-                Err(InboundError::Refused(ApiError::MessageTooLarge(limit)))
-            } else {
-                match pb::StreamSessionRequest::decode(bytes) {
-                    Ok(mut request) => {
-                        if let Some(In::Start(start)) = &mut request.message {
-                            if start.session_id.is_empty() {
-                                start.session_id = created.session_id.clone();
-                            }
-                            if start.stream_token.is_empty() {
-                                start.stream_token = created.stream_token.clone();
-                            }
-                        }
-                        Ok(request)
-                    }
-                    Err(e) => Err(InboundError::Refused(ApiError::Protocol(format!(
-                        "a message could not be read: {e}"
-                    )))),
-                }
-            };
-            messages.push(item);
-        }
+        let messages = split_messages(data, limit, &created);
         let mut inbound = futures_util::stream::iter(messages);
         let (session, client) = match stream::accept(state, Some(&tenant), &mut inbound).await {
             Ok(accepted) => accepted,
@@ -209,6 +182,44 @@ pub fn stream_protocol(mut data: &[u8]) {
             stored.status.name()
         );
     });
+}
+
+/// `data` cut into the stream's messages (see [`stream_protocol`]), each as the gRPC transport
+/// hands it over (`service::inbound_error`); an empty session id or token in a `start` becomes
+/// `created`'s.
+fn split_messages(
+    mut data: &[u8],
+    limit: usize,
+    created: &pb::CreateSessionResponse,
+) -> Vec<Result<pb::StreamSessionRequest, InboundError>> {
+    let mut messages = Vec::new();
+    while !data.is_empty() {
+        let len = take_u16(&mut data) as usize;
+        let (bytes, rest) = data.split_at(len.min(data.len()));
+        data = rest;
+        let item = if bytes.len() > limit {
+            Err(InboundError::Refused(ApiError::MessageTooLarge(limit)))
+        } else {
+            match pb::StreamSessionRequest::decode(bytes) {
+                Ok(mut request) => {
+                    if let Some(In::Start(start)) = &mut request.message {
+                        if start.session_id.is_empty() {
+                            start.session_id = created.session_id.clone();
+                        }
+                        if start.stream_token.is_empty() {
+                            start.stream_token = created.stream_token.clone();
+                        }
+                    }
+                    Ok(request)
+                }
+                Err(e) => Err(InboundError::Refused(ApiError::Protocol(format!(
+                    "a message could not be read: {e}"
+                )))),
+            }
+        };
+        messages.push(item);
+    }
+    messages
 }
 
 /// An error a client is shown: one of our codes, not a service failure (bad input is the

@@ -56,45 +56,10 @@ const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 async fn serve(state: AppState, session_id: String, socket: WebSocket) {
     let max = state.config.max_stream_message_bytes();
-    let (mut sink, mut source) = socket.split();
+    let (mut sink, source) = socket.split();
     // Client frames become the same inbound stream a gRPC call gives the driver.
     let (to_driver, inbound) = mpsc::channel(4);
-    let reader = tokio::spawn(async move {
-        let mut first = true;
-        let mut to_driver = Some(to_driver);
-        while let Some(message) = source.next().await {
-            let item = match message {
-                Ok(Message::Binary(bytes)) => decode(&bytes, first.then_some(&*session_id)),
-                Ok(Message::Text(_)) => Err(InboundError::Refused(ApiError::Protocol(
-                    "text frames are not part of the protocol: send binary protobuf StreamSessionRequest messages".into(),
-                ))),
-                // The socket refuses a message over its limit before we see it.
-                Err(e) if too_long(&e) => Err(InboundError::Refused(ApiError::MessageTooLarge(max))),
-                Ok(Message::Close(_)) | Err(_) => break,
-                Ok(Message::Ping(_) | Message::Pong(_)) => continue,
-            };
-            first = false;
-            let unreadable = matches!(
-                &item,
-                Err(InboundError::Refused(ApiError::MessageTooLarge(_)))
-            );
-            // Once the driver is done, frames still arriving are read and dropped (see the
-            // module doc) until the browser's close frame.
-            if let Some(tx) = &to_driver
-                && tx.send(item).await.is_err()
-            {
-                to_driver = None;
-            }
-            // The socket cannot read past a message it refused. Holding the connection open
-            // while the browser reads our close frame, rather than closing it on the unread
-            // rest (a reset the browser would report as a lost connection), is all there is.
-            if unreadable {
-                tokio::time::sleep(CLOSE_GRACE).await;
-                break;
-            }
-        }
-    });
-
+    let reader = tokio::spawn(read_client(source, session_id, to_driver, max));
     let mut inbound = ReceiverStream::new(inbound);
     let (session, client) = match stream::accept(&state, None, &mut inbound).await {
         Ok(accepted) => accepted,
@@ -136,6 +101,49 @@ async fn serve(state: AppState, session_id: String, socket: WebSocket) {
         })))
         .await;
     closing_handshake(reader).await;
+}
+
+/// Reads the browser's messages into the driver's inbound channel until the socket closes; a
+/// refused message is passed on as such, for the driver to close the stream with its code.
+async fn read_client(
+    mut source: futures_util::stream::SplitStream<WebSocket>,
+    session_id: String,
+    to_driver: mpsc::Sender<Result<pb::StreamSessionRequest, InboundError>>,
+    max: usize,
+) {
+    let mut first = true;
+    let mut to_driver = Some(to_driver);
+    while let Some(message) = source.next().await {
+        let item = match message {
+            Ok(Message::Binary(bytes)) => decode(&bytes, first.then_some(&*session_id)),
+            Ok(Message::Text(_)) => Err(InboundError::Refused(ApiError::Protocol(
+                "text frames are not part of the protocol: send binary protobuf StreamSessionRequest messages".into(),
+            ))),
+            // The socket refuses a message over its limit before we see it.
+            Err(e) if too_long(&e) => Err(InboundError::Refused(ApiError::MessageTooLarge(max))),
+            Ok(Message::Close(_)) | Err(_) => break,
+            Ok(Message::Ping(_) | Message::Pong(_)) => continue,
+        };
+        first = false;
+        let unreadable = matches!(
+            &item,
+            Err(InboundError::Refused(ApiError::MessageTooLarge(_)))
+        );
+        // Once the driver is done, frames still arriving are read and dropped (see the
+        // module doc) until the browser's close frame.
+        if let Some(tx) = &to_driver
+            && tx.send(item).await.is_err()
+        {
+            to_driver = None;
+        }
+        // The socket cannot read past a message it refused. Holding the connection open
+        // while the browser reads our close frame, rather than closing it on the unread
+        // rest (a reset the browser would report as a lost connection), is all there is.
+        if unreadable {
+            tokio::time::sleep(CLOSE_GRACE).await;
+            break;
+        }
+    }
 }
 
 /// Waits (up to [`CLOSE_GRACE`]) for `reader` to see the browser's close frame, after ours.

@@ -108,36 +108,12 @@ impl ZoneReader {
     /// A line's characters: fillers from their shape, the runs between them from Tesseract.
     fn read_line(&mut self, grey: &Mat, line: &LineCells) -> Result<String, EngineError> {
         let n = line.filler.len();
-        let mut runs = Vec::new();
-        let mut i = 0;
-        while i < n {
-            if line.filler[i] {
-                i += 1;
-                continue;
-            }
-            let start = i;
-            while i < n && !line.filler[i] {
-                i += 1;
-            }
-            runs.push(start..i);
-        }
+        let runs = runs_between_fillers(&line.filler);
         let mut out = vec!['<'; n];
         // First the whole line with its fillers painted out: Tesseract reads short runs (a
         // lone `P`, a check digit) far better among their neighbours than alone.
         let (mut crop, scale, left) = ocr_crop(grey, line, 0, n)?;
-        for (cell, _) in line.filler.iter().enumerate().filter(|(_, f)| **f) {
-            let a = ((line.x0 + (cell as f32 - 0.15) * line.pitch) - left) * scale as f32;
-            let b = ((line.x0 + (cell as f32 + 0.85) * line.pitch) - left) * scale as f32;
-            let cells = Rect::new(
-                CROP_MARGIN + a.max(0.0) as i32,
-                0,
-                (b - a).ceil() as i32,
-                crop.rows(),
-            );
-            imgproc::rectangle(&mut crop, cells, Scalar::all(255.0), -1, imgproc::LINE_8, 0)?;
-        }
-        // Each word Tesseract finds is placed by its box onto the run it starts in, and kept
-        // when it has that run's length.
+        paint_out_fillers(&mut crop, line, scale, left)?;
         let (mut text, mut boxes, mut words) = (
             String::new(),
             Vector::<Rect>::new(),
@@ -672,4 +648,44 @@ fn ocr_crop(
         Scalar::all(255.0),
     )?;
     Ok((framed, scale, left))
+}
+
+/// The runs of character cells between a line's fillers (`<`), as cell ranges.
+fn runs_between_fillers(filler: &[bool]) -> Vec<std::ops::Range<usize>> {
+    let mut runs = Vec::new();
+    let mut i = 0;
+    while i < filler.len() {
+        if filler[i] {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < filler.len() && !filler[i] {
+            i += 1;
+        }
+        runs.push(start..i);
+    }
+    runs
+}
+
+/// Paints `line`'s filler cells white in `crop` (the line as [`ocr_crop`] cut it, at `scale`
+/// from `left`), so Tesseract reads only the characters, each run among its neighbours.
+fn paint_out_fillers(
+    crop: &mut Mat,
+    line: &LineCells,
+    scale: f64,
+    left: f32,
+) -> Result<(), EngineError> {
+    for (cell, _) in line.filler.iter().enumerate().filter(|(_, f)| **f) {
+        let a = ((line.x0 + (cell as f32 - 0.15) * line.pitch) - left) * scale as f32;
+        let b = ((line.x0 + (cell as f32 + 0.85) * line.pitch) - left) * scale as f32;
+        let cells = Rect::new(
+            CROP_MARGIN + a.max(0.0) as i32,
+            0,
+            (b - a).ceil() as i32,
+            crop.rows(),
+        );
+        imgproc::rectangle(crop, cells, Scalar::all(255.0), -1, imgproc::LINE_8, 0)?;
+    }
+    Ok(())
 }
