@@ -9,28 +9,16 @@
 // Each case prints one line; the first failed assertion ends the run with a non-zero status.
 
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { artifactsDir, checkAccessibility, executablePath, need } from "./support.mjs";
 
 const url = need("LIVEGATE_WEB_URL");
 const y4m = need("LIVEGATE_Y4M");
-const artifacts = need("LIVEGATE_ARTIFACTS");
+const artifacts = artifactsDir();
 const ttlMs = Number(process.env.LIVEGATE_SESSION_TTL_MS ?? 3000);
-const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
-mkdirSync(artifacts, { recursive: true });
 
 const PALETTE = ["#ff0000", "#00ff00", "#0000ff", "#ffff00", "#ff00ff", "#00ffff"];
-
-function need(name) {
-  const value = process.env[name];
-  if (!value) {
-    console.error(`${name} is not set (see the comment at the top of this file)`);
-    process.exit(2);
-  }
-  return value;
-}
 
 /** A browser whose camera is `camera`: the .y4m, none at all, or one the user refuses. */
 async function browser(camera) {
@@ -144,13 +132,8 @@ async function cameraDenied() {
   assert.ok(shown.retry);
   // The problem's heading takes the focus; the screen passes axe-core's serious checks.
   assert.ok(await p.evaluate(() => document.activeElement?.classList.contains("lg-problem-title")));
-  await p.addScriptTag({ path: createRequire(import.meta.url).resolve("axe-core/axe.min.js") });
-  const serious = await p.evaluate(async () => {
-    const result = await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21aa"] } });
-    return result.violations.filter((v) => ["serious", "critical"].includes(v.impact)).map((v) => v.id);
-  });
-  assert.deepEqual(serious, [], "the problem screen has no serious accessibility violations");
-  console.log(JSON.stringify({ case: "camera denied", ...shown }));
+  const axe = await checkAccessibility(p, "the problem screen");
+  console.log(JSON.stringify({ case: "camera denied", ...shown, axe }));
   await b.close();
 }
 

@@ -11,26 +11,13 @@
 // Each case prints one line; the first failed assertion ends the run with a non-zero status.
 
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { artifactsDir, checkAccessibility as accessibility, executablePath, need } from "./support.mjs";
 
 const example = need("LIVEGATE_EXAMPLE_URL");
 const y4m = need("LIVEGATE_Y4M");
-const artifacts = need("LIVEGATE_ARTIFACTS");
-const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
-const axePath = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
-mkdirSync(artifacts, { recursive: true });
-
-function need(name) {
-  const value = process.env[name];
-  if (!value) {
-    console.error(`${name} is not set (see the comment at the top of this file)`);
-    process.exit(2);
-  }
-  return value;
-}
+const artifacts = artifactsDir();
 
 const browser = await chromium.launch({
   executablePath,
@@ -48,23 +35,6 @@ async function page(locale = "en-US") {
   const p = await context.newPage();
   p.on("pageerror", (e) => { throw new Error(`page error: ${e.message}`); });
   return p;
-}
-
-/** axe-core on `frame`'s flow: the violations of serious or critical impact (WCAG 2.x A/AA). */
-async function accessibility(frame, label) {
-  await frame.addScriptTag({ path: axePath });
-  const violations = await frame.evaluate(async () => {
-    const result = await window.axe.run(document.querySelector(".lg-flow"), {
-      runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] },
-    });
-    return result.violations.map((v) => ({
-      id: v.id, impact: v.impact, help: v.help,
-      nodes: v.nodes.map((n) => `${n.target.join(" ")}: ${n.failureSummary}`),
-    }));
-  });
-  const serious = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  assert.deepEqual(serious, [], `${label}: serious accessibility violations`);
-  return violations.map((v) => `${v.id}(${v.impact})`);
 }
 
 /** Presses Tab until the focus is on `selector`; returns how many presses it took. */
