@@ -150,6 +150,7 @@ class Flow {
     this.attempt?.stop();
     this.ui.root.removeEventListener("keydown", this.onKey);
     this.ui.root.remove();
+    this.ui.light.remove();
   }
 }
 
@@ -180,8 +181,9 @@ class Attempt {
     this.sessionId = null;
     // What the stream carried, for the console and the browser test.
     this.stats = { framesSent: 0, bytesSent: 0, framesAnalysed: 0, analysisMs: 0, dropped: 0 };
-    // For debugging in the console, and for the browser test.
-    globalThis.livegate = this;
+    // For debugging in the console (`$0.attempt` on the flow's element) and for the browser
+    // test: on the flow's own element, not in the integrator's global scope.
+    this.ui.root.attempt = this;
   }
 
   now() {
@@ -508,16 +510,18 @@ function render(element, t, { language, headingLevel, offerLight }) {
 
   const retry = button("lg-retry", t("button.retry"), { hidden: true });
   const cancel = button("lg-cancel lg-secondary", t("button.cancel"));
-  const light = h("div", { class: "lg-light", hidden: true }, h("p", {}, t("light.hold")));
+  const light = h("div", { class: "lg-light", lang: language, hidden: true }, h("p", {}, t("light.hold")));
 
   const root = h("section", { class: "lg-flow", lang: language, "aria-label": t("flow.label"), "data-state": "idle", "data-face": "none" },
     // Plain elements with our classes: an integrator's styles for `header` and the like must
     // not reach the flow (its contrast depends on its own colours).
     h("div", { class: "lg-head" }, title, h("p", { class: "lg-lead" }, t("flow.lead"))),
     intro, stage, verdict, problemPanel,
-    h("div", { class: "lg-actions" }, retry, cancel),
-    light);
+    h("div", { class: "lg-actions" }, retry, cancel));
   element.append(root);
+  // The light layer fills the window: it lives in <body>, where no ancestor of the integrator's
+  // (a transform, an overflow) can confine it.
+  document.body.append(light);
 
   const panels = { intro, stage, verdict, problem: problemPanel };
   const handlers = {};

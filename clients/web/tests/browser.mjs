@@ -72,7 +72,7 @@ async function fullRun() {
   }, null, { timeout: 15_000 });
   const instruction = await p.textContent(".lg-challenge");
   await p.screenshot({ path: join(artifacts, "challenge.png") });
-  const shown = await p.evaluate(() => window.livegate.light);
+  const shown = await p.evaluate(() => document.querySelector(".lg-flow").attempt.light);
   assert.equal(shown.length, 8, "every colour of the sequence was shown and reported");
   for (const flash of shown) {
     const lasted = flash.endMs - flash.startMs;
@@ -100,7 +100,7 @@ async function fullRun() {
   assert.equal(await p.isVisible(".lg-retry"), true, "a failed demo check can be retried");
   const cameraStopped = await p.evaluate(() => document.querySelector(".lg-viewport video").srcObject === null);
   assert.ok(cameraStopped, "the camera is released at the verdict");
-  const stats = await p.evaluate(() => window.livegate.stats);
+  const stats = await p.evaluate(() => document.querySelector(".lg-flow").attempt.stats);
   assert.ok(stats.framesAnalysed > 0 && stats.framesSent >= stats.framesAnalysed, JSON.stringify(stats));
   const streamed = {
     framesSent: stats.framesSent,

@@ -69,6 +69,12 @@ async function moduleByKeyboard() {
   const presses = await tabTo(p, flow, ".lg-begin");
   await p.keyboard.press("Enter");
   await p.waitForSelector('.lg-flow[data-state="light"]', { timeout: 30_000 });
+  // The colours fill the integrator's whole window, not the box the flow is mounted in.
+  const lit = await p.evaluate(() => {
+    const r = document.querySelector(".lg-light").getBoundingClientRect();
+    return { width: r.width, height: r.height, window: [innerWidth, innerHeight] };
+  });
+  assert.deepEqual([lit.width, lit.height], lit.window, "the light layer covers the window");
   await p.waitForSelector('.lg-flow[data-state="verdict"]', { timeout: 90_000 });
   // The verdict's heading takes the focus, so a screen reader reads it out.
   assert.ok(await p.evaluate(() => document.activeElement?.classList.contains("lg-verdict-title")));
@@ -103,7 +109,7 @@ async function frameInFrench() {
   const violations = await accessibility(frame, "framed page, French");
   await frame.click(".lg-begin-no-light");
   await frame.waitForFunction(() => document.querySelector(".lg-flow").dataset.challenge, null, { timeout: 30_000 });
-  const plan = await frame.evaluate(() => window.livegate.plan);
+  const plan = await frame.evaluate(() => document.querySelector(".lg-flow").attempt.plan);
   assert.ok(plan.length >= 2 && !plan.includes(6), `declined colours: no light step in ${plan}`);
   const instruction = await frame.textContent(".lg-challenge");
   const streamingViolations = await accessibility(frame, "framed page, French, a challenge");
