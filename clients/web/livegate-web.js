@@ -73,7 +73,8 @@ class Flow {
     this.offerLight = options.lightStep !== false;
     if (options.createSession) {
       this.nextSession = options.createSession;
-      this.canRetry = true;
+      // Whether a new attempt can follow this one: with a session source, always.
+      this.canRetry = () => true;
     } else {
       const { sessionId, streamToken } = options;
       if (!sessionId || !streamToken) {
@@ -85,7 +86,9 @@ class Flow {
         used = true;
         return { sessionId, streamToken };
       };
-      this.canRetry = false;
+      // One session: a new attempt only while it has not been streamed (a camera refused by
+      // mistake, then allowed).
+      this.canRetry = () => !used;
     }
     this.attempt = null;
     this.ended = false;
@@ -131,17 +134,18 @@ class Flow {
     if (disclosed) {
       Object.assign(result, { isLive: verdict.isLive, confidence: verdict.confidence, reasons: [...verdict.reasons] });
     }
-    this.ui.verdict(verdict, disclosed, attempt.stepsDone(), this.canRetry && !verdict.isLive);
+    this.ui.verdict(verdict, disclosed, attempt.stepsDone(), this.canRetry() && !verdict.isLive);
     this.options.onComplete?.(result);
   }
 
   failed(attempt, [code, detail]) {
     const retryable = !FINAL_CODES.has(Number(code)) && code !== "INSECURE_CONTEXT";
+    const canRetry = this.canRetry();
     const error = {
       sessionId: attempt?.sessionId ?? this.options.sessionId ?? null,
       code: /^\d+$/.test(code) ? Number(code) : code,
-      ...this.ui.problem(code, detail, retryable, this.canRetry),
-      retryable: retryable && this.canRetry,
+      ...this.ui.problem(code, detail, retryable, canRetry),
+      retryable: retryable && canRetry,
     };
     this.options.onError?.(error);
   }
@@ -610,7 +614,8 @@ function render(element, t, { language, headingLevel, offerLight }) {
     },
     /** Shows a problem; returns its title and message as shown. */
     problem(code, detail, retryable, canRetry) {
-      cancel.hidden = true;
+      // Where a new attempt can help, the person may also give up (Cancel, or Escape).
+      cancel.hidden = !(retryable && canRetry);
       const key = hasText(`error.${code}.title`) ? code : "other";
       const titleText = t(`error.${key}.title`);
       let message = t(`error.${key}.message`);

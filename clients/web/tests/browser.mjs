@@ -182,6 +182,26 @@ async function coloursDeclinedWhereRequired() {
   await b.close();
 }
 
+// A link whose camera was refused by mistake: the session was never streamed, so "Try again"
+// is offered, and once the camera is allowed the same link streams.
+async function linkCameraDeniedThenAllowed() {
+  const created = await fetch(new URL("/web/demo-session", url), { method: "POST", body: "{}" });
+  const { sessionId, streamToken } = await created.json();
+  const b = await browser("denied");
+  const { context, p } = await page(b);
+  await p.goto(`${url}#session=${sessionId}&token=${streamToken}`);
+  await p.click(".lg-begin");
+  const shown = await problem(p);
+  assert.equal(shown.title, "Camera access was denied");
+  assert.ok(shown.retry, "an unused link may try again");
+  assert.doesNotMatch(shown.message, /new link/);
+  await context.grantPermissions(["camera"], { origin: new URL(url).origin });
+  await p.click(".lg-retry");
+  await p.waitForSelector('.lg-flow[data-state="streaming"]', { timeout: 20_000 });
+  console.log(JSON.stringify({ case: "link, camera denied, then allowed", ...shown }));
+  await b.close();
+}
+
 async function expiredLink() {
   // A session created by "a backend" and handed over as a link, opened after it expired.
   const base = new URL(url);
@@ -206,5 +226,6 @@ await cameraDenied();
 await noCamera();
 await networkLossThenRetry();
 await coloursDeclinedWhereRequired();
+await linkCameraDeniedThenAllowed();
 await expiredLink();
 console.log("all browser cases passed");
