@@ -1,10 +1,13 @@
 //! The `livegate` client: creates a session and streams frames into it over gRPC, reporting
 //! everything the server says. It speaks only the public API (`livegate-proto`).
 
+pub mod light;
 pub mod load;
 pub mod process;
 pub mod source;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use livegate_proto::v1 as pb;
@@ -19,6 +22,7 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 use tonic_types::StatusExt;
 
+use light::LightPlayer;
 pub use source::{FrameSource, SourceFrame};
 
 /// Longest a lock-step sender waits for the answer to its previous frame.
@@ -40,6 +44,9 @@ pub struct StreamOptions {
     pub max_frames: Option<u32>,
     pub mirrored: bool,
     pub device: String,
+    /// Where to show a light step's colours. With a screen (and real-time pacing, so that the
+    /// frames and the colours share a clock) the client declares `can_show_colour`.
+    pub colours: Option<Arc<std::sync::Mutex<light::ColourScreen>>>,
 }
 
 impl Default for StreamOptions {
@@ -49,6 +56,7 @@ impl Default for StreamOptions {
             max_frames: None,
             mirrored: false,
             device: format!("livegate-cli {}", env!("CARGO_PKG_VERSION")),
+            colours: None,
         }
     }
 }
@@ -232,10 +240,23 @@ pub async fn stream(
     on_message: impl FnMut(&Out),
 ) -> Result<StreamReport, ClientError> {
     let fps = source.fps();
+    // The frames' clock: a camera's own; for a file sent in real time, the moment sending starts
+    // (each frame goes at its timestamp from then).
+    let clock = source.clock().unwrap_or_else(Instant::now);
     let (reader, frames) = spawn_reader(source, options.max_frames.unwrap_or(u32::MAX));
     let (out_tx, out_rx) = mpsc::channel::<pb::StreamSessionRequest>(8);
+    let colours = match options.pacing {
+        Pacing::Realtime => options.colours.clone(),
+        Pacing::Lockstep => None,
+    };
     out_tx
-        .send(start_message(session_id, stream_token, fps, options))
+        .send(start_message(
+            session_id,
+            stream_token,
+            fps,
+            options,
+            colours.is_some(),
+        ))
         .await
         .ok();
     let mut responses = client
@@ -245,13 +266,31 @@ pub async fn stream(
 
     // The sender learns from the receiver which frame the server answered last.
     let (answered_tx, answered_rx) = watch::channel(i64::MIN);
-    let sender = tokio::spawn(send_frames(frames, out_tx, options.pacing, answered_rx));
+    let (faces_tx, faces) = watch::channel(0u32);
+    let light = colours.map(|screen| LightPlayer {
+        screen,
+        clock,
+        out: out_tx.clone(),
+        faces,
+        showing: Arc::new(AtomicBool::new(false)),
+    });
+    let sender = tokio::spawn(send_frames(
+        frames,
+        out_tx,
+        options.pacing,
+        clock,
+        answered_rx,
+    ));
     let mut report = StreamReport {
         session_id: session_id.to_string(),
         ..Default::default()
     };
-    let failure = read_answers(&mut responses, &answered_tx, on_message, &mut report).await;
-    drop(answered_tx);
+    let answers = Answers {
+        answered: answered_tx,
+        faces: faces_tx,
+        light,
+    };
+    let failure = read_answers(&mut responses, answers, on_message, &mut report).await;
     // The verdict (or the server's end) ends the attempt: stop reading and sending.
     if !sender.is_finished() {
         sender.abort();
@@ -306,6 +345,7 @@ fn start_message(
     stream_token: &str,
     fps: f64,
     options: &StreamOptions,
+    can_show_colour: bool,
 ) -> pb::StreamSessionRequest {
     pb::StreamSessionRequest {
         message: Some(In::Start(pb::StreamStart {
@@ -315,8 +355,7 @@ fn start_message(
                 device: options.device.clone(),
                 fps: fps as f32,
                 mirrored: options.mirrored,
-                // A terminal cannot fill a screen with the light step's colours.
-                can_show_colour: false,
+                can_show_colour,
                 ..Default::default()
             }),
         })),
@@ -328,9 +367,9 @@ async fn send_frames(
     mut frames: SourceFrames,
     out: mpsc::Sender<pb::StreamSessionRequest>,
     pacing: Pacing,
+    start: Instant,
     mut answered: watch::Receiver<i64>,
 ) -> Result<u32, source::SourceError> {
-    let start = Instant::now();
     let mut sent = 0u32;
     let mut last_sent_ts = None;
     while let Some(frame) = frames.recv().await {
@@ -369,14 +408,25 @@ async fn send_frames(
     Ok(sent)
 }
 
+/// What the reader of the server's answers passes on: the last answered frame (for lock-step
+/// pacing), the faces in view, and the light step's player, if this client shows colours.
+struct Answers {
+    answered: watch::Sender<i64>,
+    faces: watch::Sender<u32>,
+    light: Option<LightPlayer>,
+}
+
 /// Reads the server's messages into `report` until the verdict or the stream's end; the status
-/// the stream failed with, if it did.
+/// the stream failed with, if it did. A light step is played on its own task; while its colours
+/// are on screen, feedback is not passed to `on_message` (its lines would draw over them).
 async fn read_answers(
     responses: &mut tonic::Streaming<pb::StreamSessionResponse>,
-    answered: &watch::Sender<i64>,
+    mut answers: Answers,
     mut on_message: impl FnMut(&Out),
     report: &mut StreamReport,
 ) -> Option<tonic::Status> {
+    let showing = answers.light.as_ref().map(|l| l.showing.clone());
+    let is_showing = || showing.as_ref().is_some_and(|s| s.load(Ordering::SeqCst));
     while let Some(message) = responses.next().await {
         let message = match message {
             Ok(m) => m,
@@ -385,12 +435,22 @@ async fn read_answers(
         let Some(message) = message.message else {
             continue;
         };
-        on_message(&message);
+        if !(matches!(message, Out::Feedback(_)) && is_showing()) {
+            on_message(&message);
+        }
         match message {
             Out::SessionStarted(s) => report.started = Some(s),
-            Out::Challenge(c) => report.challenges.push(c),
+            Out::Challenge(c) => {
+                if !c.light_sequence.is_empty()
+                    && let Some(player) = answers.light.take()
+                {
+                    tokio::spawn(player.play(c.clone()));
+                }
+                report.challenges.push(c);
+            }
             Out::Feedback(f) => {
-                answered.send_replace(f.frame_timestamp_ms);
+                answers.answered.send_replace(f.frame_timestamp_ms);
+                answers.faces.send_replace(f.faces);
                 report.feedback.push(f);
             }
             Out::Verdict(v) => {

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use livegate_cli::light::ColourScreen;
 use livegate_cli::{
     FrameSource, Pacing, StreamOptions, connect, connect_identity, create_session, read_file,
     stream,
@@ -133,6 +134,19 @@ struct StreamArgs {
     /// Print every feedback message, not only changes of hint.
     #[arg(long, short)]
     verbose: bool,
+    /// Show the light step's colours by filling this terminal with them (maximise it and face
+    /// it), and so declare that this client can: `auto` with `--camera` on a terminal that has
+    /// 24-bit colour (`COLORTERM=truecolor`); `always` also for a file sent with `--realtime`.
+    #[arg(long, value_enum, default_value_t = ShowColours::Auto)]
+    show_colours: ShowColours,
+}
+
+/// When the stream shows the light step's colours on this terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ShowColours {
+    Auto,
+    Always,
+    Never,
 }
 
 #[tokio::main]
@@ -346,6 +360,7 @@ async fn stream_command(
         max_frames,
         audit_images,
         verbose,
+        show_colours,
     } = args;
     let frames = match (camera, source, repeat) {
         (Some(index), _, _) => FrameSource::camera(index)?,
@@ -355,6 +370,19 @@ async fn stream_command(
     };
     // A camera delivers frames in real time: send each as it comes.
     let realtime = realtime || frames.is_live();
+    // The colours and the frames must share a clock: only a stream sent in real time can show
+    // them (a camera's, or a file's with --realtime).
+    let colours = match show_colours {
+        ShowColours::Auto => frames.is_live() && ColourScreen::terminal_can_show(),
+        ShowColours::Always => realtime,
+        ShowColours::Never => false,
+    };
+    if show_colours == ShowColours::Always && !realtime {
+        eprintln!(
+            "--show-colours always needs --camera or --realtime: colours are shown on the frames' clock"
+        );
+        return Ok(ExitCode::from(2));
+    }
     let session = create_session(client, audit_images).await?;
     if !json {
         println!("session {}", session.session_id);
@@ -366,6 +394,7 @@ async fn stream_command(
             Pacing::Lockstep
         },
         max_frames,
+        colours: colours.then(|| ColourScreen::stdout().shared()),
         ..Default::default()
     };
     let mut progress = Progress::new(verbose);

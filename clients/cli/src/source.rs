@@ -118,6 +118,15 @@ impl FrameSource {
         matches!(self, FrameSource::Camera { .. })
     }
 
+    /// The instant a camera's timestamps count from; None for files, whose timestamps are their
+    /// own timeline.
+    pub fn clock(&self) -> Option<Instant> {
+        match self {
+            FrameSource::Camera { started, .. } => Some(*started),
+            _ => None,
+        }
+    }
+
     /// One image, sent `count` times at `fps`.
     pub fn still(path: &Path, count: u32, fps: f64) -> Result<Self, SourceError> {
         let image = imgcodecs::imread(path.to_str().unwrap_or_default(), imgcodecs::IMREAD_COLOR)?;

@@ -263,3 +263,64 @@ async fn realtime_pacing_sends_at_the_video_frame_rate() {
     assert!(report.feedback.len() + dropped <= 48);
     assert!(!report.feedback.is_empty());
 }
+
+/// A writer the test reads back: what the terminal would have been sent.
+#[derive(Clone, Default)]
+struct Terminal(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Terminal {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_shows_colours_gets_the_light_step_first_and_reports_it() {
+    // The deployment's default light policy: a client that can show colours starts with them.
+    let server = start_server(|c| c.step_time_limit = Duration::from_secs(1)).await;
+    let mut client = connect(&server.grpc_url, None).await.unwrap();
+    let session = create_session(&mut client, 0).await.unwrap();
+    let source = FrameSource::open(&media("franck.mp4"), None).unwrap();
+    let terminal = Terminal::default();
+    let options = StreamOptions {
+        pacing: Pacing::Realtime,
+        colours: Some(livegate_cli::light::ColourScreen::to_writer(terminal.clone()).shared()),
+        ..Default::default()
+    };
+    let report = stream(
+        &mut client,
+        &session.session_id,
+        &session.stream_token,
+        source,
+        &options,
+        |_| {},
+    )
+    .await
+    .unwrap();
+    let first = &report.challenges[0];
+    assert_eq!(first.kind, pb::ChallengeKind::Light as i32, "{report:?}");
+    // The terminal was filled with each colour of the sequence, on the alternate screen, and
+    // given back.
+    let painted = String::from_utf8(terminal.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(
+        painted.matches("\x1b[48;2;").count(),
+        first.light_sequence.len(),
+        "one fill per colour"
+    );
+    assert!(painted.starts_with("\x1b[?1049h") && painted.ends_with("\x1b[?1049l"));
+    // The server took the report: the light step is not "not shown". (A video's face does not
+    // follow the colours, so the verdict is not live.)
+    let verdict = report.verdict.expect("a verdict");
+    assert!(!verdict.is_live);
+    assert!(
+        !verdict.reasons.iter().any(|r| r == "LIGHT_NOT_SHOWN"),
+        "{:?}",
+        verdict.reasons
+    );
+    println!("reasons: {:?}", verdict.reasons);
+}

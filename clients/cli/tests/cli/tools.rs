@@ -259,6 +259,21 @@ async fn cli_refuses_a_deployment_that_requires_the_light_step_up_front() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_shows_colours_only_on_the_frames_clock() {
+    // Colours need real-time frames to be stamped against: a lock-step file is refused before
+    // any session is spent.
+    let server = start_server(|_| {}).await;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_livegate"));
+    cmd.args(["--server", &server.grpc_url, "stream", "--show-colours", "always"])
+        .arg(media("franck_02683.jpg"));
+    let out = run(cmd).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--realtime"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("session "));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_kyc_reads_a_document_and_tells_a_failed_check_by_its_exit_status() {
     use livegate_specimens::{Style, phone_uploads, portrait_from_still, specimen};
     use opencv::imgcodecs;
