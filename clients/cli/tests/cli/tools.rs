@@ -264,8 +264,14 @@ async fn cli_shows_colours_only_on_the_frames_clock() {
     // any session is spent.
     let server = start_server(|_| {}).await;
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_livegate"));
-    cmd.args(["--server", &server.grpc_url, "stream", "--show-colours", "always"])
-        .arg(media("franck_02683.jpg"));
+    cmd.args([
+        "--server",
+        &server.grpc_url,
+        "stream",
+        "--show-colours",
+        "always",
+    ])
+    .arg(media("franck_02683.jpg"));
     let out = run(cmd).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
