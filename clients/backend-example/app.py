@@ -129,7 +129,8 @@ MODULE = """<div id="face-check"></div>
     outcome.dataset.verified = String(answer.verified);
     outcome.textContent = answer.verified ? "Thank you, you are verified." : "We could not verify you this time.";
   }}
-  mount(document.getElementById("face-check"), {{
+  // The handle's unmount() removes the check (a page that navigates away would call it).
+  window.example.check = mount(document.getElementById("face-check"), {{
     sessionId: {session_id}, streamToken: {stream_token}, language: {lang_js},
     onComplete: (result) => askBackend("complete", result),
     onError: (error) => askBackend("error", error),

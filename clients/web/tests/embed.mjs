@@ -95,6 +95,31 @@ async function moduleByKeyboard() {
   await p.context().close();
 }
 
+// An app that leaves the page mid-check unmounts the flow: the camera is released, the socket
+// closed, and nothing of the flow is left in the page.
+async function unmountMidCheck() {
+  const p = await page();
+  await p.goto(`${example}/verify`);
+  await p.click(".lg-begin");
+  await p.waitForSelector('.lg-flow[data-state="streaming"]', { timeout: 30_000 });
+  const left = await p.evaluate(async () => {
+    const attempt = document.querySelector(".lg-flow").attempt;
+    const tracks = attempt.camera.getTracks();
+    window.example.check.unmount();
+    await new Promise((r) => setTimeout(r, 300));
+    return {
+      tracks: tracks.map((t) => t.readyState),
+      socket: attempt.socket.readyState,
+      elements: document.querySelectorAll(".lg-flow, .lg-light").length,
+    };
+  });
+  assert.ok(left.tracks.length > 0 && left.tracks.every((s) => s === "ended"), JSON.stringify(left));
+  assert.ok(left.socket >= 2, `the socket is closing or closed: ${left.socket}`);
+  assert.equal(left.elements, 0);
+  console.log(JSON.stringify({ case: "unmount mid-check", ...left }));
+  await p.context().close();
+}
+
 // The hosted page in a frame, French from the integrator, the flashing colours declined.
 async function frameInFrench() {
   const p = await page("de-DE");
@@ -174,6 +199,7 @@ async function unlistedOriginCannotFrame() {
 }
 
 await moduleByKeyboard();
+await unmountMidCheck();
 await frameInFrench();
 await linkCancelAndReturn();
 await unlistedOriginCannotFrame();
