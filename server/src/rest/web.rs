@@ -67,6 +67,11 @@ const FILES: &[WebFile] = &[
         body: include_str!("../../../clients/web/proto.js"),
     },
     WebFile {
+        name: "livegate-web.d.ts",
+        content_type: "application/typescript; charset=utf-8",
+        body: include_str!("../../../clients/web/livegate-web.d.ts"),
+    },
+    WebFile {
         name: "livegate.css",
         content_type: "text/css; charset=utf-8",
         body: include_str!("../../../clients/web/livegate.css"),

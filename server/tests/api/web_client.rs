@@ -59,6 +59,14 @@ async fn the_page_is_served_keyless_with_a_strict_policy_and_demo_sessions_only_
             "{headers}"
         );
     }
+    // Its types, for TypeScript apps to copy.
+    let types = curl(&[&format!("{}/web/v1/livegate-web.d.ts", server.rest_url)]);
+    assert_eq!(types.status, 200);
+    assert!(
+        types
+            .headers
+            .contains("content-type: application/typescript")
+    );
     let config = curl(&[&format!("{}/web/config.json", server.rest_url)]);
     assert_eq!(config.json, serde_json::json!({ "origins": [] }));
     let bare = curl(&[&format!("{}/web", server.rest_url)]);
