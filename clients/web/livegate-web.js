@@ -91,7 +91,6 @@ class Flow {
       this.canRetry = () => !used;
     }
     this.attempt = null;
-    this.ended = false;
     loadStyles(new URL("livegate.css", import.meta.url));
     this.ui = render(element, this.t, {
       language: this.language,
@@ -118,7 +117,6 @@ class Flow {
   cancel() {
     const sessionId = this.attempt?.sessionId ?? this.options.sessionId ?? null;
     this.attempt?.stop();
-    this.ended = true;
     this.ui.cancelled();
     this.options.onUserCancel?.({ sessionId });
   }
