@@ -40,42 +40,31 @@ struct WebFile {
     body: &'static str,
 }
 
+const JS: &str = "text/javascript; charset=utf-8";
+
+/// A file of `clients/web` by its name, served under the same name.
+macro_rules! web_file {
+    ($name:literal, $content_type:expr) => {
+        WebFile {
+            name: $name,
+            content_type: $content_type,
+            body: include_str!(concat!("../../../clients/web/", $name)),
+        }
+    };
+}
+
 const FILES: &[WebFile] = &[
     WebFile {
         name: "",
         content_type: "text/html; charset=utf-8",
         body: include_str!("../../../clients/web/index.html"),
     },
-    WebFile {
-        name: "page.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("../../../clients/web/page.js"),
-    },
-    WebFile {
-        name: "livegate-web.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("../../../clients/web/livegate-web.js"),
-    },
-    WebFile {
-        name: "i18n.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("../../../clients/web/i18n.js"),
-    },
-    WebFile {
-        name: "proto.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("../../../clients/web/proto.js"),
-    },
-    WebFile {
-        name: "livegate-web.d.ts",
-        content_type: "application/typescript; charset=utf-8",
-        body: include_str!("../../../clients/web/livegate-web.d.ts"),
-    },
-    WebFile {
-        name: "livegate.css",
-        content_type: "text/css; charset=utf-8",
-        body: include_str!("../../../clients/web/livegate.css"),
-    },
+    web_file!("page.js", JS),
+    web_file!("livegate-web.js", JS),
+    web_file!("i18n.js", JS),
+    web_file!("proto.js", JS),
+    web_file!("livegate-web.d.ts", "application/typescript; charset=utf-8"),
+    web_file!("livegate.css", "text/css; charset=utf-8"),
 ];
 
 /// The directories the files are served from: the unversioned one the hosted page links, and
