@@ -166,7 +166,7 @@ INDEX = """<ul>
 </ul>"""
 
 
-def make_handler(livegate: Livegate, web: str):
+def make_handler(livegate: Livegate, web: str, public_url: str = None):
     web_origin = "{0.scheme}://{0.netloc}".format(urlparse(web))
 
     class Handler(BaseHTTPRequestHandler):
@@ -191,7 +191,9 @@ def make_handler(livegate: Livegate, web: str):
             self.send(404, "text/plain", b"not found")
 
         def own_origin(self):
-            return f"http://{self.headers['Host']}"
+            # The origin browsers see this app at: behind a proxy or TLS, say it (--public-url);
+            # it must be in Livegate's --web-origins for framing, postMessage and the return URL.
+            return public_url or f"http://{self.headers['Host']}"
 
         def verify(self, query):
             session_id, token = livegate.create_session()
@@ -252,6 +254,8 @@ def main():
     parser.add_argument("--livegate-web", default="http://127.0.0.1:8080",
                         help="Livegate's REST/web origin, as browsers reach it")
     parser.add_argument("--api-key", required=True, help="this tenant's Livegate API key")
+    parser.add_argument("--public-url", default=None,
+                        help="this app's origin as browsers reach it (default: http://<Host header>)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--proto", type=Path, default=here.parent.parent / "proto",
@@ -263,7 +267,9 @@ def main():
     pb, rpc = generate_stubs(args.proto, args.stubs)
     livegate = Livegate(pb, rpc, args.livegate_grpc, args.api_key)
     web = args.livegate_web.rstrip("/")
-    server = ThreadingHTTPServer((args.host, args.port), make_handler(livegate, web))
+    public_url = args.public_url.rstrip("/") if args.public_url else None
+    handler = make_handler(livegate, web, public_url)
+    server = ThreadingHTTPServer((args.host, args.port), handler)
     # The test (and you) read the address from here; port 0 picks a free one.
     print(f"listening on http://{args.host}:{server.server_address[1]}", flush=True)
     server.serve_forever()
