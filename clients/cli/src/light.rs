@@ -92,32 +92,33 @@ pub struct LightPlayer {
 
 impl LightPlayer {
     /// Once a face is in view, shows each colour of `challenge` for its duration, then reports
-    /// what was shown (`light_shown`). Returns the report it sent.
-    pub async fn play(mut self, challenge: pb::Challenge) -> std::io::Result<pb::LightShown> {
+    /// what was shown (`light_shown`). A terminal that cannot be written to shows nothing and
+    /// reports nothing: the server then fails the step (`LIGHT_NOT_SHOWN`).
+    pub async fn play(mut self, challenge: pb::Challenge) {
         let _ = tokio::time::timeout(FACE_WAIT, self.faces.wait_for(|&n| n == 1)).await;
         self.showing.store(true, Ordering::SeqCst);
         let played = self.flashes(&challenge).await;
         self.showing.store(false, Ordering::SeqCst);
-        let flashes = played?;
+        let Ok(flashes) = played else { return };
         let report = pb::LightShown {
             challenge_index: challenge.index,
             flashes,
         };
         let message = pb::StreamSessionRequest {
-            message: Some(pb::stream_session_request::Message::LightShown(
-                report.clone(),
-            )),
+            message: Some(pb::stream_session_request::Message::LightShown(report)),
         };
         // The stream may have ended meanwhile; there is nobody left to tell.
         self.out.send(message).await.ok();
-        Ok(report)
     }
 
-    async fn flashes(&mut self, challenge: &pb::Challenge) -> std::io::Result<Vec<pb::ShownFlash>> {
+    async fn flashes(&self, challenge: &pb::Challenge) -> std::io::Result<Vec<pb::ShownFlash>> {
         let mut shown: Vec<pb::ShownFlash> = Vec::new();
-        self.paint(ENTER)?;
+        let alternate = AlternateScreen::enter(&self.screen)?;
         for flash in &challenge.light_sequence {
-            self.paint(&fill(flash.rgb, "Hold still and face the screen"))?;
+            paint(
+                &self.screen,
+                &fill(flash.rgb, "Hold still and face the screen"),
+            )?;
             let start = self.now_ms();
             if let Some(previous) = shown.last_mut() {
                 previous.end_ms = start;
@@ -129,7 +130,7 @@ impl LightPlayer {
             });
             tokio::time::sleep(Duration::from_millis(flash.duration_ms as u64)).await;
         }
-        self.paint(LEAVE)?;
+        drop(alternate);
         let end = self.now_ms();
         if let Some(last) = shown.last_mut() {
             last.end_ms = end;
@@ -137,20 +138,87 @@ impl LightPlayer {
         Ok(shown)
     }
 
-    fn paint(&self, text: &str) -> std::io::Result<()> {
-        // A poisoned lock only means another painter panicked mid-write: the screen is still there.
-        let mut screen = self.screen.lock().unwrap_or_else(|e| e.into_inner());
-        screen.write(text)
-    }
-
     fn now_ms(&self) -> i64 {
         self.clock.elapsed().as_millis() as i64
     }
 }
 
+/// The colours' alternate screen, given back when dropped: after the last colour, and also when
+/// the stream ends mid-sequence (the task is dropped with the runtime) or a write fails, so the
+/// terminal is never left coloured.
+struct AlternateScreen(Arc<Mutex<ColourScreen>>);
+
+impl AlternateScreen {
+    fn enter(screen: &Arc<Mutex<ColourScreen>>) -> std::io::Result<Self> {
+        paint(screen, ENTER)?;
+        Ok(AlternateScreen(screen.clone()))
+    }
+}
+
+impl Drop for AlternateScreen {
+    fn drop(&mut self) {
+        let _ = paint(&self.0, LEAVE);
+    }
+}
+
+fn paint(screen: &Mutex<ColourScreen>, text: &str) -> std::io::Result<()> {
+    // A poisoned lock only means another painter panicked mid-write: the screen is still there.
+    let mut screen = screen.lock().unwrap_or_else(|e| e.into_inner());
+    screen.write(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A writer the test reads back.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_sequence_cut_short_still_gives_the_terminal_back() {
+        let captured = Captured::default();
+        let (out, _server) = mpsc::channel(1);
+        let (_faces_tx, faces) = watch::channel(1u32);
+        let player = LightPlayer {
+            screen: ColourScreen::to_writer(captured.clone()).shared(),
+            clock: Instant::now(),
+            out,
+            faces,
+            showing: Arc::new(AtomicBool::new(false)),
+        };
+        let flash = |rgb| pb::LightFlash {
+            rgb,
+            duration_ms: 10_000,
+        };
+        let challenge = pb::Challenge {
+            light_sequence: vec![flash(0xff0000), flash(0x00ff00)],
+            ..Default::default()
+        };
+        // The stream ends during the first colour: the task is dropped mid-sequence.
+        let playing = tokio::spawn(player.play(challenge));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        playing.abort();
+        let _ = playing.await;
+        let painted = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(painted.starts_with(ENTER), "{painted:?}");
+        assert_eq!(painted.matches("\x1b[48;2;").count(), 1, "{painted:?}");
+        assert!(
+            painted.ends_with(LEAVE),
+            "the screen is given back: {painted:?}"
+        );
+    }
 
     #[test]
     fn a_fill_paints_the_background_in_24_bit_and_picks_a_readable_ink() {

@@ -372,17 +372,17 @@ async fn stream_command(
     let realtime = realtime || frames.is_live();
     // The colours and the frames must share a clock: only a stream sent in real time can show
     // them (a camera's, or a file's with --realtime).
-    let colours = match show_colours {
-        ShowColours::Auto => frames.is_live() && ColourScreen::terminal_can_show(),
-        ShowColours::Always => realtime,
-        ShowColours::Never => false,
-    };
     if show_colours == ShowColours::Always && !realtime {
         eprintln!(
             "--show-colours always needs --camera or --realtime: colours are shown on the frames' clock"
         );
         return Ok(ExitCode::from(2));
     }
+    let colours = match show_colours {
+        ShowColours::Auto => frames.is_live() && ColourScreen::terminal_can_show(),
+        ShowColours::Always => true,
+        ShowColours::Never => false,
+    };
     let session = create_session(client, audit_images).await?;
     if !json {
         println!("session {}", session.session_id);
