@@ -193,7 +193,6 @@ class Attempt {
   }
 
   async run() {
-    this.ui.show("stage");
     this.ui.state("camera");
     try {
       this.camera = await openCamera();
