@@ -1,20 +1,26 @@
 //! The REST API's JSON answers, field for field as the REST API customers know them shows them
 //! (`../shared/seed`'s shapes: camelCase names, enum values by their API names, times in whole
 //! seconds, images in base64), made from the proto's messages. One mapping for every client that
-//! answers in that shape: the server's REST routes and the CLI's `--json`.
+//! answers in that shape: the server's REST routes and the CLI's `--json`. Each type is also
+//! its own OpenAPI schema (`ToSchema`), so the served document describes what this code writes.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 
 use crate::v1 as pb;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateSessionResponse {
     pub session_id: String,
+    #[schema(schema_with = session_statuses)]
     pub status: &'static str,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub expiry_date: String,
     /// The one-time token the stream (gRPC or WebSocket) must present. Not in the seed API:
     /// give it only to the device that will stream.
@@ -33,22 +39,28 @@ impl From<pb::CreateSessionResponse> for CreateSessionResponse {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionResult {
     pub session_id: String,
+    #[schema(schema_with = session_statuses)]
     pub status: &'static str,
     /// Present once the session finished, as are the fields below.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0, maximum = 100)]
     pub confidence: Option<f32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_live: Option<bool>,
     /// Base64 JPEG; absent once the retention period has ended.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = Byte)]
     pub reference_image: Option<String>,
+    /// Base64 JPEGs, as many as the session's `auditImagesLimit`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = base64_images)]
     pub audit_images: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     pub timestamp: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -77,10 +89,11 @@ impl From<pb::SessionResult> for SessionResult {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VerifyResponse {
     pub session_id: String,
+    #[schema(minimum = 0, maximum = 100)]
     pub confidence: f32,
     pub is_live: bool,
 }
@@ -95,15 +108,21 @@ impl From<pb::VerifySessionResponse> for VerifyResponse {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CompareFacesResponse {
+    #[schema(minimum = 0, maximum = 100)]
     pub similarity: f32,
     pub is_match: bool,
+    /// The quality of the weaker picture, 0-100.
+    #[schema(minimum = 0, maximum = 100)]
     pub confidence: f32,
+    #[schema(minimum = 0, maximum = 100)]
     pub threshold: f32,
     /// Not in the seed: what makes each picture unfit for matching (`EYE_COVERED`, ...).
+    #[schema(schema_with = picture_issues)]
     pub source_image_issues: Vec<String>,
+    #[schema(schema_with = picture_issues)]
     pub target_image_issues: Vec<String>,
 }
 
@@ -120,7 +139,7 @@ impl From<pb::CompareFacesResponse> for CompareFacesResponse {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct KycResponse {
     pub kyc_analysis: KycAnalysis,
@@ -130,7 +149,7 @@ pub struct KycResponse {
     pub message: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct KycAnalysis {
     pub total_documents: u32,
@@ -141,7 +160,7 @@ pub struct KycAnalysis {
     pub portrait_found: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ExtractedData {
     pub name: String,
@@ -155,7 +174,7 @@ pub struct ExtractedData {
     pub expired: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FieldValidity {
     pub name: bool,
@@ -165,14 +184,14 @@ pub struct FieldValidity {
     pub issuing_country: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LivenessVerification {
     pub is_live: bool,
     pub confidence: f32,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FaceMatchResult {
     pub is_match: bool,
@@ -181,7 +200,9 @@ pub struct FaceMatchResult {
     pub threshold: f32,
     /// Not in the seed: what makes the document's portrait or the session's reference image
     /// unfit for matching.
+    #[schema(schema_with = picture_issues)]
     pub portrait_issues: Vec<String>,
+    #[schema(schema_with = picture_issues)]
     pub selfie_issues: Vec<String>,
 }
 
@@ -240,6 +261,53 @@ pub fn issue_names(issues: &[i32]) -> Vec<String> {
         .filter_map(|&i| pb::PictureIssue::try_from(i).ok())
         .map(|i| i.api_name().to_string())
         .collect()
+}
+
+/// The API names of an enum's values, UNSPECIFIED (0) left out: `names(SessionStatus::try_from,
+/// SessionStatus::api_name)`.
+fn names<E: Copy>(
+    value: impl Fn(i32) -> Result<E, prost::UnknownEnumValue>,
+    name: impl Fn(E) -> &'static str,
+) -> Vec<&'static str> {
+    (1..=64).filter_map(|n| value(n).ok()).map(name).collect()
+}
+
+fn text_enum(names: Vec<&'static str>) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(names))
+}
+
+/// Schema of a session status field: `CREATED`, `IN_PROGRESS`, ...
+pub fn session_statuses() -> Object {
+    text_enum(names(
+        pb::SessionStatus::try_from,
+        pb::SessionStatus::api_name,
+    ))
+    .build()
+}
+
+/// Schema of a list of picture issues: `EYE_COVERED`, `MASK`, ...
+fn picture_issues() -> utoipa::openapi::Array {
+    utoipa::openapi::Array::new(text_enum(names(
+        pb::PictureIssue::try_from,
+        pb::PictureIssue::api_name,
+    )))
+}
+
+fn base64_images() -> utoipa::openapi::Array {
+    utoipa::openapi::Array::new(ObjectBuilder::new().schema_type(Type::String).format(Some(
+        utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Byte),
+    )))
+}
+
+/// The API names of a list of the movements a plan draws from, retired names included (still
+/// read). `LIGHT` is not one: a session asks for it with `lightStep`.
+pub fn challenge_kinds() -> utoipa::openapi::Array {
+    let mut kinds = names(pb::ChallengeKind::try_from, pb::ChallengeKind::api_name);
+    kinds.retain(|&name| name != pb::ChallengeKind::Light.api_name());
+    kinds.extend(pb::ChallengeKind::RETIRED.iter().map(|(name, _)| *name));
+    utoipa::openapi::Array::new(text_enum(kinds))
 }
 
 fn status_name(status: i32) -> &'static str {

@@ -21,6 +21,10 @@ use crate::sessions::{RedisTlsFiles, RedisUrl};
     about = "Livegate face-liveness server (gRPC, REST and WebSocket)"
 )]
 pub struct Config {
+    /// Print the REST API's OpenAPI document (what `/api/openapi.json` serves) and exit.
+    #[arg(long, exclusive = true)]
+    pub openapi: bool,
+
     /// Address the gRPC server listens on.
     #[arg(long, env = "LIVEGATE_ADDR", default_value = "0.0.0.0:50051")]
     pub addr: SocketAddr,

@@ -241,14 +241,27 @@ pub fn code_of(status: &Status) -> ErrorCode {
         .unwrap_or(ErrorCode::Unspecified)
 }
 
-#[derive(serde::Serialize, serde::Deserialize, Debug)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Error)]
 pub struct ErrorBody {
+    /// Our code: the seed's 1006-1011 and 5001, 2001-2019 for stream, key and limit rules and
+    /// unknown endpoints.
     pub error_code: i32,
     pub message: String,
+    /// The HTTP status, repeated.
     pub status: u16,
+    #[schema(format = DateTime)]
     pub timestamp: String,
 }
+
+/// An error with our code (seed codes 1006-1011 and 5001 with the seed's HTTP statuses;
+/// 2001-2019 for stream, key and limit rules and unknown endpoints)
+#[derive(utoipa::ToResponse)]
+#[response(
+    description = "An error with our code (seed codes 1006-1011 and 5001 with the seed's HTTP statuses; 2001-2019 for stream, key and limit rules and unknown endpoints)"
+)]
+pub struct ErrorResponse(#[allow(dead_code)] ErrorBody);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> axum::response::Response {

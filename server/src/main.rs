@@ -8,6 +8,10 @@ use livegate_server::{Config, telemetry};
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let config = Config::parse();
+    if config.openapi {
+        print!("{}", livegate_server::rest::openapi::document());
+        return std::process::ExitCode::SUCCESS;
+    }
     let telemetry = match telemetry::init(
         config.otlp_endpoint.as_deref(),
         config.service_name.as_deref(),

@@ -8,7 +8,12 @@ use crate::error::ApiError;
 
 /// The `{id}` of a session's path. An id that is not UTF-8 once percent-decoded (no session
 /// has one) is INVALID_ARGUMENT.
-pub struct SessionId(pub String);
+#[derive(utoipa::IntoParams)]
+#[into_params(names("sessionId"), parameter_in = Path)]
+pub struct SessionId(
+    /// The session's id, as creating it answered.
+    pub String,
+);
 
 impl<S: Send + Sync> FromRequestParts<S> for SessionId {
     type Rejection = ApiError;

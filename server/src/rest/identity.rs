@@ -16,22 +16,45 @@ use serde::Deserialize;
 use super::body;
 use super::json::parse_body;
 use crate::auth::Tenant;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorResponse};
 use crate::identity::{self, MAX_DOCUMENT_IMAGES};
 use crate::state::AppState;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = CompareFacesRequest)]
 pub struct CompareFacesBody {
     /// Base64 JPEG or PNG (a `data:` URL prefix is accepted).
     #[serde(default)]
+    #[schema(required)]
     pub source_image: Option<String>,
+    /// Base64 JPEG or PNG (a `data:` URL prefix is accepted).
     #[serde(default)]
+    #[schema(required)]
     pub target_image: Option<String>,
+    /// `isMatch` is `similarity >= threshold`.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 100, default = 90)]
     pub threshold: Option<f32>,
+    /// Answer 1011 (422) instead of `isMatch: false`.
     #[serde(default)]
     pub enforce_match: bool,
+}
+
+/// The multipart form of an identity check (documentation only: [`kyc`] reads the parts as
+/// they stream in, each field under its seed name or its camelCase one).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct KycForm {
+    /// 1-4 pictures of one document: front and back, or a passport page.
+    #[schema(value_type = Vec<String>, format = Binary, min_items = 1, max_items = 4)]
+    files: Vec<Vec<u8>>,
+    liveness_session_id: String,
+    #[schema(minimum = 0, maximum = 100, default = 90)]
+    similarity_threshold: Option<f32>,
+    /// The liveness threshold; default the session's.
+    #[schema(minimum = 0, maximum = 100)]
+    confidence_threshold: Option<f32>,
 }
 
 /// A base64 picture; one that does not decode cannot be read, which is the seed's 1010.
@@ -46,6 +69,29 @@ fn picture(field: Option<String>, name: &str) -> Result<Vec<u8>, ApiError> {
         .map_err(|e| ApiError::FaceMatchFailed(format!("{name} is not valid base64 ({e})")))
 }
 
+/// Compare the largest face of two pictures
+///
+/// Each picture (JPEG or PNG, base64, a data: URL prefix is accepted) gives its largest face,
+/// aligned by its five points and embedded with SFace; the cosine similarity is mapped to 0-100
+/// by a documented monotone rule (knots 0.363->75, 0.5->90, 0.8->99). isMatch = similarity >=
+/// threshold (default 90). confidence is the quality of the weaker picture. Errors: 1010 (500) a
+/// picture cannot be read or shows no face; 1011 (422) similarity below the threshold when
+/// enforceMatch is true; 2012 (400) a missing picture or a threshold outside 0-100.
+#[utoipa::path(
+    post,
+    path = "/api/liveness/compare-faces",
+    tag = "identity",
+    operation_id = "compareFaces",
+    request_body = CompareFacesBody,
+    responses(
+        (status = 200, description = "Similarity", body = CompareFacesResponse),
+        (status = 400, response = ErrorResponse),
+        (status = 401, response = ErrorResponse),
+        (status = 413, response = ErrorResponse),
+        (status = 422, response = ErrorResponse),
+        (status = 500, response = ErrorResponse),
+    ),
+)]
 pub async fn compare_faces(
     State(state): State<AppState>,
     Extension(tenant): Extension<Tenant>,
@@ -77,6 +123,31 @@ fn threshold_field(text: &str, name: &str) -> Result<f32, ApiError> {
         .map_err(|_| ApiError::InvalidArgument(format!("{name} must be a number, not {text:?}")))
 }
 
+/// Identity document and a liveness session in one verdict
+///
+/// Reads 1-4 pictures of one document (front and back, or a passport page): its MRZ (ICAO 9303
+/// TD1/TD2/TD3, every check digit validated) and PDF417 AAMVA barcode, and its portrait, compared
+/// with the session's reference image. The session's result is consumed, as by verify: a second
+/// check with the same session gets 2011. Errors: 1008 (404) unknown session; 1007 (400) expired
+/// session; 2010 (409) session not finished; 2011 (409) session already used; 2012 (400) no
+/// pictures, more than 4, an unreadable picture, or not multipart; 1010 (500) the session's
+/// reference image is no longer kept.
+#[utoipa::path(
+    post,
+    path = "/api/kyc/analyze/identity-with-liveness",
+    tag = "identity",
+    operation_id = "analyzeIdentityWithLiveness",
+    request_body(content = KycForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "KYC analysis", body = KycResponse),
+        (status = 400, response = ErrorResponse),
+        (status = 401, response = ErrorResponse),
+        (status = 404, response = ErrorResponse),
+        (status = 409, response = ErrorResponse),
+        (status = 413, response = ErrorResponse),
+        (status = 500, response = ErrorResponse),
+    ),
+)]
 pub async fn kyc(
     State(state): State<AppState>,
     Extension(tenant): Extension<Tenant>,

@@ -4,34 +4,47 @@
 
 use livegate_proto::v1 as pb;
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 pub use livegate_proto::rest::{CreateSessionResponse, SessionResult, VerifyResponse};
 
 use crate::error::ApiError;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = CreateSessionRequest)]
 pub struct CreateSessionBody {
     #[serde(default)]
     pub settings: Option<SessionSettings>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionSettings {
+    /// How many audit images the result keeps besides the reference image.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 4, default = 0)]
     pub audit_images_limit: Option<i32>,
+    /// The liveness threshold verify applies; default the deployment's (90).
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 100)]
     pub confidence_threshold: Option<f32>,
-    /// Challenge kinds by their API names: `TURN_LEFT`, `TURN_RIGHT`, `BLINK`, `LOOK_UP`,
-    /// `MOVE_CLOSER` (`COME_CLOSER`, its name before, is still read).
+    /// The kinds random plans draw from, by their API names. `COME_CLOSER` is `MOVE_CLOSER`'s
+    /// name before December 2026, still read.
     #[serde(default)]
+    #[schema(schema_with = livegate_proto::rest::challenge_kinds)]
     pub challenge_kinds: Vec<String>,
     #[serde(default)]
+    #[schema(minimum = 2, maximum = 4)]
     pub min_challenge_steps: Option<u32>,
     #[serde(default)]
+    #[schema(minimum = 2, maximum = 4)]
     pub max_challenge_steps: Option<u32>,
-    /// Require the light step, or leave it out (see the proto's `light_step`).
+    /// true: require the light step (a random colour sequence the client shows full screen; the
+    /// face must reflect it); a client whose stream does not declare `can_show_colour` is refused
+    /// with 2017. false: no light step. Unset: the deployment's (`LIVEGATE_LIGHT_STEP`, by default
+    /// `when-capable`: every client that declares `can_show_colour` takes it). Where the
+    /// deployment requires it, false is refused with 2012.
     #[serde(default)]
     pub light_step: Option<bool>,
 }
@@ -63,10 +76,15 @@ impl SessionSettings {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = VerifyRequest)]
+#[into_params(parameter_in = Query)]
 pub struct VerifyBody {
+    /// Live at or above this confidence; default the session's.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 100)]
+    #[param(minimum = 0, maximum = 100)]
     pub confidence_threshold: Option<f32>,
 }
 

@@ -163,14 +163,35 @@ fn page_config_file(body: String) -> Response {
 }
 
 /// What the page may choose for a demo session: only whether it has a light step.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct DemoSessionBody {
+#[schema(as = DemoSessionRequest)]
+pub(super) struct DemoSessionBody {
     #[serde(default)]
     light_step: Option<bool>,
 }
 
-async fn demo_session(
+/// Create a session for the web page without an API key (only when the server runs with --demo true)
+///
+/// Served only when the operator turned demo sessions on; otherwise 404. Sessions belong to the
+/// demo tenant (LIVEGATE_DEMO_TENANT) and draw on its rate limit.
+#[utoipa::path(
+    post,
+    path = "/web/demo-session",
+    tag = "liveness",
+    operation_id = "createDemoSession",
+    security(),
+    request_body(content = Option<DemoSessionBody>),
+    responses(
+        (status = 200, description = "Session created", body = json::CreateSessionResponse),
+        (status = 400, description = "2012: a field other than lightStep, or invalid JSON",
+            body = crate::error::ErrorBody),
+        (status = 404, description = "Demo sessions are off"),
+        (status = 429, description = "2014: the demo tenant's rate limit",
+            body = crate::error::ErrorBody),
+    ),
+)]
+pub(super) async fn demo_session(
     State(state): State<AppState>,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Json<json::CreateSessionResponse>, ApiError> {

@@ -33,6 +33,22 @@ use crate::rest::SessionId;
 use crate::state::AppState;
 use crate::stream::{self, InboundError};
 
+/// WebSocket: binary frames carry protobuf livegate.v1.StreamSessionRequest / StreamSessionResponse
+///
+/// No key: the start message's one-time stream token is the credential (a browser cannot set a
+/// WebSocket's headers).
+#[utoipa::path(
+    get,
+    path = "/api/liveness/session/{sessionId}/stream",
+    tag = "liveness",
+    operation_id = "streamSession",
+    params(SessionId),
+    security(),
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol"),
+        (status = 400, description = "Not a WebSocket upgrade", body = crate::error::ErrorBody),
+    ),
+)]
 pub async fn stream(
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     SessionId(session_id): SessionId,

@@ -184,7 +184,7 @@ async fn the_openapi_document_is_served_and_names_every_route() {
     let checked_in: serde_json::Value =
         serde_json::from_str(include_str!("../../openapi.json")).unwrap();
     assert_eq!(doc.json, checked_in);
-    assert_eq!(doc.json["openapi"], "3.0.3");
+    assert_eq!(doc.json["openapi"], "3.1.0");
     let paths = doc.json["paths"].as_object().unwrap();
     for path in [
         "/api/liveness/session",
