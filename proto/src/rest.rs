@@ -264,7 +264,8 @@ pub fn issue_names(issues: &[i32]) -> Vec<String> {
 }
 
 /// The API names of an enum's values, UNSPECIFIED (0) left out: `names(SessionStatus::try_from,
-/// SessionStatus::api_name)`.
+/// SessionStatus::api_name)`. prost gives no list of an enum's values; ours number them from 1,
+/// each below 64.
 fn names<E: Copy>(
     value: impl Fn(i32) -> Result<E, prost::UnknownEnumValue>,
     name: impl Fn(E) -> &'static str,
@@ -279,7 +280,7 @@ fn text_enum(names: Vec<&'static str>) -> ObjectBuilder {
 }
 
 /// Schema of a session status field: `CREATED`, `IN_PROGRESS`, ...
-pub fn session_statuses() -> Object {
+fn session_statuses() -> Object {
     text_enum(names(
         pb::SessionStatus::try_from,
         pb::SessionStatus::api_name,
@@ -287,7 +288,7 @@ pub fn session_statuses() -> Object {
     .build()
 }
 
-/// Schema of a list of picture issues: `EYE_COVERED`, `MASK`, ...
+/// Schema of a list of picture issues: `EYE_COVERED`, `MOUTH_COVERED`, ...
 fn picture_issues() -> utoipa::openapi::Array {
     utoipa::openapi::Array::new(text_enum(names(
         pb::PictureIssue::try_from,

@@ -258,9 +258,6 @@ pub struct ErrorBody {
 /// An error with our code (seed codes 1006-1011 and 5001 with the seed's HTTP statuses;
 /// 2001-2019 for stream, key and limit rules and unknown endpoints)
 #[derive(utoipa::ToResponse)]
-#[response(
-    description = "An error with our code (seed codes 1006-1011 and 5001 with the seed's HTTP statuses; 2001-2019 for stream, key and limit rules and unknown endpoints)"
-)]
 pub struct ErrorResponse(#[allow(dead_code)] ErrorBody);
 
 impl IntoResponse for ApiError {
