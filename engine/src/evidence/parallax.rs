@@ -57,15 +57,16 @@
 //! from one real person and from synthetic attacks whose warps are exactly extruded surfaces; a
 //! real bent print adds lighting changes, and a 3-D mask is a solid face and beyond this measure.
 //!
-//! **On other people** (`cargo run --release -p livegate-engine --example natural_turns`, the
-//! largest turn each made on their own within 2.5 s; none turned on request): a woman's phone
-//! selfie (msu_client022, 18° by solvePnP, 9° by the rigid fit) 0.083 and an office webcam
-//! (webcam_office, 22° / 9°) 0.085, both well above [`LIVE_PARALLAX`]; **but a man's phone selfie
-//! (msu_client005, 14° / 5°) measured 0.039**, its frames 0.022-0.045 until the last few: a
-//! turn step ending there would be called `NO_PARALLAX`. There the two rotation estimates
-//! disagree (a close phone camera under a generic focal length inflates solvePnP's angle), and
-//! dividing by the larger one shrinks a real nose's depth: the rule that keeps bent prints out
-//! costs this real head. Not changed on one clip; it is why a real user can be refused here.
+//! **On other people** (`cargo run --release -p livegate-engine --example natural_turns`: the
+//! largest turn and nod each made on their own within 2.5 s; none moved on request): a woman's
+//! phone selfie (msu_client022) turn 0.151 and nod 0.444, an office webcam (webcam_office) turn
+//! 0.089 and nod 0.663 (one frame), all above [`LIVE_PARALLAX`]; **but a man's phone selfie
+//! (msu_client005) turn measured 0.038** (13° by solvePnP, 5° by the rigid fit), its frames
+//! 0.022-0.045 until the last few: a turn step ending there would be called `NO_PARALLAX`. There
+//! the two rotation estimates disagree (a close phone camera under a generic focal length
+//! inflates solvePnP's angle), and dividing by the larger one shrinks a real nose's depth: the
+//! rule that keeps bent prints out costs this real head. Not changed on one clip; it is why a
+//! real user can be refused here.
 //!
 //! Frames re-detected by YuNet are skipped: their landmarks come from a looser box, which moves
 //! the search windows by a few percent of the face.
