@@ -6,7 +6,8 @@ use livegate_testkit::start as start_server;
 use std::time::Duration;
 
 use livegate_cli::{
-    ClientError, FrameSource, Pacing, StreamOptions, connect, create_session, error_code, stream,
+    Client, ClientError, FrameSource, Pacing, StreamOptions, StreamReport, connect, create_session,
+    error_code, stream,
 };
 use livegate_engine::ChallengeKind;
 use livegate_proto::v1 as pb;
@@ -18,6 +19,25 @@ fn refused<T: std::fmt::Debug>(result: Result<T, ClientError>) -> tonic::Status 
         Err(ClientError::Server(status)) => status,
         other => panic!("expected the server to refuse, got {other:?}"),
     }
+}
+
+/// franck.mp4 streamed into `session` as `options` say.
+async fn stream_franck(
+    client: &mut Client,
+    session: &pb::CreateSessionResponse,
+    options: &StreamOptions,
+) -> StreamReport {
+    let source = FrameSource::open(&media("franck.mp4"), None).unwrap();
+    stream(
+        client,
+        &session.session_id,
+        &session.stream_token,
+        source,
+        options,
+        |_| {},
+    )
+    .await
+    .unwrap()
 }
 
 fn lockstep(max_frames: u32) -> StreamOptions {
@@ -43,17 +63,7 @@ async fn streamed_video_gets_feedback_with_a_face_and_varying_pose() {
     .await;
     let mut client = connect(&server.grpc_url, None).await.unwrap();
     let session = create_session(&mut client, 2).await.unwrap();
-    let source = FrameSource::open(&media("franck.mp4"), None).unwrap();
-    let report = stream(
-        &mut client,
-        &session.session_id,
-        &session.stream_token,
-        source,
-        &lockstep(480),
-        |_| {},
-    )
-    .await
-    .unwrap();
+    let report = stream_franck(&mut client, &session, &lockstep(480)).await;
 
     let started = report.started.as_ref().expect("session_started");
     assert_eq!(started.plan.len(), 2);
@@ -230,12 +240,13 @@ async fn realtime_pacing_sends_at_the_video_frame_rate() {
     let server = start_server(|c| c.step_time_limit = Duration::from_secs(60)).await;
     let mut client = connect(&server.grpc_url, None).await.unwrap();
     let session = create_session(&mut client, 0).await.unwrap();
-    let source = FrameSource::open(&media("franck.mp4"), None).unwrap();
     let options = StreamOptions {
         pacing: Pacing::Realtime,
         max_frames: Some(48),
         ..Default::default()
     };
+    // Opened before the clock starts: only the sending is timed.
+    let source = FrameSource::open(&media("franck.mp4"), None).unwrap();
     let start = std::time::Instant::now();
     let report = stream(
         &mut client,
@@ -285,23 +296,13 @@ async fn a_client_that_shows_colours_gets_the_light_step_first_and_reports_it() 
     let server = start_server(|c| c.step_time_limit = Duration::from_secs(1)).await;
     let mut client = connect(&server.grpc_url, None).await.unwrap();
     let session = create_session(&mut client, 0).await.unwrap();
-    let source = FrameSource::open(&media("franck.mp4"), None).unwrap();
     let terminal = Terminal::default();
     let options = StreamOptions {
         pacing: Pacing::Realtime,
         colours: Some(livegate_cli::light::ColourScreen::to_writer(terminal.clone()).shared()),
         ..Default::default()
     };
-    let report = stream(
-        &mut client,
-        &session.session_id,
-        &session.stream_token,
-        source,
-        &options,
-        |_| {},
-    )
-    .await
-    .unwrap();
+    let report = stream_franck(&mut client, &session, &options).await;
     let first = &report.challenges[0];
     assert_eq!(first.kind, pb::ChallengeKind::Light as i32, "{report:?}");
     // The terminal was filled with each colour of the sequence, on the alternate screen, and
