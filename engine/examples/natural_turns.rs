@@ -29,7 +29,14 @@ use opencv::videoio;
 /// What the analyser made of one frame: `None` without a followed face.
 struct Seen {
     image: Mat,
-    face: Option<(FaceLandmarks, HeadPose)>,
+    face: Option<Face>,
+}
+
+struct Face {
+    landmarks: FaceLandmarks,
+    /// By solvePnP, and by the rigid fit against the clip's first face: the two estimates a
+    /// session takes the larger of.
+    poses: [HeadPose; 2],
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -42,31 +49,35 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut cap = videoio::VideoCapture::from_file(&video, videoio::CAP_ANY)?;
         let fps = cap.get(videoio::CAP_PROP_FPS)?.clamp(1.0, 120.0);
         let mut analyzer = FrameAnalyzer::new(models.clone(), AnalyzerConfig::default());
-        let mut seen = Vec::new();
+        let (mut seen, mut rest) = (Vec::new(), None::<FaceLandmarks>);
         let mut frame = Mat::default();
         while cap.read(&mut frame)? && !frame.empty() {
             let analysis = analyzer.analyze(&frame, &[])?;
             let face = analysis
                 .face
                 .filter(|_| !analysis.detected && analysis.faces == 1)
-                .map(|f| (f.landmarks, f.pose));
+                .map(|f| {
+                    let rest = rest.get_or_insert_with(|| f.landmarks.clone());
+                    let rigid = pose::relative(rest, &f.landmarks);
+                    Face {
+                        poses: [f.pose, rigid],
+                        landmarks: f.landmarks,
+                    }
+                });
             seen.push(Seen {
                 image: frame.clone(),
                 face,
             });
         }
-        let rest = seen
-            .iter()
-            .find_map(|s| s.face.as_ref().map(|f| f.0.clone()));
-        let Some(rest) = rest else {
+        if rest.is_none() {
             println!("| {video} | no face |");
             continue;
-        };
+        }
         let name = std::path::Path::new(&video)
             .file_name()
             .map_or(video.clone(), |n| n.to_string_lossy().into_owned());
         for axis in [RotationAxis::Vertical, RotationAxis::Horizontal] {
-            let step = largest_rotation(&seen, &rest, axis, fps);
+            let step = largest_rotation(&seen, axis, fps);
             let mut meter = ParallaxMeter::default();
             meter.begin_step(Some(Rotation {
                 axis,
@@ -75,9 +86,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             // The step's reaction frames come first, so that its reference is the window's start.
             let mut fed = 0;
             for s in &seen[step.from.saturating_sub(REACTION_FRAMES as usize)..=step.to] {
-                if let Some((landmarks, pose)) = &s.face {
-                    let rotation = pose::relative(&rest, landmarks);
-                    meter.observe(&s.image, landmarks, &[*pose, rotation])?;
+                if let Some(face) = &s.face {
+                    meter.observe(&s.image, &face.landmarks, &face.poses)?;
                     fed += 1;
                 }
             }
@@ -89,6 +99,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 eprintln!("{name} {axis:?}: {}", series.join(" "));
             }
             let parallax = meter.parallax();
+            // As the fusion rule reads it (`physical_factors` in evidence/mod.rs): its reason
+            // below the midpoint of the flat and live levels.
             let verdict = match parallax {
                 None => "not measured",
                 Some(p) if p < (FLAT_PARALLAX + LIVE_PARALLAX) / 2.0 => "NO_PARALLAX",
@@ -121,19 +133,14 @@ struct Window {
     by_estimate: [f32; 2],
 }
 
-fn largest_rotation(seen: &[Seen], rest: &FaceLandmarks, axis: RotationAxis, fps: f64) -> Window {
+fn largest_rotation(seen: &[Seen], axis: RotationAxis, fps: f64) -> Window {
     let angle = |p: &HeadPose| match axis {
         RotationAxis::Vertical => p.yaw,
         RotationAxis::Horizontal => p.pitch,
     };
-    // Each frame's angle by both estimates, against the clip's first face.
     let angles: Vec<Option<[f32; 2]>> = seen
         .iter()
-        .map(|s| {
-            s.face
-                .as_ref()
-                .map(|(l, p)| [angle(p), angle(&pose::relative(rest, l))])
-        })
+        .map(|s| s.face.as_ref().map(|f| f.poses.map(|p| angle(&p))))
         .collect();
     let span = (2.5 * fps) as usize;
     let mut best = Window {
