@@ -1,6 +1,7 @@
 //! The parallax measure ([`livegate_engine::evidence::parallax`]) on each head-rotation step of
 //! each species, four seeds each: the numbers its thresholds were placed by (family A and the
-//! live user; family B's puppet and print are printed too, and were not used to place them).
+//! live user; family B's puppet, print and phone replay are printed too, and were not used to
+//! place them).
 //! Rotations are measured as a session measures them: the larger of the solvePnP pose's and the
 //! rigid fit's against the first followed frame ([`livegate_engine::pose::relative`]).
 //!
@@ -32,6 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Species::CurvedPrint,
         Species::NosePuppet,
         Species::HalftonePrint,
+        Species::PhoneStripe,
     ] {
         for (step, kind) in steps {
             for seed in 0..4u64 {

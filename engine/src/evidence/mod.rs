@@ -5,7 +5,7 @@
 //! | signal | module | what it measures | range |
 //! |---|---|---|---|
 //! | challenge | [`crate::challenge`] | steps done in time, and by how much beyond their thresholds | 0–1 per step |
-//! | 3-D consistency | [`parallax`] | nose-tip depth in front of the flat or extruded surface that moves like the rest of the face (tracked image patches) | 0–~0.7 (eye spans) |
+//! | 3-D consistency | [`parallax`] | how far the nose tip leads the extruded surface that moves like the rest of the face, over the face's own relief (tracked image patches) | 0–~2 (real heads 0.3–2) |
 //! | blink | [`crate::challenge`], [`crate::eyes`] | deepest eye closure in a blink step | 0–1 |
 //! | light reflection | [`crate::light`] | cosine between the face's and the screen's chroma changes | −1–1 |
 //! | passive texture | [`texture`] | anti-spoofing depth score; moiré peak and glare of face crops | 0–1; ×median; 0–1 |
@@ -287,7 +287,7 @@ mod tests {
                 (ChallengeKind::TurnLeft, true, 0.1),
                 (ChallengeKind::Blink, true, 0.5),
             ],
-            parallax: Some(0.09),
+            parallax: Some(0.5),
             identity_min_cosine: 0.8,
             identity_threshold: 0.5,
             frames_with_face: 100,
@@ -311,7 +311,7 @@ mod tests {
     #[test]
     fn a_flat_turn_or_a_frozen_stream_cannot_pass() {
         let mut flat = clean();
-        flat.parallax = Some(0.012);
+        flat.parallax = Some(0.05);
         let f = fuse(&flat);
         assert!(
             f.confidence < 50.0 && f.reasons == [VerdictReason::NoParallax],

@@ -5,68 +5,78 @@
 //! axis*: its depth, and so its motion across the axis, depends on the position across the axis
 //! alone (plus a linear tilt). A real nose tip stands about 2 cm in front of the forehead and
 //! chin at the same horizontal position and in front of the cheeks at the same height, so it
-//! moves further than any such surface allows.
+//! moves further than any such surface allows, and further *the way the head turns*.
 //!
 //! **Measure.** In each step that asks for a head rotation, the reference is the first followed
 //! frame after the step's [`REACTION_FRAMES`]: the frames before it show the pose being left,
-//! and in our stitched live user another moment of the video. In each later frame of the step that rotated by at least [`MIN_ROTATION_DEG`]
-//! towards the asked side (yaw for turns, pitch for look-up, the larger of the two head-pose
-//! estimates: solvePnP against a generic face, and the rigid fit of the user's own landmarks,
-//! [`crate::pose`]):
+//! and in our stitched live user another moment of the video. Each later frame of the step is
+//! measured once the head has rotated by at least [`MIN_ROTATION_DEG`] towards the asked side
+//! (yaw for turns, pitch for look-up, by the larger of the two head-pose estimates: solvePnP
+//! against a generic face, and the rigid fit of the user's own landmarks, [`crate::pose`]):
 //! 1. the image patch around each of [`BODY`] (forehead, chin, lips and cheeks, off the nose)
 //!    and [`NOSE_TIP`] is found again by normalised cross-correlation, searching near where the
 //!    landmarks put it;
-//! 2. the patches' motion across the rotation axis (x for turns, y for look-up) is fitted, over
-//!    [`BODY`] only, by least squares as a cubic of the position across the axis plus a linear
-//!    term along it; the extruded surfaces above move exactly so (a plane under perspective
-//!    very nearly);
-//! 3. how far the nose tip moved beyond that fit, in eye spans of the reference, divided by the
-//!    sine of the rotation, is the frame's estimate of the nose's **depth** in front of the
-//!    surface: relief grows with the sine of the rotation, so a turn that stops at 10° counts
-//!    as much as one of 30°.
+//! 2. the body's **relief**: how far its patches' motion across the rotation axis (x for turns,
+//!    y for look-up) departs from an affine motion (RMS, eye spans of the reference). A rotation
+//!    moves each point by its depth times the sine of the angle, so this is the face's depth
+//!    relief (cheeks behind the centre line) times that sine; a flat picture has almost none
+//!    (only perspective's);
+//! 3. the nose's **lead**: how far the nose tip moved across the axis beyond the extruded surface
+//!    fitted to [`BODY`]'s motion (least squares, a cubic of the position across the axis plus a
+//!    linear term along it: the pictures above move exactly so, a plane under perspective very
+//!    nearly), signed positive in the direction a point standing out of the face moves when the
+//!    head turns the asked way;
+//! 4. the frame's value is the lead divided by the relief, once the relief reaches
+//!    [`MIN_RELIEF`]: the nose's depth in front of the surface in units of the face's own depth
+//!    relief.
 //!
 //! A step's value is the median over its frames; the session's **parallax** is the largest step
-//! value (a picture shows no relief in any step; a real head's look-up and turns differ). Range
-//! 0 – ~0.7 eye spans.
+//! value, and 0 when that is negative (a picture shows no lead in any step; a real head's
+//! look-up and turns differ). Real heads measured 0.3 – 2.
 //!
-//! Choices, measured on our media (`cargo run -p livegate-pad --example parallax_probe`, four
-//! seeds of each rotation step of each species, 2.5 s of each step): real turns and look-ups
-//! 0.102–0.672; tilted prints, 2-D puppets and prints bent round a cylinder 0.003–0.022. In
-//! sessions, where a step ends as soon as it is done (about 10–15° for franck), real first-step
-//! turns measured 0.064–0.173 and a look-up 0.60.
+//! **Why a ratio.** Both the lead and the relief are depths times the sine of the same rotation,
+//! so their ratio needs no angle: from an image, a small turn of a deep face and a larger turn
+//! of a shallow one look the same (the bas-relief ambiguity), and any estimate of the angle
+//! errs in a way that depends on the person. The earlier measure divided the lead by the sine of
+//! the larger of the two pose estimates; solvePnP reads its angle largely from the nose's own
+//! displacement against the eyes and mouth, so a face whose nose stands out more, or a phone
+//! held close (perspective), read a larger angle and so a *smaller* depth. It made a real man's
+//! phone-selfie turn (msu_client005: 13° by solvePnP, 5° by the rigid fit) look flat (0.038
+//! against a 0.030–0.050 band), where the ratio reads 0.32 in every frame of it (0.26–0.44),
+//! his nose's lead growing with the relief. The rigid fit alone was no better a divisor: it
+//! sees a print bent round a cylinder turn by a third of its angle, and its noise divided by
+//! that small sine looked like a nose.
+//!
+//! **Why the sign.** The nose stands in *front* of the face, so it leads the surface the way the
+//! head turns; tracking noise and a cylinder's misfit by the cubic go either way (our puppets'
+//! steps all measured negative leads; the curved print's half of them).
+//!
+//! **Why a relief floor.** A flat picture (a print, a screen, a 2-D puppet warped to imitate a
+//! turn) has no relief to measure against, and noise divided by nothing is anything. A real head
+//! shows a relief of about 0.3–0.4 × the sine of its rotation (rigid fit; msu_client005,
+//! webcam_office, franck, msu_client022), 0.016–0.021 at 3°; our flat attacks at most 0.007
+//! (2-D puppet), 0.010 in family B's nose-shifting puppet. Frames below the floor are not measured: a picture that never shows relief
+//! leaves the session without parallax, and the fusion rule reads that as flat. A flat picture
+//! turned 30° at 25 cm shows perspective relief up to ~0.044 but no lead (the unit tests below).
+//!
+//! Measured (`cargo run --release -p livegate-pad --example parallax_probe`, four seeds of each
+//! rotation step of each species, 2.5 s of each step; and on other people's own movements,
+//! `real_heads_turning_on_their_own_show_parallax` in `engine/tests/engine/real_people.rs`):
+//! real turns and look-ups of our live user 0.42–1.04 per step, franck's own largest turn and
+//! nod in franck.mp4 1.07 and 1.40, msu_client022 0.61 and 1.82, webcam_office's turn 0.53,
+//! msu_client005's turn 0.31; prints bent round a cylinder 0–0.15; 2-D puppets and family B's
+//! nose-shifting puppet never reach the relief floor.
 //! - **Image patches, not landmarks.** FaceMesh draws a plausible 3-D face on whatever it sees:
-//!   run on its landmark positions instead of the tracked patches, the same fit (before the
-//!   division by the sine) gave the cylinder print 0.045–0.051 and real heads 0.047–0.131.
-//! - **The nose against its own row and column, not a homography of the outline.** The earlier
-//!   measure (the nose's offset from the outline's homography) could not tell a cylinder's
-//!   foreshortened sides from a head's: curved prints measured 0.013–0.095 against real turns'
-//!   0.072–0.115.
-//! - **Divided by the sine.** Undivided, franck's turns measured 0.011–0.026 at the 9–12° where
-//!   a session's step ends, below a cylinder print's 0.013 at 36°.
+//!   run on its landmark positions instead of the tracked patches, the nose's motion beyond the
+//!   fitted surface was 0.045–0.051 eye spans for the cylinder print and 0.047–0.131 for real
+//!   heads.
 //! - **A reference per step**: against one reference per session, taken at another moment, real
 //!   turns of our video lost half their parallax.
-//! - **The larger of two rotation estimates.** Each errs its own way. solvePnP's scale depends on
-//!   the person (it read some real turns at 5–10° where the rigid fit reads 13–17°), so with it
-//!   alone a real turn may leave no frame past [`MIN_ROTATION_DEG`], and the session no
-//!   parallax. The rigid fit sees a print bent round a cylinder turn by only about 10° while
-//!   solvePnP sees its 30°, and divided by the sine of 10° the print's small residue looked like
-//!   a nose (0.017–0.063). The larger of the two never inflates an attack's depth and never
-//!   leaves a real turn unmeasured.
 //!
-//! [`FLAT_PARALLAX`] and [`LIVE_PARALLAX`] sit in the gap between 0.022 and 0.064. The gap comes
-//! from one real person and from synthetic attacks whose warps are exactly extruded surfaces; a
-//! real bent print adds lighting changes, and a 3-D mask is a solid face and beyond this measure.
-//!
-//! **On other people** (`cargo run --release -p livegate-engine --example natural_turns`: the
-//! largest turn and nod each made on their own within 2.5 s; none moved on request): a woman's
-//! phone selfie (msu_client022) turn 0.151 and nod 0.444, an office webcam (webcam_office) turn
-//! 0.089 and nod 0.663 (one frame), all above [`LIVE_PARALLAX`]; **but a man's phone selfie
-//! (msu_client005) turn measured 0.038** (13° by solvePnP, 5° by the rigid fit), its frames
-//! 0.022-0.045 until the last few: a turn step ending there would be called `NO_PARALLAX`. There
-//! the two rotation estimates disagree (a close phone camera under a generic focal length
-//! inflates solvePnP's angle), and dividing by the larger one shrinks a real nose's depth: the
-//! rule that keeps bent prints out costs this real head. Not changed on one clip; it is why a
-//! real user can be refused here.
+//! [`FLAT_PARALLAX`] and [`LIVE_PARALLAX`] sit between the curved print's 0.15 and the lowest
+//! real head's 0.32. That gap is narrow and its real side comes from five people: a person whose
+//! nose stands out less against the curve of their cheeks reads lower, and a small turn is noisy.
+//! A 3-D mask is a solid face and beyond this measure.
 //!
 //! Frames re-detected by YuNet are skipped: their landmarks come from a looser box, which moves
 //! the search windows by a few percent of the face.
@@ -82,10 +92,13 @@ use crate::pose::HeadPose;
 
 /// Rotation about the step's axis (degrees) from the step's reference before a frame is measured.
 pub const MIN_ROTATION_DEG: f32 = 8.0;
+/// Body relief (eye spans) below which a frame is not measured: twice the largest our flat
+/// attacks showed.
+pub const MIN_RELIEF: f32 = 0.014;
 /// Parallax at or below which the motion looked flat (see the fusion rule).
-pub const FLAT_PARALLAX: f32 = 0.030;
+pub const FLAT_PARALLAX: f32 = 0.16;
 /// Parallax at or above which the motion clearly came from a 3-D head.
-pub const LIVE_PARALLAX: f32 = 0.050;
+pub const LIVE_PARALLAX: f32 = 0.28;
 
 /// Forehead, brow, lips, chin and cheeks: the points the extruded surface is fitted to.
 pub const BODY: [usize; 30] = [
@@ -120,7 +133,7 @@ pub struct ParallaxMeter {
     reference: Option<Reference>,
     /// Steps begun so far.
     step: usize,
-    /// (step, rotation from the step's reference, nose depth) of measured frames.
+    /// (step, rotation from the step's reference, nose lead over body relief) of measured frames.
     samples: Vec<(usize, f32, f32)>,
 }
 
@@ -136,9 +149,8 @@ impl ParallaxMeter {
     /// Measures one followed (not re-detected) frame against its step's reference. `poses` are
     /// the head's pose by each estimate the caller has (each against a fixed reference of its
     /// own, the same for every frame of the session): the rotation since the step's reference is
-    /// the largest any of them measures. A rotation underestimated would inflate the depth (it
-    /// is divided by the rotation's sine) and let a print through; one overestimated only makes
-    /// a real head's depth look smaller.
+    /// the largest any of them measures. It only decides when to start measuring; the measure
+    /// itself needs no angle.
     pub fn observe(
         &mut self,
         bgr: &Mat,
@@ -179,7 +191,6 @@ impl ParallaxMeter {
         if rotation < MIN_ROTATION_DEG {
             return Ok(());
         }
-        let axis = asked.axis;
         let current = grey(bgr)?;
         let half = ((PATCH_HALF * reference.scale).round() as i32).max(3);
         let radius = ((SEARCH_RADIUS * reference.scale).round() as i32).max(3);
@@ -191,15 +202,16 @@ impl ParallaxMeter {
                 None => return Ok(()),
             }
         }
-        let beyond = nose_beyond_surface(&reference.points, &moved, axis, reference.scale)?;
-        // Relief grows with the sine of the rotation; divided by it, every frame of a step
-        // estimates the same depth, and a turn that stops at 10° counts as much as one of 30°.
-        let depth = beyond / rotation.to_radians().sin();
-        self.samples.push((self.step, rotation, depth));
+        let motion = measure_motion(&reference.points, &moved, asked, reference.scale)?;
+        if motion.relief < MIN_RELIEF {
+            return Ok(());
+        }
+        self.samples
+            .push((self.step, rotation, motion.nose_lead / motion.relief));
         Ok(())
     }
 
-    /// The session's parallax, once some frame rotated enough.
+    /// The session's parallax, once some frame rotated enough and showed relief.
     pub fn parallax(&self) -> Option<f32> {
         (1..=self.step)
             .filter_map(|step| {
@@ -212,6 +224,7 @@ impl ParallaxMeter {
                 median(&of_step)
             })
             .reduce(f32::max)
+            .map(|p| p.max(0.0))
     }
 
     /// (rotation, value) of every frame measured so far, in order: for calibration tools.
@@ -232,14 +245,24 @@ fn median(samples: &[(f32, f32)]) -> Option<f32> {
     values.get(values.len() / 2).copied()
 }
 
-/// How far (eye spans) the nose tip moved across `axis` beyond the extruded surface fitted to
-/// [`BODY`]'s motion. `from` and `to` hold [`BODY`] then [`NOSE_TIP`].
-fn nose_beyond_surface(
+/// How a frame's tracked points moved since the step's reference, across the rotation axis.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Motion {
+    /// RMS departure of [`BODY`]'s motion from an affine motion, eye spans.
+    relief: f32,
+    /// The nose tip's motion beyond the extruded surface fitted to [`BODY`], eye spans; positive
+    /// when it leads the way a point in front of the face moves in the asked rotation.
+    nose_lead: f32,
+}
+
+/// Measures the relief and the nose's lead of one frame. `from` and `to` hold [`BODY`] then
+/// [`NOSE_TIP`].
+fn measure_motion(
     from: &[(f32, f32)],
     to: &[(f32, f32)],
-    axis: RotationAxis,
+    asked: Rotation,
     scale: f32,
-) -> Result<f32, EngineError> {
+) -> Result<Motion, EngineError> {
     let n = from.len() as f32;
     let centre = (
         from.iter().map(|p| p.0).sum::<f32>() / n,
@@ -248,33 +271,61 @@ fn nose_beyond_surface(
     // (position across the axis, position along it, motion across it), in eye spans.
     let sample = |a: (f32, f32), b: (f32, f32)| {
         let (dx, dy) = ((a.0 - centre.0) / scale, (a.1 - centre.1) / scale);
-        match axis {
+        match asked.axis {
             RotationAxis::Vertical => (dx, dy, (b.0 - a.0) / scale),
             RotationAxis::Horizontal => (dy, dx, (b.1 - a.1) / scale),
         }
     };
-    let basis = |u: f32, v: f32| [1.0, u, u * u, u * u * u, v, u * v];
-    let mut design = Mat::zeros(BODY.len() as i32, 6, core::CV_32F)?.to_mat()?;
-    let mut motion = Mat::zeros(BODY.len() as i32, 1, core::CV_32F)?.to_mat()?;
-    for i in 0..BODY.len() {
-        let (u, v, d) = sample(from[i], to[i]);
+    let samples: Vec<(f32, f32, f32)> = from.iter().zip(to).map(|(&a, &b)| sample(a, b)).collect();
+    let (body, nose) = samples.split_at(BODY.len());
+    let surface = least_squares(body, |u, v| vec![1.0, u, u * u, u * u * u, v, u * v])?;
+    let affine = least_squares(body, |u, v| vec![1.0, u, v])?;
+    let relief = (body
+        .iter()
+        .map(|&(u, v, d)| (d - affine(u, v)).powi(2))
+        .sum::<f32>()
+        / body.len() as f32)
+        .sqrt();
+    let beyond = nose.iter().map(|&(u, v, d)| d - surface(u, v)).sum::<f32>() / nose.len() as f32;
+    // Yaw > 0 moves what stands in front of the face to the image's right (+x), pitch > 0 (look
+    // up) moves it up (−y): see `crate::pose`.
+    let forward = match asked.axis {
+        RotationAxis::Vertical => asked.sign,
+        RotationAxis::Horizontal => -asked.sign,
+    };
+    Ok(Motion {
+        relief,
+        nose_lead: beyond * forward,
+    })
+}
+
+/// The least-squares fit of the motions `d` of `points` (u, v, d) by a linear combination of
+/// `basis(u, v)`, as a function of (u, v).
+fn least_squares(
+    points: &[(f32, f32, f32)],
+    basis: impl Fn(f32, f32) -> Vec<f32>,
+) -> Result<impl Fn(f32, f32) -> f32, EngineError> {
+    let terms = basis(0.0, 0.0).len();
+    let mut design = Mat::zeros(points.len() as i32, terms as i32, core::CV_32F)?.to_mat()?;
+    let mut motion = Mat::zeros(points.len() as i32, 1, core::CV_32F)?.to_mat()?;
+    for (i, &(u, v, d)) in points.iter().enumerate() {
         for (j, b) in basis(u, v).into_iter().enumerate() {
             *design.at_2d_mut::<f32>(i as i32, j as i32)? = b;
         }
         *motion.at_2d_mut::<f32>(i as i32, 0)? = d;
     }
-    let mut coef = Mat::default();
-    core::solve(&design, &motion, &mut coef, core::DECOMP_SVD)?;
-    let mut beyond = 0.0;
-    for i in BODY.len()..from.len() {
-        let (u, v, d) = sample(from[i], to[i]);
-        let mut fitted = 0.0;
-        for (j, b) in basis(u, v).into_iter().enumerate() {
-            fitted += b * *coef.at_2d::<f32>(j as i32, 0)?;
-        }
-        beyond += d - fitted;
-    }
-    Ok((beyond / NOSE_TIP.len() as f32).abs())
+    let mut solution = Mat::default();
+    core::solve(&design, &motion, &mut solution, core::DECOMP_SVD)?;
+    let coefficients: Vec<f32> = (0..terms as i32)
+        .map(|j| solution.at_2d::<f32>(j, 0).copied())
+        .collect::<Result<_, _>>()?;
+    Ok(move |u, v| {
+        basis(u, v)
+            .iter()
+            .zip(&coefficients)
+            .map(|(b, c)| b * c)
+            .sum()
+    })
 }
 
 /// Where the patch of `reference` around `at` lies in `current`, searched within `radius` of
@@ -354,10 +405,16 @@ fn grey(bgr: &Mat) -> Result<Mat, EngineError> {
 mod tests {
     use super::*;
 
-    /// [`BODY`] and [`NOSE_TIP`] of a face-sized grid (mm) whose depth is `depth(x, y)` plus
-    /// `nose_mm` at the nose, seen by a pinhole camera 500 mm away after turning by `yaw`
-    /// degrees about the vertical axis.
-    fn face(depth: impl Fn(f32, f32) -> f32, nose_mm: f32, yaw: f32) -> Vec<(f32, f32)> {
+    /// [`BODY`] and [`NOSE_TIP`] of a face-sized grid (mm) whose height towards the camera is
+    /// `height(x, y)`, plus `nose_mm` at the nose, seen by a pinhole camera `distance` mm away
+    /// after the head turned by `yaw` degrees ([`HeadPose`]'s sign: the nose moves to the image's
+    /// right for yaw > 0).
+    fn face(
+        height: impl Fn(f32, f32) -> f32,
+        nose_mm: f32,
+        yaw: f32,
+        distance: f32,
+    ) -> Vec<(f32, f32)> {
         let (s, c) = yaw.to_radians().sin_cos();
         let n = BODY.len() + NOSE_TIP.len();
         (0..n)
@@ -368,28 +425,82 @@ mod tests {
                 } else {
                     ((i % 6) as f32 * 30.0 - 75.0, (i / 6) as f32 * 30.0 - 70.0)
                 };
-                let z = -depth(x, y) - if nose { nose_mm } else { 0.0 };
-                let (x, z) = (x * c + z * s, -x * s + z * c + 500.0);
+                // z away from the camera.
+                let z = -height(x, y) - if nose { nose_mm } else { 0.0 };
+                let (x, z) = (x * c - z * s, x * s + z * c + distance);
                 (600.0 * x / z + 320.0, 600.0 * y / z + 240.0)
             })
             .collect()
     }
 
-    fn beyond(depth: impl Fn(f32, f32) -> f32 + Copy, nose_mm: f32) -> f32 {
-        let from = face(depth, nose_mm, 0.0);
-        let to = face(depth, nose_mm, 15.0);
-        // An eye span of 90 mm at 500 mm is 108 px.
-        nose_beyond_surface(&from, &to, RotationAxis::Vertical, 108.0).unwrap()
+    /// A surface curved round a vertical axis like the cheeks (radius 90 mm).
+    fn cheeks(x: f32, _: f32) -> f32 {
+        (90f32.powi(2) - x * x).max(0.0).sqrt() - 90.0
+    }
+
+    /// The motion of a turn by `yaw` degrees, measured for the asked side `sign`.
+    fn turn(
+        height: impl Fn(f32, f32) -> f32 + Copy,
+        nose_mm: f32,
+        yaw: f32,
+        distance: f32,
+        sign: f32,
+    ) -> Motion {
+        let from = face(height, nose_mm, 0.0, distance);
+        let to = face(height, nose_mm, yaw, distance);
+        // An eye span of 90 mm.
+        let scale = 600.0 * 90.0 / distance;
+        let asked = Rotation {
+            axis: RotationAxis::Vertical,
+            sign,
+        };
+        measure_motion(&from, &to, asked, scale).unwrap()
     }
 
     #[test]
-    fn flat_and_cylindrical_pictures_have_no_relief_and_a_nose_has_some() {
-        let flat = beyond(|_, y| 0.2 * y, 0.0);
-        let cylinder = beyond(|x, _| (90f32.powi(2) - x * x).max(0.0).sqrt() - 90.0, 0.0);
-        let nosed = beyond(|x, _| (90f32.powi(2) - x * x).max(0.0).sqrt() - 90.0, 20.0);
-        assert!(flat < 0.005, "{flat}");
-        assert!(cylinder < 0.01, "{cylinder}");
-        assert!(nosed / 15f32.to_radians().sin() > LIVE_PARALLAX, "{nosed}");
+    fn a_head_leads_with_its_nose_whichever_way_it_turns() {
+        for (yaw, sign) in [(15.0, 1.0), (-15.0, -1.0), (5.0, 1.0)] {
+            let head = turn(cheeks, 20.0, yaw, 500.0, sign);
+            assert!(head.relief > MIN_RELIEF, "{yaw}: {head:?}");
+            assert!(
+                head.nose_lead / head.relief > LIVE_PARALLAX,
+                "{yaw}: {head:?}"
+            );
+        }
+        // Measured for the other side, the same motion leads backwards.
+        let wrong = turn(cheeks, 20.0, 15.0, 500.0, -1.0);
+        assert!(wrong.nose_lead < 0.0, "{wrong:?}");
+    }
+
+    #[test]
+    fn pictures_flat_or_bent_show_no_lead() {
+        // Bent round a cylinder: as much relief as a head, no nose in front of it.
+        let bent = turn(cheeks, 0.0, 15.0, 500.0, 1.0);
+        assert!(bent.relief > MIN_RELIEF, "{bent:?}");
+        assert!(bent.nose_lead / bent.relief < FLAT_PARALLAX, "{bent:?}");
+        // Flat and tilted, held close: perspective alone gives it relief, but still no lead.
+        let close = turn(|_, y| 0.2 * y, 0.0, 30.0, 250.0, 1.0);
+        assert!(close.relief > MIN_RELIEF, "{close:?}");
+        assert!(close.nose_lead.abs() / close.relief < 0.05, "{close:?}");
+        // Flat and far: no relief to measure against.
+        let far = turn(|_, y| 0.2 * y, 0.0, 15.0, 800.0, 1.0);
+        assert!(far.relief < MIN_RELIEF, "{far:?}");
+    }
+
+    #[test]
+    fn a_squeezed_photo_has_no_relief() {
+        // A 2-D puppet: the photo squeezed and sheared in the image, as if turning.
+        let from = face(|_, _| 0.0, 0.0, 0.0, 500.0);
+        let to: Vec<(f32, f32)> = from
+            .iter()
+            .map(|&(x, y)| (320.0 + 0.9 * (x - 320.0) + 0.05 * (y - 240.0) + 6.0, y))
+            .collect();
+        let asked = Rotation {
+            axis: RotationAxis::Vertical,
+            sign: 1.0,
+        };
+        let squeezed = measure_motion(&from, &to, asked, 108.0).unwrap();
+        assert!(squeezed.relief < 1e-4, "{squeezed:?}");
     }
 
     #[test]

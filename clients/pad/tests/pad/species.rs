@@ -85,7 +85,8 @@ fn a_tilted_print_fails_and_shows_less_parallax_than_a_head() {
 fn a_puppet_that_imitates_the_steps_is_caught_by_its_flat_turn() {
     // The squeezed and sheared photo squashes its eyes for the blink and looks turned (13° by
     // the solvePnP pose), but its landmarks do not rotate as a solid head's do (the rigid fit
-    // sees no turn), and its nose stays where the outline's homography puts it.
+    // sees no turn), and its patches move as a flat picture's: no relief to measure a nose
+    // against, so no parallax.
     let v = run(Species::Puppet, 1, &[Blink, TurnLeft]);
     assert!(!v.is_live, "{v:?}");
     assert!(
@@ -93,13 +94,11 @@ fn a_puppet_that_imitates_the_steps_is_caught_by_its_flat_turn() {
         "the squashed eyes pass for a blink: {v:?}"
     );
     assert!(!v.evidence.steps[1].1, "no turn: {v:?}");
-    let parallax = v
-        .evidence
-        .parallax
-        .expect("measured on the tilt solvePnP sees");
     assert!(
-        parallax < livegate_engine::evidence::parallax::FLAT_PARALLAX,
-        "{parallax}"
+        v.evidence
+            .parallax
+            .is_none_or(|p| p < livegate_engine::evidence::parallax::FLAT_PARALLAX),
+        "{v:?}"
     );
 }
 
