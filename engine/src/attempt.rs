@@ -395,7 +395,6 @@ impl LivenessAttempt {
         let Some(step) = self.step.as_mut() else {
             return (None, false);
         };
-        let limit = self.config.plan.time_limit_ms(step.kind);
         step.update(step_input);
         let mut light_refused = false;
         if let Some(meter) = &self.light {
@@ -405,14 +404,31 @@ impl LivenessAttempt {
                 LightState::NotShown(_) => light_refused = true,
             }
         }
+        let held = self.held_for_depth(now);
+        let Some(step) = self.step.as_ref() else {
+            return (None, light_refused);
+        };
         let progress = ChallengeProgress {
             index: self.current,
             kind: step.kind,
             progress: step.progress,
-            completed: step.completed,
-            time_left_ms: step.time_left_ms(now, limit),
+            // Held open, the user sees "a bit more" ([`guidance`]), not a finished step.
+            completed: step.completed && !held,
+            time_left_ms: step.time_left_ms(now, self.config.plan.time_limit_ms(step.kind)),
         };
         (Some(progress), light_refused)
+    }
+
+    /// Whether the current step, done by its angle, is kept open because its 3-D evidence is
+    /// unsettled ([`ParallaxMeter::unsettled`]): while its time lasts, the user is asked to go on
+    /// turning. When the time is up the step ends done, with the evidence it has.
+    fn held_for_depth(&self, now: i64) -> bool {
+        self.step.as_ref().is_some_and(|step| {
+            step.completed
+                && step.kind.rotates_head()
+                && step.time_left_ms(now, self.config.plan.time_limit_ms(step.kind)) > 0
+                && self.parallax.unsettled()
+        })
     }
 
     /// Whether the current step ends with this frame, and how. The light step's outcome is kept
@@ -422,7 +438,7 @@ impl LivenessAttempt {
         let limit = self.config.plan.time_limit_ms(step.kind);
         let end = if light_refused {
             StepEnd::LightRefused
-        } else if step.completed {
+        } else if step.completed && !self.held_for_depth(now) {
             StepEnd::Completed
         } else if step.timed_out(now, limit) {
             StepEnd::TimedOut

@@ -51,7 +51,10 @@
 //! face), and a user who moves the right way but stops short sees "a bit more"
 //! ([`crate::Hint::More`]) from [`MORE_HINT_PROGRESS`] of the way. Physical evidence that the
 //! motion is 3-D comes from [`crate::evidence::parallax`], not from the size of the motion: a
-//! tilted photo can turn as far as it likes.
+//! tilted photo can turn as far as it likes. A rotation step done by its angle is held open,
+//! still saying "a bit more", while that evidence is unsettled (too few measured frames, or a
+//! value between flat and live: a small turn's nose moves a pixel or two beyond the face), and
+//! ends done when it settles or when its time is up (`LivenessAttempt`, `held_for_depth`).
 
 use rand::seq::SliceRandom;
 use rand::{Rng, RngExt};
