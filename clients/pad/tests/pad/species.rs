@@ -103,6 +103,22 @@ fn a_puppet_that_imitates_the_steps_is_caught_by_its_flat_turn() {
 }
 
 #[test]
+fn a_puppet_that_pushes_its_nose_shows_no_relief_to_measure_it_against() {
+    // Family B's attacker knows the parallax measure and pushes the photo's nose further than
+    // its outline as it "turns" (the earlier measure, nose motion over the angle's sine, read
+    // 0.24–0.48 on it: a head). A 2-D warp moves cheeks and centre of the face together, so the
+    // face shows no relief and no frame is measured.
+    let v = run(Species::NosePuppet, 0, &[TurnLeft]);
+    assert!(!v.is_live, "{v:?}");
+    assert!(
+        v.evidence
+            .parallax
+            .is_none_or(|p| p < livegate_engine::evidence::parallax::FLAT_PARALLAX),
+        "{v:?}"
+    );
+}
+
+#[test]
 fn a_screen_replay_shows_moire_and_the_phone_outline() {
     let v = run(Species::ScreenReplay, 1, &[Blink, TurnRight]);
     assert!(!v.is_live, "{v:?}");
