@@ -89,41 +89,14 @@ impl CameraPipeline {
     }
 
     fn capture(&self, image: &Mat, rng: &mut StdRng) -> opencv::Result<Mat> {
-        let mut blurred = Mat::default();
-        imgproc::gaussian_blur_def(image, &mut blurred, Size::new(0, 0), self.blur)?;
-        if self.sharpen > 0.0 {
-            let mut wide = Mat::default();
-            imgproc::gaussian_blur_def(&blurred, &mut wide, Size::new(0, 0), 2.0)?;
-            let mut sharp = Mat::default();
-            core::add_weighted(
-                &blurred,
-                1.0 + self.sharpen,
-                &wide,
-                -self.sharpen,
-                0.0,
-                &mut sharp,
-                -1,
-            )?;
-            blurred = sharp;
-        }
-        let mut noise = Mat::new_rows_cols_with_default(
-            blurred.rows(),
-            blurred.cols(),
-            core::CV_16SC3,
-            Scalar::all(0.0),
+        let jpeg = livegate_testkit::through_camera(
+            image,
+            self.blur,
+            self.sharpen,
+            self.noise,
+            rng.random_range(0..i32::MAX),
+            self.quality,
         )?;
-        core::set_rng_seed(rng.random_range(0..i32::MAX))?;
-        core::randn(&mut noise, &Scalar::all(0.0), &Scalar::all(self.noise))?;
-        let mut noisy = Mat::default();
-        core::add(
-            &blurred,
-            &noise,
-            &mut noisy,
-            &core::no_array(),
-            core::CV_8UC3,
-        )?;
-        let jpeg = livegate_engine::frame::encode_jpeg(&noisy, self.quality)
-            .map_err(|e| opencv::Error::new(core::StsError, e.to_string()))?;
         opencv::imgcodecs::imdecode(&Mat::from_slice(&jpeg)?, opencv::imgcodecs::IMREAD_COLOR)
     }
 }

@@ -259,27 +259,6 @@ fn real_heads_turning_on_their_own_show_parallax() {
 /// levels, the same noise every run) and compressed harder (JPEG at 65), as family B's camera
 /// pipeline at its worst.
 fn poorer_camera(jpeg: &[u8]) -> Vec<u8> {
-    use opencv::core::{self, Mat, Scalar, Size};
     let image = livegate_engine::frame::decode(&FrameInput::jpeg(jpeg)).unwrap();
-    let mut blurred = Mat::default();
-    opencv::imgproc::gaussian_blur_def(&image, &mut blurred, Size::new(0, 0), 0.9).unwrap();
-    let mut noise = Mat::new_rows_cols_with_default(
-        blurred.rows(),
-        blurred.cols(),
-        core::CV_16SC3,
-        Scalar::all(0.0),
-    )
-    .unwrap();
-    core::set_rng_seed(jpeg.len() as i32).unwrap();
-    core::randn(&mut noise, &Scalar::all(0.0), &Scalar::all(3.0)).unwrap();
-    let mut noisy = Mat::default();
-    core::add(
-        &blurred,
-        &noise,
-        &mut noisy,
-        &core::no_array(),
-        core::CV_8UC3,
-    )
-    .unwrap();
-    livegate_engine::frame::encode_jpeg(&noisy, 65).unwrap()
+    support::through_camera(&image, 0.9, 0.0, 3.0, jpeg.len() as i32, 65).unwrap()
 }

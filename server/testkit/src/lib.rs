@@ -52,6 +52,56 @@ pub fn image(name: &str) -> Mat {
     m
 }
 
+/// `image` as a poorer camera would send it, as JPEG: blurred (Gaussian, σ `blur` px), sharpened
+/// by unsharp masking of strength `sharpen` (0: not at all), given Gaussian noise of σ `noise`
+/// grey levels from OpenCV's generator seeded with `seed`, and compressed at `quality`.
+pub fn through_camera(
+    image: &Mat,
+    blur: f64,
+    sharpen: f64,
+    noise: f64,
+    seed: i32,
+    quality: i32,
+) -> opencv::Result<Vec<u8>> {
+    use opencv::core::{self, Scalar, Size};
+    use opencv::imgproc;
+    let mut blurred = Mat::default();
+    imgproc::gaussian_blur_def(image, &mut blurred, Size::new(0, 0), blur)?;
+    if sharpen > 0.0 {
+        let mut wide = Mat::default();
+        imgproc::gaussian_blur_def(&blurred, &mut wide, Size::new(0, 0), 2.0)?;
+        let mut sharp = Mat::default();
+        core::add_weighted(
+            &blurred,
+            1.0 + sharpen,
+            &wide,
+            -sharpen,
+            0.0,
+            &mut sharp,
+            -1,
+        )?;
+        blurred = sharp;
+    }
+    let mut grain = Mat::new_rows_cols_with_default(
+        blurred.rows(),
+        blurred.cols(),
+        core::CV_16SC3,
+        Scalar::all(0.0),
+    )?;
+    core::set_rng_seed(seed)?;
+    core::randn(&mut grain, &Scalar::all(0.0), &Scalar::all(noise))?;
+    let mut noisy = Mat::default();
+    core::add(
+        &blurred,
+        &grain,
+        &mut noisy,
+        &core::no_array(),
+        core::CV_8UC3,
+    )?;
+    livegate_engine::frame::encode_jpeg(&noisy, quality)
+        .map_err(|e| opencv::Error::new(core::StsError, e.to_string()))
+}
+
 /// `img` as a JPEG, at the quality a good camera app uses.
 pub fn jpeg(img: &Mat) -> Vec<u8> {
     livegate_engine::frame::encode_jpeg(img, 92).unwrap()
