@@ -48,6 +48,7 @@ pub enum Species {
     TabletPentile,
     HalftonePrint,
     NosePuppet,
+    DepthPuppet,
     InjectedReplay,
 }
 
@@ -60,7 +61,7 @@ pub enum Family {
 }
 
 impl Species {
-    pub const ALL: [Species; 14] = [
+    pub const ALL: [Species; 15] = [
         Species::Live,
         Species::PrintedPhoto,
         Species::Puppet,
@@ -74,6 +75,7 @@ impl Species {
         Species::TabletPentile,
         Species::HalftonePrint,
         Species::NosePuppet,
+        Species::DepthPuppet,
         Species::InjectedReplay,
     ];
 
@@ -84,6 +86,7 @@ impl Species {
             | Species::TabletPentile
             | Species::HalftonePrint
             | Species::NosePuppet
+            | Species::DepthPuppet
             | Species::InjectedReplay => Family::B,
             _ => Family::A,
         }
@@ -104,6 +107,7 @@ impl Species {
             Species::TabletPentile => "B: tablet replay, adaptive",
             Species::HalftonePrint => "B: halftone print",
             Species::NosePuppet => "B: nose-shifting puppet",
+            Species::DepthPuppet => "B: depth-warped photo",
             Species::InjectedReplay => "B: injected adaptive replay",
         }
     }
@@ -132,6 +136,7 @@ impl Species {
             Species::TabletPentile => Box::new(independent::DeviceReplay::tablet(seed)?),
             Species::HalftonePrint => Box::new(independent::HalftonePrint::new(seed)?),
             Species::NosePuppet => Box::new(independent::NosePuppet::new(seed)?),
+            Species::DepthPuppet => Box::new(independent::NosePuppet::with_depth(seed)?),
             Species::InjectedReplay => Box::new(independent::InjectedReplay::new(seed)?),
         })
     }

@@ -13,7 +13,10 @@
 //!   on a device held to the camera: an adaptive screen replay.
 //! - [`HalftonePrint`]: a franck still printed in CMY halftone, held and tilted by hand.
 //! - [`NosePuppet`]: an adaptive 2-D puppet by an attacker who knows the parallax measure: the
-//!   photo is warped so that its nose moves further than its outline when it "turns".
+//!   photo is warped so that its nose moves further than its outline when it "turns"; and
+//!   [`NosePuppet::with_depth`], written after the measure became the nose's lead over the face's
+//!   relief: the same warp with a head's depth profile as well (cheeks behind the centre line),
+//!   a "3-D photo" that moves as a head does.
 //! - [`InjectedReplay`]: the live user's clips injected through a virtual camera in the order the
 //!   server asks: nothing in the picture is fake; only the light step can tell.
 
@@ -510,6 +513,9 @@ pub struct NosePuppet {
     camera: CameraPipeline,
     /// How much further the nose moves than the outline, in face widths at full turn.
     relief: f64,
+    /// How far the face's centre line stands in front of its sides, in face widths (0: a flat
+    /// photo but for the nose).
+    depth: f64,
     angle: f64,
     screen_light: f32,
 }
@@ -526,11 +532,20 @@ impl NosePuppet {
             operator: Operator::new(&mut rng),
             camera: CameraPipeline::new(&mut rng),
             relief: rng.random_range(0.08..0.2),
+            depth: 0.0,
             angle: rng.random_range(15.0..30.0),
             screen_light: rng.random_range(0.04..0.10),
             clock: Clock::default(),
             rng,
         })
+    }
+
+    /// The puppet with a head's depth profile besides its nose: the centre line 0.25–0.45 face
+    /// widths in front of the sides, falling off as a parabola across the face.
+    pub fn with_depth(seed: u64) -> opencv::Result<Self> {
+        let mut puppet = NosePuppet::new(seed)?;
+        puppet.depth = puppet.rng.random_range(0.25..0.45);
+        Ok(puppet)
     }
 
     fn warp(&self, acting: Option<Step>, ramp: f64) -> opencv::Result<Mat> {
@@ -553,9 +568,13 @@ impl NosePuppet {
                             -1.0
                         };
                         // Inverse map: the output at x shows the source at…
-                        sx = nx + (sx - nx) / theta.cos() - side * push;
+                        let shift = self.depth_at((sx - nx) / (0.6 * self.face)) * theta.sin();
+                        sx = nx + (sx - nx) / theta.cos() - side * (push + shift);
                     }
-                    Some(Step::LookUp) => sy = ny + (sy - ny) / theta.cos() + push,
+                    Some(Step::LookUp) => {
+                        let shift = self.depth_at((sy - ny) / (0.8 * self.face)) * theta.sin();
+                        sy = ny + (sy - ny) / theta.cos() + push + shift;
+                    }
                     Some(Step::MoveCloser) => {
                         let s = 1.0 / (1.0 + 0.25 * ramp);
                         sx = nx + (sx - nx) * s;
@@ -585,6 +604,13 @@ impl NosePuppet {
             Scalar::all(0.0),
         )?;
         Ok(out)
+    }
+}
+
+impl NosePuppet {
+    /// Depth (pixels) in front of the face's sides at `u` half-widths from its centre line.
+    fn depth_at(&self, u: f64) -> f64 {
+        self.depth * self.face * (1.0 - u * u).max(-0.5)
     }
 }
 
