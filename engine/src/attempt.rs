@@ -294,7 +294,8 @@ impl LivenessAttempt {
             challenge: progress,
             timings,
         })];
-        if let Some(end) = self.step_end(now, light_refused) {
+        let done = progress.as_ref().is_some_and(|p| p.completed);
+        if let Some(end) = self.step_end(now, done, light_refused) {
             events.extend(self.end_step(end, &bgr, &analysis, &mut timings)?);
         }
         // The feedback went first, but its timings include what this frame cost after it.
@@ -431,14 +432,15 @@ impl LivenessAttempt {
         })
     }
 
-    /// Whether the current step ends with this frame, and how. The light step's outcome is kept
-    /// when it ends (later steps have no meter).
-    fn step_end(&mut self, now: i64, light_refused: bool) -> Option<StepEnd> {
+    /// Whether the current step ends with this frame, and how: `done` is the frame's progress
+    /// saying the step is completed (and not held for its 3-D evidence). The light step's
+    /// outcome is kept when it ends (later steps have no meter).
+    fn step_end(&mut self, now: i64, done: bool, light_refused: bool) -> Option<StepEnd> {
         let step = self.step.as_ref()?;
         let limit = self.config.plan.time_limit_ms(step.kind);
         let end = if light_refused {
             StepEnd::LightRefused
-        } else if step.completed && !self.held_for_depth(now) {
+        } else if done {
             StepEnd::Completed
         } else if step.timed_out(now, limit) {
             StepEnd::TimedOut

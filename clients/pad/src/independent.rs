@@ -548,6 +548,11 @@ impl NosePuppet {
         Ok(puppet)
     }
 
+    /// Depth (pixels) in front of the face's sides at `u` half-widths from its centre line.
+    fn depth_at(&self, u: f64) -> f64 {
+        self.depth * self.face * (1.0 - u * u).max(-0.5)
+    }
+
     fn warp(&self, acting: Option<Step>, ramp: f64) -> opencv::Result<Mat> {
         let (w, h) = (self.photo.cols(), self.photo.rows());
         let mut map_x = Mat::new_rows_cols_with_default(h, w, core::CV_32F, Scalar::all(0.0))?;
@@ -604,13 +609,6 @@ impl NosePuppet {
             Scalar::all(0.0),
         )?;
         Ok(out)
-    }
-}
-
-impl NosePuppet {
-    /// Depth (pixels) in front of the face's sides at `u` half-widths from its centre line.
-    fn depth_at(&self, u: f64) -> f64 {
-        self.depth * self.face * (1.0 - u * u).max(-0.5)
     }
 }
 

@@ -227,17 +227,18 @@ impl ParallaxMeter {
     /// The session's parallax, once some frame rotated enough and showed relief.
     pub fn parallax(&self) -> Option<f32> {
         (1..=self.step)
-            .filter_map(|step| {
-                let of_step: Vec<(f32, f32)> = self
-                    .samples
-                    .iter()
-                    .filter(|s| s.0 == step)
-                    .map(|s| (s.1, s.2))
-                    .collect();
-                median(&of_step)
-            })
+            .filter_map(|step| median(&self.of_step(step)))
             .reduce(f32::max)
             .map(|p| p.max(0.0))
+    }
+
+    /// (rotation, value) of the frames measured in `step`.
+    fn of_step(&self, step: usize) -> Vec<(f32, f32)> {
+        self.samples
+            .iter()
+            .filter(|s| s.0 == step)
+            .map(|s| (s.1, s.2))
+            .collect()
     }
 
     /// Whether the 3-D evidence is still open: no step has shown a head yet, and the current
@@ -249,12 +250,7 @@ impl ParallaxMeter {
         if self.parallax().is_some_and(|p| p >= LIVE_PARALLAX) {
             return false;
         }
-        let current: Vec<(f32, f32)> = self
-            .samples
-            .iter()
-            .filter(|s| s.0 == self.step)
-            .map(|s| (s.1, s.2))
-            .collect();
+        let current = self.of_step(self.step);
         current.len() < SETTLED_SAMPLES || median(&current).is_some_and(|m| m > FLAT_PARALLAX)
     }
 
