@@ -33,7 +33,7 @@ use crate::eyes::{Eye, mean_openness};
 use crate::frame::{self, FrameInput};
 use crate::hint::Hint;
 use crate::landmarks::FaceLandmarks;
-use crate::light::{LightMeter, LightSequence, LightState, ShownFlash};
+use crate::light::{self, FlashResponse, LightMeter, LightSequence, LightState, ShownFlash};
 use crate::models::Models;
 use crate::pose::{self, HeadPose};
 use crate::quality::Quality;
@@ -108,6 +108,9 @@ pub enum AttemptEvent {
         time_limit_ms: u32,
         /// The colours to show, for a light step.
         light: Option<LightSequence>,
+        /// This step repeats the one before it, whose evidence was unclear: a light step shown
+        /// again, for which the client should ask for more screen brightness.
+        again: bool,
     },
     Feedback(FrameFeedback),
     Verdict(Verdict),
@@ -124,10 +127,10 @@ pub struct LivenessAttempt {
     config: AttemptConfig,
     current: usize,
     step: Option<StepTracker>,
-    /// Follows the current step when it is the light step.
+    /// Follows the current step when it is a light step.
     light: Option<LightMeter>,
-    /// The light step's outcome, once reported.
-    light_state: Option<LightState>,
+    /// Each light step's measured flashes, once it was shown as asked.
+    light_shown: Vec<Vec<FlashResponse>>,
     finished_steps: Vec<StepTracker>,
     openness: OpennessLevel,
     eye_schedule: EyeSchedule,
@@ -172,7 +175,7 @@ impl LivenessAttempt {
             current: 0,
             step: None,
             light: None,
-            light_state: None,
+            light_shown: Vec::new(),
             finished_steps: Vec::new(),
             openness: OpennessLevel::default(),
             eye_schedule: EyeSchedule::default(),
@@ -214,7 +217,12 @@ impl LivenessAttempt {
     fn start_step(&mut self, index: usize) -> Option<AttemptEvent> {
         let plan = &self.config.plan;
         let kind = *plan.steps.get(index)?;
-        let light = plan.light.clone().filter(|_| kind == ChallengeKind::Light);
+        let again = kind == ChallengeKind::Light && !self.light_shown.is_empty();
+        let light = match kind {
+            ChallengeKind::Light if again => plan.light_again.clone(),
+            ChallengeKind::Light => plan.light.clone(),
+            _ => None,
+        };
         self.current = index;
         self.step = Some(StepTracker::new(kind));
         self.step_pose = None;
@@ -225,6 +233,7 @@ impl LivenessAttempt {
             kind,
             time_limit_ms: plan.time_limit_ms(kind),
             light,
+            again,
         })
     }
 
@@ -401,7 +410,7 @@ impl LivenessAttempt {
         if let Some(meter) = &self.light {
             match meter.state() {
                 LightState::Waiting => {}
-                LightState::Shown { reflection } => step.complete_light(*reflection),
+                LightState::Shown { reflection, .. } => step.complete_light(*reflection),
                 LightState::NotShown(_) => light_refused = true,
             }
         }
@@ -433,8 +442,8 @@ impl LivenessAttempt {
     }
 
     /// Whether the current step ends with this frame, and how: `done` is the frame's progress
-    /// saying the step is completed (and not held for its 3-D evidence). The light step's
-    /// outcome is kept when it ends (later steps have no meter).
+    /// saying the step is completed (and not held for its 3-D evidence). A light step's
+    /// measured flashes are kept when it ends (later steps have no meter).
     fn step_end(&mut self, now: i64, done: bool, light_refused: bool) -> Option<StepEnd> {
         let step = self.step.as_ref()?;
         let limit = self.config.plan.time_limit_ms(step.kind);
@@ -447,8 +456,10 @@ impl LivenessAttempt {
         } else {
             return None;
         };
-        if let Some(meter) = self.light.take() {
-            self.light_state = Some(meter.state().clone());
+        if let Some(LightState::Shown { responses, .. }) =
+            self.light.take().map(|m| m.state().clone())
+        {
+            self.light_shown.push(responses);
         }
         Some(end)
     }
@@ -479,6 +490,12 @@ impl LivenessAttempt {
                 }
                 self.keep_audit(bgr)?;
                 self.finished_steps.extend(self.step.take());
+                if self.unclear_light() {
+                    self.config
+                        .plan
+                        .steps
+                        .insert(self.current + 1, ChallengeKind::Light);
+                }
                 if let Some(next) = self.start_step(self.current + 1) {
                     return Ok(Some(next));
                 }
@@ -489,6 +506,22 @@ impl LivenessAttempt {
         Ok(Some(AttemptEvent::Verdict(
             self.conclude_timed(reason, timings),
         )))
+    }
+
+    /// Whether the light step just shown was unclear ([`light::worth_again`]) and is to be
+    /// shown once more with the plan's other colours: only after the first, and only when the
+    /// plan has them.
+    fn unclear_light(&self) -> bool {
+        let [first] = self.light_shown.as_slice() else {
+            return false;
+        };
+        let just_shown = self
+            .finished_steps
+            .last()
+            .is_some_and(|s| s.kind == ChallengeKind::Light);
+        just_shown
+            && self.config.plan.light_again.is_some()
+            && light::worth_again(light::reflection(&[first]).map(|r| r.score))
     }
 
     /// Ends the attempt early (the stream closed or hit a limit) and returns its verdict.
@@ -664,10 +697,8 @@ impl LivenessAttempt {
         for kind in self.config.plan.steps.iter().skip(steps.len()) {
             steps.push((*kind, false, 0.0));
         }
-        let light_reflection = match &self.light_state {
-            Some(LightState::Shown { reflection }) => *reflection,
-            _ => None,
-        };
+        let shown: Vec<&[FlashResponse]> = self.light_shown.iter().map(Vec::as_slice).collect();
+        let light_reflection = light::reflection(&shown);
         let blink_depth = self
             .finished_steps
             .iter()

@@ -127,6 +127,16 @@ impl ChallengeKind {
         }
     }
 
+    /// The instruction for a step shown again ([`crate::ChallengePlan::light_again`]).
+    pub fn instruction_again(self) -> &'static str {
+        match self {
+            ChallengeKind::Light => {
+                "Turn your screen brightness up and look at the screen: the colours show once more"
+            }
+            other => other.instruction(),
+        }
+    }
+
     /// Steps the user answers by moving the head a measured amount (the "a bit more" hint).
     pub fn is_movement(self) -> bool {
         self.rotates_head() || self == ChallengeKind::MoveCloser
@@ -218,6 +228,9 @@ pub struct ChallengePlan {
     pub step_time_limit_ms: u32,
     /// The colours of the plan's light step; `Some` exactly when `steps` has one.
     pub light: Option<LightSequence>,
+    /// Other colours, shown in a second light step inserted after the first when its score was
+    /// unclear ([`light::worth_again`]). Without them the first sequence is judged alone.
+    pub light_again: Option<LightSequence>,
 }
 
 impl ChallengePlan {
@@ -227,6 +240,7 @@ impl ChallengePlan {
             steps: steps.to_vec(),
             step_time_limit_ms,
             light: None,
+            light_again: None,
         }
     }
 
@@ -254,6 +268,7 @@ impl ChallengePlan {
         kinds.truncate(count);
         // The light step comes first: the user is still and facing the screen when they begin.
         let light = (config.light == LightPolicy::Required).then(|| LightSequence::random(rng));
+        let light_again = light.as_ref().map(|_| LightSequence::random(rng));
         if light.is_some() {
             kinds.insert(0, ChallengeKind::Light);
         }
@@ -261,6 +276,7 @@ impl ChallengePlan {
             steps: kinds,
             step_time_limit_ms: config.step_time_limit_ms,
             light,
+            light_again,
         }
     }
 
@@ -477,8 +493,8 @@ impl StepTracker {
             ),
             ChallengeKind::Blink => (self.peak - (1.0 - BLINK_CLOSED_RATIO), 0.4),
             ChallengeKind::Light => (
-                self.peak - light::LIVE_REFLECTION,
-                1.0 - light::LIVE_REFLECTION,
+                self.peak - light::LIVE_REFLECTION_AT_ONCE,
+                1.0 - light::LIVE_REFLECTION_AT_ONCE,
             ),
         };
         (beyond / span).clamp(0.0, 1.0)

@@ -7,7 +7,7 @@
 //! | challenge | [`crate::challenge`] | steps done in time, and by how much beyond their thresholds | 0–1 per step |
 //! | 3-D consistency | [`parallax`] | how far the nose tip leads the extruded surface that moves like the rest of the face, over the face's own relief (tracked image patches) | 0–~2 (real heads 0.3–2) |
 //! | blink | [`crate::challenge`], [`crate::eyes`] | deepest eye closure in a blink step | 0–1 |
-//! | light reflection | [`crate::light`] | cosine between the face's and the screen's chroma changes | −1–1 |
+//! | light reflection | [`crate::light`] | cosine between the face's and the screen's chroma changes, drift taken out, over one sequence or two | −1–1 |
 //! | passive texture | [`texture`] | anti-spoofing depth score; moiré peak and glare of face crops | 0–1; ×median; 0–1 |
 //! | device outline | [`outline`] | sampled frames where straight edges close round the face, under the chin too | count of measured |
 //! | continuity | [`crate::embedding`] | lowest SFace cosine to the session's first face; faces per frame | −1–1; count |
@@ -21,8 +21,9 @@
 //! - **P, parallax** (when the plan turned the head): 1 at or above
 //!   [`parallax::LIVE_PARALLAX`], 0.3 at or below [`parallax::FLAT_PARALLAX`], linear between;
 //!   0.3 when no frame rotated enough to measure. Reason `NO_PARALLAX` when below the midpoint.
-//! - **L, light** (when the plan's light step was shown): 1 at or above
-//!   [`light::LIVE_REFLECTION`], 0.3 at or below [`light::FLAT_REFLECTION`], linear between;
+//! - **L, light** (when the plan's light step was shown): 1 at or above the live level
+//!   ([`light::LIVE_REFLECTION_AT_ONCE`] for one sequence, [`light::LIVE_REFLECTION`] for two
+//!   judged together), 0.3 at or below [`light::FLAT_REFLECTION`], linear between;
 //!   0.3 when too few flashes had a face to measure. Reason `NO_LIGHT_REFLECTION` when below the
 //!   midpoint, `WEAK_LIGHT_REFLECTION` between the midpoint and the live level (the user should
 //!   turn the screen's brightness up).
@@ -131,8 +132,8 @@ pub struct EvidenceReport {
     pub max_rotation_deg: f32,
     /// Deepest eye closure in a blink step (1 − openness / open level).
     pub blink_depth: Option<f32>,
-    /// Reflection score of the light step, when it was shown and enough flashes were measured.
-    pub light_reflection: Option<f32>,
+    /// Reflection score of the light steps, when shown and enough flashes were measured.
+    pub light_reflection: Option<light::Reflection>,
     pub identity_min_cosine: f32,
     pub identity_threshold: f32,
     pub frames_with_face: u32,
@@ -223,10 +224,15 @@ fn physical_factors(e: &EvidenceReport, reasons: &mut Vec<VerdictReason>) -> (f3
         VerdictReason::NoParallax,
         None,
     );
+    // One sequence must reach a higher level than two judged together (`crate::light`).
+    let reflection = e.light_reflection.unwrap_or(light::Reflection {
+        score: light::FLAT_REFLECTION,
+        sequences: 0,
+    });
     let light = physical(
         e.steps.iter().any(|s| s.0 == ChallengeKind::Light && s.1),
-        e.light_reflection.unwrap_or(light::FLAT_REFLECTION),
-        (light::FLAT_REFLECTION, light::LIVE_REFLECTION),
+        reflection.score,
+        (light::FLAT_REFLECTION, reflection.live_level()),
         VerdictReason::NoLightReflection,
         Some(VerdictReason::WeakLightReflection),
     );
@@ -332,22 +338,33 @@ mod tests {
     fn a_light_step_counts_only_by_its_reflection() {
         let mut lit = clean();
         lit.steps.insert(0, (ChallengeKind::Light, true, 0.5));
-        lit.light_reflection = Some(0.8);
+        let measured = |score, sequences| Some(light::Reflection { score, sequences });
+        lit.light_reflection = measured(0.8, 1);
         let f = fuse(&lit);
         assert!(f.confidence >= 95.0 && f.reasons.is_empty(), "{f:?}");
 
         let mut unlit = lit.clone();
-        unlit.light_reflection = Some(0.05);
+        unlit.light_reflection = measured(0.05, 1);
         let f = fuse(&unlit);
         assert!(f.confidence < 35.0, "{f:?}");
         assert_eq!(f.reasons, [VerdictReason::NoLightReflection]);
 
         // A weak reflection says so: the user is told to turn the screen up, not left guessing.
         let mut weak = lit.clone();
-        weak.light_reflection = Some(0.47);
+        weak.light_reflection = measured(0.5, 1);
         let f = fuse(&weak);
         assert!(f.confidence < 90.0, "{f:?}");
         assert_eq!(f.reasons, [VerdictReason::WeakLightReflection]);
+
+        // One sequence must do better than two judged together.
+        let mut one = lit.clone();
+        one.light_reflection = measured(0.65, 1);
+        let f = fuse(&one);
+        assert!(f.confidence < 90.0, "{f:?}");
+        assert_eq!(f.reasons, [VerdictReason::WeakLightReflection]);
+        one.light_reflection = measured(0.65, 2);
+        let f = fuse(&one);
+        assert!(f.confidence >= 90.0 && f.reasons.is_empty(), "{f:?}");
 
         // Too few frames to measure is no evidence, not a pass.
         unlit.light_reflection = None;

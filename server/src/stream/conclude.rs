@@ -20,8 +20,8 @@ pub const UNDISCLOSED_VERDICT: &str = "Done. Your provider will confirm the resu
 /// How a stream's loop ended.
 #[derive(Debug)]
 pub enum End {
-    /// The attempt reached its verdict.
-    Verdict(Verdict),
+    /// The attempt reached its verdict (boxed: the evidence makes it the largest by far).
+    Verdict(Box<Verdict>),
     /// The client closed its side (or went away) before the verdict.
     Left,
     /// A limit, the protocol, the engine or the server ended it.
@@ -45,7 +45,7 @@ pub async fn conclude(
     end: End,
 ) -> Result<Out, ApiError> {
     let (verdict, mut failure) = match end {
-        End::Verdict(v) => (Some(v), None),
+        End::Verdict(v) => (Some(*v), None),
         End::Left => (None, None),
         End::Failed(e) => (None, Some(e)),
     };

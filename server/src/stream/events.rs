@@ -53,11 +53,17 @@ impl EventSender {
                     kind,
                     time_limit_ms,
                     light,
+                    again,
                 } => {
                     self.send(Out::Challenge(pb::Challenge {
                         index: index as u32,
                         kind: convert::challenge_kind(kind) as i32,
-                        instruction: kind.instruction().to_string(),
+                        instruction: if again {
+                            kind.instruction_again()
+                        } else {
+                            kind.instruction()
+                        }
+                        .to_string(),
                         time_limit_ms,
                         light_sequence: light
                             .iter()
@@ -67,6 +73,7 @@ impl EventSender {
                                 duration_ms: f.duration_ms,
                             })
                             .collect(),
+                        again,
                     }))
                     .await
                 }

@@ -351,7 +351,7 @@ impl<'a> Driver<'a> {
         });
         self.events.send_events(events).await;
         match verdict {
-            Some(v) => Step::End(End::Verdict(v)),
+            Some(v) => Step::End(End::Verdict(Box::new(v))),
             None => Step::Active,
         }
     }
