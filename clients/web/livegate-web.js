@@ -308,8 +308,12 @@ class Attempt {
     } else if (message.challenge) {
       const c = message.challenge;
       this.challenge = c;
+      // A light step shown again (its colours were too faint to judge) is not in the plan the
+      // session started with: it joins the list, and the steps after it move down one.
+      if (c.again && this.plan[c.index] !== c.kind) this.plan.splice(c.index, 0, c.kind);
       this.ui.steps(this.plan, c.index, this.done);
-      this.ui.challenge(this.flow.t(`challenge.${nameOf(ChallengeKind, c.kind)}`), nameOf(ChallengeKind, c.kind));
+      const name = nameOf(ChallengeKind, c.kind);
+      this.ui.challenge(this.flow.t(`challenge.${name}${c.again ? "_AGAIN" : ""}`), name);
       this.ui.timeLeft(this.flow.t("stage.seconds", { n: Math.ceil(c.timeLimitMs / 1000) }));
       this.ui.progress(0);
       if (c.kind === ChallengeKind.LIGHT) this.runLight(c);

@@ -39,7 +39,7 @@ const SessionStarted = {
 const LightFlash = { 1: ["rgb", UINT], 2: ["durationMs", UINT] };
 const Challenge = {
   1: ["index", UINT], 2: ["kind", UINT], 3: ["instruction", STRING], 4: ["timeLimitMs", UINT],
-  5: ["lightSequence[]", MESSAGE, LightFlash],
+  5: ["lightSequence[]", MESSAGE, LightFlash], 6: ["again", BOOL],
 };
 const FaceBox = {
   1: ["x", FLOAT], 2: ["y", FLOAT], 3: ["width", FLOAT], 4: ["height", FLOAT], 5: ["score", FLOAT],

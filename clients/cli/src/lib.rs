@@ -421,7 +421,7 @@ struct Answers {
 /// are on screen, feedback is not passed to `on_message` (its lines would draw over them).
 async fn read_answers(
     responses: &mut tonic::Streaming<pb::StreamSessionResponse>,
-    mut answers: Answers,
+    answers: Answers,
     mut on_message: impl FnMut(&Out),
     report: &mut StreamReport,
 ) -> Option<tonic::Status> {
@@ -442,7 +442,7 @@ async fn read_answers(
             Out::SessionStarted(s) => report.started = Some(s),
             Out::Challenge(c) => {
                 if !c.light_sequence.is_empty()
-                    && let Some(player) = answers.light.take()
+                    && let Some(player) = answers.light.clone()
                 {
                     tokio::spawn(player.play(c.clone()));
                 }

@@ -78,7 +78,9 @@ const LEAVE: &str = "\x1b[0m\x1b[2J\x1b[?25h\x1b[?1049l";
 const FACE_WAIT: Duration = Duration::from_secs(5);
 
 /// What a stream needs to play a light step: the screen, the frames' clock, the way to the
-/// server, and whether a face is in view.
+/// server, and whether a face is in view. Cloned for each light step (a step may be shown
+/// again, `Challenge.again`).
+#[derive(Clone)]
 pub struct LightPlayer {
     pub screen: Arc<Mutex<ColourScreen>>,
     /// The instant the frames' timestamps count from.
@@ -114,11 +116,13 @@ impl LightPlayer {
     async fn flashes(&self, challenge: &pb::Challenge) -> std::io::Result<Vec<pb::ShownFlash>> {
         let mut shown: Vec<pb::ShownFlash> = Vec::new();
         let alternate = AlternateScreen::enter(&self.screen)?;
+        let words = if challenge.again {
+            "Once more: turn the brightness up and face the screen"
+        } else {
+            "Hold still and face the screen"
+        };
         for flash in &challenge.light_sequence {
-            paint(
-                &self.screen,
-                &fill(flash.rgb, "Hold still and face the screen"),
-            )?;
+            paint(&self.screen, &fill(flash.rgb, words))?;
             let start = self.now_ms();
             if let Some(previous) = shown.last_mut() {
                 previous.end_ms = start;

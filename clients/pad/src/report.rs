@@ -105,7 +105,7 @@ struct LockStep {
     tx: mpsc::Sender<pb::StreamSessionRequest>,
     /// The step the subject is asked to do.
     asked: Option<Step>,
-    /// The plan's step names, as the API writes them.
+    /// The plan's step names, as the API writes them, with a light step shown again.
     plan: Vec<String>,
     frames: u32,
     awaiting_answer: bool,
@@ -176,6 +176,13 @@ impl LockStep {
                     .collect();
             }
             Some(Out::Challenge(c)) => {
+                // A light step shown again is not in the plan the session started with: the
+                // plan as played has it.
+                if c.again {
+                    let kind = pb::ChallengeKind::try_from(c.kind).unwrap_or_default();
+                    let at = (c.index as usize).min(self.plan.len());
+                    self.plan.insert(at, kind.api_name().to_string());
+                }
                 self.asked = step(c.kind);
                 if !c.light_sequence.is_empty() {
                     self.showing = Some(LightShow {

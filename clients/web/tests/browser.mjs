@@ -95,7 +95,8 @@ async function fullRun() {
   assert.ok(verdict.reasons.length > 0, "a failed verdict says why");
   // The server took the page's report of the colours: the light step counts as done.
   assert.ok(!verdict.reasons.includes("LIGHT_NOT_SHOWN"), `reasons: ${verdict.reasons}`);
-  const done = Number(verdict.message.match(/(\d) of 4 steps done/)?.[1]);
+  // Four steps, or five when the colours were shown again (a quarter of unlit runs).
+  const done = Number(verdict.message.match(/(\d) of [45] steps done/)?.[1]);
   assert.ok(done >= 1, `the light step is done: ${verdict.message}`);
   assert.equal(await p.isVisible(".lg-retry"), true, "a failed demo check can be retried");
   const cameraStopped = await p.evaluate(() => document.querySelector(".lg-viewport video").srcObject === null);
