@@ -305,14 +305,27 @@ async fn a_client_that_shows_colours_gets_the_light_step_first_and_reports_it() 
     let report = stream_franck(&mut client, &session, &options).await;
     let first = &report.challenges[0];
     assert_eq!(first.kind, pb::ChallengeKind::Light as i32, "{report:?}");
-    // The terminal was filled with each colour of the sequence, on the alternate screen, and
-    // given back.
+    // A video's face does not follow the colours: about a quarter of the time its first
+    // sequence looks unclear and a second is asked for, right after; the client plays it too.
+    let lights: Vec<&pb::Challenge> = report
+        .challenges
+        .iter()
+        .filter(|c| c.kind == pb::ChallengeKind::Light as i32)
+        .collect();
+    assert!(
+        lights.len() == 1 || (lights.len() == 2 && lights[1].again && !lights[0].again),
+        "{lights:?}"
+    );
+    // The terminal was filled with each colour of each sequence, on the alternate screen, and
+    // given back after each.
     let painted = String::from_utf8(terminal.0.lock().unwrap().clone()).unwrap();
+    let colours: usize = lights.iter().map(|c| c.light_sequence.len()).sum();
     assert_eq!(
         painted.matches("\x1b[48;2;").count(),
-        first.light_sequence.len(),
+        colours,
         "one fill per colour"
     );
+    assert_eq!(painted.matches("\x1b[?1049h").count(), lights.len());
     assert!(painted.starts_with("\x1b[?1049h") && painted.ends_with("\x1b[?1049l"));
     // The server took the report: the light step is not "not shown". (A video's face does not
     // follow the colours, so the verdict is not live.)
