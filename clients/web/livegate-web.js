@@ -334,7 +334,8 @@ class Attempt {
     this.ui.hint(hint ? this.flow.t(`hint.${hint}`) : "", f.faces === 1, f.hint === Hint.OK);
     this.ui.overlay(f);
     if (f.challenge && this.challenge && f.challenge.index === this.challenge.index) {
-      this.ui.progress(f.challenge.progress);
+      // proto3 leaves a zero off the wire: a step not yet begun has no progress field.
+      this.ui.progress(f.challenge.progress ?? 0);
       if (f.challenge.completed && !this.done.has(f.challenge.index)) {
         this.done.add(f.challenge.index);
         this.ui.steps(this.plan, this.challenge.index, this.done);
