@@ -4,7 +4,7 @@
 //!
 //! Face and surrounding colours come from up to 15 s of each real clip of the media manifest
 //! (franck and five other people), measured as the engine measures them
-//! ([`light::face_colour`], [`light::surround_colour`]). For each of N random pairs of sequences,
+//! ([`light::face_cells`], [`light::surround_colour`]). For each of N random pairs of sequences,
 //! shown from a random moment of the clip, the second 0.6 s after the first (as a repeated step
 //! follows):
 //! - **unlit**: the frames as they are (a replay, or a face the screen does not reach);
@@ -19,8 +19,10 @@
 //!
 //! Each row gives how often the engine's rule passes (`crate::light`'s two stages: one sequence
 //! at [`light::LIVE_REFLECTION_AT_ONCE`], or, when it was unclear, both together at
-//! [`light::LIVE_REFLECTION`]), how often the second sequence was shown, and, for comparison,
-//! how often the rule before it passed (one sequence, drift left in, judged at 0.6).
+//! [`light::LIVE_REFLECTION`]; and not [`light::Reflection::on_glass`]), how often the glass
+//! check stopped a score that had reached the live level, how often the second sequence was
+//! shown, and, for comparison, how often the rule before the two stages passed (one sequence,
+//! drift left in, judged at 0.6, no glass check).
 //!
 //!     cargo run --release -p livegate-engine --example light_margins [-- N]
 
@@ -54,7 +56,7 @@ enum Light {
     Glass(f32),
 }
 
-const ROWS: [Light; 7] = [
+const ROWS: [Light; 8] = [
     Light::Lit(0.0),
     Light::Lit(0.01),
     Light::Lit(0.02),
@@ -62,6 +64,7 @@ const ROWS: [Light; 7] = [
     Light::Lit(0.05),
     Light::Lit(0.10),
     Light::Glass(0.005),
+    Light::Glass(0.01),
 ];
 
 /// One clip's face and surround colours, and how long it lasts.
@@ -80,13 +83,14 @@ fn samples(models: &std::sync::Arc<Models>, file: &str) -> (Vec<LightSample>, i6
     while (frames as f64) < 15.0 * fps && capture.read(&mut frame).unwrap() && !frame.empty() {
         let analysis = analyzer.analyze(&frame, &[]).unwrap();
         if let Some(face) = analysis.face.filter(|_| analysis.faces == 1)
-            && let Some(colour) = light::face_colour(&frame, &face.bbox).unwrap()
+            && let Some(cells) = light::face_cells(&frame, &face.bbox).unwrap()
             && let Some(surround) = light::surround_colour(&frame, &face.bbox).unwrap()
         {
             samples.push(LightSample {
                 timestamp_ms: (frames as f64 * 1000.0 / fps) as i64,
-                face: colour,
+                face: light::mean_of(&cells),
                 surround,
+                cells,
             });
         }
         frames += 1;
@@ -102,39 +106,55 @@ fn lit(samples: &[LightSample], shown: &[ShownFlash], light: Light) -> Vec<Light
             let on = shown
                 .iter()
                 .find(|f| (f.start_ms..f.end_ms).contains(&s.timestamp_ms));
-            let flash = |ch: usize| on.map_or(0.0, |f| f.rgb[ch] as f32 / 255.0);
-            let (face, surround) = match light {
-                Light::Lit(k) => (
-                    std::array::from_fn(|ch| s.face[ch] * (1.0 + k * flash(ch))),
-                    std::array::from_fn(|ch| {
-                        s.surround[ch] * (1.0 + SURROUND_REACH * k * flash(ch))
-                    }),
-                ),
-                Light::Glass(r) => (
-                    std::array::from_fn(|ch| s.face[ch] + r * 255.0 * flash(ch)),
-                    std::array::from_fn(|ch| s.surround[ch] + r * 255.0 * flash(ch)),
-                ),
-            };
+            let flash: [f32; 3] =
+                std::array::from_fn(|ch| on.map_or(0.0, |f| f.rgb[ch] as f32 / 255.0));
+            let cells = s.cells.map(|c| changed(c, light, flash, 1.0));
             LightSample {
                 timestamp_ms: s.timestamp_ms,
-                face,
-                surround,
+                face: light::mean_of(&cells),
+                surround: changed(s.surround, light, flash, SURROUND_REACH),
+                cells,
             }
         })
         .collect()
 }
 
-/// The engine's rule: whether the pair passes, and whether the second sequence was shown.
-fn passes(first: &[FlashResponse], second: &[FlashResponse]) -> (bool, bool) {
+/// A colour as `light` changes it while `flash` (0–1 a channel) is on screen; `reach` is the
+/// share of the face's screen light this surface gets (glass adds to every surface alike).
+fn changed(colour: [f32; 3], light: Light, flash: [f32; 3], reach: f32) -> [f32; 3] {
+    match light {
+        Light::Lit(k) => std::array::from_fn(|ch| colour[ch] * (1.0 + reach * k * flash[ch])),
+        Light::Glass(r) => std::array::from_fn(|ch| colour[ch] + r * 255.0 * flash[ch]),
+    }
+}
+
+/// How a pair fares under the engine's rule.
+struct Outcome {
+    passes: bool,
+    /// Its score reached the live level, but the glass check stopped it.
+    on_glass: bool,
+    /// The second sequence was shown.
+    again: bool,
+}
+
+/// The engine's rule: the first sequence alone, or both when the first was unclear; a score at
+/// the live level passes unless the face changed as glass makes it.
+fn passes(first: &[FlashResponse], second: &[FlashResponse]) -> Outcome {
     let once = light::reflection(&[first]);
-    if once.is_some_and(|r| r.score >= r.live_level()) {
-        return (true, false);
+    let again = !once.is_some_and(|r| r.score >= r.live_level())
+        && light::worth_again(once.map(|r| r.score));
+    let judged = if again {
+        light::reflection(&[first, second])
+    } else {
+        once
+    };
+    let reached = judged.is_some_and(|r| r.score >= r.live_level());
+    let on_glass = reached && judged.is_some_and(|r| r.on_glass());
+    Outcome {
+        passes: reached && !on_glass,
+        on_glass,
+        again,
     }
-    if !light::worth_again(once.map(|r| r.score)) {
-        return (false, false);
-    }
-    let both = light::reflection(&[first, second]);
-    (both.is_some_and(|r| r.score >= r.live_level()), true)
 }
 
 /// The rule before this one, for comparison: the first sequence's cosine with each channel's
@@ -164,13 +184,15 @@ fn main() {
         .unwrap_or(2000);
     let models = std::sync::Arc::new(Models::load(&default_model_dir()).expect("run fetch.py"));
     println!("{n} random pairs of sequences per person\n");
-    println!("| person | light | passes | second sequence shown | passed before |");
-    println!("|---|---|---|---|---|");
+    println!(
+        "| person | light | passes | stopped by the glass check | second sequence shown | passed before |"
+    );
+    println!("|---|---|---|---|---|---|");
     for (file, who) in PEOPLE {
         let (samples, span) = samples(&models, file);
         let mut rng = rand::rngs::StdRng::seed_from_u64(2026);
-        // Per row: passes, second shown, passed before, pairs measured.
-        let mut counts = [[0usize; 4]; ROWS.len()];
+        // Per row: passes, stopped as glass, second shown, passed before, pairs measured.
+        let mut counts = [[0usize; 5]; ROWS.len()];
         let needed = 2 * (light::FLASHES as i64 * light::FLASH_MS as i64) + GAP_MS + 200;
         if span <= needed {
             println!(
@@ -192,17 +214,18 @@ fn main() {
                 let frames = lit(&samples, &both, light);
                 let first = light::responses(&a, &shown_a, &frames);
                 let second = light::responses(&b, &shown_b, &frames);
-                let (pass, again) = passes(&first, &second);
-                row[0] += pass as usize;
-                row[1] += again as usize;
-                row[2] += passed_before(&first) as usize;
-                row[3] += 1;
+                let outcome = passes(&first, &second);
+                row[0] += outcome.passes as usize;
+                row[1] += outcome.on_glass as usize;
+                row[2] += outcome.again as usize;
+                row[3] += passed_before(&first) as usize;
+                row[4] += 1;
             }
         }
         for (row, light) in counts.iter().zip(ROWS) {
-            let share = |k: usize| 100.0 * row[k] as f64 / row[3].max(1) as f64;
+            let share = |k: usize| 100.0 * row[k] as f64 / row[4].max(1) as f64;
             println!(
-                "| {who} | {} | {:.2}% | {:.1}% | {:.2}% |",
+                "| {who} | {} | {:.2}% | {:.2}% | {:.1}% | {:.2}% |",
                 match light {
                     Light::Lit(0.0) => "unlit".to_string(),
                     Light::Lit(k) => format!("face lit, k = {k:.2}"),
@@ -211,6 +234,7 @@ fn main() {
                 share(0),
                 share(1),
                 share(2),
+                share(3),
             );
         }
     }

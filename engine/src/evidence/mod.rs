@@ -26,7 +26,9 @@
 //!   judged together), 0.3 at or below [`light::FLAT_REFLECTION`], linear between;
 //!   0.3 when too few flashes had a face to measure. Reason `NO_LIGHT_REFLECTION` when below the
 //!   midpoint, `WEAK_LIGHT_REFLECTION` between the midpoint and the live level (the user should
-//!   turn the screen's brightness up).
+//!   turn the screen's brightness up). 0.3 with `LIGHT_ON_GLASS` whatever the score when the
+//!   face's change followed the colours evenly and not in proportion to its brightness
+//!   ([`light::Reflection::on_glass`]).
 //! - **F, continuity**: 0 if the face changed identity (`FACE_CHANGED`); 0.5 if more than one
 //!   face was seen on more than 10% of frames (`MULTIPLE_FACES`).
 //! - **I, injection**: 0.3 for frozen frames (`FROZEN_FRAMES`), 0.3 for impossible timestamps
@@ -92,6 +94,9 @@ pub enum VerdictReason {
     WeakLightReflection,
     /// The client reported showing other colours or timings than the light step asked.
     LightNotShown,
+    /// The light step's colours changed the face evenly, as a reflection on the glass of a
+    /// device does, and not in proportion to each part's brightness, as light on skin does.
+    LightOnGlass,
 }
 
 impl VerdictReason {
@@ -112,6 +117,7 @@ impl VerdictReason {
             VerdictReason::NoLightReflection => "NO_LIGHT_REFLECTION",
             VerdictReason::WeakLightReflection => "WEAK_LIGHT_REFLECTION",
             VerdictReason::LightNotShown => "LIGHT_NOT_SHOWN",
+            VerdictReason::LightOnGlass => "LIGHT_ON_GLASS",
         }
     }
 }
@@ -227,15 +233,24 @@ fn physical_factors(e: &EvidenceReport, reasons: &mut Vec<VerdictReason>) -> (f3
     // One sequence must reach a higher level than two judged together (`crate::light`).
     let reflection = e.light_reflection.unwrap_or(light::Reflection {
         score: light::FLAT_REFLECTION,
+        surface: 0.0,
+        glare: 0.0,
         sequences: 0,
     });
-    let light = physical(
-        e.steps.iter().any(|s| s.0 == ChallengeKind::Light && s.1),
-        reflection.score,
-        (light::FLAT_REFLECTION, reflection.live_level()),
-        VerdictReason::NoLightReflection,
-        Some(VerdictReason::WeakLightReflection),
-    );
+    let light_done = e.steps.iter().any(|s| s.0 == ChallengeKind::Light && s.1);
+    let light = if light_done && reflection.on_glass() {
+        // However well the face's colour followed, it followed as glass does: no light on skin.
+        reasons.push(VerdictReason::LightOnGlass);
+        0.3
+    } else {
+        physical(
+            light_done,
+            reflection.score,
+            (light::FLAT_REFLECTION, reflection.live_level()),
+            VerdictReason::NoLightReflection,
+            Some(VerdictReason::WeakLightReflection),
+        )
+    };
     (parallax, light)
 }
 
@@ -338,7 +353,14 @@ mod tests {
     fn a_light_step_counts_only_by_its_reflection() {
         let mut lit = clean();
         lit.steps.insert(0, (ChallengeKind::Light, true, 0.5));
-        let measured = |score, sequences| Some(light::Reflection { score, sequences });
+        let measured = |score, sequences| {
+            Some(light::Reflection {
+                score,
+                surface: score,
+                glare: 0.0,
+                sequences,
+            })
+        };
         lit.light_reflection = measured(0.8, 1);
         let f = fuse(&lit);
         assert!(f.confidence >= 95.0 && f.reasons.is_empty(), "{f:?}");
@@ -365,6 +387,19 @@ mod tests {
         one.light_reflection = measured(0.65, 2);
         let f = fuse(&one);
         assert!(f.confidence >= 90.0 && f.reasons.is_empty(), "{f:?}");
+
+        // A face whose colour followed evenly, as glass in front of a picture makes it, fails
+        // however well it followed.
+        let mut glass = lit.clone();
+        glass.light_reflection = Some(light::Reflection {
+            score: 0.9,
+            surface: 0.05,
+            glare: 0.8,
+            sequences: 1,
+        });
+        let f = fuse(&glass);
+        assert!(f.confidence < 35.0, "{f:?}");
+        assert_eq!(f.reasons, [VerdictReason::LightOnGlass]);
 
         // Too few frames to measure is no evidence, not a pass.
         unlit.light_reflection = None;
