@@ -129,8 +129,8 @@ pub struct LivenessAttempt {
     step: Option<StepTracker>,
     /// Follows the current step when it is a light step.
     light: Option<LightMeter>,
-    /// Each light step's measured flashes, once it was shown as asked.
-    light_shown: Vec<Vec<FlashResponse>>,
+    /// Each light step's measured flashes and its own score, once it was shown as asked.
+    light_shown: Vec<(Vec<FlashResponse>, Option<f32>)>,
     finished_steps: Vec<StepTracker>,
     openness: OpennessLevel,
     eye_schedule: EyeSchedule,
@@ -456,10 +456,12 @@ impl LivenessAttempt {
         } else {
             return None;
         };
-        if let Some(LightState::Shown { responses, .. }) =
-            self.light.take().map(|m| m.state().clone())
+        if let Some(LightState::Shown {
+            responses,
+            reflection,
+        }) = self.light.take().map(|m| m.state().clone())
         {
-            self.light_shown.push(responses);
+            self.light_shown.push((responses, reflection));
         }
         Some(end)
     }
@@ -512,16 +514,14 @@ impl LivenessAttempt {
     /// shown once more with the plan's other colours: only after the first, and only when the
     /// plan has them.
     fn unclear_light(&self) -> bool {
-        let [first] = self.light_shown.as_slice() else {
+        let [(_, first)] = self.light_shown.as_slice() else {
             return false;
         };
         let just_shown = self
             .finished_steps
             .last()
             .is_some_and(|s| s.kind == ChallengeKind::Light);
-        just_shown
-            && self.config.plan.light_again.is_some()
-            && light::worth_again(light::reflection(&[first]).map(|r| r.score))
+        just_shown && self.config.plan.light_again.is_some() && light::worth_again(*first)
     }
 
     /// Ends the attempt early (the stream closed or hit a limit) and returns its verdict.
@@ -697,7 +697,8 @@ impl LivenessAttempt {
         for kind in self.config.plan.steps.iter().skip(steps.len()) {
             steps.push((*kind, false, 0.0));
         }
-        let shown: Vec<&[FlashResponse]> = self.light_shown.iter().map(Vec::as_slice).collect();
+        let shown: Vec<&[FlashResponse]> =
+            self.light_shown.iter().map(|(r, _)| r.as_slice()).collect();
         let light_reflection = light::reflection(&shown);
         let blink_depth = self
             .finished_steps
