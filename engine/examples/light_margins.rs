@@ -67,8 +67,12 @@ const ROWS: [Light; 8] = [
     Light::Glass(0.01),
 ];
 
-/// One clip's face and surround colours, and how long it lasts.
-fn samples(models: &std::sync::Arc<Models>, file: &str) -> (Vec<LightSample>, i64) {
+/// One clip's face and surround colours, how long it lasts, and how long measuring a frame's
+/// colours took (the light step's own cost per frame).
+fn samples(
+    models: &std::sync::Arc<Models>,
+    file: &str,
+) -> (Vec<LightSample>, i64, std::time::Duration) {
     let mut analyzer = FrameAnalyzer::new(models.clone(), AnalyzerConfig::default());
     let path = cache_dir().join("media").join(file);
     let mut capture =
@@ -80,12 +84,18 @@ fn samples(models: &std::sync::Arc<Models>, file: &str) -> (Vec<LightSample>, i6
         30.0
     };
     let (mut frame, mut samples, mut frames) = (Mat::default(), Vec::new(), 0);
+    let mut measuring = std::time::Duration::ZERO;
     while (frames as f64) < 15.0 * fps && capture.read(&mut frame).unwrap() && !frame.empty() {
         let analysis = analyzer.analyze(&frame, &[]).unwrap();
-        if let Some(face) = analysis.face.filter(|_| analysis.faces == 1)
-            && let Some(cells) = light::face_cells(&frame, &face.bbox).unwrap()
-            && let Some(surround) = light::surround_colour(&frame, &face.bbox).unwrap()
-        {
+        let started = std::time::Instant::now();
+        let colours = analysis.face.filter(|_| analysis.faces == 1).map(|face| {
+            (
+                light::face_cells(&frame, &face.bbox).unwrap(),
+                light::surround_colour(&frame, &face.bbox).unwrap(),
+            )
+        });
+        measuring += started.elapsed();
+        if let Some((Some(cells), Some(surround))) = colours {
             samples.push(LightSample {
                 timestamp_ms: (frames as f64 * 1000.0 / fps) as i64,
                 face: light::mean_of(&cells),
@@ -95,7 +105,8 @@ fn samples(models: &std::sync::Arc<Models>, file: &str) -> (Vec<LightSample>, i6
         }
         frames += 1;
     }
-    (samples, (frames as f64 * 1000.0 / fps) as i64)
+    let per_frame = measuring / frames.max(1);
+    (samples, (frames as f64 * 1000.0 / fps) as i64, per_frame)
 }
 
 /// `samples` as `light` changes them while `shown` plays.
@@ -188,8 +199,10 @@ fn main() {
         "| person | light | passes | stopped by the glass check | second sequence shown | passed before |"
     );
     println!("|---|---|---|---|---|---|");
+    let mut costs = Vec::new();
     for (file, who) in PEOPLE {
-        let (samples, span) = samples(&models, file);
+        let (samples, span, per_frame) = samples(&models, file);
+        costs.push(format!("{who} {:.3} ms", per_frame.as_secs_f64() * 1000.0));
         let mut rng = rand::rngs::StdRng::seed_from_u64(2026);
         // Per row: passes, stopped as glass, second shown, passed before, pairs measured.
         let mut counts = [[0usize; 5]; ROWS.len()];
@@ -238,4 +251,8 @@ fn main() {
             );
         }
     }
+    println!(
+        "\nMeasuring a frame's colours (16 cells and the surroundings), per frame: {}",
+        costs.join(", ")
+    );
 }
