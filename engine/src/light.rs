@@ -65,7 +65,10 @@
 //! change of each channel is fitted over them as `scaled × cell brightness + even`
 //! ([`FlashResponse::surface`], [`FlashResponse::glare`]). A reflection whose even part
 //! follows the screen ([`GLARE_FOLLOWS`]) while its scaled part does not ([`SURFACE_FOLLOWS`])
-//! is glass ([`Reflection::on_glass`], `LIGHT_ON_GLASS`), whatever its score. In the same
+//! is glass ([`Reflection::on_glass`]): a face whose colour followed the screen (score past
+//! the midpoint) is then refused with `LIGHT_ON_GLASS`; one that did not follow keeps
+//! `NO_LIGHT_REFLECTION` (the cosines ignore size, and a sheet lit evenly shows a tiny even
+//! part whose direction can follow too: our printed photos did). In the same
 //! measurement: that replay passes 11 % (0.84 % at 1 % glass, against 74 % for the rule before
 //! the two stages); the other people's glass replays at most 0.1 %; the check stops 0–1.8 % of
 //! faintly lit real faces (k = 0.01–0.02; at most 0.8 % from k = 0.03), the cost of a second

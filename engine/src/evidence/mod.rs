@@ -26,8 +26,8 @@
 //!   judged together), 0.3 at or below [`light::FLAT_REFLECTION`], linear between;
 //!   0.3 when too few flashes had a face to measure. Reason `NO_LIGHT_REFLECTION` when below the
 //!   midpoint, `WEAK_LIGHT_REFLECTION` between the midpoint and the live level (the user should
-//!   turn the screen's brightness up). 0.3 with `LIGHT_ON_GLASS` whatever the score when the
-//!   face's change followed the colours evenly and not in proportion to its brightness
+//!   turn the screen's brightness up). 0.3 with `LIGHT_ON_GLASS` instead, from the midpoint up,
+//!   when the face's change followed the colours evenly and not in proportion to its brightness
 //!   ([`light::Reflection::on_glass`]).
 //! - **F, continuity**: 0 if the face changed identity (`FACE_CHANGED`); 0.5 if more than one
 //!   face was seen on more than 10% of frames (`MULTIPLE_FACES`).
@@ -238,8 +238,10 @@ fn physical_factors(e: &EvidenceReport, reasons: &mut Vec<VerdictReason>) -> (f3
         sequences: 0,
     });
     let light_done = e.steps.iter().any(|s| s.0 == ChallengeKind::Light && s.1);
-    let light = if light_done && reflection.on_glass() {
-        // However well the face's colour followed, it followed as glass does: no light on skin.
+    // The glass check explains why a face whose colour did follow is refused: one that did not
+    // follow is named as such, whatever small, even change it showed.
+    let midpoint = (light::FLAT_REFLECTION + reflection.live_level()) / 2.0;
+    let light = if light_done && reflection.score >= midpoint && reflection.on_glass() {
         reasons.push(VerdictReason::LightOnGlass);
         0.3
     } else {
@@ -389,7 +391,7 @@ mod tests {
         assert!(f.confidence >= 90.0 && f.reasons.is_empty(), "{f:?}");
 
         // A face whose colour followed evenly, as glass in front of a picture makes it, fails
-        // however well it followed.
+        // however well it followed; one that did not follow is named for that.
         let mut glass = lit.clone();
         glass.light_reflection = Some(light::Reflection {
             score: 0.9,
@@ -400,6 +402,10 @@ mod tests {
         let f = fuse(&glass);
         assert!(f.confidence < 35.0, "{f:?}");
         assert_eq!(f.reasons, [VerdictReason::LightOnGlass]);
+        glass.light_reflection = glass
+            .light_reflection
+            .map(|r| light::Reflection { score: 0.1, ..r });
+        assert_eq!(fuse(&glass).reasons, [VerdictReason::NoLightReflection]);
 
         // Too few frames to measure is no evidence, not a pass.
         unlit.light_reflection = None;
