@@ -98,9 +98,8 @@ fn samples(
         if let Some((Some(cells), Some(surround))) = colours {
             samples.push(LightSample {
                 timestamp_ms: (frames as f64 * 1000.0 / fps) as i64,
-                face: light::mean_of(&cells),
-                surround,
                 cells,
+                surround,
             });
         }
         frames += 1;
@@ -119,12 +118,10 @@ fn lit(samples: &[LightSample], shown: &[ShownFlash], light: Light) -> Vec<Light
                 .find(|f| (f.start_ms..f.end_ms).contains(&s.timestamp_ms));
             let flash: [f32; 3] =
                 std::array::from_fn(|ch| on.map_or(0.0, |f| f.rgb[ch] as f32 / 255.0));
-            let cells = s.cells.map(|c| changed(c, light, flash, 1.0));
             LightSample {
                 timestamp_ms: s.timestamp_ms,
-                face: light::mean_of(&cells),
+                cells: s.cells.map(|c| changed(c, light, flash, 1.0)),
                 surround: changed(s.surround, light, flash, SURROUND_REACH),
-                cells,
             }
         })
         .collect()

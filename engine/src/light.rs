@@ -237,14 +237,13 @@ pub enum LightState {
     NotShown(String),
 }
 
-/// The colours one frame of a light step gives: the face's middle and its surroundings, each as
-/// mean `[r, g, b]`, and the face's middle cell by cell ([`face_cells`]).
+/// The colours one frame of a light step gives: the face's middle cell by cell ([`face_cells`];
+/// their mean is the face's colour) and its surroundings, each as mean `[r, g, b]`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LightSample {
     pub timestamp_ms: i64,
-    pub face: [f32; 3],
-    pub surround: [f32; 3],
     pub cells: [[f32; 3]; PATTERN_CELLS],
+    pub surround: [f32; 3],
 }
 
 /// Follows one light step: face colours per frame, then the client's report.
@@ -285,9 +284,8 @@ impl LightMeter {
         {
             self.samples.push(LightSample {
                 timestamp_ms,
-                face: mean_of(&cells),
-                surround,
                 cells,
+                surround,
             });
         }
         Ok(())
@@ -439,8 +437,9 @@ pub fn responses(
     shown: &[ShownFlash],
     samples: &[LightSample],
 ) -> Vec<FlashResponse> {
-    // Each measured flash's mean colours: the face's, its surroundings', its cells'.
-    let mut flashes: Vec<(&Flash, i64, LightSample)> = Vec::new();
+    // Each measured flash's mean colours, its cells' and its surroundings', stamped with the
+    // flash's start.
+    let mut flashes: Vec<(&Flash, LightSample)> = Vec::new();
     for (flash, when) in sequence.flashes.iter().zip(shown) {
         let window = when.start_ms + SETTLE_MS..=when.end_ms + LAG_MS;
         let colours: Vec<&LightSample> = samples
@@ -453,26 +452,24 @@ pub fn responses(
         let n = colours.len() as f32;
         let mut mean = LightSample {
             timestamp_ms: when.start_ms,
-            face: [0.0; 3],
-            surround: [0.0; 3],
             cells: [[0.0; 3]; PATTERN_CELLS],
+            surround: [0.0; 3],
         };
         for c in &colours {
             for k in 0..3 {
-                mean.face[k] += c.face[k] / n;
                 mean.surround[k] += c.surround[k] / n;
                 for (m, cell) in mean.cells.iter_mut().zip(&c.cells) {
                     m[k] += cell[k] / n;
                 }
             }
         }
-        flashes.push((flash, when.start_ms, mean));
+        flashes.push((flash, mean));
     }
     // Each cell's and the surroundings' colour over the sequence: what each flash changed.
     let n = flashes.len().max(1) as f32;
     let mut base = [[0f32; 3]; PATTERN_CELLS];
     let mut surround_base = [0f32; 3];
-    for (_, _, f) in &flashes {
+    for (_, f) in &flashes {
         for k in 0..3 {
             surround_base[k] += f.surround[k] / n;
             for (b, cell) in base.iter_mut().zip(&f.cells) {
@@ -482,8 +479,8 @@ pub fn responses(
     }
     flashes
         .iter()
-        .map(|(flash, start_ms, f)| {
-            let (face, surround) = (chroma(f.face), chroma(f.surround));
+        .map(|(flash, f)| {
+            let (face, surround) = (chroma(mean_of(&f.cells)), chroma(f.surround));
             let (mut surface, mut glare) = ([0f32; 3], [0f32; 3]);
             for k in 0..3 {
                 let (scaled, even, level) = split_change(&base, &f.cells, k);
@@ -493,7 +490,7 @@ pub fn responses(
                 glare[k] = even / level.max(1.0);
             }
             FlashResponse {
-                start_ms: *start_ms,
+                start_ms: f.timestamp_ms,
                 screen: chroma(flash.rgb.map(f32::from)),
                 face: std::array::from_fn(|k| face[k] - surround[k]),
                 surface: centred(surface),
@@ -705,9 +702,8 @@ mod tests {
                 });
                 LightSample {
                     timestamp_ms: t,
-                    face: mean_of(&cells),
-                    surround: change([120.0, 120.0, 110.0], wall_share),
                     cells,
+                    surround: change([120.0, 120.0, 110.0], wall_share),
                 }
             })
             .collect()
@@ -801,7 +797,6 @@ mod tests {
                             cell[k] += added;
                         }
                     }
-                    s.face = mean_of(&s.cells);
                     s
                 })
                 .collect()
@@ -838,7 +833,6 @@ mod tests {
                     for cell in &mut s.cells {
                         cell[0] += red;
                     }
-                    s.face = mean_of(&s.cells);
                     s
                 })
                 .collect()
