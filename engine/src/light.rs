@@ -743,6 +743,14 @@ mod tests {
         Glass { level: f32 },
     }
 
+    /// The flash on screen at `t`.
+    fn on_screen(shown: &[ShownFlash], t: i64) -> &ShownFlash {
+        shown
+            .iter()
+            .find(|f| (f.start_ms..f.end_ms).contains(&t))
+            .unwrap()
+    }
+
     /// Colours every 40 ms of a face whose sixteen cells range from shadow to highlight and a
     /// grey wall, changed by `light` while each colour is on screen.
     fn lit_samples(shown: &[ShownFlash], light: Light) -> Vec<LightSample> {
@@ -750,10 +758,7 @@ mod tests {
         (shown[0].start_ms..end)
             .step_by(40)
             .map(|t| {
-                let on = shown
-                    .iter()
-                    .find(|f| (f.start_ms..f.end_ms).contains(&t))
-                    .unwrap();
+                let on = on_screen(shown, t);
                 let flash = |k: usize| on.rgb[k] as f32 / 255.0;
                 let change = |colour: [f32; 3], share: f32| -> [f32; 3] {
                     std::array::from_fn(|k| match light {
@@ -856,10 +861,7 @@ mod tests {
                         *cell = cell.map(|c| c * 0.4);
                     }
                     s.surround = s.surround.map(|c| (c * 1.8).min(255.0));
-                    let on = shown
-                        .iter()
-                        .find(|f| (f.start_ms..f.end_ms).contains(&s.timestamp_ms))
-                        .unwrap();
+                    let on = on_screen(&shown, s.timestamp_ms);
                     for k in 0..3 {
                         let added = glass * on.rgb[k] as f32;
                         s.surround[k] += added;
@@ -901,10 +903,7 @@ mod tests {
         let samples: Vec<LightSample> = (0..sequence.duration_ms() as i64)
             .step_by(40)
             .map(|t| {
-                let on = shown
-                    .iter()
-                    .find(|f| (f.start_ms..f.end_ms).contains(&t))
-                    .unwrap();
+                let on = on_screen(&shown, t);
                 let mut cells = FaceCells::none_clipped([[0.0; 3]; PATTERN_CELLS]);
                 for i in 0..PATTERN_CELLS {
                     let shade = 0.5 + 0.5 * i as f32 / (PATTERN_CELLS - 1) as f32;
