@@ -142,6 +142,7 @@ pub const SURFACE_FOLLOWS: f32 = 0.3;
 /// A pixel's channel at this level or above may be clipped by the camera: it cannot show all
 /// the light that falls on it (a screen adding 4 % of the room's light takes 245 to 255).
 pub const CLIPPED_LEVEL: u8 = 245;
+/// Fewest flashes with a measured face colour for a reflection score.
 pub const MIN_FLASHES_MEASURED: usize = 5;
 /// Reflection score of one sequence at or above which the face followed the light, with no
 /// second sequence.
@@ -272,8 +273,8 @@ pub struct FaceCells {
     pub colour: [[f32; 3]; PATTERN_CELLS],
     /// The share of each cell's pixels at [`CLIPPED_LEVEL`] or above.
     pub clipped: [[f32; 3]; PATTERN_CELLS],
-    /// The sum of each cell's pixels under [`CLIPPED_LEVEL`], over all its pixels: the part of
-    /// its brightness that can still grow with light.
+    /// The sum of each cell's pixels under [`CLIPPED_LEVEL`] divided by the count of all its
+    /// pixels: the part of its mean brightness that can still grow with light.
     pub unclipped: [[f32; 3]; PATTERN_CELLS],
 }
 
@@ -352,8 +353,9 @@ impl LightMeter {
     }
 }
 
-/// Mean colour and clipped share of each of the [`PATTERN_CELLS`] cells of the middle of `face`
-/// ([`cell_rects`]); `None` when the box lies outside the frame or is too small to divide.
+/// Mean colour, clipped share and unclipped brightness ([`FaceCells`]) of each of the
+/// [`PATTERN_CELLS`] cells of the middle of `face` ([`cell_rects`]); `None` when the box lies
+/// outside the frame or is too small to divide.
 pub fn face_cells(bgr: &Mat, face: &Rect) -> Result<Option<FaceCells>, EngineError> {
     let Some((middle, cells)) = cell_rects(face, bgr.cols(), bgr.rows()) else {
         return Ok(None);
@@ -579,8 +581,8 @@ fn mean_cells<'a>(frames: impl Iterator<Item = &'a FaceCells>) -> FaceCells {
 /// A clipped pixel cannot show more light, whichever way it comes: a cell's expected change
 /// counts only its pixels under [`CLIPPED_LEVEL`]. Fitted on plain means instead, the
 /// highlights of a bright face change less than their brightness says and read as an even,
-/// glass-like part (`light_margins`, a face exposed to blow 5 % of it out: up to 11 % of
-/// strongly lit real faces read as glass).
+/// glass-like part (`light_margins`, faces with 5 % of them blown out: up to 13 % of strongly
+/// lit real faces read as glass).
 ///
 /// Not robust to a few cells that change for their own reasons, and need not be for spectacle
 /// lenses mirroring the screen into two cells (module doc); a median-based fit and one refitted
@@ -869,6 +871,8 @@ mod tests {
                             cell[k] += added;
                         }
                     }
+                    // Nothing clipped: every pixel's brightness can still grow.
+                    s.cells = FaceCells::none_clipped(s.cells.colour);
                     s
                 })
                 .collect()
@@ -995,6 +999,7 @@ mod tests {
                     for cell in &mut s.cells.colour {
                         cell[0] += red;
                     }
+                    s.cells = FaceCells::none_clipped(s.cells.colour);
                     s
                 })
                 .collect()
