@@ -6,8 +6,9 @@
 //! (franck and five other people) is kept, cell by cell ([`light::cell_rects`]), as counts of
 //! levels, so that each row can change its light pixel by pixel and clip it at 255 as a camera
 //! does, then measure cells as the engine does ([`light::face_cells`]: mean, clipped share,
-//! brightness under the clipped level). The surroundings are kept as their mean colour
-//! ([`light::surround_colour`]), clipped as a mean. For each of N random pairs of sequences,
+//! brightness under the clipped level). The surroundings' pixels ([`light::surround_rects`])
+//! are kept the same way and relit and clipped alike, then averaged as
+//! [`light::surround_colour`] averages them. For each of N random pairs of sequences,
 //! shown from a random moment of the clip, the second 0.6 s after the first (as a repeated step
 //! follows):
 //! - **unlit**: the frames as they are (a replay, or a face the screen does not reach);
@@ -142,11 +143,34 @@ impl Levels {
 }
 
 /// One frame of a clip as the light step measures it: each cell's channels' levels and the
-/// surroundings' mean colour.
+/// surroundings'.
 struct Frame {
     timestamp_ms: i64,
     cells: Vec<[Levels; 3]>,
-    surround: [f32; 3],
+    surround: [Levels; 3],
+}
+
+/// The levels of each channel of the pixels of `rects` of `frame` (offset by `origin`), and
+/// each pixel's brightest channel.
+fn levels_of(
+    frame: &Mat,
+    origin: (i32, i32),
+    rects: &[opencv::core::Rect],
+) -> ([Levels; 3], Vec<u8>) {
+    let mut pixels = Vec::new();
+    for r in rects {
+        for y in origin.1 + r.y..origin.1 + r.y + r.height {
+            for x in origin.0 + r.x..origin.0 + r.x + r.width {
+                let bgr = *frame.at_2d::<Vec3b>(y, x).unwrap();
+                pixels.push([bgr[2], bgr[1], bgr[0]]);
+            }
+        }
+    }
+    let brightest = pixels.iter().map(|p| *p.iter().max().unwrap()).collect();
+    (
+        std::array::from_fn(|k| Levels::of(pixels.iter().map(|p| p[k]))),
+        brightest,
+    )
 }
 
 /// One clip's frames with one face, how long it lasts, how long measuring a frame's colours
@@ -181,27 +205,22 @@ fn frames(
             )
         });
         measuring += started.elapsed();
-        if let (Some(face), Some((Some(_), Some(surround)))) = (face, measured) {
+        if let (Some(face), Some((Some(_), Some(_)))) = (face, measured) {
             let (middle, rects) =
                 light::cell_rects(&face.bbox, frame.cols(), frame.rows()).unwrap();
             let mut cells = Vec::new();
             for r in rects {
-                let mut pixels = Vec::new();
-                for y in middle.y + r.y..middle.y + r.y + r.height {
-                    for x in middle.x + r.x..middle.x + r.x + r.width {
-                        let bgr = *frame.at_2d::<Vec3b>(y, x).unwrap();
-                        brightest[bgr.0.into_iter().max().unwrap() as usize] += 1;
-                        pixels.push([bgr[2], bgr[1], bgr[0]]);
-                    }
+                let (levels, peaks) = levels_of(&frame, (middle.x, middle.y), &[r]);
+                for peak in peaks {
+                    brightest[peak as usize] += 1;
                 }
-                cells.push(std::array::from_fn(|k| {
-                    Levels::of(pixels.iter().map(|p| p[k]))
-                }));
+                cells.push(levels);
             }
+            let bands = light::surround_rects(&face.bbox, frame.cols(), frame.rows());
             kept.push(Frame {
                 timestamp_ms: (frames as f64 * 1000.0 / fps) as i64,
                 cells,
-                surround,
+                surround: levels_of(&frame, (0, 0), &bands).0,
             });
         }
         frames += 1;
@@ -264,7 +283,7 @@ fn lit(frames: &[Frame], shown: &[ShownFlash], light: Light, gain: f32) -> Vec<L
                 cells,
                 surround: std::array::from_fn(|ch| {
                     let (g, a) = seen_as(ch, SURROUND_REACH);
-                    (f.surround[ch] * g + a).min(255.0)
+                    f.surround[ch].seen(g, a).0
                 }),
             }
         })

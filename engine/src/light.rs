@@ -49,9 +49,9 @@
 //! face (`cargo run --release -p livegate-engine --example light_margins`, 10,000 random
 //! sequences each): at most 0.18 % of sequences pass by chance (0.20–0.66 % per person with one
 //! sequence judged at 0.6 without removing drift, the rule before), while a face lit at 2 % of
-//! the room's light by *our model* of a screen passes 90.1–100 % of the time for four of five
+//! the room's light by *our model* of a screen passes 90.4–100 % of the time for four of five
 //! people (58.9–100 % before). The fifth, a woman whose hand moves through her hair in front of
-//! the camera, passes 10 % at 2 % and 37 % at 3 % (9 % and 21 % before; 13 % and 47 % while the
+//! the camera, passes 10 % at 2 % and 39 % at 3 % (9 % and 21 % before; 13 % and 47 % while the
 //! model lit cell means and ignored the camera's clipping, which her bright, partly blown face
 //! feels): the light step is weak on a face that will not keep still, and says so
 //! (`WEAK_LIGHT_REFLECTION`). About a quarter of unlit faces are shown the colours a second time.
@@ -89,7 +89,7 @@
 //! 31 % (6 % when the fit's bias happened to call it glass; weighing the two parts' sizes
 //! instead of their directions did not recover it, because there the even part does not follow
 //! at all). Spectacle lenses that mirror the screen, modelled as 0.5–4 % of the flash added over
-//! the two outer cells of the eyes' row, did not make real faces read as glass (at most 1.0 %,
+//! the two outer cells of the eyes' row, did not make real faces read as glass (at most 1.1 %,
 //! no more than without them): the 14 other cells carry the fit. No camera here has filmed a
 //! face with glasses before a flashing screen.
 //!
@@ -419,6 +419,25 @@ pub fn mean_of(cells: &[[f32; 3]]) -> [f32; 3] {
 /// [`SURROUND_FAR`] face sizes beside the face box (at its height) and above it, as far as they
 /// lie in the frame; `None` when they cover less than [`SURROUND_MIN_AREA`] of the face box.
 pub fn surround_colour(bgr: &Mat, face: &Rect) -> Result<Option<[f32; 3]>, EngineError> {
+    let mut sum = [0f64; 3];
+    let mut area = 0f64;
+    for r in surround_rects(face, bgr.cols(), bgr.rows()) {
+        let mean: Scalar = opencv::core::mean(&Mat::roi(bgr, r)?, &opencv::core::no_array())?;
+        let a = (r.width * r.height) as f64;
+        for (k, channel) in [2, 1, 0].into_iter().enumerate() {
+            sum[k] += mean[channel] * a;
+        }
+        area += a;
+    }
+    if area < (SURROUND_MIN_AREA * face.width * face.height) as f64 {
+        return Ok(None);
+    }
+    Ok(Some(sum.map(|s| (s / area) as f32)))
+}
+
+/// The parts of the surroundings' bands ([`surround_colour`]) that lie in a `width` × `height`
+/// frame.
+pub fn surround_rects(face: &Rect, width: i32, height: i32) -> Vec<opencv::core::Rect> {
     let (w, h) = (face.width, face.height);
     let bands = [
         // Left and right of the face, over its height.
@@ -442,23 +461,10 @@ pub fn surround_colour(bgr: &Mat, face: &Rect) -> Result<Option<[f32; 3]>, Engin
             height: (SURROUND_FAR - SURROUND_NEAR) * h,
         },
     ];
-    let mut sum = [0f64; 3];
-    let mut area = 0f64;
-    for band in bands {
-        let Some(r) = band.to_pixels(0.0, bgr.cols(), bgr.rows()) else {
-            continue;
-        };
-        let mean: Scalar = opencv::core::mean(&Mat::roi(bgr, r)?, &opencv::core::no_array())?;
-        let a = (r.width * r.height) as f64;
-        for (k, channel) in [2, 1, 0].into_iter().enumerate() {
-            sum[k] += mean[channel] * a;
-        }
-        area += a;
-    }
-    if area < (SURROUND_MIN_AREA * w * h) as f64 {
-        return Ok(None);
-    }
-    Ok(Some(sum.map(|s| (s / area) as f32)))
+    bands
+        .iter()
+        .filter_map(|band| band.to_pixels(0.0, width, height))
+        .collect()
 }
 
 /// Why a report is not the sequence, or `None` when it is.
