@@ -366,6 +366,9 @@ class Attempt {
     const layer = this.ui.light;
     layer.hidden = false;
     this.ui.state("light");
+    // The camera's own automatic exposure and white balance would start undoing the colours'
+    // effect on the face within a flash or two: held while they play, where the browser allows.
+    const release = await holdCamera(this.camera?.getVideoTracks()[0]);
     const shown = [];
     for (const flash of sequence) {
       const painted = await nextPaint(() => { layer.style.background = cssColour(flash.rgb); });
@@ -378,6 +381,7 @@ class Attempt {
     }
     const ended = await nextPaint(() => { layer.hidden = true; layer.style.background = ""; });
     if (shown.length) shown[shown.length - 1].endMs = Math.round(ended - this.t0);
+    await release();
     this.light = shown;
     if (this.finished) return;
     this.ui.state("streaming");
@@ -697,6 +701,39 @@ function openCamera() {
     video: { facingMode: "user", width: { ideal: 640 }, height: { ideal: 480 } },
     audio: false,
   });
+}
+
+/**
+ * Asks the camera to hold its exposure and white balance where the browser lets a page do so
+ * (Media Capture Image's `exposureMode` and `whiteBalanceMode`, "manual" keeping the current
+ * setting), and resolves with how to hand them back to the camera. Best effort: where neither is
+ * exposed, or the camera refuses, nothing changes; the server's measure also takes out what the
+ * camera does to the whole picture.
+ */
+async function holdCamera(track) {
+  const capabilities = track?.getCapabilities?.() ?? {};
+  const modes = ["exposureMode", "whiteBalanceMode"].filter((mode) =>
+    ["manual", "continuous"].every((m) => capabilities[mode]?.includes(m)));
+  const nothing = async () => {};
+  if (!modes.length) return nothing;
+  // applyConstraints replaces the track's constraints: keep the ones it was opened with.
+  const opened = track.getConstraints();
+  const set = (value) => track.applyConstraints({
+    ...opened,
+    advanced: [Object.fromEntries(modes.map((mode) => [mode, value]))],
+  });
+  try {
+    await set("manual");
+  } catch {
+    return nothing;
+  }
+  return async () => {
+    try {
+      await set("continuous");
+    } catch {
+      // The track was stopped meanwhile (the attempt ended): nothing left to hand back.
+    }
+  };
 }
 
 function videoReady(video) {

@@ -35,9 +35,13 @@ async function browser(camera) {
   return chromium.launch({ executablePath, headless: true, args });
 }
 
-/** A page; `bypassCSP` only where axe-core must be injected (the page allows no inline script). */
-async function page(b, { bypassCSP = false } = {}) {
+/**
+ * A page; `bypassCSP` only where axe-core must be injected (the page allows no inline script);
+ * `init` runs in every document before the page's own scripts.
+ */
+async function page(b, { bypassCSP = false, init } = {}) {
   const context = await b.newContext({ viewport: { width: 800, height: 900 }, bypassCSP });
+  if (init) await context.addInitScript(init);
   const p = await context.newPage();
   p.on("pageerror", (e) => { throw new Error(`page error: ${e.message}`); });
   return { context, p };
@@ -45,9 +49,28 @@ async function page(b, { bypassCSP = false } = {}) {
 
 const state = (p) => p.locator(".lg-flow").getAttribute("data-state");
 
+/**
+ * A camera that lets the page hold its exposure and white balance, as many phones' and some
+ * webcams' do (Chromium's fake camera does not): each request is recorded with the flow's state
+ * at the time, and granted.
+ */
+function holdableCamera() {
+  const requests = (window.cameraRequests = []);
+  const own = MediaStreamTrack.prototype.getCapabilities;
+  MediaStreamTrack.prototype.getCapabilities = function () {
+    const modes = ["continuous", "manual"];
+    return { ...own.call(this), exposureMode: modes, whiteBalanceMode: modes };
+  };
+  MediaStreamTrack.prototype.applyConstraints = function (constraints) {
+    const state = document.querySelector(".lg-flow")?.dataset.state;
+    requests.push({ state, constraints: JSON.parse(JSON.stringify(constraints)) });
+    return Promise.resolve();
+  };
+}
+
 async function fullRun() {
   const b = await browser("video");
-  const { p } = await page(b);
+  const { p } = await page(b, { init: holdableCamera });
   await p.goto(url);
   await p.click(".lg-begin");
 
@@ -74,6 +97,16 @@ async function fullRun() {
   await p.screenshot({ path: join(artifacts, "challenge.png") });
   const shown = await p.evaluate(() => document.querySelector(".lg-flow").attempt.light);
   assert.equal(shown.length, 8, "every colour of the sequence was shown and reported");
+  // The camera held its exposure and white balance while the colours played, and got them back.
+  const requests = await p.evaluate(() => window.cameraRequests);
+  const held = { exposureMode: "manual", whiteBalanceMode: "manual" };
+  const back = { exposureMode: "continuous", whiteBalanceMode: "continuous" };
+  // One pair per light step: two when the colours were shown again.
+  const pairs = requests.length / 2;
+  assert.ok(pairs === 1 || pairs === 2, JSON.stringify(requests));
+  const asked = requests.map((r) => [r.state, r.constraints.advanced]);
+  assert.deepEqual(asked, Array(pairs).fill([["light", [held]], ["light", [back]]]).flat(), JSON.stringify(requests));
+  assert.ok(requests.every((r) => r.constraints.width && r.constraints.height), "the resolution asked for is kept");
   for (const flash of shown) {
     const lasted = flash.endMs - flash.startMs;
     assert.ok(lasted > 300 && lasted < 520, `a flash lasted ${lasted} ms, asked 400`);
