@@ -718,12 +718,18 @@ async function holdCamera(track) {
   if (!modes.length) return nothing;
   // applyConstraints replaces the track's constraints: keep the ones it was opened with.
   const opened = track.getConstraints();
-  const set = (value) => track.applyConstraints({
+  const set = (value, extra = {}) => track.applyConstraints({
     ...opened,
-    advanced: [Object.fromEntries(modes.map((mode) => [mode, value]))],
+    advanced: [{ ...Object.fromEntries(modes.map((mode) => [mode, value])), ...extra }],
   });
+  // Held at what the camera had settled on: some cameras switched to manual fall back to a
+  // default exposure instead of keeping the current one.
+  const now = track.getSettings?.() ?? {};
+  const current = {};
+  if (modes.includes("exposureMode") && now.exposureTime) current.exposureTime = now.exposureTime;
+  if (modes.includes("whiteBalanceMode") && now.colorTemperature) current.colorTemperature = now.colorTemperature;
   try {
-    await set("manual");
+    await set("manual", current);
   } catch {
     return nothing;
   }

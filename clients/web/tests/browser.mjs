@@ -61,6 +61,10 @@ function holdableCamera() {
     const modes = ["continuous", "manual"];
     return { ...own.call(this), exposureMode: modes, whiteBalanceMode: modes };
   };
+  const settings = MediaStreamTrack.prototype.getSettings;
+  MediaStreamTrack.prototype.getSettings = function () {
+    return { ...settings.call(this), exposureTime: 166, colorTemperature: 5200 };
+  };
   MediaStreamTrack.prototype.applyConstraints = function (constraints) {
     const state = document.querySelector(".lg-flow")?.dataset.state;
     requests.push({ state, constraints: JSON.parse(JSON.stringify(constraints)) });
@@ -99,7 +103,8 @@ async function fullRun() {
   assert.equal(shown.length, 8, "every colour of the sequence was shown and reported");
   // The camera held its exposure and white balance while the colours played, and got them back.
   const requests = await p.evaluate(() => window.cameraRequests);
-  const held = { exposureMode: "manual", whiteBalanceMode: "manual" };
+  // Held where the camera had settled, not at a default.
+  const held = { exposureMode: "manual", whiteBalanceMode: "manual", exposureTime: 166, colorTemperature: 5200 };
   const back = { exposureMode: "continuous", whiteBalanceMode: "continuous" };
   // One pair per light step: two when the colours were shown again.
   const pairs = requests.length / 2;
