@@ -531,9 +531,7 @@ impl OpennessLevel {
         if recent.len() < 5 {
             return None;
         }
-        let mut v: Vec<f32> = recent.iter().copied().collect();
-        v.sort_by(f32::total_cmp);
-        Some(v[v.len() / 2])
+        crate::stats::median(recent.iter().copied())
     }
 
     /// The mean, over the eyes a frame measured whose level is known, of openness over level.

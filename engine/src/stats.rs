@@ -1,6 +1,14 @@
-//! Error rates with honest bounds, for the reports that measure the engine (presentation
-//! attacks, face matching): a rate measured on tens or thousands of trials is a range, not a
-//! number.
+//! Small statistics the engine shares: the median that its robust measurements take, and error
+//! rates with honest bounds for the reports that measure the engine (presentation attacks, face
+//! matching): a rate measured on tens or thousands of trials is a range, not a number.
+
+/// The median of `values`: the middle one, the upper of the two middle ones when they are even
+/// (always a value that was measured); `None` when there are none.
+pub fn median(values: impl IntoIterator<Item = f32>) -> Option<f32> {
+    let mut v: Vec<f32> = values.into_iter().collect();
+    v.sort_by(f32::total_cmp);
+    v.get(v.len() / 2).copied()
+}
 
 /// The exact (Clopper–Pearson) 95 % interval of a proportion of `k` in `n`.
 pub fn clopper_pearson(k: usize, n: usize) -> (f64, f64) {

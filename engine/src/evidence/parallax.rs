@@ -267,9 +267,7 @@ impl ParallaxMeter {
 
 /// Median value of a step's samples.
 fn median(samples: &[(f32, f32)]) -> Option<f32> {
-    let mut values: Vec<f32> = samples.iter().map(|s| s.1).collect();
-    values.sort_by(f32::total_cmp);
-    values.get(values.len() / 2).copied()
+    crate::stats::median(samples.iter().map(|s| s.1))
 }
 
 /// How a frame's tracked points moved since the step's reference, across the rotation axis.
