@@ -104,6 +104,7 @@ use rand::{Rng, RngExt};
 
 use crate::error::EngineError;
 use crate::geometry::Rect;
+use crate::stats::median;
 
 /// Saturated colours a screen shows well, as 0xRRGGBB-ordered `[r, g, b]`.
 pub const PALETTE: [[u8; 3]; 6] = [
@@ -511,8 +512,10 @@ pub fn responses(
     shown: &[ShownFlash],
     samples: &[LightSample],
 ) -> Vec<FlashResponse> {
-    // Each measured flash's mean colours, its cells' and its surroundings', stamped with the
-    // flash's start.
+    // Each measured flash's colours, its cells' and its surroundings', stamped with the flash's
+    // start: the median of its frames, so that a frame that already shows the next colour (the
+    // window reaches LAG_MS past the flash's end) or a hand passing before the face is an
+    // outlier rather than a share of the evidence.
     let mut flashes: Vec<(&Flash, LightSample)> = Vec::new();
     for (flash, when) in sequence.flashes.iter().zip(shown) {
         let window = when.start_ms + SETTLE_MS..=when.end_ms + LAG_MS;
@@ -525,8 +528,10 @@ pub fn responses(
         }
         let mean = LightSample {
             timestamp_ms: when.start_ms,
-            cells: mean_cells(colours.iter().map(|c| &c.cells)),
-            surround: mean_of(&colours.iter().map(|c| c.surround).collect::<Vec<_>>()),
+            cells: median_cells(&colours),
+            surround: std::array::from_fn(|k| {
+                median(colours.iter().map(|c| c.surround[k])).unwrap_or(0.0)
+            }),
         };
         flashes.push((flash, mean));
     }
@@ -554,6 +559,22 @@ pub fn responses(
             }
         })
         .collect()
+}
+
+/// The median over `samples` of each cell's colour, clipped share and unclipped brightness.
+fn median_cells(samples: &[&LightSample]) -> FaceCells {
+    let mut cells = FaceCells::none_clipped([[0.0; 3]; PATTERN_CELLS]);
+    for i in 0..PATTERN_CELLS {
+        for k in 0..3 {
+            let of = |part: &dyn Fn(&LightSample) -> f32| {
+                median(samples.iter().map(|s| part(s))).unwrap_or(0.0)
+            };
+            cells.colour[i][k] = of(&|s| s.cells.colour[i][k]);
+            cells.clipped[i][k] = of(&|s| s.cells.clipped[i][k]);
+            cells.unclipped[i][k] = of(&|s| s.cells.unclipped[i][k]);
+        }
+    }
+    cells
 }
 
 /// The mean of each cell's colour, clipped share and unclipped brightness over `frames`.
