@@ -269,7 +269,7 @@ fn poorer_camera(jpeg: &[u8]) -> Vec<u8> {
 /// the camera already blows out stay clipped). Everyone must pass, and nobody may be read as
 /// glass. (One seeded sequence each: the rates are `light_margins`'. With the glass fit on plain
 /// cell means, before clipped pixels were counted out, this still passed, but franck's and the
-/// woman's glare part read 0.41 and 0.34 against the 0.5 bar; now −0.18 and −0.16.)
+/// woman's glare part read 0.41 and 0.34 against the 0.5 bar; now −0.18 and −0.31.)
 #[test]
 fn real_people_lit_by_the_screen_pass_the_light_step_and_none_reads_as_glass() {
     use livegate_engine::light::LightSequence;
