@@ -30,8 +30,12 @@
 //! Each row gives how often the engine's rule passes (`crate::light`'s two stages: one sequence
 //! at [`light::LIVE_REFLECTION_AT_ONCE`], or, when it was unclear, both together at
 //! [`light::LIVE_REFLECTION`]; and not [`light::Reflection::on_glass`]), how often the glass
-//! check stopped a score that had reached the live level, and how often the second sequence was
-//! shown.
+//! check stopped a score that had reached the live level, how often the second sequence was
+//! shown, and how often a light-only session with that reflection and every other piece of
+//! evidence perfect would be live through the engine's own fusion at the default threshold: the
+//! fusion weighs a score short of the live level by how far it got (`WEAK_LIGHT_REFLECTION`),
+//! so a flawless rest carries some of them over, the real faint faces and a replay that does
+//! every movement alike.
 //!
 //!     cargo run --release -p livegate-engine --example light_margins [-- N]
 
@@ -39,7 +43,10 @@ use livegate_engine::light::{
     self, FaceCells, FlashResponse, LightSample, LightSequence, PATTERN_CELLS, ShownFlash,
 };
 use livegate_engine::models::{Models, cache_dir, default_model_dir};
-use livegate_engine::{AnalyzerConfig, FrameAnalyzer};
+use livegate_engine::{
+    AnalyzerConfig, AttemptConfig, ChallengeKind, ChallengePlan, EvidenceReport, FrameAnalyzer,
+    evidence,
+};
 use opencv::core::{Mat, Vec3b};
 use opencv::prelude::*;
 use opencv::videoio;
@@ -293,6 +300,10 @@ fn lit(frames: &[Frame], shown: &[ShownFlash], light: Light, gain: f32) -> Vec<L
 /// How a pair fares under the engine's rule.
 struct Outcome {
     passes: bool,
+    /// The verdict would be live in a session whose other evidence is all perfect: the fusion
+    /// weighs a score short of the live level (`WEAK_LIGHT_REFLECTION`) by how far it got, so a
+    /// flawless rest can carry it over the threshold.
+    verdict_passes: bool,
     /// Its score reached the live level, but the glass check stopped it.
     on_glass: bool,
     /// The second sequence was shown.
@@ -301,7 +312,7 @@ struct Outcome {
 
 /// The engine's rule: the first sequence alone, or both when the first was unclear; a score at
 /// the live level passes unless the face changed as glass makes it.
-fn passes(first: &[FlashResponse], second: &[FlashResponse]) -> Outcome {
+fn passes(first: &[FlashResponse], second: &[FlashResponse], threshold: f32) -> Outcome {
     let once = light::reflection(&[first]);
     let again = !once.is_some_and(|r| r.score >= r.live_level())
         && light::worth_again(once.map(|r| r.score));
@@ -314,9 +325,24 @@ fn passes(first: &[FlashResponse], second: &[FlashResponse]) -> Outcome {
     let on_glass = reached && judged.is_some_and(|r| r.on_glass());
     Outcome {
         passes: reached && !on_glass,
+        verdict_passes: judged.is_some_and(|r| verdict_passes(r, threshold)),
         on_glass,
         again,
     }
+}
+
+/// Whether a light-only session measuring `reflection`, with every other piece of evidence
+/// perfect, reaches the default threshold through the engine's own fusion.
+fn verdict_passes(reflection: light::Reflection, threshold: f32) -> bool {
+    let perfect = EvidenceReport {
+        steps: vec![(ChallengeKind::Light, true, 1.0)],
+        light_reflection: Some(reflection),
+        identity_min_cosine: 1.0,
+        frames_with_face: 100,
+        usable_frames: 100,
+        ..EvidenceReport::default()
+    };
+    evidence::fuse(&perfect).confidence >= threshold
 }
 
 fn main() {
@@ -325,11 +351,13 @@ fn main() {
         .map(|a| a.parse().expect("N: a number of sequence pairs"))
         .unwrap_or(2000);
     let models = std::sync::Arc::new(Models::load(&default_model_dir()).expect("run fetch.py"));
+    // The verdict's default threshold.
+    let threshold = AttemptConfig::new(ChallengePlan::movements(&[], 0)).confidence_threshold;
     println!("{n} random pairs of sequences per person\n");
     println!(
-        "| person | exposure | light | passes | stopped by the glass check | second sequence shown |"
+        "| person | exposure | light | passes | stopped by the glass check | second sequence shown | verdict live, the rest perfect |"
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|");
     let mut costs = Vec::new();
     for (file, who) in PEOPLE {
         let (frames, span, per_frame, blowing) = frames(&models, file);
@@ -337,7 +365,7 @@ fn main() {
         let needed = 2 * (light::FLASHES as i64 * light::FLASH_MS as i64) + GAP_MS + 200;
         if span <= needed {
             println!(
-                "| {who} | — | — | clip of {:.1} s, too short for two sequences | | |",
+                "| {who} | — | — | clip of {:.1} s, too short for two sequences | | | |",
                 span as f64 / 1000.0
             );
             continue;
@@ -351,8 +379,8 @@ fn main() {
         ];
         for (gain, exposure) in exposures {
             let mut rng = rand::rngs::StdRng::seed_from_u64(2026);
-            // Per light: passes, stopped as glass, second shown, pairs.
-            let mut counts = [[0usize; 4]; LIGHTS.len()];
+            // Per light: passes, stopped as glass, second shown, verdict live, pairs.
+            let mut counts = [[0usize; 5]; LIGHTS.len()];
             for _ in 0..n {
                 let (a, b) = (
                     LightSequence::random(&mut rng),
@@ -366,17 +394,18 @@ fn main() {
                     let samples = lit(&frames, &both, light, gain);
                     let first = light::responses(&a, &shown_a, &samples);
                     let second = light::responses(&b, &shown_b, &samples);
-                    let outcome = passes(&first, &second);
+                    let outcome = passes(&first, &second, threshold);
                     row[0] += outcome.passes as usize;
                     row[1] += outcome.on_glass as usize;
                     row[2] += outcome.again as usize;
-                    row[3] += 1;
+                    row[3] += outcome.verdict_passes as usize;
+                    row[4] += 1;
                 }
             }
             for (row, light) in counts.iter().zip(LIGHTS) {
-                let share = |k: usize| 100.0 * row[k] as f64 / row[3].max(1) as f64;
+                let share = |k: usize| 100.0 * row[k] as f64 / row[4].max(1) as f64;
                 println!(
-                    "| {who} | {exposure} | {} | {:.2}% | {:.2}% | {:.1}% |",
+                    "| {who} | {exposure} | {} | {:.2}% | {:.2}% | {:.1}% | {:.2}% |",
                     match light {
                         Light::Lit(0.0) => "unlit".to_string(),
                         Light::Lit(k) => format!("face lit, k = {k:.2}"),
@@ -387,6 +416,7 @@ fn main() {
                     share(0),
                     share(1),
                     share(2),
+                    share(3),
                 );
             }
         }
