@@ -536,14 +536,14 @@ pub fn responses(
         if colours.is_empty() {
             continue;
         }
-        let mean = LightSample {
+        let measured = LightSample {
             timestamp_ms: when.start_ms,
             cells: median_cells(&colours),
             surround: std::array::from_fn(|k| {
                 median(colours.iter().map(|c| c.surround[k])).unwrap_or(0.0)
             }),
         };
-        flashes.push((flash, mean));
+        flashes.push((flash, measured));
     }
     // Each cell's and the surroundings' colour over the sequence: what each flash changed.
     let base = mean_cells(flashes.iter().map(|(_, f)| &f.cells));
@@ -573,12 +573,11 @@ pub fn responses(
 
 /// The median over `samples` of each cell's colour, clipped share and unclipped brightness.
 fn median_cells(samples: &[&LightSample]) -> FaceCells {
+    let of =
+        |part: &dyn Fn(&LightSample) -> f32| median(samples.iter().map(|s| part(s))).unwrap_or(0.0);
     let mut cells = FaceCells::none_clipped([[0.0; 3]; PATTERN_CELLS]);
     for i in 0..PATTERN_CELLS {
         for k in 0..3 {
-            let of = |part: &dyn Fn(&LightSample) -> f32| {
-                median(samples.iter().map(|s| part(s))).unwrap_or(0.0)
-            };
             cells.colour[i][k] = of(&|s| s.cells.colour[i][k]);
             cells.clipped[i][k] = of(&|s| s.cells.clipped[i][k]);
             cells.unclipped[i][k] = of(&|s| s.cells.unclipped[i][k]);
