@@ -32,10 +32,10 @@
 //! [`light::LIVE_REFLECTION`]; and not [`light::Reflection::on_glass`]), how often the glass
 //! check stopped a score that had reached the live level, how often the second sequence was
 //! shown, and how often a light-only session with that reflection and every other piece of
-//! evidence perfect would be live through the engine's own fusion at the default threshold: the
-//! fusion weighs a score short of the live level by how far it got (`WEAK_LIGHT_REFLECTION`),
-//! so a flawless rest carries some of them over, the real faint faces and a replay that does
-//! every movement alike.
+//! evidence perfect would be live through the engine's own fusion at the default threshold. The
+//! last two must agree: the light step is a gate of the verdict (`crate::evidence`), so a
+//! flawless rest carries nothing short of the live level over. (Until stop 31 the fusion weighed
+//! a weak score by how far it got, and this column ran 1.5–3 times the rule's for unlit faces.)
 //!
 //!     cargo run --release -p livegate-engine --example light_margins [-- N]
 
@@ -300,9 +300,8 @@ fn lit(frames: &[Frame], shown: &[ShownFlash], light: Light, gain: f32) -> Vec<L
 /// How a pair fares under the engine's rule.
 struct Outcome {
     passes: bool,
-    /// The verdict would be live in a session whose other evidence is all perfect: the fusion
-    /// weighs a score short of the live level (`WEAK_LIGHT_REFLECTION`) by how far it got, so a
-    /// flawless rest can carry it over the threshold.
+    /// The verdict would be live in a session whose other evidence is all perfect: the check
+    /// that the fusion's light gate is the rule, and nothing a flawless rest can carry over.
     verdict_passes: bool,
     /// Its score reached the live level, but the glass check stopped it.
     on_glass: bool,
@@ -342,7 +341,7 @@ fn verdict_passes(reflection: light::Reflection, threshold: f32) -> bool {
         usable_frames: 100,
         ..EvidenceReport::default()
     };
-    evidence::fuse(&perfect).confidence >= threshold
+    evidence::fuse(&perfect).is_live(threshold)
 }
 
 fn main() {

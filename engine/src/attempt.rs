@@ -651,6 +651,7 @@ impl LivenessAttempt {
         let evidence = self.evidence();
         let fusion = evidence::fuse(&evidence);
         let confidence = fusion.confidence;
+        let is_live = fusion.is_live(self.config.confidence_threshold);
         let mut reasons: Vec<VerdictReason> = failure.into_iter().collect();
         for reason in fusion.reasons {
             if !reasons.contains(&reason) {
@@ -660,7 +661,6 @@ impl LivenessAttempt {
         if !fusion.all_steps_done && reasons.is_empty() {
             reasons.push(VerdictReason::Incomplete);
         }
-        let is_live = fusion.all_steps_done && confidence >= self.config.confidence_threshold;
         if !is_live && reasons.is_empty() {
             reasons.push(VerdictReason::LowConfidence);
         }

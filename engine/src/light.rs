@@ -59,11 +59,11 @@
 //! flash's frames averaged instead of their median; 9 % and 21 % at 2 and 3 % before the two
 //! stages): the light step is weak on a face that will not keep still, and says so
 //! (`WEAK_LIGHT_REFLECTION`). About a quarter of unlit faces are shown the colours a second time.
-//! These are the rule's rates. The verdict weighs a score short of the live level by how far it
-//! got (`crate::evidence`), so a session whose other evidence is perfect can be live on a weak
-//! score: counted that way, unlit faces pass 0.06–0.28 % per person, faint real faces more often
-//! (the woman at 2 %: 26 %), glass replays too (below: 3.3 % becomes 5.9 %); `light_margins`'
-//! last column.
+//! These rates are the verdict's too: the light step is a gate (`crate::evidence`), so no
+//! other evidence, however clean, carries a score short of the live level over the threshold
+//! (`light_margins`' last column checks it). Weighed instead, as until stop 31, unlit faces
+//! reached a live verdict 0.06–0.28 % per person and the office replay behind glass 5.9 %; the
+//! woman at 2 % did too, 26 %.
 //!
 //! **Light on skin, or light on glass.** A device's glass adds the same light to every pixel,
 //! which moves a dark region's chroma more than a bright one's, so taking the surroundings'
