@@ -5,9 +5,10 @@
 //! frame; the schedule sees only the eyes it would have measured. Blinks are the
 //! blink step's rule ([`livegate_engine::challenge`]): openness below 0.7 of the open level,
 //! then above 0.85 within a second. Frames can be dropped to a camera's pace (FPS), and with
-//! OUT_DIR the frames where an eye dips are saved, so that a person can check they are blinks.
+//! OUT_DIR the frames where an eye dips are saved, so that a person can check they are blinks;
+//! `--list` prints when each blink the schedule found began (to compare two model files).
 //!
-//!     cargo run --release -p livegate-engine --example eye_openness -- [--fps 10] VIDEO... [--out OUT_DIR]
+//!     cargo run --release -p livegate-engine --example eye_openness -- [--fps 10] [--list] VIDEO... [--out OUT_DIR]
 
 use std::sync::Arc;
 
@@ -47,10 +48,12 @@ impl Blinks {
 fn main() {
     let mut args = std::env::args().skip(1);
     let (mut fps, mut out, mut videos) = (None::<f64>, None::<String>, Vec::new());
+    let mut list = false;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--fps" => fps = Some(args.next().expect("fps").parse().expect("a number")),
             "--out" => out = Some(args.next().expect("a folder")),
+            "--list" => list = true,
             _ => videos.push(a),
         }
     }
@@ -147,5 +150,8 @@ fn main() {
             both.at_ms.len() - common,
             iris_runs as f64 / used.max(1) as f64
         );
+        if list {
+            eprintln!("{name}: blink-step blinks at {:?} ms", turn.at_ms);
+        }
     }
 }

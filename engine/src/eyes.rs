@@ -9,8 +9,9 @@
 //! Openness is the eye aspect ratio of the contour: the mean of three lid-to-lid distances
 //! over the corner-to-corner distance.
 //!
-//! Each eye is one run of the model (~2 ms on onnxruntime, ~8 ms on tract), so callers ask for
-//! the eyes they need: a blink step measures one eye a frame, in turn (both lids close together
+//! Each eye is one run of the model (~1.2 ms on onnxruntime, which runs it in int8: `iris-int8`
+//! in `engine/assets/models.toml`; ~2 ms in fp32; ~6 ms on tract), so callers ask for the eyes
+//! they need: a blink step measures one eye a frame, in turn (both lids close together
 //! in a blink, so every frame still sees it), and a picture for matching measures both.
 //!
 //! Tried and not kept (2026-12-07): skipping the model for an eye whose aligned 64×64 crop
@@ -20,6 +21,7 @@
 //! blinks was lost. A blink moves too few of a small eye's pixels to stand above sensor noise.
 
 use opencv::core::Mat;
+use tract_onnx::prelude::Tensor;
 
 use crate::backend::{Backend, Network};
 use crate::error::EngineError;
@@ -99,15 +101,20 @@ impl EyeLandmarker {
         face: &FaceLandmarks,
         eye: Eye,
     ) -> Result<f32, EngineError> {
-        let (a, b) = eye.corners();
-        let roi = eye_roi(face.xy(a), face.xy(b));
-        let tensor = crop_tensor(bgr, &roi, INPUT, eye == Eye::ImageRight)?;
-        let out = self.net.run(tensor)?;
+        let out = self.net.run(Self::input(bgr, face, eye)?)?;
         let contour = out.get(0)?;
         let p = |k: usize| (contour[k * 3], contour[k * 3 + 1]);
         let width = distance(p(CORNERS.0), p(CORNERS.1)).max(1e-3);
         let lids: f32 = LID_PAIRS.iter().map(|&(u, l)| distance(p(u), p(l))).sum();
         Ok(lids / (LID_PAIRS.len() as f32 * width))
+    }
+
+    /// The model's input for one eye: its aligned crop, RGB 0–1, 1×3×64×64 (what the int8
+    /// model's activation ranges were measured on: `--example iris_calibration`).
+    pub fn input(bgr: &Mat, face: &FaceLandmarks, eye: Eye) -> Result<Tensor, EngineError> {
+        let (a, b) = eye.corners();
+        let roi = eye_roi(face.xy(a), face.xy(b));
+        crop_tensor(bgr, &roi, INPUT, eye == Eye::ImageRight)
     }
 }
 

@@ -30,6 +30,10 @@ pub struct ModelEntry {
     pub version: String,
     pub sha256: String,
     pub licence: String,
+    /// This file is what onnxruntime runs for model `variant_of` (an int8 form tract runs
+    /// slower than the fp32 file, which tract keeps).
+    #[serde(default)]
+    pub variant_of: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -136,14 +140,15 @@ impl ModelLoader {
     }
 
     /// Model `name` with its input fixed to `input_shape`, on onnxruntime where it is present
-    /// and faster for this model, else on tract.
+    /// and faster for this model (its manifest variant for onnxruntime, when it has one), else
+    /// on tract.
     pub fn network(&self, name: &str, input_shape: &[usize]) -> Result<Network, EngineError> {
-        let path = verified_path(&self.dir, name)?;
         match &self.onnxruntime {
             Some(library) if ONNXRUNTIME_FASTER.contains(&name) => {
-                Network::onnxruntime(name, &path, library)
+                let file = onnxruntime_variant(name).unwrap_or_else(|| name.to_string());
+                Network::onnxruntime(name, &verified_path(&self.dir, &file)?, library)
             }
-            _ => load_plan(name, &path, input_shape).map(Network::tract),
+            _ => load_plan(name, &verified_path(&self.dir, name)?, input_shape).map(Network::tract),
         }
     }
 
@@ -157,6 +162,14 @@ impl ModelLoader {
         let path = verified_path(&self.dir, name)?;
         load_plan_resized(name, &path, input_shape).map(Network::tract)
     }
+}
+
+/// The manifest entry onnxruntime runs for model `name` instead of its own file, if any.
+pub fn onnxruntime_variant(name: &str) -> Option<String> {
+    manifest()
+        .into_iter()
+        .find(|e| e.variant_of.as_deref() == Some(name))
+        .map(|e| e.name)
 }
 
 fn load_plan(name: &str, path: &Path, input_shape: &[usize]) -> Result<Plan, EngineError> {
@@ -226,6 +239,18 @@ mod tests {
             assert_eq!(e.sha256.len(), 64, "{name} has a pinned sha256");
             assert!(!e.licence.is_empty());
         }
+    }
+
+    #[test]
+    fn onnxruntime_runs_the_int8_iris_and_tract_keeps_fp32() {
+        assert_eq!(onnxruntime_variant("iris").as_deref(), Some("iris-int8"));
+        assert_eq!(onnxruntime_variant("facemesh"), None);
+        let variant = manifest().into_iter().find(|e| e.name == "iris-int8");
+        assert_eq!(
+            variant.map(|e| e.sha256.len()),
+            Some(64),
+            "pinned like any model"
+        );
     }
 
     #[test]

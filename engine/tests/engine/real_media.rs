@@ -179,7 +179,8 @@ fn tract_and_onnxruntime_see_the_same_face() {
     assert_eq!(ort.landmarker.backend(), Backend::OnnxRuntime);
     assert_eq!(tract.landmarker.backend(), Backend::Tract);
     // Four of the eleven stills: on all eleven the backends agreed to the third decimal (pose
-    // gaps ≤ 0.004°, cosine 1.0000), and each still costs tract ~1.6 s in a test build.
+    // gaps ≤ 0.004°, cosine 1.0000; eyes too while both ran fp32 Iris), and each still costs
+    // tract ~1.6 s in a test build.
     for name in franck_stills().into_iter().step_by(3) {
         let img = image(&name);
         let analyse = |models: &Arc<Models>| {
@@ -194,9 +195,11 @@ fn tract_and_onnxruntime_see_the_same_face() {
             .abs()
             .max((a.pose.pitch - b.pose.pitch).abs())
             .max((a.pose.roll - b.pose.roll).abs());
-        let eye_gap = (mean_openness(&a.eye_openness).unwrap()
-            - mean_openness(&b.eye_openness).unwrap())
-        .abs();
+        // onnxruntime runs Iris in int8 (`iris-int8` in the manifest): its openness is within a
+        // few per cent of the fp32 model's (on franck's video at 10 fps, p99 4.8 % of the
+        // openness), while the blink rule's margin is 30 % of the eye's own open level.
+        let open = mean_openness(&a.eye_openness).unwrap();
+        let eye_gap = (open - mean_openness(&b.eye_openness).unwrap()).abs() / open;
         let (da, db) = (
             &tract.detector.detect(&img).unwrap()[0],
             &ort.detector.detect(&img).unwrap()[0],
@@ -209,7 +212,7 @@ fn tract_and_onnxruntime_see_the_same_face() {
             "{name}: pose gap {pose_gap:.3}°, eye gap {eye_gap:.4}, embedding cosine {same:.5}"
         );
         assert!(pose_gap < 0.5, "{name}: {pose_gap}°");
-        assert!(eye_gap < 0.01, "{name}: {eye_gap}");
+        assert!(eye_gap < 0.06, "{name}: {eye_gap}");
         assert!(same > 0.999, "{name}: {same}");
     }
 }
