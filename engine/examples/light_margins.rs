@@ -20,6 +20,9 @@
 //!   The person's own motion, skin, camera and compression are real.
 //! - **glass at r**: the flash's colour × r added to face and surroundings alike, as the glass of
 //!   a phone or tablet replaying a video reflects it (r = 0.005: 0.5 % of the flash);
+//! - **a print**: the picture held up as one diffuse sheet filling the view, lit at k, its
+//!   surroundings as much as its face (paper reflects the screen as skin does, but all of it
+//!   at one distance);
 //! - **spectacles**: lit at k, with r × the flash added over the two cells where spectacle
 //!   lenses would mirror the screen ([`LENS_CELLS`]; our model, placed by the face box's
 //!   geometry, whether or not the person wears glasses).
@@ -80,6 +83,9 @@ enum Light {
     /// A face lit at k behind spectacles whose lenses mirror the screen: r × the flash added
     /// evenly over [`LENS_CELLS`].
     Spectacles(f32, f32),
+    /// A print of the picture held to fill the view, lit at k as one diffuse sheet: its
+    /// surroundings as much as its face.
+    Sheet(f32),
 }
 
 /// The cells the lenses of a pair of spectacles cover: the outer two of the second row (the
@@ -87,7 +93,7 @@ enum Light {
 /// and 70 % of its width).
 const LENS_CELLS: [usize; 2] = [4, 7];
 
-const LIGHTS: [Light; 11] = [
+const LIGHTS: [Light; 14] = [
     Light::Lit(0.0),
     Light::Lit(0.01),
     Light::Lit(0.02),
@@ -99,6 +105,9 @@ const LIGHTS: [Light; 11] = [
     Light::Spectacles(0.02, 0.005),
     Light::Spectacles(0.02, 0.02),
     Light::Spectacles(0.05, 0.04),
+    Light::Sheet(0.02),
+    Light::Sheet(0.05),
+    Light::Sheet(0.10),
 ];
 
 /// One channel of one cell of one frame, kept so that its mean can be recomputed under any
@@ -267,6 +276,7 @@ fn lit(frames: &[Frame], shown: &[ShownFlash], light: Light, gain: f32) -> Vec<L
                 Light::Lit(k) | Light::Spectacles(k, _) => {
                     (gain * (1.0 + reach * k * flash[ch]), 0.0)
                 }
+                Light::Sheet(k) => (gain * (1.0 + k * flash[ch]), 0.0),
                 Light::Glass(r) => (gain, r * 255.0 * flash[ch]),
             };
             let mut cells = FaceCells::none_clipped([[0.0; 3]; PATTERN_CELLS]);
@@ -411,6 +421,7 @@ fn main() {
                         Light::Glass(r) => format!("glass, r = {:.1}%", r * 100.0),
                         Light::Spectacles(k, r) =>
                             format!("face lit, k = {k:.2}, lenses mirror {:.1}%", r * 100.0),
+                        Light::Sheet(k) => format!("print lit as one sheet, k = {k:.2}"),
                     },
                     share(0),
                     share(1),

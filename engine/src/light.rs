@@ -103,6 +103,17 @@
 //! no more than without them): the 14 other cells carry the fit. No camera here has filmed a
 //! face with glasses before a flashing screen.
 //!
+//! **Prints.** Paper reflects the screen diffusely, as skin does, and a print is lit as one
+//! surface with the background printed around the face, so the surroundings' chroma cancels it
+//! only where face and background have similar colours. `light_margins`' print rows light each
+//! person's picture as one sheet: five of six never pass (at most 0.06 %), franck's (a saturated
+//! blue backdrop) passes 0.2 %, 2.3 % and 27 % at k = 0.02, 0.05 and 0.10, up to 84 % with its
+//! highlights blown. Tried and not kept (2026-12-07): how much of the face's relative change its
+//! surroundings show (about 1 for a sheet, the surroundings' share of the light for a face): on
+//! our own model, real faces read 0.2–0.3 at the median but up to 0.5–0.8 at p95 when faint,
+//! franck's sheet 0.5–0.7 at the median, so the two overlap; and for a real person the value
+//! depends on hair and walls beside the face that no footage here shows lit by a screen.
+//!
 //! The client reports what it displayed and when ([`ShownFlash`], on the frames' clock). A report
 //! that does not match the sequence (other colours, another count, far other durations) means
 //! the client did not show what was asked: the step fails with `LIGHT_NOT_SHOWN`.
