@@ -13,7 +13,7 @@ use crate::eyes::EyeLandmarker;
 use crate::landmarks::FaceLandmarker;
 pub use crate::loader::{
     FETCH_COMMAND, ModelEntry, ModelLoader, ONNXRUNTIME, cache_dir, default_model_dir, manifest,
-    verified_path,
+    onnxruntime_variant, verified_path,
 };
 
 /// Every model the engine runs, loaded and optimised once, shared read-only by all sessions.
@@ -41,15 +41,20 @@ impl Models {
         })
     }
 
-    /// Which backend runs each model, for the start-up log.
-    pub fn backends(&self) -> Vec<(&'static str, Backend)> {
+    /// Which backend runs each model, for the start-up log; a model onnxruntime runs in another
+    /// form (Iris in int8) is named with it.
+    pub fn backends(&self) -> Vec<(String, Backend)> {
+        let named = |name: &str, backend: Backend| {
+            let variant = onnxruntime_variant(name).filter(|_| backend == Backend::OnnxRuntime);
+            (variant.unwrap_or_else(|| name.to_string()), backend)
+        };
         vec![
-            ("yunet (photos)", self.detector.backend()),
-            ("yunet (camera frames)", Backend::Tract),
-            ("facemesh", self.landmarker.backend()),
-            ("iris", self.eyes.backend()),
-            ("sface", self.embedder.backend()),
-            ("antispoof", self.antispoof.backend()),
+            named("yunet (photos)", self.detector.backend()),
+            named("yunet (camera frames)", Backend::Tract),
+            named("facemesh", self.landmarker.backend()),
+            named("iris", self.eyes.backend()),
+            named("sface", self.embedder.backend()),
+            named("antispoof", self.antispoof.backend()),
         ]
     }
 }
