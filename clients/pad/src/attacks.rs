@@ -50,6 +50,7 @@ pub enum Species {
     NosePuppet,
     DepthPuppet,
     InjectedReplay,
+    InjectedRelit,
 }
 
 /// Who wrote a species' renderings: the thresholds were placed on family A only.
@@ -61,7 +62,7 @@ pub enum Family {
 }
 
 impl Species {
-    pub const ALL: [Species; 15] = [
+    pub const ALL: [Species; 16] = [
         Species::Live,
         Species::PrintedPhoto,
         Species::Puppet,
@@ -77,6 +78,7 @@ impl Species {
         Species::NosePuppet,
         Species::DepthPuppet,
         Species::InjectedReplay,
+        Species::InjectedRelit,
     ];
 
     pub fn family(self) -> Family {
@@ -87,7 +89,8 @@ impl Species {
             | Species::HalftonePrint
             | Species::NosePuppet
             | Species::DepthPuppet
-            | Species::InjectedReplay => Family::B,
+            | Species::InjectedReplay
+            | Species::InjectedRelit => Family::B,
             _ => Family::A,
         }
     }
@@ -109,6 +112,7 @@ impl Species {
             Species::NosePuppet => "B: nose-shifting puppet",
             Species::DepthPuppet => "B: depth-warped photo",
             Species::InjectedReplay => "B: injected adaptive replay",
+            Species::InjectedRelit => "B: injected replay, relit",
         }
     }
 
@@ -138,6 +142,7 @@ impl Species {
             Species::NosePuppet => Box::new(independent::NosePuppet::new(seed)?),
             Species::DepthPuppet => Box::new(independent::NosePuppet::with_depth(seed)?),
             Species::InjectedReplay => Box::new(independent::InjectedReplay::new(seed)?),
+            Species::InjectedRelit => Box::new(independent::InjectedReplay::relit(seed)?),
         })
     }
 }

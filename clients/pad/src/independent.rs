@@ -18,7 +18,10 @@
 //!   relief: the same warp with a head's depth profile as well (cheeks behind the centre line),
 //!   a "3-D photo" that moves as a head does.
 //! - [`InjectedReplay`]: the live user's clips injected through a virtual camera in the order the
-//!   server asks: nothing in the picture is fake; only the light step can tell.
+//!   server asks: nothing in the picture is fake; only the light step can tell. And
+//!   [`InjectedReplay::relit`] (added at stop 32 to measure a gap the README names, not tuned
+//!   on): the same feed relit by the attacker with the colours the server sent the client, as
+//!   our own model says a screen lights a face, so that not even the light step can tell.
 
 use opencv::core::{self, Mat, Point2f, Scalar, Size};
 use opencv::imgproc;
@@ -637,6 +640,8 @@ pub struct InjectedReplay {
     live: LiveUser,
     operator: Operator,
     camera: CameraPipeline,
+    /// The attacker lights each injected frame with the light step's colours.
+    relit: bool,
 }
 
 impl InjectedReplay {
@@ -647,11 +652,29 @@ impl InjectedReplay {
             operator: Operator::new(&mut rng),
             camera: CameraPipeline::new(&mut rng),
             rng,
+            relit: false,
+        })
+    }
+
+    /// The same feed, relit: the client is told the colours (it must show them), so an attacker
+    /// who injects the camera feed can light its frames with them as a screen would a face.
+    pub fn relit(seed: u64) -> opencv::Result<Self> {
+        Ok(InjectedReplay {
+            relit: true,
+            ..InjectedReplay::new(seed)?
         })
     }
 }
 
 impl Subject for InjectedReplay {
+    fn light_response(&self) -> LightResponse {
+        if self.relit {
+            self.live.light_response()
+        } else {
+            LightResponse::None
+        }
+    }
+
     fn next(&mut self, asked: Option<Step>) -> opencv::Result<Option<Shot>> {
         let (acting, _) = self.operator.act(asked);
         let Some(shot) = self.live.next(acting)? else {
