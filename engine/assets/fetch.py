@@ -288,9 +288,10 @@ def install(entry: dict, dest_dir: Path, downloads: Path, manifest: dict, cache:
         raw.write_bytes(data)
         out = raw
         transforms = entry.get("transform", [])
-        for step, transform in enumerate([transforms] if isinstance(transforms, str) else transforms):
+        transforms = [transforms] if isinstance(transforms, str) else transforms
+        python = converter_python(manifest, cache) if transforms else None
+        for step, transform in enumerate(transforms):
             src, out = out, Path(tmp) / f"out{step}"
-            python = converter_python(manifest, cache)
             log(f"converting {entry['file']} ({transform})")
             if transform == "qdq-int8":
                 # int8 from the committed activation ranges (engine/assets/int8.py says why).

@@ -229,16 +229,17 @@ fn challenge_factor(e: &EvidenceReport, reasons: &mut Vec<VerdictReason>) -> f32
 /// Parallax and light reflection, and whether the light step's gate passed. A physical signal
 /// counts only where its step was done: parallax needs a head rotation, light reflection a light
 /// step shown as asked. Below the midpoint it names its reason. Parallax is weighed all the way
-/// to its live level; light short of its live level names `WEAK_LIGHT_REFLECTION` and can weigh
-/// at most 0.85, since it is also a gate.
+/// to its live level; light short of its live level names `WEAK_LIGHT_REFLECTION` and weighs at
+/// most 0.85, since it is also a gate.
 fn physical_factors(e: &EvidenceReport, reasons: &mut Vec<VerdictReason>) -> (f32, f32, bool) {
-    let mut physical = |done: bool,
+    // How far a done step's signal got from flat (0) to live (1), its reasons named.
+    let mut progress = |done: bool,
                         value: f32,
                         (flat, live): (f32, f32),
                         reason: VerdictReason,
                         weak: Option<VerdictReason>| {
         if !done {
-            return 1.0;
+            return None;
         }
         let t = (value - flat) / (live - flat);
         if t < 0.5 {
@@ -246,18 +247,16 @@ fn physical_factors(e: &EvidenceReport, reasons: &mut Vec<VerdictReason>) -> (f3
         } else if t < 1.0 {
             reasons.extend(weak);
         }
-        match weak {
-            Some(_) if t < 1.0 => 0.3 + 0.55 * t.max(0.0),
-            _ => 0.3 + 0.7 * t.clamp(0.0, 1.0),
-        }
+        Some(t)
     };
-    let parallax = physical(
+    let parallax = progress(
         e.steps.iter().any(|s| s.0.rotates_head() && s.1),
         e.parallax.unwrap_or(0.0),
         (parallax::FLAT_PARALLAX, parallax::LIVE_PARALLAX),
         VerdictReason::NoParallax,
         None,
-    );
+    )
+    .map_or(1.0, |t| 0.3 + 0.7 * t.clamp(0.0, 1.0));
     // One sequence must reach a higher level than two judged together (`crate::light`).
     let reflection = e.light_reflection.unwrap_or(light::Reflection {
         score: light::FLAT_REFLECTION,
@@ -274,13 +273,20 @@ fn physical_factors(e: &EvidenceReport, reasons: &mut Vec<VerdictReason>) -> (f3
         reasons.push(VerdictReason::LightOnGlass);
         0.3
     } else {
-        physical(
+        progress(
             light_done,
             reflection.score,
             (light::FLAT_REFLECTION, reflection.live_level()),
             VerdictReason::NoLightReflection,
             Some(VerdictReason::WeakLightReflection),
         )
+        .map_or(1.0, |t| {
+            if t >= 1.0 {
+                1.0
+            } else {
+                0.3 + 0.55 * t.max(0.0)
+            }
+        })
     };
     let light_planned = e.steps.iter().any(|s| s.0 == ChallengeKind::Light);
     let light_reached =
