@@ -242,7 +242,7 @@ mod tests {
     }
 
     #[test]
-    fn onnxruntime_runs_the_int8_iris_and_tract_keeps_fp32() {
+    fn onnxruntime_has_an_int8_iris_pinned_like_any_model() {
         assert_eq!(onnxruntime_variant("iris").as_deref(), Some("iris-int8"));
         assert_eq!(onnxruntime_variant("facemesh"), None);
         let variant = manifest().into_iter().find(|e| e.name == "iris-int8");
