@@ -269,9 +269,10 @@ fn physical_factors(e: &EvidenceReport, reasons: &mut Vec<VerdictReason>) -> (f3
     // follow is named as such, whatever small, even change it showed.
     let midpoint = (light::FLAT_REFLECTION + reflection.live_level()) / 2.0;
     let on_glass = light_done && reflection.score >= midpoint && reflection.on_glass();
-    let light = if on_glass {
+    // How far a shown light step got; None when it was not shown, or was glass.
+    let light_progress = if on_glass {
         reasons.push(VerdictReason::LightOnGlass);
-        0.3
+        None
     } else {
         progress(
             light_done,
@@ -280,17 +281,15 @@ fn physical_factors(e: &EvidenceReport, reasons: &mut Vec<VerdictReason>) -> (f3
             VerdictReason::NoLightReflection,
             Some(VerdictReason::WeakLightReflection),
         )
-        .map_or(1.0, |t| {
-            if t >= 1.0 {
-                1.0
-            } else {
-                0.3 + 0.55 * t.max(0.0)
-            }
-        })
+    };
+    let light = match light_progress {
+        _ if on_glass => 0.3,
+        None => 1.0,
+        Some(t) if t >= 1.0 => 1.0,
+        Some(t) => 0.3 + 0.55 * t.max(0.0),
     };
     let light_planned = e.steps.iter().any(|s| s.0 == ChallengeKind::Light);
-    let light_reached =
-        !light_planned || (light_done && !on_glass && reflection.score >= reflection.live_level());
+    let light_reached = !light_planned || light_progress.is_some_and(|t| t >= 1.0);
     (parallax, light, light_reached)
 }
 
