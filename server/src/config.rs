@@ -1,6 +1,6 @@
 //! The server's configuration: one typed struct, from flags or environment, with defaults that
-//! run on one machine. Printed at start-up; API keys print as `tenant:<redacted>`, and a Redis
-//! URL's password as `redacted`.
+//! run on one machine. Printed at start-up; API keys print as `tenant:<redacted>`, a Redis URL's
+//! password as `redacted`, and the attestation verifier's token as `<redacted>`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -11,6 +11,7 @@ use livegate_engine::backend::BackendChoice;
 use livegate_engine::challenge::LightPolicy;
 use livegate_engine::{ChallengeKind, PlanConfig};
 
+use crate::attestation::{AttestationPolicy, BearerToken, VerifierUrl};
 use crate::auth::ApiKey;
 use crate::sessions::{RedisTlsFiles, RedisUrl};
 
@@ -182,6 +183,34 @@ pub struct Config {
     /// the customer's backend reads the result with its key. `--demo true` turns it on.
     #[arg(long, env = "LIVEGATE_DISCLOSE_VERDICT", default_value_t = false, action = clap::ArgAction::Set)]
     pub disclose_verdict: bool,
+
+    /// Client attestation (README, "Client attestation"): `off` ignores it; `observe` has the
+    /// verifier check every token a stream brings and counts the answers
+    /// (`livegate_attestation_total`) without changing a verdict; `required` refuses a stream
+    /// that brings none (ATTESTATION_REQUIRED, 2020) and makes a session whose token the verifier
+    /// did not accept, or did not answer for in time, not live. Off by default: browsers cannot
+    /// attest, and the web page would be refused.
+    #[arg(long, env = "LIVEGATE_ATTESTATION", value_enum, default_value = "off")]
+    pub attestation: AttestationPolicy,
+
+    /// The deployment's attestation verifier, `http://host[:port][/path]`: the server posts it
+    /// `{sessionId, challenge, kind, token}` (JSON, token in base64) and reads `{"valid": bool}`.
+    #[arg(
+        long,
+        env = "LIVEGATE_ATTESTATION_VERIFIER",
+        required_if_eq_any = [("attestation", "observe"), ("attestation", "required")]
+    )]
+    pub attestation_verifier: Option<VerifierUrl>,
+
+    /// Sent to the verifier as `Authorization: Bearer …`, so that it answers only this server
+    /// (at least 16 characters; never printed).
+    #[arg(long, env = "LIVEGATE_ATTESTATION_VERIFIER_TOKEN")]
+    pub attestation_verifier_token: Option<BearerToken>,
+
+    /// Longest the verifier may take to answer; no answer by then counts as unavailable (under
+    /// `required`, not live). It runs beside the stream, so a session rarely waits for it.
+    #[arg(long, env = "LIVEGATE_ATTESTATION_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub attestation_timeout: Duration,
 
     /// Fewest steps in a plan (2-4). Three by default: a replayed video fulfilled a random
     /// two-step plan (a blink, then a look-up) by chance in 1 of 10 PAD sessions.

@@ -75,6 +75,10 @@ pub enum ApiError {
         "this session requires the light step, and the client did not declare that it can show colours (can_show_colour)"
     )]
     LightStepUnsupported,
+    #[error(
+        "this deployment requires client attestation, and the stream's `start` carried none (attestation)"
+    )]
+    AttestationRequired,
     #[error("Face similarity {similarity:.2} is below required threshold {threshold:.2}")]
     SimilarityTooLow { similarity: f32, threshold: f32 },
     /// A REST path or method that is not part of the API.
@@ -110,6 +114,7 @@ impl ApiError {
             ApiError::FaceMatchFailed(_) => ErrorCode::FaceMatchFailed,
             ApiError::SimilarityTooLow { .. } => ErrorCode::SimilarityTooLow,
             ApiError::LightStepUnsupported => ErrorCode::LightStepUnsupported,
+            ApiError::AttestationRequired => ErrorCode::AttestationRequired,
             ApiError::UnknownEndpoint { .. } => ErrorCode::UnknownEndpoint,
         }
     }
@@ -156,7 +161,8 @@ impl ApiError {
             | ErrorCode::ResultAlreadyVerified
             | ErrorCode::ConfidenceTooLow
             | ErrorCode::SimilarityTooLow
-            | ErrorCode::LightStepUnsupported => Code::FailedPrecondition,
+            | ErrorCode::LightStepUnsupported
+            | ErrorCode::AttestationRequired => Code::FailedPrecondition,
         }
     }
 }
@@ -191,7 +197,8 @@ pub fn http_status(code: ErrorCode) -> StatusCode {
         | ErrorCode::StreamProtocolViolation
         | ErrorCode::InvalidFrame
         | ErrorCode::InvalidArgument
-        | ErrorCode::LightStepUnsupported => StatusCode::BAD_REQUEST,
+        | ErrorCode::LightStepUnsupported
+        | ErrorCode::AttestationRequired => StatusCode::BAD_REQUEST,
         ErrorCode::SessionNotFound | ErrorCode::UnknownEndpoint => StatusCode::NOT_FOUND,
         ErrorCode::ConfidenceTooLow | ErrorCode::SimilarityTooLow => {
             StatusCode::UNPROCESSABLE_ENTITY
@@ -245,7 +252,7 @@ pub fn code_of(status: &Status) -> ErrorCode {
 #[serde(rename_all = "camelCase")]
 #[schema(as = Error)]
 pub struct ErrorBody {
-    /// Our code: the seed's 1006-1011 and 5001, 2001-2019 for stream, key and limit rules and
+    /// Our code: the seed's 1006-1011 and 5001, 2001-2020 for stream, key and limit rules and
     /// unknown endpoints.
     pub error_code: i32,
     pub message: String,
@@ -256,7 +263,7 @@ pub struct ErrorBody {
 }
 
 /// An error with our code (seed codes 1006-1011 and 5001 with the seed's HTTP statuses;
-/// 2001-2019 for stream, key and limit rules and unknown endpoints)
+/// 2001-2020 for stream, key and limit rules and unknown endpoints)
 #[derive(utoipa::ToResponse)]
 pub struct ErrorResponse(#[allow(dead_code)] ErrorBody);
 

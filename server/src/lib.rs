@@ -8,6 +8,7 @@
 //! never looks inside a model; the engine never sees a transport.
 
 pub mod api;
+pub mod attestation;
 pub mod auth;
 pub mod config;
 pub mod connections;

@@ -13,6 +13,7 @@
 //! | `livegate_frames_dropped_total` | counter | | frames not analysed (engine busy, or faster than `max_fps`) |
 //! | `livegate_stage_seconds` | histogram | `stage` | engine time per analysed frame and stage (`decode`, `detect`, `landmarks`, `pose`, `eyes`, `quality`, `identity`, `parallax`, `light`, `outline`, `verdict`, `total`); `passive`: the passive model's run on its own threads, per crop |
 //! | `livegate_passive_total` | counter | `outcome` | passive model crops (with `--antispoof`): `scored` (in the verdict), `late` (the verdict came first), `skipped_busy` (every passive worker busy), `failed` |
+//! | `livegate_attestation_total` | counter | `outcome` | streams' client attestations (with `LIVEGATE_ATTESTATION` `observe` or `required`): `valid`, `invalid` (the verifier refused the token), `absent` (no token), `unavailable` (the verifier did not answer in time, or not as agreed) |
 //! | `livegate_verdicts_total` | counter | `outcome` | finished streams: `live`, `not_live`, or `error` (ended by a limit or a broken protocol) |
 //! | `livegate_verdict_reasons_total` | counter | `reason` | each reason a verdict carried (`CHALLENGE_TIMEOUT`, `NO_PARALLAX`, …, or the error code's name) |
 //! | `livegate_sessions_created_total` | counter | | sessions created |
@@ -92,6 +93,7 @@ pub struct Metrics {
     outcomes_lost: Counter,
     streams_lost: Counter,
     passive: Family<Outcome, Counter>,
+    attestations: Family<Outcome, Counter>,
 }
 
 /// The process's metrics.
@@ -115,6 +117,7 @@ impl Metrics {
         let sessions_expired = Counter::default();
         let errors = Family::default();
         let passive = Family::default();
+        let attestations = Family::default();
         let connections_refused = Counter::default();
         let outcomes_held = Gauge::default();
         let outcomes_lost = Counter::default();
@@ -167,6 +170,11 @@ impl Metrics {
             passive.clone(),
         );
         registry.register(
+            "attestation",
+            "Client attestations verified, by outcome: valid, invalid, absent, unavailable",
+            attestations.clone(),
+        );
+        registry.register(
             "connections_refused",
             "Connections closed on arrival: over the open-connection cap, in all or per peer",
             connections_refused.clone(),
@@ -202,6 +210,7 @@ impl Metrics {
             outcomes_lost,
             streams_lost,
             passive,
+            attestations,
         }
     }
 
@@ -224,6 +233,11 @@ impl Metrics {
     /// A passive model crop's outcome (see the table above).
     pub fn passive(&self, outcome: &'static str) {
         self.passive.get_or_create(&Outcome { outcome }).inc();
+    }
+
+    /// A stream's client attestation, as the verifier judged it (see the table above).
+    pub fn attestation(&self, outcome: &'static str) {
+        self.attestations.get_or_create(&Outcome { outcome }).inc();
     }
 
     /// Time the passive model took on one crop, on its own thread.

@@ -63,12 +63,12 @@ impl Liveness for LivenessService {
         let mut inbound = request
             .into_inner()
             .map(move |item| item.map_err(|status| inbound_error(status, limit)));
-        let (session, client) = stream::accept(&self.state, Some(&tenant), &mut inbound).await?;
-        tracing::info!(session = %session.id, device = %client.device, "stream started");
+        let accepted = stream::accept(&self.state, Some(&tenant), &mut inbound).await?;
+        tracing::info!(session = %accepted.session.id, device = %accepted.client.device, "stream started");
         // Room for a few messages: the driver waits (and so stops analysing) when the client
         // does not read, instead of buffering without bound.
         let (tx, rx) = mpsc::channel(16);
-        stream::spawn(self.state.clone(), session, client, inbound, tx);
+        stream::spawn(self.state.clone(), accepted, inbound, tx);
         // The driver's error (the stream's last item, counted by the driver) becomes the
         // call's status here.
         let responses =

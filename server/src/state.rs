@@ -5,6 +5,7 @@ use std::sync::Arc;
 use livegate_engine::{Models, PlanConfig};
 use tokio::sync::Semaphore;
 
+use crate::attestation::Verifier;
 use crate::auth::ApiKeys;
 use crate::config::Config;
 use crate::engine::Engine;
@@ -31,6 +32,8 @@ pub struct AppState {
     pub identity_limiter: Arc<RateLimiter>,
     /// Readiness, draining and the streams still running.
     pub lifecycle: Arc<Lifecycle>,
+    /// Where streams' attestation tokens are verified, when the configuration names a verifier.
+    pub attestation_verifier: Option<Arc<Verifier>>,
 }
 
 impl AppState {
@@ -103,6 +106,13 @@ impl AppState {
             identity_limiter: Arc::new(identity_limiter),
             plan_config: Arc::new(plan_config),
             lifecycle: Arc::default(),
+            attestation_verifier: config.attestation_verifier.clone().map(|url| {
+                Arc::new(Verifier::new(
+                    url,
+                    config.attestation_verifier_token.clone(),
+                    config.attestation_timeout,
+                ))
+            }),
             config: Arc::new(config),
         }
     }

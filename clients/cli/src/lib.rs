@@ -358,6 +358,9 @@ fn start_message(
                 can_show_colour,
                 ..Default::default()
             }),
+            // A command-line tool has no platform to vouch for it: a deployment that requires
+            // attestation refuses it (ATTESTATION_REQUIRED).
+            attestation: None,
         })),
     }
 }

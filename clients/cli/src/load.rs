@@ -229,6 +229,9 @@ async fn session(
                     fps: fps as f32,
                     ..Default::default()
                 }),
+                // A command-line tool has no platform to vouch for it: a deployment that requires
+                // attestation refuses it (ATTESTATION_REQUIRED).
+                attestation: None,
             })),
         })
         .await;

@@ -217,6 +217,9 @@ fn start_request(
                 can_show_colour: light,
                 ..Default::default()
             }),
+            // The report measures what the pictures show; attestation is the platform's word
+            // (server/src/attestation.rs), which no rendering can speak to.
+            attestation: None,
         })),
     }
 }

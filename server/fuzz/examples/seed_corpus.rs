@@ -82,6 +82,7 @@ fn start(can_show_colour: bool) -> pb::StreamSessionRequest {
                 mirrored: false,
                 can_show_colour,
             }),
+            attestation: None,
         })),
     }
 }

@@ -136,7 +136,7 @@ pub fn stream_protocol(data: &[u8]) {
                 .expect("a session for the fuzzer");
         let messages = split_messages(data, limit, &created);
         let mut inbound = futures_util::stream::iter(messages);
-        let (session, client) = match stream::accept(state, Some(&tenant), &mut inbound).await {
+        let accepted = match stream::accept(state, Some(&tenant), &mut inbound).await {
             Ok(accepted) => accepted,
             Err(refused) => {
                 check_error(refused.code(), &refused.to_string(), input);
@@ -144,13 +144,8 @@ pub fn stream_protocol(data: &[u8]) {
             }
         };
         let (out, mut answers) = tokio::sync::mpsc::channel(16);
-        let driver = tokio::spawn(stream::run(
-            state.clone(),
-            session.clone(),
-            client,
-            inbound,
-            out,
-        ));
+        let session_id = accepted.session.id.clone();
+        let driver = tokio::spawn(stream::run(state.clone(), accepted, inbound, out));
         let mut verdicts = 0;
         let read_all = async {
             while let Some(answer) = answers.recv().await {
@@ -170,7 +165,7 @@ pub fn stream_protocol(data: &[u8]) {
         assert!(verdicts <= 1, "a stream has at most one verdict");
         let stored = state
             .sessions
-            .get(&tenant, &session.id)
+            .get(&tenant, &session_id)
             .await
             .expect("the session is still there");
         assert!(

@@ -77,7 +77,7 @@ async fn serve(state: AppState, session_id: String, socket: WebSocket) {
     let (to_driver, inbound) = mpsc::channel(4);
     let reader = tokio::spawn(read_client(source, session_id, to_driver, max));
     let mut inbound = ReceiverStream::new(inbound);
-    let (session, client) = match stream::accept(&state, None, &mut inbound).await {
+    let accepted = match stream::accept(&state, None, &mut inbound).await {
         Ok(accepted) => accepted,
         Err(e) => {
             metrics().error(e.code());
@@ -87,9 +87,9 @@ async fn serve(state: AppState, session_id: String, socket: WebSocket) {
             return;
         }
     };
-    tracing::info!(session = %session.id, device = %client.device, "WebSocket stream started");
+    tracing::info!(session = %accepted.session.id, device = %accepted.client.device, "WebSocket stream started");
     let (to_client, mut outbound) = mpsc::channel(16);
-    stream::spawn(state, session, client, inbound, to_client);
+    stream::spawn(state, accepted, inbound, to_client);
     while let Some(message) = outbound.recv().await {
         match message {
             Ok(m) => {

@@ -1,23 +1,33 @@
-//! The first message of a stream: `start`, which claims the session it names.
+//! The first message of a stream: `start`, which claims the session it names and brings the
+//! client's attestation, verified from then on beside the stream.
 
 use livegate_proto::v1 as pb;
 use pb::stream_session_request::Message as In;
 use tokio_stream::StreamExt;
 
 use super::{Inbound, InboundError};
+use crate::attestation::AttestationCheck;
 use crate::auth::Tenant;
 use crate::error::ApiError;
 use crate::sessions::Session;
 use crate::state::AppState;
 
+/// A stream whose `start` claimed its session.
+pub struct Accepted {
+    pub session: Session,
+    pub client: pb::ClientInfo,
+    pub attestation: AttestationCheck,
+}
+
 /// Waits for `start` and claims the session it names with its stream token (and, where the
-/// transport authenticated the caller, for its tenant only). Errors here are returned as the
-/// call's status, before any response message.
+/// transport authenticated the caller, for its tenant only). A stream the deployment's
+/// attestation policy refuses claims nothing. Errors here are returned as the call's status,
+/// before any response message.
 pub async fn accept(
     state: &AppState,
     tenant: Option<&Tenant>,
     inbound: &mut impl Inbound,
-) -> Result<(Session, pb::ClientInfo), ApiError> {
+) -> Result<Accepted, ApiError> {
     let limit = state.config.start_timeout;
     let first = tokio::time::timeout(limit, inbound.next())
         .await
@@ -39,6 +49,8 @@ pub async fn accept(
     };
     // A draining server claims no session: the caller can stream it to another replica.
     state.lifecycle.admit()?;
+    let policy = state.config.attestation;
+    AttestationCheck::admit(policy, start.attestation.as_ref())?;
     let client = start.client.unwrap_or_default();
     let session = state
         .sessions
@@ -49,5 +61,15 @@ pub async fn accept(
             client.can_show_colour,
         )
         .await?;
-    Ok((session, client))
+    let attestation = AttestationCheck::begin(
+        policy,
+        state.attestation_verifier.as_ref(),
+        &session.id,
+        start.attestation,
+    );
+    Ok(Accepted {
+        session,
+        client,
+        attestation,
+    })
 }

@@ -1,5 +1,6 @@
 //! The end of a stream: the attempt's verdict (fused now if the stream left before it), its
-//! images, the outcome recorded in the session store, and the last message for the device.
+//! images, the client's attestation applied to it, the outcome recorded in the session store,
+//! and the last message for the device.
 
 use std::time::SystemTime;
 
@@ -7,6 +8,7 @@ use livegate_engine::{LivenessAttempt, Verdict};
 use livegate_proto::v1 as pb;
 use pb::stream_session_response::Message as Out;
 
+use crate::attestation::{self, AttestationCheck};
 use crate::error::ApiError;
 use crate::metrics::metrics;
 use crate::outcomes::Recorded;
@@ -42,6 +44,7 @@ pub async fn conclude(
     session: &Session,
     attempt: Option<LivenessAttempt>,
     passive: PassiveScoring,
+    attestation: AttestationCheck,
     end: End,
 ) -> Result<Out, ApiError> {
     let (verdict, mut failure) = match end {
@@ -61,8 +64,9 @@ pub async fn conclude(
             None
         }
     };
-    let verdict = finished.as_ref().map(|f| f.verdict.clone());
-    let outcome = outcome(finished, failure.as_ref());
+    let mut outcome = outcome(finished, failure.as_ref());
+    let policy = attestation.policy();
+    attestation::gate(&mut outcome, policy, attestation.finish().await);
     let live = outcome.is_live;
     let judged = match (&failure, live) {
         (Some(_), _) => "error",
@@ -71,14 +75,21 @@ pub async fn conclude(
     };
     metrics().verdict(judged, &outcome.reasons);
     tracing::info!(session = %session.id, live, confidence = outcome.confidence, reasons = ?outcome.reasons, "session finished");
+    // What a device that is told the outcome reads: the outcome's words, attestation's included.
+    let disclosed = state.config.discloses_verdict().then(|| {
+        (
+            outcome.confidence,
+            outcome.reasons.clone(),
+            outcome.message.clone(),
+        )
+    });
     // The verdict reaches the client however the store answers; it says when the result cannot
     // be read yet.
     let result_pending = state.outcomes.record(session, outcome).await != Recorded::Stored;
     if let Some(e) = failure {
         return Err(e);
     }
-    let verdict = verdict.expect("an attempt the engine lost is a failure");
-    if !state.config.discloses_verdict() {
+    let Some((confidence, reasons, message)) = disclosed else {
         // The device is untrusted: it learns that the attempt is over, not how it went.
         return Ok(Out::Verdict(pb::Verdict {
             status: pb::SessionStatus::Completed as i32,
@@ -86,7 +97,7 @@ pub async fn conclude(
             result_pending,
             ..Default::default()
         }));
-    }
+    };
     let status = if live {
         pb::SessionStatus::Succeeded
     } else {
@@ -94,14 +105,10 @@ pub async fn conclude(
     };
     Ok(Out::Verdict(pb::Verdict {
         is_live: live,
-        confidence: verdict.confidence,
+        confidence,
         status: status as i32,
-        reasons: verdict
-            .reasons
-            .iter()
-            .map(|r| r.code().to_string())
-            .collect(),
-        message: verdict.message,
+        reasons,
+        message,
         result_pending,
     }))
 }

@@ -42,7 +42,7 @@ use tokio::sync::mpsc;
 use tokio_stream::{Stream, StreamExt};
 use tracing::Instrument;
 
-pub use accept::accept;
+pub use accept::{Accepted, accept};
 pub use conclude::UNDISCLOSED_VERDICT;
 
 use crate::convert;
@@ -85,26 +85,19 @@ impl<T: Stream<Item = Result<pb::StreamSessionRequest, InboundError>> + Unpin + 
 }
 
 /// Runs an accepted stream on its own task, in a `stream` span inside the caller's.
-pub fn spawn(
-    state: AppState,
-    session: Session,
-    client: pb::ClientInfo,
-    inbound: impl Inbound + 'static,
-    out: Outbound,
-) {
-    let span = tracing::info_span!("stream", session = %session.id);
-    tokio::spawn(run(state, session, client, inbound, out).instrument(span));
+pub fn spawn(state: AppState, accepted: Accepted, inbound: impl Inbound + 'static, out: Outbound) {
+    let span = tracing::info_span!("stream", session = %accepted.session.id);
+    tokio::spawn(run(state, accepted, inbound, out).instrument(span));
 }
 
 /// Drives an accepted stream to its end and records the outcome in the session store: read a
 /// message, let the driver take it, until something ends the stream.
-pub async fn run(
-    state: AppState,
-    session: Session,
-    client: pb::ClientInfo,
-    mut inbound: impl Inbound,
-    out: Outbound,
-) {
+pub async fn run(state: AppState, accepted: Accepted, mut inbound: impl Inbound, out: Outbound) {
+    let Accepted {
+        session,
+        client,
+        attestation,
+    } = accepted;
     let _active = metrics().stream_started();
     let _running = state.lifecycle.stream_started();
     // Held until the outcome is recorded (or the task ends some other way).
@@ -147,7 +140,7 @@ pub async fn run(
     };
 
     let (attempt, passive, events) = driver.stop().await;
-    let last = conclude::conclude(&state, &session, attempt, passive, end).await;
+    let last = conclude::conclude(&state, &session, attempt, passive, attestation, end).await;
     drop(lease);
     match last {
         Ok(message) => events.send(message).await,

@@ -8,6 +8,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod attestation;
 mod connections;
 mod deploy;
 mod identity;

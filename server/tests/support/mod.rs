@@ -178,6 +178,7 @@ pub fn start_message(session_id: &str, token: &str) -> pb::StreamSessionRequest 
                     fps: 10.0,
                     ..Default::default()
                 }),
+                attestation: None,
             },
         )),
     }

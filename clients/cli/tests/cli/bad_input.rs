@@ -20,6 +20,7 @@ fn start(session: &pb::CreateSessionResponse) -> pb::StreamSessionRequest {
             session_id: session.session_id.clone(),
             stream_token: session.stream_token.clone(),
             client: None,
+            attestation: None,
         })),
     }
 }
