@@ -34,8 +34,9 @@ const MAX_WIDTH = 640;
 const JPEG_QUALITY = 0.85;
 // Frames waiting in the socket's buffer before the flow skips one (a slow uplink).
 const MAX_BUFFERED_BYTES = 256 * 1024;
-// Stream errors after which a new attempt cannot help: the session is spent or never existed.
-const FINAL_CODES = new Set([2017]);
+// Stream errors after which a new attempt from this page cannot help: the deployment wants the
+// light step (2017) or an attested app (2020), neither of which the page can give.
+const FINAL_CODES = new Set([2017, 2020]);
 
 const nameOf = (table, value) => Object.keys(table).find((k) => table[k] === value);
 
