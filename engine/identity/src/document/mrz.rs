@@ -130,10 +130,14 @@ fn date(yymmdd: &str, birth: bool, today_yy: u32) -> Option<String> {
 }
 
 /// `SURNAME<<GIVEN<NAMES<<<` as "GIVEN NAMES SURNAME". Valid when it holds only letters and
-/// fillers and a surname.
+/// fillers, a surname, and nothing after the given names' fillers: ICAO 9303 writes `<<` once,
+/// between surname and given names, and a name has no check digit, so a filler misread as a
+/// letter at the end of the line (`MAYA<<<<…<<K`) would otherwise pass as a name
+/// ("MAYA K DUBOIS").
 fn name(field: &str) -> DocumentField {
     let field = repaired(field, Slot::Alpha);
     let (surname, given) = field.split_once("<<").unwrap_or((&field, ""));
+    let well_formed = !given.trim_end_matches('<').contains("<<");
     let words = |s: &str| {
         s.split('<')
             .filter(|w| !w.is_empty())
@@ -147,7 +151,9 @@ fn name(field: &str) -> DocumentField {
         .copied()
         .collect::<Vec<_>>()
         .join(" ");
-    let valid = !surname.is_empty() && field.bytes().all(|c| c == b'<' || c.is_ascii_uppercase());
+    let valid = !surname.is_empty()
+        && well_formed
+        && field.bytes().all(|c| c == b'<' || c.is_ascii_uppercase());
     DocumentField { value, valid }
 }
 
@@ -547,6 +553,21 @@ mod tests {
         assert_eq!(m.issuing_country.value, "UTO");
         assert_eq!(m.sex.value, "F");
         assert!(m.all_checks_pass(), "{m:?}");
+    }
+
+    #[test]
+    fn a_letter_after_the_given_names_fillers_makes_the_name_invalid() {
+        // What a phone photograph of a specimen read (the last filler as K), and its truth.
+        let misread = name("DUBOIS<<MAYA<<<<<<<<<<<<<<<<<<<<<<<<<<K");
+        assert!(!misread.valid, "{misread:?}");
+        let printed = name("DUBOIS<<MAYA<<<<<<<<<<<<<<<<<<<<<<<<<<<");
+        assert_eq!(
+            (printed.value.as_str(), printed.valid),
+            ("MAYA DUBOIS", true)
+        );
+        // Given names are one filler apart, and a name may fill the field to its end.
+        assert!(name("ERIKSSON<<ANNA<MARIA<<<<<<<<<<").valid);
+        assert!(name("VANDERBERG<<ALEXANDRA<KATHARINA").valid);
     }
 
     #[test]
