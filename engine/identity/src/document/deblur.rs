@@ -13,11 +13,16 @@ use livegate_engine::error::EngineError;
 /// focus to a plainly blurred one.
 pub const LIKELY_BLUR_PX: [f64; 6] = [1.0, 1.2, 1.4, 1.6, 1.8, 2.0];
 
-/// Noise-to-signal ratio of the Wiener filter: larger keeps noise down and sharpens less.
-const NOISE_TO_SIGNAL: f64 = 0.005;
+/// Noise-to-signal ratios of the Wiener filter tried in turn, each with every blur width: larger
+/// keeps noise down and sharpens less. The gentler one decodes most blurred barcodes; some
+/// whose narrowest bars it leaves merged decode only sharper (2 of 100 blurred specimen licences
+/// at 25 a style). A wrong decode is not the risk of sharpening harder: PDF417's error correction
+/// refuses a misread symbol; the cost is time, on back pages that have failed every try before.
+pub const NOISE_TO_SIGNAL: [f64; 2] = [0.005, 0.001];
 
-/// `grey` (8-bit) with a Gaussian blur of `sigma` px divided out.
-pub fn deconvolved(grey: &Mat, sigma: f64) -> Result<Mat, EngineError> {
+/// `grey` (8-bit) with a Gaussian blur of `sigma` px divided out, by a Wiener filter of
+/// noise-to-signal ratio `noise_to_signal`.
+pub fn deconvolved(grey: &Mat, sigma: f64, noise_to_signal: f64) -> Result<Mat, EngineError> {
     let (h, w) = (grey.rows(), grey.cols());
     let mut image = Mat::default();
     grey.convert_to(&mut image, core::CV_32F, 1.0 / 255.0, 0.0)?;
@@ -47,7 +52,7 @@ pub fn deconvolved(grey: &Mat, sigma: f64) -> Result<Mat, EngineError> {
     let mut denominator = Mat::default();
     core::add(
         &parts.get(0)?,
-        &Scalar::all(NOISE_TO_SIGNAL),
+        &Scalar::all(noise_to_signal),
         &mut denominator,
         &core::no_array(),
         -1,

@@ -99,10 +99,12 @@ pub fn read_page(
     if barcode.is_none() && portrait.is_none() {
         let mut grey = Mat::default();
         imgproc::cvt_color_def(&flat, &mut grey, imgproc::COLOR_BGR2GRAY)?;
-        for sigma in deblur::LIKELY_BLUR_PX {
-            barcode = decode_pdf417(&deblur::deconvolved(&grey, sigma)?)?;
-            if barcode.is_some() {
-                break;
+        'tries: for noise_to_signal in deblur::NOISE_TO_SIGNAL {
+            for sigma in deblur::LIKELY_BLUR_PX {
+                barcode = decode_pdf417(&deblur::deconvolved(&grey, sigma, noise_to_signal)?)?;
+                if barcode.is_some() {
+                    break 'tries;
+                }
             }
         }
     }
