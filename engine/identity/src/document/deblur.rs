@@ -15,8 +15,8 @@ pub const LIKELY_BLUR_PX: [f64; 6] = [1.0, 1.2, 1.4, 1.6, 1.8, 2.0];
 
 /// Noise-to-signal ratios of the Wiener filter tried in turn, each with every blur width: larger
 /// keeps noise down and sharpens less. The gentler one decodes most blurred barcodes; some
-/// whose narrowest bars it leaves merged decode only sharper (2 of 100 blurred specimen licences
-/// at 25 a style). A wrong decode is not the risk of sharpening harder: PDF417's error correction
+/// whose narrowest bars it leaves merged decode only sharper (2 of the first 50 blurred specimen
+/// licences). A wrong decode is not the risk of sharpening harder: PDF417's error correction
 /// refuses a misread symbol; the cost is time, on back pages that have failed every try before.
 pub const NOISE_TO_SIGNAL: [f64; 2] = [0.005, 0.001];
 

@@ -12,6 +12,7 @@ use opencv::imgproc;
 use opencv::prelude::*;
 use opencv::text::OCRTesseract;
 
+use super::DocumentField;
 use super::glyphs::{CellScores, GlyphMatcher, OCR_B_FONT, best_match};
 use super::mrz::{self, MrzData, MrzFormat};
 use livegate_engine::error::EngineError;
@@ -86,6 +87,7 @@ impl ZoneReader {
         let mut second = shape_text(&shapes, &cells);
         let mut text: Vec<Vec<u8>> = text.into_iter().map(String::into_bytes).collect();
         settle_check_blind_pairs(&mut text, &mut second, &shapes);
+        keep_clear_disputes_of_unchecked_fields(format, &text, &mut second, &shapes);
         let lines = |bytes: Vec<Vec<u8>>| -> Vec<String> {
             bytes
                 .into_iter()
@@ -93,15 +95,22 @@ impl ZoneReader {
                 .collect()
         };
         let (text, second) = (lines(text), lines(second));
-        let first = mrz::parse(format, &text, today_yy);
+        let first = mrz::parse_as_read(format, &text, today_yy);
         if first.as_ref().is_some_and(MrzData::all_checks_pass) {
             return Ok(first);
         }
         // A check failed: the check digits choose between the two readings where they differ;
         // else the shape reading alone, when all its checks pass.
-        let by_shape = mrz::parse(format, &second, today_yy).filter(MrzData::all_checks_pass);
+        let by_shape =
+            mrz::parse_as_read(format, &second, today_yy).filter(MrzData::all_checks_pass);
+        // Last, the one repair a single reading has: an O and a 0 swapped in a number, which
+        // OCR-B draws alike and both readings can misread the same way. Tried only after the
+        // readings' own disagreements had their turn (a swap once passed a number whose real
+        // misread was elsewhere).
+        let swapped = mrz::parse(format, &text, today_yy).filter(MrzData::all_checks_pass);
         Ok(reconcile(format, &text, &second, today_yy)
             .or(by_shape)
+            .or(swapped)
             .or(first))
     }
 
@@ -339,11 +348,60 @@ fn settle_check_blind_pairs(
     }
 }
 
+/// Where the two readings differ in a field no check digit covers (name, issuing state, sex),
+/// the disagreement stands (and [`reconcile`] will not call the field valid) only where the
+/// shapes clearly prefer their own character; elsewhere Tesseract's stands in both readings,
+/// as in [`settle_check_blind_pairs`]: the glyph matcher misreads letters of a tilted page
+/// (R as P, O as C) more often than Tesseract does, and would otherwise cost good names.
+fn keep_clear_disputes_of_unchecked_fields(
+    format: MrzFormat,
+    text: &[Vec<u8>],
+    second: &mut [Vec<u8>],
+    shapes: &[Vec<Option<CellScores>>],
+) {
+    for (l, cells) in unchecked_cells(format) {
+        for i in cells {
+            let (Some(&a), Some(&b)) = (text[l].get(i), second[l].get(i)) else {
+                continue;
+            };
+            if a == b || b == b'?' {
+                continue;
+            }
+            let scores = shapes
+                .get(l)
+                .and_then(|s| s.get(i))
+                .and_then(Option::as_ref);
+            let score = |c: u8| {
+                scores
+                    .into_iter()
+                    .flatten()
+                    .find(|(d, _)| *d == c as char)
+                    .map(|s| s.1)
+            };
+            let margin = score(b).unwrap_or(1.0) - score(a).unwrap_or(-1.0);
+            if margin < SHAPE_SETTLES_MARGIN {
+                second[l][i] = a;
+            }
+        }
+    }
+}
+
+/// The cells of the fields no check digit covers: issuing state, name, sex (ICAO 9303 parts 4–6).
+fn unchecked_cells(format: MrzFormat) -> Vec<(usize, std::ops::Range<usize>)> {
+    match format {
+        MrzFormat::Td1 => vec![(0, 2..5), (1, 7..8), (2, 0..30)],
+        MrzFormat::Td2 => vec![(0, 2..36), (1, 20..21)],
+        MrzFormat::Td3 => vec![(0, 2..44), (1, 20..21)],
+    }
+}
+
 /// The zone two independent readings agree on, where the check digits settle every
 /// disagreement: each combination of their differing characters is parsed, and the answer is
 /// the one whose checks all pass, provided every passing combination gives the same number,
-/// dates and nationality (names carry no check digit, so where the readings differ in a name
-/// the first reading's letters are kept). None when no combination, or no single answer, passes.
+/// dates and nationality. A field no check digit covers (name, issuing state, sex) keeps the
+/// first reading's letters, but is not valid where the passing combinations read it
+/// differently: nothing settled it (`NED` passed for `NLD` so). None when no combination, or no
+/// single answer, passes.
 fn reconcile(
     format: MrzFormat,
     first: &[String],
@@ -373,7 +431,9 @@ fn reconcile(
             .into_iter()
             .map(|l| String::from_utf8(l).unwrap_or_default())
             .collect();
-        if let Some(data) = mrz::parse(format, &lines, today_yy).filter(MrzData::all_checks_pass) {
+        if let Some(data) =
+            mrz::parse_as_read(format, &lines, today_yy).filter(MrzData::all_checks_pass)
+        {
             passing.push((mask.count_ones(), data));
         }
     }
@@ -389,10 +449,24 @@ fn reconcile(
     if passing.iter().any(|(_, d)| key(d) != first_key) {
         return None;
     }
-    passing
+    let unsettled = |field: fn(&MrzData) -> &DocumentField| {
+        passing
+            .iter()
+            .any(|(_, d)| field(d).value != field(&passing[0].1).value)
+    };
+    let (name, issuer, sex) = (
+        unsettled(|d| &d.name),
+        unsettled(|d| &d.issuing_country),
+        unsettled(|d| &d.sex),
+    );
+    let mut answer = passing
         .into_iter()
         .min_by_key(|(changes, _)| *changes)
-        .map(|(_, d)| d)
+        .map(|(_, d)| d)?;
+    answer.name.valid &= !name;
+    answer.issuing_country.valid &= !issuer;
+    answer.sex.valid &= !sex;
+    Some(answer)
 }
 
 fn clean(text: &str) -> Vec<char> {
@@ -688,4 +762,36 @@ fn paint_out_fillers(
         imgproc::rectangle(crop, cells, Scalar::all(255.0), -1, imgproc::LINE_8, 0)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(s: &[&str]) -> Vec<String> {
+        s.iter().map(|l| l.to_string()).collect()
+    }
+
+    #[test]
+    fn an_issuing_state_the_readings_dispute_is_not_valid() {
+        // A specimen card under hard JPEG: Tesseract read the state NED and a 1 as T (its
+        // number fails), the shapes NLD and the 1 (and an O as 0 in the name, which the
+        // letters-only slot repairs). The check digits settle the number, nothing the state.
+        let tesseract = lines(&[
+            "I<NEDZY8T172925<<<<<<<<<<<<<<<",
+            "9711172M2801038NLD<<<<<<<<<<<6",
+            "DUBOIS<<ZOE<<<<<<<<<<<<<<<<<<<",
+        ]);
+        let shapes = lines(&[
+            "I<NLDZY81172925<<<<<<<<<<<<<<<",
+            "9711172M2801038NLD<<<<<<<<<<<6",
+            "DUB0IS<<ZOE<<<<<<<<<<<<<<<<<<<",
+        ]);
+        let read = reconcile(MrzFormat::Td1, &tesseract, &shapes, 26).expect("a reading");
+        assert_eq!(read.document_number.value, "ZY8117292");
+        assert!(read.document_number.valid);
+        assert!(!read.issuing_country.valid, "{:?}", read.issuing_country);
+        assert_eq!(read.name.value, "ZOE DUBOIS");
+        assert!(read.name.valid);
+    }
 }
