@@ -87,6 +87,7 @@ pub fn picture_issues(issues: &[PictureIssue]) -> Vec<i32> {
                 PictureIssue::EyeCovered => pb::PictureIssue::EyeCovered,
                 PictureIssue::DarkGlasses => pb::PictureIssue::DarkGlasses,
                 PictureIssue::MouthCovered => pb::PictureIssue::MouthCovered,
+                PictureIssue::ExtremeExpression => pb::PictureIssue::ExtremeExpression,
             }) as i32
         })
         .collect()

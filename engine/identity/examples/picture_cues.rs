@@ -147,6 +147,23 @@ fn main() {
             median(false)
         );
     }
+    let widest = seen
+        .iter()
+        .filter(|c| c.rendering.is_none())
+        .max_by(|a, b| {
+            a.face
+                .quality
+                .mouth_opening
+                .total_cmp(&b.face.quality.mouth_opening)
+        });
+    if let Some(c) = widest {
+        println!(
+            "\nWidest mouth of the real pictures: {:.3} ({}), limit {}",
+            c.face.quality.mouth_opening,
+            c.name,
+            matching::MAX_MOUTH_OPENING
+        );
+    }
     println!("\nReal pictures named unfit:");
     for c in seen
         .iter()

@@ -18,7 +18,7 @@ use livegate_engine::geometry::Rect;
 use livegate_engine::landmarks::roi_from_detection;
 use livegate_engine::models::Models;
 
-pub use fitness::{FaceImageQuality, LandmarkCues, PictureIssue, UNFIT_SCORE};
+pub use fitness::{FaceImageQuality, LandmarkCues, MAX_MOUTH_OPENING, PictureIssue, UNFIT_SCORE};
 
 /// The similarity-scale default at or above which two faces are the same person (the seed API's
 /// 90).
@@ -106,10 +106,7 @@ pub fn largest_face(models: &Models, bgr: &Mat) -> Result<MatchableFace, EngineE
         let landmarks = models
             .landmarker
             .landmarks(picture, &roi_from_detection(face))?;
-        let cues = LandmarkCues {
-            face_presence: landmarks.presence,
-            eye_openness: models.eyes.openness(picture, &landmarks)?,
-        };
+        let cues = LandmarkCues::measure(&landmarks, models.eyes.openness(picture, &landmarks)?);
         return Ok(MatchableFace {
             bbox: face.bbox,
             embedding: models.embedder.embed_aligned(&aligned)?,
