@@ -107,11 +107,14 @@ impl ZoneReader {
         // OCR-B draws alike and both readings can misread the same way. Tried only after the
         // readings' own disagreements had their turn (a swap once passed a number whose real
         // misread was elsewhere).
-        let swapped = mrz::parse(format, &text, today_yy).filter(MrzData::all_checks_pass);
+        let swapped = mrz::parse(format, &text, today_yy);
+        let swapped_passes = swapped.clone().filter(MrzData::all_checks_pass);
+        // Nothing passes: Tesseract's reading, with the swap's guess at a number (whose checks
+        // failed, so nothing it covers is valid).
         Ok(reconcile(format, &text, &second, today_yy)
             .or(by_shape)
-            .or(swapped)
-            .or(first))
+            .or(swapped_passes)
+            .or(swapped))
     }
 
     /// A line's characters: fillers from their shape, the runs between them from Tesseract.
