@@ -336,19 +336,26 @@ fn settle_check_blind_pairs(
             if !mrz::check_blind(a, b) {
                 continue;
             }
-            let score = |c: u8| {
-                scores
-                    .iter()
-                    .flatten()
-                    .find(|(d, _)| *d == c as char)
-                    .map(|s| s.1)
-            };
-            let margin = score(b).unwrap_or(1.0) - score(a).unwrap_or(-1.0);
-            let settled = if margin >= SHAPE_SETTLES_MARGIN { b } else { a };
+            let clear = shapes_prefer(scores.as_ref(), a, b) >= SHAPE_SETTLES_MARGIN;
+            let settled = if clear { b } else { a };
             text[l][i] = settled;
             second[l][i] = settled;
         }
     }
+}
+
+/// How much better the shapes match a cell with their own character `shape` than with
+/// Tesseract's `tesseract` (correlation; a character the matcher did not score counts as the
+/// worst match for Tesseract's and the best for its own).
+fn shapes_prefer(scores: Option<&CellScores>, tesseract: u8, shape: u8) -> f32 {
+    let score = |c: u8| {
+        scores
+            .into_iter()
+            .flatten()
+            .find(|(d, _)| *d == c as char)
+            .map(|s| s.1)
+    };
+    score(shape).unwrap_or(1.0) - score(tesseract).unwrap_or(-1.0)
 }
 
 /// Where the two readings differ in a field no check digit covers (name, issuing state, sex),
@@ -374,15 +381,7 @@ fn keep_clear_disputes_of_unchecked_fields(
                 .get(l)
                 .and_then(|s| s.get(i))
                 .and_then(Option::as_ref);
-            let score = |c: u8| {
-                scores
-                    .into_iter()
-                    .flatten()
-                    .find(|(d, _)| *d == c as char)
-                    .map(|s| s.1)
-            };
-            let margin = score(b).unwrap_or(1.0) - score(a).unwrap_or(-1.0);
-            if margin < SHAPE_SETTLES_MARGIN {
+            if shapes_prefer(scores, a, b) < SHAPE_SETTLES_MARGIN {
                 second[l][i] = a;
             }
         }
