@@ -67,7 +67,7 @@ pub enum Attestation {
 }
 
 impl Attestation {
-    /// The label of `livegate_attestation_total{result}`.
+    /// The label of `livegate_attestation_total{outcome}`.
     pub fn label(self) -> &'static str {
         match self {
             Attestation::Valid => "valid",
@@ -273,7 +273,9 @@ impl AttestationCheck {
 }
 
 /// Applies the policy to an outcome: under `required`, a session whose token was not found valid
-/// is not live, whatever its pictures showed, and says why.
+/// is not live, whatever its pictures showed, and says why. Its confidence is 0: pictures whose
+/// source is unproven are no evidence (and a verify of it then reads "confidence 0.00 % is below
+/// the threshold", as the seed words error 1009, instead of a high number that failed).
 pub fn gate(outcome: &mut Outcome, policy: AttestationPolicy, attestation: Option<Attestation>) {
     if policy != AttestationPolicy::Required {
         return;
@@ -290,6 +292,7 @@ pub fn gate(outcome: &mut Outcome, policy: AttestationPolicy, attestation: Optio
         ),
     };
     outcome.is_live = false;
+    outcome.confidence = 0.0;
     outcome.reasons.push(reason.to_string());
     outcome.message = if outcome.message.is_empty() {
         message.to_string()
@@ -400,6 +403,8 @@ mod tests {
             let mut outcome = live_outcome();
             gate(&mut outcome, AttestationPolicy::Required, attestation);
             assert_eq!(outcome.is_live, reason.is_none(), "{attestation:?}");
+            let confidence = if reason.is_none() { 97.0 } else { 0.0 };
+            assert_eq!(outcome.confidence, confidence, "{attestation:?}");
             assert_eq!(
                 outcome.reasons,
                 reason.map(str::to_string).into_iter().collect::<Vec<_>>()

@@ -177,6 +177,7 @@ async fn a_token_the_verifier_refuses_fails_the_session_and_the_device_is_not_to
         result.reasons.iter().any(|r| r == "CLIENT_NOT_ATTESTED"),
         "{result:?}"
     );
+    assert_eq!(result.confidence, 0.0);
     // What the verifier was sent: the session, its challenge, the kind, the token, our secret.
     let asked = asked.lock().unwrap()[0].clone();
     assert_eq!(
