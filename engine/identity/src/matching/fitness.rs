@@ -1,7 +1,8 @@
 //! Whether a picture is fit for matching, and if not, why: a covered eye, dark glasses, a
-//! covered mouth, closed eyes, a mouth open wide, a blurred, tiny or turned face. A comparison of an unfit picture says little either way
-//! (a hand over one eye took a real genuine pair to similarity 14.9), so the caller is told the
-//! reason and asked for a better picture instead of reading a low score as "another person".
+//! covered mouth, closed eyes, a mouth open wide, a blurred, tiny or turned face. A comparison
+//! of an unfit picture says little either way (a hand over one eye took a real genuine pair to
+//! similarity 14.9), so the caller is told the reason and asked for a better picture instead of
+//! reading a low score as "another person".
 //!
 //! Each cue is measured on the face the embedding reads (the aligned 112×112 crop), or by the
 //! landmark models on the picture, so it means the same thing at any picture size. The limits

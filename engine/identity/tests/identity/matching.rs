@@ -199,3 +199,43 @@ fn a_phone_photo_is_read_upright_by_its_exif_orientation() {
     let found = matching::largest_face(&support::models(), &decoded).unwrap();
     assert!(!found.turned, "upright from its EXIF, not found by turning");
 }
+
+#[test]
+fn a_mouth_open_wider_than_half_its_width_is_named_and_a_laugh_is_not() {
+    // The rule on a real face: the same photo assessed as if its lips were measured apart by
+    // 0.3 of the mouth's width (more than any real picture we have) and by 0.6 (a scream).
+    let models = support::models();
+    let photo = support::image("obama3.jpg");
+    let detections = models.detector.detect(&photo).unwrap();
+    let d = livegate_engine::detector::largest(&detections).expect("a face");
+    let aligned = livegate_engine::embedding::align(&photo, &d.keypoints).unwrap();
+    let assess = |mouth_opening: f32| {
+        let cues = matching::LandmarkCues {
+            face_presence: 1.0,
+            eye_openness: 0.3,
+            mouth_opening,
+        };
+        matching::FaceImageQuality::assess(&d.keypoints, d.score, &aligned, cues)
+            .unwrap()
+            .issues
+    };
+    assert!(assess(0.3).is_empty());
+    assert_eq!(assess(0.6), [PictureIssue::ExtremeExpression]);
+    // And a real laugh, mouth open, is fit.
+    let mut laughing = Vec::new();
+    let frames = support::video_frames("franck_laughing.mp4", 0, 10, 25);
+    for frame in &frames {
+        let face = matching::largest_face(&models, frame).unwrap();
+        laughing.push(face.quality.mouth_opening);
+        assert!(
+            !face
+                .quality
+                .issues
+                .contains(&PictureIssue::ExtremeExpression),
+            "{:?}",
+            face.quality
+        );
+    }
+    let widest = laughing.iter().copied().fold(0.0f32, f32::max);
+    assert!(widest > 0.1, "the clip's laugh opens the mouth: {widest}");
+}
