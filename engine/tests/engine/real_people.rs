@@ -18,8 +18,12 @@ use opencv::videoio;
 use support::*;
 
 /// (file, who).
-const PEOPLE: [(&str, &str); 6] = [
+const PEOPLE: [(&str, &str); 7] = [
     ("franck.mp4", "franck, webcam (our own subject)"),
+    (
+        "franck_laughing.mp4",
+        "franck laughing, eyes shut, head down, another camera",
+    ),
     ("msu_client005.mp4", "man, phone selfie"),
     ("msu_client022.mp4", "woman, phone selfie, hand in her hair"),
     ("msu_client001.mp4", "man with glasses, phone selfie"),
@@ -136,7 +140,8 @@ fn real_people_are_never_flagged_as_attacks() {
 }
 
 /// The people whose clips hold a head movement of their own, each with up to 12 s of it.
-const MOVERS: [&str; 3] = [
+const MOVERS: [&str; 4] = [
+    "franck_laughing.mp4",
     "msu_client005.mp4",
     "msu_client022.mp4",
     "webcam_office.mov",
