@@ -67,16 +67,17 @@ pub const MIN_EYE_DISTANCE_PX: f32 = 12.0;
 /// Every real picture we have scored 1.000; our blurred renderings (σ = 1/6 of the eye
 /// distance) 0.001–0.011 where a face was still detected.
 pub const MIN_FACE_PRESENCE: f32 = 0.5;
-/// Real pictures: 141 and up (webcam frames of 320×240 included); our blurred renderings 2–4,
+/// Real pictures: 139 and up (webcam frames of 320×240 included); our blurred renderings 2–5,
 /// a face scaled down to 14 px between the eyes 21 and up. Between 20 and 150 the score falls
 /// instead (see [`FaceImageQuality::score`]).
 pub const MIN_SHARPNESS: f32 = 10.0;
 pub const MAX_NOSE_OFFSET: f32 = 0.6;
 /// Open eyes read 0.25–0.35 (`eyes.rs`); the least open real photo (a broad smile) 0.118.
 pub const MIN_EYE_OPENNESS: f32 = 0.08;
-/// Real pictures: 0.17 and up (the less contrasted eye, over 152 photos and clip frames of 14
+/// Real pictures: 0.19 and up (the less contrasted eye, over 152 photos and clip frames of 14
 /// people, the dimmest a webcam's shadowed eye sockets); under our flat hand-coloured ellipse
-/// or dark lenses: below 0.10 in 118 of 125 renderings. A real hand or real lenses have
+/// or dark lenses: below 0.10 in 123 of 125 renderings (118 when the crop was aligned by the
+/// detector's points instead of FaceMesh's). A real hand or real lenses have
 /// shading, edges and highlights that ours lack: how many of them stay under the limit is not
 /// measured.
 pub const MIN_EYE_CONTRAST: f32 = 0.10;
@@ -118,8 +119,8 @@ pub struct FaceImageQuality {
     pub score: f32,
 }
 
-/// Real pictures: 0.5–22.2 (lips, beards, lipstick; 152 photos and frames of 14 people); under
-/// our light-blue mask 18.2–64.5, median 45.8. A white or black mask differs from skin less in
+/// Real pictures: 0.2–23.6 (lips, beards, lipstick; 152 photos and frames of 14 people); under
+/// our light-blue mask 2.9–65.5, median 46.6. A white or black mask differs from skin less in
 /// colour than ours: how many of those are caught is not measured.
 pub const MAX_MOUTH_COLOUR_SHIFT: f32 = 30.0;
 
