@@ -12,7 +12,6 @@ use opencv::imgproc;
 use opencv::prelude::*;
 use opencv::text::OCRTesseract;
 
-use super::DocumentField;
 use super::glyphs::{CellScores, GlyphMatcher, OCR_B_FONT, best_match};
 use super::mrz::{self, MrzData, MrzFormat};
 use livegate_engine::error::EngineError;
@@ -95,9 +94,15 @@ impl ZoneReader {
                 .collect()
         };
         let (text, second) = (lines(text), lines(second));
+        let voided = |data: Option<MrzData>| {
+            data.map(|mut d| {
+                void_disputed_fields(&mut d, format, &text, &second, today_yy);
+                d
+            })
+        };
         let first = mrz::parse_as_read(format, &text, today_yy);
         if first.as_ref().is_some_and(MrzData::all_checks_pass) {
-            return Ok(first);
+            return Ok(voided(first));
         }
         // A check failed: the check digits choose between the two readings where they differ;
         // else the shape reading alone, when all its checks pass.
@@ -111,10 +116,12 @@ impl ZoneReader {
         let swapped_passes = swapped.clone().filter(MrzData::all_checks_pass);
         // Nothing passes: Tesseract's reading, with the swap's guess at a number (whose checks
         // failed, so nothing it covers is valid).
-        Ok(reconcile(format, &text, &second, today_yy)
-            .or(by_shape)
-            .or(swapped_passes)
-            .or(swapped))
+        Ok(voided(
+            reconcile(format, &text, &second, today_yy)
+                .or(by_shape)
+                .or(swapped_passes)
+                .or(swapped),
+        ))
     }
 
     /// A line's characters: fillers from their shape, the runs between them from Tesseract.
@@ -397,13 +404,44 @@ fn unchecked_cells(format: MrzFormat) -> Vec<(usize, std::ops::Range<usize>)> {
     }
 }
 
+/// Marks not valid each field no check digit covers (name, issuing state, sex) that the two
+/// readings still read differently (after [`keep_clear_disputes_of_unchecked_fields`], only where
+/// the shapes clearly preferred their own character; an unreadable cell is no dispute; a digit
+/// for its look-alike letter is repaired by the field's slot first): nothing can settle it,
+/// whichever reading the answer took its letters from (`NED` once passed for `NLD` so).
+fn void_disputed_fields(
+    data: &mut MrzData,
+    format: MrzFormat,
+    text: &[String],
+    second: &[String],
+    today_yy: u32,
+) {
+    let filled: Vec<String> = text
+        .iter()
+        .zip(second)
+        .map(|(a, b)| {
+            a.chars()
+                .zip(b.chars())
+                .map(|(x, y)| if y == '?' { x } else { y })
+                .collect()
+        })
+        .collect();
+    let (Some(a), Some(b)) = (
+        mrz::parse_as_read(format, text, today_yy),
+        mrz::parse_as_read(format, &filled, today_yy),
+    ) else {
+        return;
+    };
+    data.name.valid &= a.name.value == b.name.value;
+    data.issuing_country.valid &= a.issuing_country.value == b.issuing_country.value;
+    data.sex.valid &= a.sex.value == b.sex.value;
+}
+
 /// The zone two independent readings agree on, where the check digits settle every
 /// disagreement: each combination of their differing characters is parsed, and the answer is
 /// the one whose checks all pass, provided every passing combination gives the same number,
-/// dates and nationality. A field no check digit covers (name, issuing state, sex) keeps the
-/// first reading's letters, but is not valid where the passing combinations read it
-/// differently: nothing settled it (`NED` passed for `NLD` so). None when no combination, or no
-/// single answer, passes.
+/// dates and nationality (a field no check digit covers keeps the first reading's letters: see
+/// [`void_disputed_fields`]). None when no combination, or no single answer, passes.
 fn reconcile(
     format: MrzFormat,
     first: &[String],
@@ -451,24 +489,10 @@ fn reconcile(
     if passing.iter().any(|(_, d)| key(d) != first_key) {
         return None;
     }
-    let unsettled = |field: fn(&MrzData) -> &DocumentField| {
-        passing
-            .iter()
-            .any(|(_, d)| field(d).value != field(&passing[0].1).value)
-    };
-    let (name, issuer, sex) = (
-        unsettled(|d| &d.name),
-        unsettled(|d| &d.issuing_country),
-        unsettled(|d| &d.sex),
-    );
-    let mut answer = passing
+    passing
         .into_iter()
         .min_by_key(|(changes, _)| *changes)
-        .map(|(_, d)| d)?;
-    answer.name.valid &= !name;
-    answer.issuing_country.valid &= !issuer;
-    answer.sex.valid &= !sex;
-    Some(answer)
+        .map(|(_, d)| d)
 }
 
 fn clean(text: &str) -> Vec<char> {
@@ -789,7 +813,8 @@ mod tests {
             "9711172M2801038NLD<<<<<<<<<<<6",
             "DUB0IS<<ZOE<<<<<<<<<<<<<<<<<<<",
         ]);
-        let read = reconcile(MrzFormat::Td1, &tesseract, &shapes, 26).expect("a reading");
+        let mut read = reconcile(MrzFormat::Td1, &tesseract, &shapes, 26).expect("a reading");
+        void_disputed_fields(&mut read, MrzFormat::Td1, &tesseract, &shapes, 26);
         assert_eq!(read.document_number.value, "ZY8117292");
         assert!(read.document_number.valid);
         assert!(!read.issuing_country.valid, "{:?}", read.issuing_country);
