@@ -11,6 +11,7 @@
 use livegate_engine::embedding::cosine;
 use livegate_engine::models::{Models, cache_dir, default_model_dir};
 use livegate_identity::matching::{self, MAX_MOUTH_OPENING};
+use livegate_specimens::people::media_files;
 use opencv::core::Mat;
 use opencv::prelude::*;
 use opencv::{imgcodecs, videoio};
@@ -21,12 +22,10 @@ const BIN: f32 = 0.1;
 fn main() {
     let media = cache_dir().join("media");
     let models = Models::load(&default_model_dir()).expect("models: run fetch.py models");
-    let mut files: Vec<String> = std::fs::read_dir(&media)
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+    let files: Vec<String> = media_files()
+        .into_iter()
         .filter(|f| f.ends_with(".jpg"))
         .collect();
-    files.sort();
     let mut stills = Vec::new();
     let mut widest = (0.0f32, String::new());
     for f in &files {

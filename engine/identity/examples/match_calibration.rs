@@ -10,7 +10,7 @@
 
 use livegate_engine::models::{Models, cache_dir, default_model_dir};
 use livegate_identity::matching::{self, DEFAULT_MATCH_THRESHOLD, MatchableFace};
-use livegate_specimens::people::group_faces;
+use livegate_specimens::people::{group_faces, media_files};
 use opencv::core::Mat;
 use opencv::prelude::*;
 use opencv::{imgcodecs, videoio};
@@ -41,12 +41,10 @@ fn main() {
         add("obama", n.into(), &read(n));
     }
     add("biden", "biden.jpg".into(), &read("biden.jpg"));
-    let mut stills: Vec<String> = std::fs::read_dir(&media)
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+    let stills: Vec<String> = media_files()
+        .into_iter()
         .filter(|n| n.starts_with("franck_") && n.ends_with(".jpg"))
         .collect();
-    stills.sort();
     for n in &stills {
         add("franck", n.clone(), &read(n));
     }

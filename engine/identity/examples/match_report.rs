@@ -19,7 +19,7 @@ use livegate_engine::models::{Models, cache_dir, default_model_dir};
 use livegate_engine::stats::clopper_pearson;
 use livegate_identity::matching::{self, similarity_from_cosine};
 use livegate_specimens::covers::{COVERS, covered};
-use livegate_specimens::people::{OTHER_PEOPLES_CLIPS, group_faces};
+use livegate_specimens::people::{OTHER_PEOPLES_CLIPS, group_faces, media_files};
 use opencv::core::{self, Mat, Point, Scalar};
 use opencv::prelude::*;
 use opencv::{imgcodecs, imgproc, videoio};
@@ -90,11 +90,7 @@ fn main() {
     let read = |name: &str| {
         imgcodecs::imread(media.join(name).to_str().unwrap(), imgcodecs::IMREAD_COLOR).unwrap()
     };
-    let mut files: Vec<String> = std::fs::read_dir(&media)
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .collect();
-    files.sort();
+    let files = media_files();
     for f in &files {
         if let Some(rest) = f.strip_prefix("johns_") {
             // johns_John_Salley_000179_02159509.jpg → John_Salley

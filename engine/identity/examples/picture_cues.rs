@@ -13,7 +13,7 @@ use livegate_engine::embedding::cosine;
 use livegate_engine::models::{Models, cache_dir, default_model_dir};
 use livegate_identity::matching::{self, FaceImageQuality, MatchableFace};
 use livegate_specimens::covers::{COVERS, Cover, covered};
-use livegate_specimens::people::OTHER_PEOPLES_CLIPS;
+use livegate_specimens::people::{OTHER_PEOPLES_CLIPS, media_files};
 use opencv::core::Mat;
 use opencv::prelude::*;
 use opencv::{imgcodecs, videoio};
@@ -39,11 +39,7 @@ struct Seen {
 fn main() {
     let media = cache_dir().join("media");
     let models = Models::load(&default_model_dir()).expect("models: run fetch.py models");
-    let mut files: Vec<String> = std::fs::read_dir(&media)
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .collect();
-    files.sort();
+    let files = media_files();
     let mut seen = Vec::new();
     let mut undetected: Vec<(Rendering, usize)> = renderings().map(|r| (r, 0)).collect();
     let mut pictures: Vec<(String, String, Mat)> = Vec::new();

@@ -5,6 +5,20 @@ use livegate_engine::Models;
 use opencv::core::{Mat, Rect};
 use opencv::prelude::*;
 
+/// The file names of the fetched test media (`fetch.py media`), sorted.
+pub fn media_files() -> Vec<String> {
+    let dir = livegate_engine::models::cache_dir().join("media");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
 /// Bona-fide clips of five people other than franck (`engine/assets/testmedia.toml`).
 pub const OTHER_PEOPLES_CLIPS: [&str; 5] = [
     "msu_client001.mp4",
