@@ -1,8 +1,8 @@
 //! How well face matching separates people we never tuned on: every picture of every person we
 //! have against every other, with false non-match rates at stated false-match rates and their
 //! 95 % bounds, per group of genuine pairs, for the face aligned by the detector's five points,
-//! the same averaged with the mirrored face, and the face aligned by FaceMesh's five points (what
-//! compare-faces does). Draws the DET curve of the last.
+//! by FaceMesh's five points (what compare-faces does), and the latter averaged with the
+//! mirrored face. Draws the DET curve of compare-faces.
 //!
 //! People: five men named John, 11 press photos each, years apart (dlib's example set); obama
 //! ×3 and biden (face_recognition's tests); franck's 11 stills (one video: easy pairs, reported
@@ -29,7 +29,9 @@ struct Picture {
     /// Genuine pairs are reported by group (e.g. "johns", "franck, one video").
     group: &'static str,
     name: String,
+    /// Aligned by the detector's five points (compare-faces before 2026-12-07).
     plain: Vec<f32>,
+    /// [`Picture::mesh_aligned`] averaged with the embedding of its mirror image.
     flip_averaged: Vec<f32>,
     /// Aligned by five points taken from FaceMesh's 468 (`FaceLandmarks::five_points`, as
     /// liveness sessions align) instead of the detector's five.
@@ -64,20 +66,26 @@ fn main() {
             eprintln!("{name}: no face found, left out");
             return;
         };
-        let aligned = align(bgr, &face.keypoints).unwrap();
-        let mut mirrored = Mat::default();
-        core::flip(&aligned, &mut mirrored, 1).unwrap();
-        let plain = models.embedder.embed_aligned(&aligned).unwrap();
-        let other = models.embedder.embed_aligned(&mirrored).unwrap();
-        let flip_averaged = unit(plain.iter().zip(&other).map(|(a, b)| a + b).collect());
+        let plain = models
+            .embedder
+            .embed_aligned(&align(bgr, &face.keypoints).unwrap())
+            .unwrap();
         let mesh = models
             .landmarker
             .landmarks(bgr, &livegate_engine::landmarks::roi_from_detection(face))
             .unwrap();
-        let mesh_aligned = models
-            .embedder
-            .embed_aligned(&align(bgr, &mesh.five_points()).unwrap())
-            .unwrap();
+        let aligned = align(bgr, &mesh.five_points()).unwrap();
+        let mesh_aligned = models.embedder.embed_aligned(&aligned).unwrap();
+        let mut mirrored = Mat::default();
+        core::flip(&aligned, &mut mirrored, 1).unwrap();
+        let other = models.embedder.embed_aligned(&mirrored).unwrap();
+        let flip_averaged = unit(
+            mesh_aligned
+                .iter()
+                .zip(&other)
+                .map(|(a, b)| a + b)
+                .collect(),
+        );
         pictures.push(Picture {
             person: person.into(),
             group,
@@ -138,9 +146,11 @@ fn main() {
             "aligned by the detector's points",
             (|p: &Picture| &p.plain) as fn(&Picture) -> &Vec<f32>,
         ),
-        ("flip-averaged", |p: &Picture| &p.flip_averaged),
         ("aligned by FaceMesh (compare-faces)", |p: &Picture| {
             &p.mesh_aligned
+        }),
+        ("aligned by FaceMesh, flip-averaged", |p: &Picture| {
+            &p.flip_averaged
         }),
     ] {
         let (mut genuine, mut impostor) = (Vec::new(), Vec::new());
