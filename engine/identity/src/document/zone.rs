@@ -94,15 +94,10 @@ impl ZoneReader {
                 .collect()
         };
         let (text, second) = (lines(text), lines(second));
-        let voided = |data: Option<MrzData>| {
-            data.map(|mut d| {
-                void_disputed_fields(&mut d, format, &text, &second, today_yy);
-                d
-            })
-        };
         let first = mrz::parse_as_read(format, &text, today_yy);
+        let disputed = Disputed::between(first.as_ref(), format, &text, &second, today_yy);
         if first.as_ref().is_some_and(MrzData::all_checks_pass) {
-            return Ok(voided(first));
+            return Ok(disputed.void(first));
         }
         // A check failed: the check digits choose between the two readings where they differ;
         // else the shape reading alone, when all its checks pass.
@@ -116,7 +111,7 @@ impl ZoneReader {
         let swapped_passes = swapped.clone().filter(MrzData::all_checks_pass);
         // Nothing passes: Tesseract's reading, with the swap's guess at a number (whose checks
         // failed, so nothing it covers is valid).
-        Ok(voided(
+        Ok(disputed.void(
             reconcile(format, &text, &second, today_yy)
                 .or(by_shape)
                 .or(swapped_passes)
@@ -404,44 +399,63 @@ fn unchecked_cells(format: MrzFormat) -> Vec<(usize, std::ops::Range<usize>)> {
     }
 }
 
-/// Marks not valid each field no check digit covers (name, issuing state, sex) that the two
-/// readings still read differently (after [`keep_clear_disputes_of_unchecked_fields`], only where
-/// the shapes clearly preferred their own character; an unreadable cell is no dispute; a digit
-/// for its look-alike letter is repaired by the field's slot first): nothing can settle it,
+/// The fields no check digit covers (name, issuing state, sex) that the two readings still read
+/// differently (after [`keep_clear_disputes_of_unchecked_fields`], only where the shapes clearly
+/// preferred their own character; an unreadable cell is no dispute; a digit for its look-alike
+/// letter is repaired by the field's slot first). Nothing can settle them, so they are not valid
 /// whichever reading the answer took its letters from (`NED` once passed for `NLD` so).
-fn void_disputed_fields(
-    data: &mut MrzData,
-    format: MrzFormat,
-    text: &[String],
-    second: &[String],
-    today_yy: u32,
-) {
-    let filled: Vec<String> = text
-        .iter()
-        .zip(second)
-        .map(|(a, b)| {
-            a.chars()
-                .zip(b.chars())
-                .map(|(x, y)| if y == '?' { x } else { y })
-                .collect()
+#[derive(Debug, Clone, Copy, Default)]
+struct Disputed {
+    name: bool,
+    issuing_country: bool,
+    sex: bool,
+}
+
+impl Disputed {
+    /// The disputes between `first` (the first reading, `text`, as parsed) and `second`.
+    fn between(
+        first: Option<&MrzData>,
+        format: MrzFormat,
+        text: &[String],
+        second: &[String],
+        today_yy: u32,
+    ) -> Self {
+        let filled: Vec<String> = text
+            .iter()
+            .zip(second)
+            .map(|(a, b)| {
+                a.chars()
+                    .zip(b.chars())
+                    .map(|(x, y)| if y == '?' { x } else { y })
+                    .collect()
+            })
+            .collect();
+        let (Some(a), Some(b)) = (first, mrz::parse_as_read(format, &filled, today_yy)) else {
+            return Disputed::default();
+        };
+        Disputed {
+            name: a.name.value != b.name.value,
+            issuing_country: a.issuing_country.value != b.issuing_country.value,
+            sex: a.sex.value != b.sex.value,
+        }
+    }
+
+    /// `data` with its disputed fields not valid.
+    fn void(self, data: Option<MrzData>) -> Option<MrzData> {
+        data.map(|mut d| {
+            d.name.valid &= !self.name;
+            d.issuing_country.valid &= !self.issuing_country;
+            d.sex.valid &= !self.sex;
+            d
         })
-        .collect();
-    let (Some(a), Some(b)) = (
-        mrz::parse_as_read(format, text, today_yy),
-        mrz::parse_as_read(format, &filled, today_yy),
-    ) else {
-        return;
-    };
-    data.name.valid &= a.name.value == b.name.value;
-    data.issuing_country.valid &= a.issuing_country.value == b.issuing_country.value;
-    data.sex.valid &= a.sex.value == b.sex.value;
+    }
 }
 
 /// The zone two independent readings agree on, where the check digits settle every
 /// disagreement: each combination of their differing characters is parsed, and the answer is
 /// the one whose checks all pass, provided every passing combination gives the same number,
 /// dates and nationality (a field no check digit covers keeps the first reading's letters: see
-/// [`void_disputed_fields`]). None when no combination, or no single answer, passes.
+/// [`Disputed`]). None when no combination, or no single answer, passes.
 fn reconcile(
     format: MrzFormat,
     first: &[String],
@@ -813,8 +827,11 @@ mod tests {
             "9711172M2801038NLD<<<<<<<<<<<6",
             "DUB0IS<<ZOE<<<<<<<<<<<<<<<<<<<",
         ]);
-        let mut read = reconcile(MrzFormat::Td1, &tesseract, &shapes, 26).expect("a reading");
-        void_disputed_fields(&mut read, MrzFormat::Td1, &tesseract, &shapes, 26);
+        let first = mrz::parse_as_read(MrzFormat::Td1, &tesseract, 26);
+        let disputed = Disputed::between(first.as_ref(), MrzFormat::Td1, &tesseract, &shapes, 26);
+        let read = disputed
+            .void(reconcile(MrzFormat::Td1, &tesseract, &shapes, 26))
+            .expect("a reading");
         assert_eq!(read.document_number.value, "ZY8117292");
         assert!(read.document_number.valid);
         assert!(!read.issuing_country.valid, "{:?}", read.issuing_country);
