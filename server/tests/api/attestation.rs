@@ -93,17 +93,10 @@ async fn stream_and_close(
     start: pb::StreamSessionRequest,
 ) -> (pb::Verdict, pb::SessionResult) {
     let mut client = support::grpc(server).await;
-    let (tx, rx) = tokio::sync::mpsc::channel(8);
-    tx.send(start).await.unwrap();
-    for i in 0..3 {
-        tx.send(jpeg_frame(i * 100)).await.unwrap();
-    }
+    let frames = (0..3).map(|i| jpeg_frame(i * 100));
+    let (tx, mut responses) =
+        support::stream_messages(&mut client, std::iter::once(start).chain(frames)).await;
     drop(tx);
-    let mut responses = client
-        .stream_session(tokio_stream::wrappers::ReceiverStream::new(rx))
-        .await
-        .unwrap()
-        .into_inner();
     let mut verdict = None;
     while let Some(message) = tokio::time::timeout(Duration::from_secs(20), responses.next())
         .await

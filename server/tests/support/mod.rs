@@ -234,10 +234,22 @@ pub async fn start_stream(
     tokio::sync::mpsc::Sender<pb::StreamSessionRequest>,
     tonic::Streaming<pb::StreamSessionResponse>,
 ) {
+    let messages = std::iter::once(start_message(session_id, token)).chain(frames);
+    stream_messages(client, messages).await
+}
+
+/// Opens a stream over `client` with `messages` queued (a `start` of the caller's own first).
+/// Returns the request sender (drop it to close the stream) and the server's responses.
+pub async fn stream_messages(
+    client: &mut pb::liveness_client::LivenessClient<Channel>,
+    messages: impl IntoIterator<Item = pb::StreamSessionRequest>,
+) -> (
+    tokio::sync::mpsc::Sender<pb::StreamSessionRequest>,
+    tonic::Streaming<pb::StreamSessionResponse>,
+) {
     let (tx, rx) = tokio::sync::mpsc::channel(1024);
-    tx.send(start_message(session_id, token)).await.unwrap();
-    for f in frames {
-        tx.send(f).await.unwrap();
+    for m in messages {
+        tx.send(m).await.unwrap();
     }
     let responses = client
         .stream_session(tokio_stream::wrappers::ReceiverStream::new(rx))
