@@ -10,8 +10,8 @@
 //! token itself. The app asks the platform for a token bound to [`challenge`] of its session
 //! and sends it in `start.attestation`; [`AttestationCheck::begin`] posts it at once to the
 //! deployment's verifier (an HTTP endpoint of the customer's backend, [`Verifier`]), beside the
-//! stream; the outcome waits for the answer ([`AttestationCheck::finish`]) and [`gate`] applies
-//! the policy to it. The device is never told (no oracle): a stream goes on as usual and the
+//! stream; the outcome waits for the answer and [`gate`] applies the policy to it
+//! ([`AttestationCheck::apply`]). The device is never told (no oracle): a stream goes on as usual and the
 //! backend reads the reason in the result.
 
 use std::sync::Arc;
@@ -254,9 +254,16 @@ impl AttestationCheck {
         AttestationCheck { policy, state }
     }
 
+    /// Waits for the verifier's answer (at most its timeout) and applies the policy to the
+    /// stream's outcome ([`gate`]).
+    pub async fn apply(self, outcome: &mut Outcome) {
+        let policy = self.policy;
+        gate(outcome, policy, self.finish().await);
+    }
+
     /// The verifier's answer (waiting for it, at most the verifier's timeout), counted in
     /// `livegate_attestation_total`; `None` when the policy is off.
-    pub async fn finish(self) -> Option<Attestation> {
+    async fn finish(self) -> Option<Attestation> {
         let attestation = match self.state {
             CheckState::NotAsked => return None,
             CheckState::Absent => Attestation::Absent,
@@ -265,10 +272,6 @@ impl AttestationCheck {
         };
         metrics().attestation(attestation.label());
         Some(attestation)
-    }
-
-    pub fn policy(&self) -> AttestationPolicy {
-        self.policy
     }
 }
 

@@ -8,7 +8,7 @@ use livegate_engine::{LivenessAttempt, Verdict};
 use livegate_proto::v1 as pb;
 use pb::stream_session_response::Message as Out;
 
-use crate::attestation::{self, AttestationCheck};
+use crate::attestation::AttestationCheck;
 use crate::error::ApiError;
 use crate::metrics::metrics;
 use crate::outcomes::Recorded;
@@ -65,8 +65,7 @@ pub async fn conclude(
         }
     };
     let mut outcome = outcome(finished, failure.as_ref());
-    let policy = attestation.policy();
-    attestation::gate(&mut outcome, policy, attestation.finish().await);
+    attestation.apply(&mut outcome).await;
     let live = outcome.is_live;
     let judged = match (&failure, live) {
         (Some(_), _) => "error",
