@@ -16,6 +16,7 @@ use opencv::imgproc;
 use opencv::prelude::*;
 
 use livegate_engine::error::EngineError;
+use livegate_engine::geometry::distance;
 use livegate_engine::landmarks::FaceLandmarks;
 use livegate_engine::quality::laplacian_variance;
 
@@ -147,10 +148,7 @@ pub struct LandmarkCues {
 impl LandmarkCues {
     /// The cues of FaceMesh's landmarks of a face, with its eyes' openness.
     pub fn measure(landmarks: &FaceLandmarks, eye_openness: f32) -> Self {
-        let span = |a: usize, b: usize| {
-            let ((ax, ay), (bx, by)) = (landmarks.xy(a), landmarks.xy(b));
-            ((ax - bx).powi(2) + (ay - by).powi(2)).sqrt()
-        };
+        let span = |a: usize, b: usize| distance(landmarks.xy(a), landmarks.xy(b));
         LandmarkCues {
             face_presence: landmarks.presence,
             eye_openness,
@@ -168,7 +166,7 @@ impl FaceImageQuality {
         cues: LandmarkCues,
     ) -> Result<Self, EngineError> {
         let (re, le, nose) = (points[0], points[1], points[2]);
-        let eye_distance_px = ((le.0 - re.0).powi(2) + (le.1 - re.1).powi(2)).sqrt();
+        let eye_distance_px = distance(re, le);
         // The nose's offset along the eye line, so that a rolled head is not taken for a turn.
         let (ux, uy) = (
             (le.0 - re.0) / eye_distance_px.max(1e-3),
