@@ -13,7 +13,7 @@ use livegate_engine::embedding::cosine;
 use livegate_engine::models::{Models, cache_dir, default_model_dir};
 use livegate_identity::matching::{self, FaceImageQuality, MatchableFace};
 use livegate_specimens::covers::{COVERS, Cover, covered};
-use livegate_specimens::people::{OTHER_PEOPLES_CLIPS, media_files};
+use livegate_specimens::people::{OTHER_PEOPLES_CLIPS, media_files, person_of_still};
 use opencv::core::Mat;
 use opencv::prelude::*;
 use opencv::{imgcodecs, videoio};
@@ -44,15 +44,7 @@ fn main() {
     let mut undetected: Vec<(Rendering, usize)> = renderings().map(|r| (r, 0)).collect();
     let mut pictures: Vec<(String, String, Mat)> = Vec::new();
     for f in &files {
-        let person = if let Some(rest) = f.strip_prefix("johns_") {
-            rest.split('_').take(2).collect::<Vec<_>>().join(" ")
-        } else if f.starts_with("franck_") && f.ends_with(".jpg") {
-            "franck".into()
-        } else if f.starts_with("obama") || f == "biden.jpg" {
-            f.trim_end_matches(".jpg")
-                .trim_end_matches(char::is_numeric)
-                .into()
-        } else {
+        let Some(person) = person_of_still(f) else {
             continue;
         };
         let bgr =

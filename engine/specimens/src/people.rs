@@ -19,6 +19,23 @@ pub fn media_files() -> Vec<String> {
     files
 }
 
+/// The person in one of the media manifest's stills, by its file name: `franck_01829.jpg` →
+/// franck, `obama2.jpg` → obama, `johns_John_Simm_000288_00470387.jpg` → John Simm. `None` for
+/// what is not one person's still (clips, the group photo, the mask).
+pub fn person_of_still(file: &str) -> Option<String> {
+    let stem = file.strip_suffix(".jpg")?;
+    if let Some(rest) = stem.strip_prefix("johns_") {
+        return Some(rest.split('_').take(2).collect::<Vec<_>>().join(" "));
+    }
+    let person = stem
+        .split('_')
+        .next()?
+        .trim_end_matches(|c: char| c.is_ascii_digit());
+    ["franck", "obama", "biden"]
+        .contains(&person)
+        .then(|| person.to_string())
+}
+
 /// Bona-fide clips of five people other than franck (`engine/assets/testmedia.toml`).
 pub const OTHER_PEOPLES_CLIPS: [&str; 5] = [
     "msu_client001.mp4",
