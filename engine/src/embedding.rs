@@ -91,6 +91,19 @@ pub fn align(bgr: &Mat, points: &[(f32, f32); 5]) -> Result<Mat, EngineError> {
     Ok(out)
 }
 
+/// Where the point `(u, v)` of the crop [`align`] makes from `points` lies in the picture it was
+/// warped from (the inverse of its similarity transform).
+pub fn crop_to_picture(points: &[(f32, f32); 5], (u, v): (f32, f32)) -> (f32, f32) {
+    let [[a, nb, tx], [b, _, ty]] = similarity(points, &TEMPLATE);
+    debug_assert_eq!(nb, -b);
+    let (dx, dy) = (u as f64 - tx, v as f64 - ty);
+    let det = (a * a + b * b).max(1e-12);
+    (
+        ((a * dx + b * dy) / det) as f32,
+        ((a * dy - b * dx) / det) as f32,
+    )
+}
+
 /// Closed-form least-squares similarity transform from `src` to `dst` points, as a 2×3 matrix.
 fn similarity(src: &[(f32, f32); 5], dst: &[(f32, f32); 5]) -> [[f64; 3]; 2] {
     let n = src.len() as f64;

@@ -88,6 +88,7 @@ pub fn picture_issues(issues: &[PictureIssue]) -> Vec<i32> {
                 PictureIssue::DarkGlasses => pb::PictureIssue::DarkGlasses,
                 PictureIssue::MouthCovered => pb::PictureIssue::MouthCovered,
                 PictureIssue::ExtremeExpression => pb::PictureIssue::ExtremeExpression,
+                PictureIssue::FaceCutOff => pb::PictureIssue::FaceCutOff,
             }) as i32
         })
         .collect()

@@ -45,6 +45,9 @@ pub enum PictureIssue {
     DarkGlasses,
     /// The mouth open wider than [`MAX_MOUTH_OPENING`] of its width: a scream, a yawn.
     ExtremeExpression,
+    /// Part of the face the checks read (brows to mouth, cheek to cheek) lies outside the
+    /// picture: a face at the picture's edge, cropped too tightly.
+    FaceCutOff,
 }
 
 impl PictureIssue {
@@ -59,6 +62,7 @@ impl PictureIssue {
             PictureIssue::DarkGlasses => "DARK_GLASSES",
             PictureIssue::MouthCovered => "MOUTH_COVERED",
             PictureIssue::ExtremeExpression => "EXTREME_EXPRESSION",
+            PictureIssue::FaceCutOff => "FACE_CUT_OFF",
         }
     }
 }
@@ -158,12 +162,14 @@ impl LandmarkCues {
 }
 
 impl FaceImageQuality {
-    /// Assesses the face whose five points are `points`, whose aligned crop is `aligned`.
+    /// Assesses the face whose five points are `points`, whose aligned crop is `aligned`;
+    /// `cut_off`: part of what the checks read lies outside the picture ([`cut_off`]).
     pub fn assess(
         points: &[(f32, f32); 5],
         detector_score: f32,
         aligned: &Mat,
         cues: LandmarkCues,
+        cut_off: bool,
     ) -> Result<Self, EngineError> {
         let (re, le, nose) = (points[0], points[1], points[2]);
         let eye_distance_px = distance(re, le);
@@ -185,9 +191,13 @@ impl FaceImageQuality {
         // dark, else by something else. Darkness alone is not enough: a brow's shadow darkens
         // deep-set eyes under a ceiling light as much as sunglasses (a real webcam picture:
         // brightness 0.25), but the eye in it keeps its contrast (0.51).
-        let hidden = eye_contrast < MIN_EYE_CONTRAST;
+        // Outside the picture the crop is black: an eye there reads as a dark lens and a cheek
+        // as nothing (two real portraits at a mosaic's edge were named `DARK_GLASSES`). The
+        // region checks then say nothing; the cut itself is named.
+        let hidden = !cut_off && eye_contrast < MIN_EYE_CONTRAST;
         let dark_glasses = hidden && eye_brightness < MIN_EYE_BRIGHTNESS;
         let eye_covered = hidden && !dark_glasses;
+        let mouth_covered = !cut_off && mouth_colour_shift > MAX_MOUTH_COLOUR_SHIFT;
         let checks = [
             (
                 eye_distance_px < MIN_EYE_DISTANCE_PX,
@@ -199,15 +209,11 @@ impl FaceImageQuality {
             ),
             (nose_offset > MAX_NOSE_OFFSET, PictureIssue::TurnedAway),
             (dark_glasses, PictureIssue::DarkGlasses),
-            (
-                mouth_colour_shift > MAX_MOUTH_COLOUR_SHIFT,
-                PictureIssue::MouthCovered,
-            ),
+            (mouth_covered, PictureIssue::MouthCovered),
             (eye_covered, PictureIssue::EyeCovered),
             // The lips' landmarks under a mask are the model's guess.
             (
-                cues.mouth_opening > MAX_MOUTH_OPENING
-                    && mouth_colour_shift <= MAX_MOUTH_COLOUR_SHIFT,
+                cues.mouth_opening > MAX_MOUTH_OPENING && !mouth_covered,
                 PictureIssue::ExtremeExpression,
             ),
             // Openness is read from the eyes' crops: meaningless when an eye is hidden.
@@ -218,6 +224,7 @@ impl FaceImageQuality {
         ];
         let issues: Vec<PictureIssue> = checks
             .into_iter()
+            .chain([(cut_off, PictureIssue::FaceCutOff)])
             .filter_map(|(bad, issue)| bad.then_some(issue))
             .collect();
 
@@ -250,6 +257,20 @@ impl FaceImageQuality {
     pub fn is_fit(&self) -> bool {
         self.issues.is_empty()
     }
+}
+
+/// The part of the aligned crop the region checks read (left, top, right, bottom): brows to
+/// mouth, the eyes' outer edges to the cheeks'.
+const MEASURED: (f32, f32, f32, f32) = (29.0, 34.0, 83.0, 100.0);
+
+/// Whether part of what the checks read of a face aligned by `points` lies outside a
+/// `width`×`height` picture.
+pub fn cut_off(points: &[(f32, f32); 5], width: i32, height: i32) -> bool {
+    let (l, t, r, b) = MEASURED;
+    [(l, t), (r, t), (l, b), (r, b)].into_iter().any(|corner| {
+        let (x, y) = livegate_engine::embedding::crop_to_picture(points, corner);
+        x < 0.0 || y < 0.0 || x > (width - 1) as f32 || y > (height - 1) as f32
+    })
 }
 
 /// Centres of the eyes in the aligned crop (SFace's template) and of the cheeks below them.

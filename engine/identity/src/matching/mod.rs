@@ -10,6 +10,7 @@
 mod fitness;
 
 use opencv::core::{self, Mat};
+use opencv::prelude::MatTraitConst;
 
 use livegate_engine::detector;
 use livegate_engine::embedding::{align, cosine};
@@ -119,7 +120,13 @@ pub fn largest_face(models: &Models, bgr: &Mat) -> Result<MatchableFace, EngineE
         return Ok(MatchableFace {
             bbox: face.bbox,
             embedding: models.embedder.embed_aligned(&aligned)?,
-            quality: FaceImageQuality::assess(&face.keypoints, face.score, &aligned, cues)?,
+            quality: FaceImageQuality::assess(
+                &face.keypoints,
+                face.score,
+                &aligned,
+                cues,
+                fitness::cut_off(&points, picture.cols(), picture.rows()),
+            )?,
             faces_in_image: faces.len(),
             turned: turn.is_some(),
         });

@@ -215,7 +215,7 @@ fn a_mouth_open_wider_than_half_its_width_is_named_and_a_laugh_is_not() {
             eye_openness: 0.3,
             mouth_opening,
         };
-        matching::FaceImageQuality::assess(&d.keypoints, d.score, &aligned, cues)
+        matching::FaceImageQuality::assess(&d.keypoints, d.score, &aligned, cues, false)
             .unwrap()
             .issues
     };
@@ -238,4 +238,38 @@ fn a_mouth_open_wider_than_half_its_width_is_named_and_a_laugh_is_not() {
     }
     let widest = laughing.iter().copied().fold(0.0f32, f32::max);
     assert!(widest > 0.1, "the clip's laugh opens the mouth: {widest}");
+}
+
+#[test]
+fn a_face_cut_by_the_picture_edge_is_named_cut_off_not_dark_glasses() {
+    // A real photo, then the same photo cropped through the middle of the face's left half (the
+    // image-left eye): the part of the crop alignment reads outside the picture is black, which
+    // the region checks read as a dark lens.
+    let models = support::models();
+    let photo = support::image("obama3.jpg");
+    let whole = matching::largest_face(&models, &photo).unwrap();
+    assert!(whole.quality.is_fit(), "{:?}", whole.quality);
+
+    let detections = models.detector.detect(&photo).unwrap();
+    let d = livegate_engine::detector::largest(&detections).expect("a face");
+    let (left, right) = (
+        d.keypoints[0].0.min(d.keypoints[1].0),
+        d.keypoints[0].0.max(d.keypoints[1].0),
+    );
+    let x = (left + 0.3 * (right - left)) as i32;
+    let cut = opencv::core::Rect::new(x, 0, photo.cols() - x, photo.rows());
+    let cropped = Mat::roi(&photo, cut).unwrap().try_clone().unwrap();
+    let face = matching::largest_face(&models, &cropped).expect("a face still found");
+    let issues = &face.quality.issues;
+    assert!(
+        issues.contains(&PictureIssue::FaceCutOff),
+        "{:?}",
+        face.quality
+    );
+    assert!(
+        !issues.contains(&PictureIssue::DarkGlasses) && !issues.contains(&PictureIssue::EyeCovered),
+        "{:?}",
+        face.quality
+    );
+    assert_eq!(PictureIssue::FaceCutOff.name(), "FACE_CUT_OFF");
 }
