@@ -58,13 +58,32 @@ impl FaceEmbedder {
 
     /// The unit-length embedding of a face already aligned by [`align`].
     pub fn embed_aligned(&self, aligned: &Mat) -> Result<Vec<f32>, EngineError> {
-        let tensor = planar_rgb_tensor(aligned, SIDE, false, f32::from)?;
-        let out = self.net.run(tensor)?;
-        let mut v = out.get(0)?.to_vec();
-        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
-        v.iter_mut().for_each(|x| *x /= norm);
-        Ok(v)
+        self.embed_side(aligned, false)
     }
+
+    /// The unit-length mean of the embeddings of an aligned face and of its mirror image: a
+    /// face's two halves differ in light and expression, and the mean leans on neither (one
+    /// more run of the model).
+    pub fn embed_flip_averaged(&self, aligned: &Mat) -> Result<Vec<f32>, EngineError> {
+        let (a, b) = (
+            self.embed_side(aligned, false)?,
+            self.embed_side(aligned, true)?,
+        );
+        Ok(unit(a.iter().zip(&b).map(|(x, y)| x + y).collect()))
+    }
+
+    fn embed_side(&self, aligned: &Mat, mirror: bool) -> Result<Vec<f32>, EngineError> {
+        let tensor = planar_rgb_tensor(aligned, SIDE, mirror, f32::from)?;
+        let out = self.net.run(tensor)?;
+        Ok(unit(out.get(0)?.to_vec()))
+    }
+}
+
+/// `v` scaled to unit length.
+fn unit(mut v: Vec<f32>) -> Vec<f32> {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+    v.iter_mut().for_each(|x| *x /= norm);
+    v
 }
 
 /// Cosine similarity of two unit-length embeddings.

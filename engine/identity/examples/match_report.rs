@@ -1,14 +1,16 @@
 //! How well face matching separates people we never tuned on: every picture of every person we
 //! have against every other, with false non-match rates at stated false-match rates and their
 //! 95 % bounds, per group of genuine pairs, for the face aligned by the detector's five points,
-//! by FaceMesh's five points (what compare-faces does), and the latter averaged with the
-//! mirrored face. Draws the DET curve of compare-faces.
+//! by FaceMesh's five points, and the latter averaged with the mirrored face (what compare-faces
+//! does). Draws the DET curve of compare-faces.
 //!
 //! People: five men named John, 11 press photos each, years apart (dlib's example set); obama
 //! ×3 and biden (face_recognition's tests); franck's 11 stills (one video: easy pairs, reported
 //! apart); one frame of each of the five other people's clips (MSU-MFSD phone selfies, the bob
-//! webcam clips); the six faces of the group photo t1.jpg. Genuine pairs: a person's pictures
-//! with each other. Impostor pairs: any two pictures of different people.
+//! webcam clips); the six faces of the group photo t1.jpg; one man's 18 expressions (a grid of
+//! small grey faces); a family of six (relatives: their pairs are also reported apart) and 24
+//! strangers' portraits. Genuine pairs: a person's pictures with each other. Impostor pairs:
+//! any two pictures of different people.
 //!
 //!     python3 engine/assets/fetch.py media
 //!     cargo run --release -p livegate-identity --example match_report [-- det.png]
@@ -31,17 +33,21 @@ struct Picture {
     name: String,
     /// Aligned by the detector's five points (compare-faces before 2026-12-07).
     plain: Vec<f32>,
-    /// [`Picture::mesh_aligned`] averaged with the embedding of its mirror image.
+    /// [`Picture::mesh_aligned`] averaged with the embedding of its mirror image (compare-faces
+    /// since 2026-12-07).
     flip_averaged: Vec<f32>,
     /// Aligned by five points taken from FaceMesh's 468 (`FaceLandmarks::five_points`, as
-    /// liveness sessions align) instead of the detector's five.
+    /// liveness sessions align) instead of the detector's five (compare-faces until
+    /// 2026-12-07).
     mesh_aligned: Vec<f32>,
+    /// The issues compare-faces names in the picture (empty: fit for matching).
+    unfit: Vec<String>,
 }
 
-fn unit(v: Vec<f32>) -> Vec<f32> {
-    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
-    v.into_iter().map(|x| x / n).collect()
-}
+/// A family of six in one picture: grandparents, parents, a daughter and a son.
+const FAMILY: &str = "family_of_six.png";
+/// One man making 18 faces, in a grid.
+const EXPRESSIONS: &str = "expressions_one_man.jpg";
 
 /// The false non-match rate at the lowest threshold whose false-match count is at most
 /// `allowed`, with the threshold.
@@ -76,16 +82,10 @@ fn main() {
             .unwrap();
         let aligned = align(bgr, &mesh.five_points()).unwrap();
         let mesh_aligned = models.embedder.embed_aligned(&aligned).unwrap();
-        let mut mirrored = Mat::default();
-        core::flip(&aligned, &mut mirrored, 1).unwrap();
-        let other = models.embedder.embed_aligned(&mirrored).unwrap();
-        let flip_averaged = unit(
-            mesh_aligned
-                .iter()
-                .zip(&other)
-                .map(|(a, b)| a + b)
-                .collect(),
-        );
+        let flip_averaged = models.embedder.embed_flip_averaged(&aligned).unwrap();
+        let unfit = matching::largest_face(&models, bgr)
+            .map(|f| f.quality.issues.iter().map(|i| format!("{i:?}")).collect())
+            .unwrap_or_else(|e| vec![format!("{e}")]);
         pictures.push(Picture {
             person: person.into(),
             group,
@@ -93,6 +93,7 @@ fn main() {
             plain,
             flip_averaged,
             mesh_aligned,
+            unfit,
         });
     };
     let read = |name: &str| {
@@ -136,6 +137,32 @@ fn main() {
     for (k, crop) in group_faces(&models, &group).unwrap().iter().enumerate() {
         add(&format!("t1-{k}"), "-", format!("t1.jpg face {k}"), crop);
     }
+    // One man's 18 faces: the genuine pairs of expressions (grimaces, tongue out, eyes shut).
+    let grid = read("expressions_one_man.jpg");
+    for (k, crop) in group_faces(&models, &grid).unwrap().iter().enumerate() {
+        let name = format!("{EXPRESSIONS} face {k}");
+        add(
+            "one man",
+            "one man, 18 expressions (grey, ~60 px faces)",
+            name,
+            crop,
+        );
+    }
+    // Six relatives and 24 strangers: impostors only, the relatives reported apart below.
+    for (file, prefix) in [(FAMILY, "family"), ("portraits_24.jpg", "portrait")] {
+        for (k, crop) in group_faces(&models, &read(file))
+            .unwrap()
+            .iter()
+            .enumerate()
+        {
+            add(
+                &format!("{prefix}-{k}"),
+                "-",
+                format!("{file} face {k}"),
+                crop,
+            );
+        }
+    }
     let people: std::collections::BTreeSet<&str> =
         pictures.iter().map(|p| p.person.as_str()).collect();
     println!("{} pictures of {} people", pictures.len(), people.len());
@@ -146,12 +173,11 @@ fn main() {
             "aligned by the detector's points",
             (|p: &Picture| &p.plain) as fn(&Picture) -> &Vec<f32>,
         ),
-        ("aligned by FaceMesh (compare-faces)", |p: &Picture| {
-            &p.mesh_aligned
-        }),
-        ("aligned by FaceMesh, flip-averaged", |p: &Picture| {
-            &p.flip_averaged
-        }),
+        ("aligned by FaceMesh", |p: &Picture| &p.mesh_aligned),
+        (
+            "aligned by FaceMesh, flip-averaged (compare-faces)",
+            |p: &Picture| &p.flip_averaged,
+        ),
     ] {
         let (mut genuine, mut impostor) = (Vec::new(), Vec::new());
         let mut by_group: Vec<(&str, Vec<f32>)> = Vec::new();
@@ -251,7 +277,25 @@ fn main() {
             "most similar impostor pair: {} (cosine {:.3})",
             closest.1, closest.0
         );
+        let mut relatives: Vec<f32> = Vec::new();
+        for (i, a) in pictures.iter().enumerate() {
+            for b in &pictures[i + 1..] {
+                if a.name.starts_with(FAMILY) && b.name.starts_with(FAMILY) {
+                    relatives.push(cosine(embedding(a), embedding(b)));
+                }
+            }
+        }
+        relatives.sort_by(|a, b| b.total_cmp(a));
+        if let Some(&highest) = relatives.first() {
+            println!(
+                "relatives ({FAMILY}): {} pairs, highest cosine {highest:.3} ({:.1}), at or above 0.5: {}",
+                relatives.len(),
+                similarity_from_cosine(highest),
+                relatives.iter().filter(|&&c| c >= 0.5).count()
+            );
+        }
         if variant.ends_with("(compare-faces)") {
+            fit_report(&pictures, embedding);
             curves.push(("real photos", genuine, impostor));
         }
     }
@@ -289,7 +333,7 @@ fn main() {
                 .iter()
                 .filter(|p| &p.person == person && &p.name != f)
             {
-                let c = cosine(&face.embedding, &other.mesh_aligned);
+                let c = cosine(&face.embedding, &other.flip_averaged);
                 pairs += 1;
                 with_covers.push(c);
                 if face.quality.is_fit() {
@@ -314,6 +358,47 @@ fn main() {
     if let Some(path) = det_path {
         draw_det(&curves, &path);
         println!("\nDET curve: {path}");
+    }
+}
+
+/// Genuine pairs below the default threshold per group, with and without the pairs in which
+/// compare-faces names a picture unfit (issue 18 counts those apart), and which pictures it names.
+fn fit_report(pictures: &[Picture], embedding: fn(&Picture) -> &Vec<f32>) {
+    println!(
+        "\nat the default 90, per group: below 90 of all pairs; of the pairs of two fit pictures"
+    );
+    let mut groups: Vec<&str> = pictures
+        .iter()
+        .map(|p| p.group)
+        .filter(|g| *g != "-")
+        .collect();
+    groups.dedup();
+    for group in groups {
+        let (mut all, mut below, mut fit, mut fit_below) = (0, 0, 0, 0);
+        for (i, a) in pictures.iter().enumerate() {
+            for b in pictures[i + 1..].iter().filter(|b| b.person == a.person) {
+                if a.group != group {
+                    continue;
+                }
+                let under = cosine(embedding(a), embedding(b)) < 0.5;
+                all += 1;
+                below += under as usize;
+                if a.unfit.is_empty() && b.unfit.is_empty() {
+                    fit += 1;
+                    fit_below += under as usize;
+                }
+            }
+        }
+        let (lo, hi) = clopper_pearson(fit_below, fit);
+        println!(
+            "- {group}: {below}/{all}; fit pairs {fit_below}/{fit} ({:.1} % [{:.1}, {:.1}])",
+            100.0 * fit_below as f64 / fit.max(1) as f64,
+            100.0 * lo,
+            100.0 * hi
+        );
+    }
+    for p in pictures.iter().filter(|p| !p.unfit.is_empty()) {
+        println!("  named unfit: {} ({})", p.name, p.unfit.join(", "));
     }
 }
 
