@@ -12,8 +12,9 @@
 //!   (`livegate-pad --sessions 10 --light false --antispoof false --passive-scores`, 140
 //!   sessions, both attack families) it called flat none of the 16 attacks the other signals let
 //!   through, and only 7 the others had already rejected; live franck scored 0.26–0.32, prints
-//!   and replays 0.11–0.36. On 124 pictures of 13 real people it scores 0.17–0.40, and a real
-//!   still of a worn silicone mask 0.18, inside that range (`--example passive_cues`).
+//!   and replays 0.11–0.36. On 154 pictures of 26 real people it scores 0.15–0.40 (5 under its
+//!   own line), and a real still of a worn silicone mask 0.18, inside that range (`--example
+//!   passive_cues`).
 //! - **Screen cues** ([`screen_cues`]): a display re-photographed by a camera shows *moiré*
 //!   (its pixel grid beats against the camera's, leaving sharp isolated peaks in the spectrum
 //!   that skin does not have) and *glare* (the cover glass reflects lights as saturated,
