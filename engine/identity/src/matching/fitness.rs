@@ -77,7 +77,9 @@ pub const MIN_FACE_PRESENCE: f32 = 0.5;
 /// instead (see [`FaceImageQuality::score`]).
 pub const MIN_SHARPNESS: f32 = 10.0;
 pub const MAX_NOSE_OFFSET: f32 = 0.6;
-/// Open eyes read 0.25–0.35 (`eyes.rs`); the least open real photo (a broad smile) 0.118.
+/// Open eyes read 0.25–0.35 (`eyes.rs`); the least open real photo (a broad smile) 0.118. One
+/// man's eyes screwed shut in a grimace read 0.09 (`expressions_one_man.jpg`): not named, and a
+/// limit that named them would sit between 0.09 and a smile's 0.118 — nothing to place it on.
 pub const MIN_EYE_OPENNESS: f32 = 0.08;
 /// Real pictures: 0.19 and up (the less contrasted eye, over 152 photos and clip frames of 14
 /// people, the dimmest a webcam's shadowed eye sockets); under our flat hand-coloured ellipse
