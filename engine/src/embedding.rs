@@ -169,4 +169,21 @@ mod tests {
         assert!((m[1][0] - (s * t.sin()) as f64).abs() < 1e-4);
         assert!((m[0][2] - 5.0).abs() < 1e-3 && (m[1][2] + 3.0).abs() < 1e-3);
     }
+
+    #[test]
+    fn crop_points_map_back_to_where_the_face_was() {
+        // A face twice the template's size, turned by 0.2 rad and moved: each template point
+        // of the crop lies at that face's point in the picture.
+        let (s, t) = (2.0f32, 0.2f32);
+        let face = TEMPLATE.map(|p| {
+            (
+                s * (t.cos() * p.0 - t.sin() * p.1) + 300.0,
+                s * (t.sin() * p.0 + t.cos() * p.1) + 120.0,
+            )
+        });
+        for (template, expected) in TEMPLATE.into_iter().zip(face) {
+            let (x, y) = crop_to_picture(&face, template);
+            assert!((x - expected.0).abs() < 1e-2 && (y - expected.1).abs() < 1e-2);
+        }
+    }
 }
