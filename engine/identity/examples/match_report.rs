@@ -367,12 +367,12 @@ fn fit_report(pictures: &[Picture], embedding: fn(&Picture) -> &Vec<f32>) {
     println!(
         "\nat the default 90, per group: below 90 of all pairs; of the pairs of two fit pictures"
     );
-    let mut groups: Vec<&str> = pictures
-        .iter()
-        .map(|p| p.group)
-        .filter(|g| *g != "-")
-        .collect();
-    groups.dedup();
+    let mut groups: Vec<&str> = Vec::new();
+    for p in pictures.iter().filter(|p| p.group != "-") {
+        if !groups.contains(&p.group) {
+            groups.push(p.group);
+        }
+    }
     for group in groups {
         let (mut all, mut below, mut fit, mut fit_below) = (0, 0, 0, 0);
         for (i, a) in pictures.iter().enumerate() {
@@ -380,7 +380,8 @@ fn fit_report(pictures: &[Picture], embedding: fn(&Picture) -> &Vec<f32>) {
                 if a.group != group {
                     continue;
                 }
-                let under = cosine(embedding(a), embedding(b)) < 0.5;
+                let similarity = similarity_from_cosine(cosine(embedding(a), embedding(b)));
+                let under = similarity < matching::DEFAULT_MATCH_THRESHOLD;
                 all += 1;
                 below += under as usize;
                 if a.unfit.is_empty() && b.unfit.is_empty() {
