@@ -21,7 +21,7 @@ use livegate_engine::models::{Models, cache_dir, default_model_dir};
 use livegate_engine::stats::clopper_pearson;
 use livegate_identity::matching::{self, similarity_from_cosine};
 use livegate_specimens::covers::{COVERS, covered};
-use livegate_specimens::people::{OTHER_PEOPLES_CLIPS, group_faces, media_files};
+use livegate_specimens::people::{OTHER_PEOPLES_CLIPS, group_faces, media_files, person_of_still};
 use opencv::core::{self, Mat, Point, Scalar};
 use opencv::prelude::*;
 use opencv::{imgcodecs, imgproc, videoio};
@@ -80,12 +80,22 @@ fn main() {
             .landmarker
             .landmarks(bgr, &livegate_engine::landmarks::roi_from_detection(face))
             .unwrap();
-        let aligned = align(bgr, &mesh.five_points()).unwrap();
-        let mesh_aligned = models.embedder.embed_aligned(&aligned).unwrap();
-        let flip_averaged = models.embedder.embed_flip_averaged(&aligned).unwrap();
-        let unfit = matching::largest_face(&models, bgr)
-            .map(|f| f.quality.issues.iter().map(|i| format!("{i:?}")).collect())
-            .unwrap_or_else(|e| vec![format!("{e}")]);
+        let mesh_aligned = models
+            .embedder
+            .embed_aligned(&align(bgr, &mesh.five_points()).unwrap())
+            .unwrap();
+        // What compare-faces itself reads of the picture: its embedding and its named issues.
+        let Ok(compared) = matching::largest_face(&models, bgr) else {
+            eprintln!("{name}: no face for compare-faces, left out");
+            return;
+        };
+        let flip_averaged = compared.embedding;
+        let unfit = compared
+            .quality
+            .issues
+            .iter()
+            .map(|i| format!("{i:?}"))
+            .collect();
         pictures.push(Picture {
             person: person.into(),
             group,
@@ -101,27 +111,17 @@ fn main() {
     };
     let files = media_files();
     for f in &files {
-        if let Some(rest) = f.strip_prefix("johns_") {
-            // johns_John_Salley_000179_02159509.jpg → John_Salley
-            let person: Vec<&str> = rest.split('_').take(2).collect();
-            add(
-                &person.join(" "),
-                "johns (press photos, years apart)",
-                f.clone(),
-                &read(f),
-            );
-        } else if f.starts_with("franck_") && f.ends_with(".jpg") {
-            add(
-                "franck",
-                "franck (stills of one video)",
-                f.clone(),
-                &read(f),
-            );
-        } else if f.starts_with("obama") {
-            add("obama", "obama (three photos)", f.clone(), &read(f));
-        }
+        let Some(person) = person_of_still(f) else {
+            continue;
+        };
+        let group = match person.as_str() {
+            "franck" => "franck (stills of one video)",
+            "obama" => "obama (three photos)",
+            "biden" => "-",
+            _ => "johns (press photos, years apart)",
+        };
+        add(&person, group, f.clone(), &read(f));
     }
-    add("biden", "-", "biden.jpg".into(), &read("biden.jpg"));
     for clip in OTHER_PEOPLES_CLIPS {
         let mut cap =
             videoio::VideoCapture::from_file(media.join(clip).to_str().unwrap(), videoio::CAP_ANY)
@@ -138,7 +138,7 @@ fn main() {
         add(&format!("t1-{k}"), "-", format!("t1.jpg face {k}"), crop);
     }
     // One man's 18 faces: the genuine pairs of expressions (grimaces, tongue out, eyes shut).
-    let grid = read("expressions_one_man.jpg");
+    let grid = read(EXPRESSIONS);
     for (k, crop) in group_faces(&models, &grid).unwrap().iter().enumerate() {
         let name = format!("{EXPRESSIONS} face {k}");
         add(
