@@ -129,8 +129,14 @@ pub struct FaceImageQuality {
 /// Real pictures: 0.2–23.6 (lips, beards, lipstick; 152 photos and frames of 14 people), but two
 /// smiling faces of a warm-lit group photo (t1.jpg) 30.3 and 39.8, named wrongly; 24 portraits
 /// and a family of six up to 27.1 (`--example match_report`); under our light-blue mask
-/// 2.9–65.5, median 46.6. A white or black mask differs from skin less in
-/// colour than ours: how many of those are caught is not measured.
+/// 2.9–65.5, median 46.6. Photographs of four real surgical masks laid over the photos in their
+/// shading (`Cover::SurgicalMask`): blue 34.3–79.8 and green 42.2–70.1, every one named; black
+/// 7.0–48.6 (median 29.1) and white 8.7–49.6 (31.4): 18 of 40 and 19 of 36 named. They differ
+/// from skin in lightness more than in colour, and no lightness limit is safe (real mouth
+/// regions read 0.36–1.14 of the brows' lightness, our black masks 0.28–0.70, white
+/// 1.09–2.30); a colour limit under 23.6 would name real lips. One not named is compared as a
+/// face and mostly still matches: 2 of 366 genuine pairs below 90 with a black mask, 14 of 326
+/// with a white one (`--example match_report`).
 pub const MAX_MOUTH_COLOUR_SHIFT: f32 = 30.0;
 
 /// Real pictures: at most 0.36 (152 photos and clip frames of 14 people: talking, smiling;

@@ -6,7 +6,7 @@ use crate::support;
 use livegate_engine::EngineError;
 use livegate_engine::frame::{self, FrameInput};
 use livegate_identity::matching::{self, DEFAULT_MATCH_THRESHOLD, PictureIssue};
-use livegate_specimens::covers::{self, Cover};
+use livegate_specimens::covers::{self, Cloth, Cover};
 use opencv::core::{Mat, Size};
 use opencv::imgproc;
 use opencv::prelude::*;
@@ -124,6 +124,18 @@ fn a_covered_eye_dark_lenses_or_a_mask_are_named_and_the_confidence_says_retake(
         "{:?}",
         lenses.quality
     );
+
+    // A photograph of a real blue surgical mask over the mouth and cheeks.
+    let mask = covered("obama.jpg", Cover::SurgicalMask(Cloth::Blue));
+    let mask = matching::largest_face(&models, &mask).unwrap();
+    assert_eq!(
+        mask.quality.issues,
+        [PictureIssue::MouthCovered],
+        "{:?}",
+        mask.quality
+    );
+    let c = matching::compare(&mask, &obama2);
+    assert!(c.confidence <= 100.0 * matching::UNFIT_SCORE, "{c:?}");
 }
 
 #[test]
