@@ -7,6 +7,7 @@ use livegate_engine::EngineError;
 use livegate_engine::frame::{self, FrameInput};
 use livegate_identity::matching::{self, DEFAULT_MATCH_THRESHOLD, PictureIssue};
 use livegate_specimens::covers::{self, Cloth, Cover};
+use livegate_specimens::people::group_faces;
 use opencv::core::{Mat, Size};
 use opencv::imgproc;
 use opencv::prelude::*;
@@ -56,6 +57,22 @@ fn the_largest_face_of_a_group_is_the_one_compared() {
         .map(|d| d.bbox.area())
         .fold(0.0, f32::max);
     assert_eq!(found.bbox.area(), largest);
+}
+
+#[test]
+fn smiles_in_warm_light_are_not_taken_for_a_mask() {
+    // The six faces of a warm-lit group photo; two broad smiles' lips, deepened by the light,
+    // are far from the brows' skin in colour, but in the skin's own hue, as no mask is.
+    let models = support::models();
+    let faces = group_faces(&models, &support::image("t1.jpg")).unwrap();
+    assert_eq!(faces.len(), 6);
+    for (k, crop) in faces.iter().enumerate() {
+        let q = matching::largest_face(&models, crop).unwrap().quality;
+        assert!(
+            !q.issues.contains(&PictureIssue::MouthCovered),
+            "face {k}: {q:?}"
+        );
+    }
 }
 
 #[test]
