@@ -8,9 +8,10 @@
 //! ×3 and biden (face_recognition's tests); franck's 11 stills (one video: easy pairs, reported
 //! apart); one frame of each of the five other people's clips (MSU-MFSD phone selfies, the bob
 //! webcam clips); the six faces of the group photo t1.jpg; one man's 18 expressions (a grid of
-//! small grey faces); a family of six (relatives: their pairs are also reported apart) and 24
-//! strangers' portraits. Genuine pairs: a person's pictures with each other. Impostor pairs:
-//! any two pictures of different people.
+//! small grey faces); four bald men, six photos each, years apart (dlib's example collage:
+//! look-alikes, whose impostor pairs are also reported apart); a family of six (relatives:
+//! their pairs are also reported apart) and 24 strangers' portraits. Genuine pairs: a person's
+//! pictures with each other. Impostor pairs: any two pictures of different people.
 //!
 //!     python3 engine/assets/fetch.py media
 //!     cargo run --release -p livegate-identity --example match_report [-- det.png]
@@ -21,7 +22,9 @@ use livegate_engine::models::{Models, cache_dir, default_model_dir};
 use livegate_engine::stats::clopper_pearson;
 use livegate_identity::matching::{self, similarity_from_cosine};
 use livegate_specimens::covers::{COVERS, covered};
-use livegate_specimens::people::{OTHER_PEOPLES_CLIPS, group_faces, media_files, person_of_still};
+use livegate_specimens::people::{
+    OTHER_PEOPLES_CLIPS, bald_men, group_faces, media_files, person_of_still,
+};
 use opencv::core::{self, Mat, Point, Scalar};
 use opencv::prelude::*;
 use opencv::{imgcodecs, imgproc, videoio};
@@ -48,6 +51,8 @@ struct Picture {
 const FAMILY: &str = "family_of_six.png";
 /// One man making 18 faces, in a grid.
 const EXPRESSIONS: &str = "expressions_one_man.jpg";
+/// Four bald men, six photos each, in a collage.
+const BALD_MEN: &str = "bald_men.jpg";
 
 /// The false non-match rate at the lowest threshold whose false-match count is at most
 /// `allowed`, with the threshold.
@@ -145,6 +150,20 @@ fn main() {
             "one man",
             "one man, 18 expressions (grey, ~60 px faces)",
             name,
+            crop,
+        );
+    }
+    // Four bald men: genuine pairs across years, and look-alike impostors (reported apart below).
+    let collage = read(BALD_MEN);
+    let men = bald_men(&models, &collage).unwrap();
+    if men.len() != 24 {
+        eprintln!("{BALD_MEN}: {} of 24 faces named", men.len());
+    }
+    for (k, (man, crop)) in men.iter().enumerate() {
+        add(
+            man,
+            "four bald men, 6 photos each, years apart",
+            format!("{BALD_MEN} face {k} ({man})"),
             crop,
         );
     }
@@ -292,6 +311,27 @@ fn main() {
                 relatives.len(),
                 similarity_from_cosine(highest),
                 relatives.iter().filter(|&&c| c >= 0.5).count()
+            );
+        }
+        let mut look_alikes: Vec<(f32, String)> = Vec::new();
+        for (i, a) in pictures.iter().enumerate() {
+            for b in &pictures[i + 1..] {
+                if a.name.starts_with(BALD_MEN)
+                    && b.name.starts_with(BALD_MEN)
+                    && a.person != b.person
+                {
+                    let label = format!("{} vs {}", a.name, b.name);
+                    look_alikes.push((cosine(embedding(a), embedding(b)), label));
+                }
+            }
+        }
+        look_alikes.sort_by(|a, b| b.0.total_cmp(&a.0));
+        if let Some((highest, label)) = look_alikes.first() {
+            println!(
+                "look-alikes ({BALD_MEN}, different men): {} pairs, highest cosine {highest:.3} ({:.1}, {label}), at or above 0.5: {}",
+                look_alikes.len(),
+                similarity_from_cosine(*highest),
+                look_alikes.iter().filter(|(c, _)| *c >= 0.5).count()
             );
         }
         if variant.ends_with("(compare-faces)") {

@@ -1,5 +1,6 @@
 //! Real people in the fetched test media, as the matching examples gather them: the clips of
-//! people other than franck, and the faces of the group photo, each a picture of its own.
+//! people other than franck, the faces of the group photo, each a picture of its own, and the
+//! four bald men of a collage, each face named.
 
 use livegate_engine::Models;
 use opencv::core::{Mat, Rect};
@@ -55,6 +56,59 @@ pub fn group_faces(models: &Models, group: &Mat) -> Result<Vec<Mat>, livegate_en
             .to_pixels(0.6, group.cols(), group.rows())
             .unwrap_or(Rect::new(0, 0, 1, 1));
         faces.push(Mat::roi(group, r)?.try_clone()?);
+    }
+    Ok(faces)
+}
+
+/// Whose each face of `bald_men.jpg` is, by the centre of its detector box in the 1986×1545
+/// collage (named by looking at it: four bald men, six photos each). Men 1–4 are, in the
+/// collage's reading order of first appearance: the man top left, the man with stubble next to
+/// him, the man in the large photo top right, and the man in the middle with a white shirt.
+const BALD_MEN: [((f32, f32), &str); 24] = [
+    ((146.0, 149.0), "bald man 1"),
+    ((387.0, 293.0), "bald man 1"),
+    ((635.0, 185.0), "bald man 1"),
+    ((142.0, 451.0), "bald man 1"),
+    ((648.0, 509.0), "bald man 1"),
+    ((154.0, 1376.0), "bald man 1"),
+    ((394.0, 100.0), "bald man 2"),
+    ((955.0, 173.0), "bald man 2"),
+    ((389.0, 517.0), "bald man 2"),
+    ((958.0, 477.0), "bald man 2"),
+    ((147.0, 769.0), "bald man 2"),
+    ((495.0, 910.0), "bald man 2"),
+    ((1595.0, 240.0), "bald man 3"),
+    ((1881.0, 486.0), "bald man 3"),
+    ((1696.0, 749.0), "bald man 3"),
+    ((1164.0, 1384.0), "bald man 3"),
+    ((1513.0, 1396.0), "bald man 3"),
+    ((1865.0, 1391.0), "bald man 3"),
+    ((857.0, 894.0), "bald man 4"),
+    ((1148.0, 838.0), "bald man 4"),
+    ((1185.0, 1136.0), "bald man 4"),
+    ((121.0, 1053.0), "bald man 4"),
+    ((456.0, 1328.0), "bald man 4"),
+    ((848.0, 1317.0), "bald man 4"),
+];
+
+/// The faces of `bald_men.jpg` (`collage`), each cropped as [`group_faces`] crops and named by
+/// [`BALD_MEN`]; a face whose centre is not within half its width of a named one is left out.
+pub fn bald_men(
+    models: &Models,
+    collage: &Mat,
+) -> Result<Vec<(&'static str, Mat)>, livegate_engine::EngineError> {
+    let mut faces = Vec::new();
+    for d in models.detector.detect(collage)? {
+        let (cx, cy) = d.bbox.center();
+        let named = BALD_MEN
+            .iter()
+            .find(|((x, y), _)| (x - cx).hypot(y - cy) < d.bbox.width / 2.0);
+        let (Some((_, man)), Some(r)) =
+            (named, d.bbox.to_pixels(0.6, collage.cols(), collage.rows()))
+        else {
+            continue;
+        };
+        faces.push((*man, Mat::roi(collage, r)?.try_clone()?));
     }
     Ok(faces)
 }

@@ -343,3 +343,37 @@ fn one_man_making_faces_is_still_matched_in_most_pairs() {
     }
     assert!(matched >= 140, "{matched} of {pairs} pairs matched");
 }
+
+#[test]
+fn four_bald_men_are_told_apart_and_matched_across_years() {
+    // Six photos each of four bald men, years apart (one young and with hair, one in a film
+    // still decades old): look-alikes whose 216 cross pairs must all stay below the default
+    // (highest measured 85.9), and 57 of whose 60 own pairs reach it (`--example
+    // match_report`: the three below are the film still against later photos). Fewer than 54
+    // would mean matching lost ground across years.
+    let models = support::models();
+    let men: Vec<(&str, matching::MatchableFace)> =
+        livegate_specimens::people::bald_men(&models, &support::image("bald_men.jpg"))
+            .unwrap()
+            .into_iter()
+            .map(|(man, crop)| (man, matching::largest_face(&models, &crop).unwrap()))
+            .collect();
+    assert_eq!(men.len(), 24);
+    let (mut pairs, mut matched) = (0, 0);
+    for (i, (man_a, a)) in men.iter().enumerate() {
+        for (man_b, b) in &men[i + 1..] {
+            let c = matching::compare(a, b);
+            if man_a == man_b {
+                pairs += 1;
+                matched += (c.similarity >= DEFAULT_MATCH_THRESHOLD) as usize;
+            } else {
+                assert!(
+                    c.similarity < DEFAULT_MATCH_THRESHOLD,
+                    "{man_a} vs {man_b}: {c:?}"
+                );
+            }
+        }
+    }
+    assert_eq!(pairs, 60);
+    assert!(matched >= 54, "{matched} of {pairs} pairs matched");
+}
