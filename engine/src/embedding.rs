@@ -72,6 +72,22 @@ impl FaceEmbedder {
         Ok(unit(a.iter().zip(&b).map(|(x, y)| x + y).collect()))
     }
 
+    /// The unit-length mean of the embeddings of one face aligned several ways (by two sets of
+    /// landmarks, say): each alignment errs a little in its own way, and the mean leans on none
+    /// (one run of the model each).
+    pub fn embed_averaged(&self, alignments: &[&Mat]) -> Result<Vec<f32>, EngineError> {
+        let mut sum = vec![0.0f32; 0];
+        for aligned in alignments {
+            let e = self.embed_side(aligned, false)?;
+            if sum.is_empty() {
+                sum = e;
+            } else {
+                sum.iter_mut().zip(&e).for_each(|(s, x)| *s += x);
+            }
+        }
+        Ok(unit(sum))
+    }
+
     fn embed_side(&self, aligned: &Mat, mirror: bool) -> Result<Vec<f32>, EngineError> {
         let tensor = planar_rgb_tensor(aligned, SIDE, mirror, f32::from)?;
         let out = self.net.run(tensor)?;

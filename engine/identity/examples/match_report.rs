@@ -1,8 +1,9 @@
 //! How well face matching separates people we never tuned on: every picture of every person we
 //! have against every other, with false non-match rates at stated false-match rates and their
 //! 95 % bounds, per group of genuine pairs, for the face aligned by the detector's five points,
-//! by FaceMesh's five points, and the latter averaged with the mirrored face (what compare-faces
-//! does). Draws the DET curve of compare-faces.
+//! by FaceMesh's five points, the latter averaged with the mirrored face (compare-faces until
+//! 2026-12-07 evening), and both alignments averaged (compare-faces since). Draws the DET curve
+//! of compare-faces.
 //!
 //! People: five men named John, 11 press photos each, years apart (dlib's example set); obama
 //! ×3 and biden (face_recognition's tests); franck's 11 stills (one video: easy pairs, reported
@@ -37,8 +38,10 @@ struct Picture {
     /// Aligned by the detector's five points (compare-faces before 2026-12-07).
     plain: Vec<f32>,
     /// [`Picture::mesh_aligned`] averaged with the embedding of its mirror image (compare-faces
-    /// since 2026-12-07).
-    flip_averaged: Vec<f32>,
+    /// from 2026-12-07 morning to evening).
+    mesh_flip: Vec<f32>,
+    /// What compare-faces reads: [`Picture::plain`] and [`Picture::mesh_aligned`] averaged.
+    compared: Vec<f32>,
     /// Aligned by five points taken from FaceMesh's 468 (`FaceLandmarks::five_points`, as
     /// liveness sessions align) instead of the detector's five (compare-faces until
     /// 2026-12-07).
@@ -85,16 +88,14 @@ fn main() {
             .landmarker
             .landmarks(bgr, &livegate_engine::landmarks::roi_from_detection(face))
             .unwrap();
-        let mesh_aligned = models
-            .embedder
-            .embed_aligned(&align(bgr, &mesh.five_points()).unwrap())
-            .unwrap();
+        let by_mesh = align(bgr, &mesh.five_points()).unwrap();
+        let mesh_aligned = models.embedder.embed_aligned(&by_mesh).unwrap();
+        let mesh_flip = models.embedder.embed_flip_averaged(&by_mesh).unwrap();
         // What compare-faces itself reads of the picture: its embedding and its named issues.
         let Ok(compared) = matching::largest_face(&models, bgr) else {
             eprintln!("{name}: no face for compare-faces, left out");
             return;
         };
-        let flip_averaged = compared.embedding;
         let unfit = compared
             .quality
             .issues
@@ -106,7 +107,8 @@ fn main() {
             group,
             name,
             plain,
-            flip_averaged,
+            mesh_flip,
+            compared: compared.embedding,
             mesh_aligned,
             unfit,
         });
@@ -193,10 +195,12 @@ fn main() {
             (|p: &Picture| &p.plain) as fn(&Picture) -> &Vec<f32>,
         ),
         ("aligned by FaceMesh", |p: &Picture| &p.mesh_aligned),
-        (
-            "aligned by FaceMesh, flip-averaged (compare-faces)",
-            |p: &Picture| &p.flip_averaged,
-        ),
+        ("aligned by FaceMesh, flip-averaged", |p: &Picture| {
+            &p.mesh_flip
+        }),
+        ("both alignments averaged (compare-faces)", |p: &Picture| {
+            &p.compared
+        }),
     ] {
         let (mut genuine, mut impostor) = (Vec::new(), Vec::new());
         let mut by_group: Vec<(&str, Vec<f32>)> = Vec::new();
@@ -373,7 +377,7 @@ fn main() {
                 .iter()
                 .filter(|p| &p.person == person && &p.name != f)
             {
-                let c = cosine(&face.embedding, &other.flip_averaged);
+                let c = cosine(&face.embedding, &other.compared);
                 pairs += 1;
                 with_covers.push(c);
                 if face.quality.is_fit() {

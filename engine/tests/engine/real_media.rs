@@ -216,3 +216,37 @@ fn tract_and_onnxruntime_see_the_same_face() {
         assert!(same > 0.999, "{name}: {same}");
     }
 }
+
+#[test]
+fn a_face_embedded_under_two_alignments_reads_as_their_mean() {
+    use livegate_engine::embedding::{align, cosine};
+    use livegate_engine::landmarks::roi_from_detection;
+
+    // obama.jpg aligned by the detector's five points and by FaceMesh's: two crops of one face
+    // a little apart, whose mean embedding (what compare-faces compares) is a unit vector at
+    // least as close to each as they are to each other, and one alignment twice is itself.
+    let models = support::models();
+    let img = image("obama.jpg");
+    let face = models.detector.detect(&img).unwrap()[0].clone();
+    let mesh = models
+        .landmarker
+        .landmarks(&img, &roi_from_detection(&face))
+        .unwrap();
+    let (by_detector, by_mesh) = (
+        align(&img, &face.keypoints).unwrap(),
+        align(&img, &mesh.five_points()).unwrap(),
+    );
+    let e = &models.embedder;
+    let (a, b) = (
+        e.embed_aligned(&by_detector).unwrap(),
+        e.embed_aligned(&by_mesh).unwrap(),
+    );
+    let mean = e.embed_averaged(&[&by_detector, &by_mesh]).unwrap();
+    let norm = mean.iter().map(|x| x * x).sum::<f32>().sqrt();
+    assert!((norm - 1.0).abs() < 1e-4, "{norm}");
+    let apart = cosine(&a, &b);
+    assert!(apart < 0.9999, "two alignments gave the same crop: {apart}");
+    assert!(cosine(&mean, &a) >= apart && cosine(&mean, &b) >= apart);
+    let twice = e.embed_averaged(&[&by_detector, &by_detector]).unwrap();
+    assert!(cosine(&twice, &a) > 0.9999);
+}

@@ -39,8 +39,8 @@ pub const DEFAULT_MATCH_THRESHOLD: f32 = 90.0;
 ///   a margin of 0.08 over the worst stranger; the larger margin below the genuine pairs is
 ///   left for what our data lacks: ID photos taken years before the selfie. On the wider set of
 ///   `match_report` (149 pictures of 50 people: grimaces, years apart, relatives, look-alikes;
-///   10,480 pairs of different people) the closest strangers are two bald look-alikes at 0.462,
-///   the margin 0.04, and 1.8 % of the 546 genuine pairs fall below 0.50.
+///   10,480 pairs of different people) the closest strangers are two bald look-alikes at 0.419,
+///   the margin 0.08, and 1.8 % of the 546 genuine pairs fall below 0.50.
 /// - 0.80 maps to 99: most genuine pairs (median 0.89) read 98–100.
 /// - A cosine of 0 or below (unrelated faces) is 0.
 const KNOTS: [(f32, f32); 5] = [
@@ -109,23 +109,32 @@ pub fn largest_face(models: &Models, bgr: &Mat) -> Result<MatchableFace, EngineE
         let landmarks = models
             .landmarker
             .landmarks(picture, &roi_from_detection(face))?;
-        // Aligned by FaceMesh's five points where it sees a face, as liveness sessions align: on
-        // our real photos genuine pairs score higher (mean cosine 0.777 → 0.801, p5 0.627 →
-        // 0.666) and the closest impostor lower (0.384 → 0.368) than by the detector's points
-        // (`--example match_report`). A picture whose mesh is a guess keeps the detector's.
-        let points = if landmarks.presence >= fitness::MIN_FACE_PRESENCE {
+        // The region checks read the face aligned by FaceMesh's five points where it sees a
+        // face, as liveness sessions align; a picture whose mesh is a guess, by the detector's.
+        let mesh_seen = landmarks.presence >= fitness::MIN_FACE_PRESENCE;
+        let points = if mesh_seen {
             landmarks.five_points()
         } else {
             face.keypoints
         };
         let aligned = align(picture, &points)?;
+        // The embedding is the mean over the face aligned by both sets of points: each places
+        // the eyes and mouth a little off in its own way. On 149 pictures of 50 people
+        // (`--example match_report`) the closest strangers, two bald look-alikes, read 0.419
+        // where FaceMesh's alignment averaged with its mirror image (compare-faces until
+        // 2026-12-07 evening) read 0.462, and at that line 1 of 546 genuine pairs fails instead
+        // of 5; at the default 90 both fail 1.8 %. The same cost: two SFace runs. Without a
+        // mesh, the detector's alignment is averaged with its mirror image instead.
+        let embedding = if mesh_seen {
+            let by_detector = align(picture, &face.keypoints)?;
+            models.embedder.embed_averaged(&[&by_detector, &aligned])?
+        } else {
+            models.embedder.embed_flip_averaged(&aligned)?
+        };
         let cues = LandmarkCues::measure(&landmarks, models.eyes.openness(picture, &landmarks)?);
         return Ok(MatchableFace {
             bbox: face.bbox,
-            // Flip-averaged: on one man's 18 grimaces (`--example match_report`) 7 of 153
-            // pairs fall below the default instead of 9, every impostor pair stays below it,
-            // for one more SFace run (~15 ms).
-            embedding: models.embedder.embed_flip_averaged(&aligned)?,
+            embedding,
             quality: FaceImageQuality::assess(
                 &face.keypoints,
                 face.score,
