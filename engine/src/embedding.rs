@@ -65,27 +65,21 @@ impl FaceEmbedder {
     /// face's two halves differ in light and expression, and the mean leans on neither (one
     /// more run of the model).
     pub fn embed_flip_averaged(&self, aligned: &Mat) -> Result<Vec<f32>, EngineError> {
-        let (a, b) = (
+        Ok(unit_mean([
             self.embed_side(aligned, false)?,
             self.embed_side(aligned, true)?,
-        );
-        Ok(unit(a.iter().zip(&b).map(|(x, y)| x + y).collect()))
+        ]))
     }
 
     /// The unit-length mean of the embeddings of one face aligned several ways (by two sets of
     /// landmarks, say): each alignment errs a little in its own way, and the mean leans on none
     /// (one run of the model each).
     pub fn embed_averaged(&self, alignments: &[&Mat]) -> Result<Vec<f32>, EngineError> {
-        let mut sum = vec![0.0f32; 0];
-        for aligned in alignments {
-            let e = self.embed_side(aligned, false)?;
-            if sum.is_empty() {
-                sum = e;
-            } else {
-                sum.iter_mut().zip(&e).for_each(|(s, x)| *s += x);
-            }
-        }
-        Ok(unit(sum))
+        let embeddings = alignments
+            .iter()
+            .map(|aligned| self.embed_side(aligned, false))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(unit_mean(embeddings))
     }
 
     fn embed_side(&self, aligned: &Mat, mirror: bool) -> Result<Vec<f32>, EngineError> {
@@ -93,6 +87,19 @@ impl FaceEmbedder {
         let out = self.net.run(tensor)?;
         Ok(unit(out.get(0)?.to_vec()))
     }
+}
+
+/// The sum of `embeddings`, scaled to unit length: the direction of their mean.
+fn unit_mean(embeddings: impl IntoIterator<Item = Vec<f32>>) -> Vec<f32> {
+    let mut sum: Vec<f32> = Vec::new();
+    for e in embeddings {
+        if sum.is_empty() {
+            sum = e;
+        } else {
+            sum.iter_mut().zip(&e).for_each(|(s, x)| *s += x);
+        }
+    }
+    unit(sum)
 }
 
 /// `v` scaled to unit length.

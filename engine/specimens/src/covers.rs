@@ -112,7 +112,7 @@ pub fn covered(picture: &Mat, points: &[(f32, f32); 5], cover: Cover) -> opencv:
             imgproc::line(&mut img, p(re), p(le), dark, width, imgproc::LINE_AA, 0)?;
         }
         Cover::Mask => {
-            let outline = core::Vector::<Point>::from_iter(mask_corners(points).map(p));
+            let outline = core::Vector::<Point>::from_iter(mask_corners(points, d).map(p));
             let light_blue = Scalar::new(225.0, 205.0, 170.0, 0.0);
             let polys = core::Vector::<core::Vector<Point>>::from_iter([outline]);
             imgproc::fill_poly(
@@ -125,7 +125,7 @@ pub fn covered(picture: &Mat, points: &[(f32, f32); 5], cover: Cover) -> opencv:
             )?;
         }
         Cover::SurgicalMask(cloth) => {
-            img = laid_over(&img, &cloth.photo()?, mask_corners(points), d)?;
+            lay_over(&mut img, &cloth.photo()?, mask_corners(points, d), d)?;
         }
         Cover::Blur => {
             let mut out = Mat::default();
@@ -151,10 +151,10 @@ pub fn covered(picture: &Mat, points: &[(f32, f32); 5], cover: Cover) -> opencv:
 }
 
 /// Where a mask sits: from just below the nose's tip to well under the mouth, wider at the top
-/// (over the cheeks) than at the chin. Top left, top right, bottom right, bottom left.
-fn mask_corners(points: &[(f32, f32); 5]) -> [(f32, f32); 4] {
-    let [re, le, nose, rm, lm] = *points;
-    let d = ((le.0 - re.0).powi(2) + (le.1 - re.1).powi(2)).sqrt();
+/// (over the cheeks) than at the chin, for a face whose eyes are `d` apart. Top left, top
+/// right, bottom right, bottom left.
+fn mask_corners(points: &[(f32, f32); 5], d: f32) -> [(f32, f32); 4] {
+    let [_, _, nose, rm, lm] = *points;
     let (top, bottom) = (nose.1 - d * 0.1, (rm.1 + lm.1) / 2.0 + d * 0.9);
     let cx = (rm.0 + lm.0) / 2.0;
     [
@@ -165,14 +165,19 @@ fn mask_corners(points: &[(f32, f32); 5]) -> [(f32, f32); 4] {
     ]
 }
 
-/// `photo` (a flat object, photographed square on) warped onto the quadrilateral `corners` of
-/// `picture`, in the face's own shading there (its grey, blurred over a third of the eye distance
+/// Paints `photo` (a flat object, photographed square on) over the quadrilateral `corners` of
+/// `picture`, warped to fit, in the face's own shading there (its grey, blurred over a third of the eye distance
 /// `d`, relative to its mean under the mask). Not in the light's colour: estimated from the
 /// picture's average (grey world), a blue backdrop turned a white mask blue, so the masks keep
 /// the colour they were photographed in, which flatters the colour check under warm or cold
 /// light. The photo keeps its own exposure too: a white mask stays near white, as in a
 /// well-exposed picture.
-fn laid_over(picture: &Mat, photo: &Mat, corners: [(f32, f32); 4], d: f32) -> opencv::Result<Mat> {
+fn lay_over(
+    picture: &mut Mat,
+    photo: &Mat,
+    corners: [(f32, f32); 4],
+    d: f32,
+) -> opencv::Result<()> {
     // The photos have a few pixels of table round the mask.
     let (w, h) = (photo.cols() as f32, photo.rows() as f32);
     let (ix, iy) = (w * 0.04, h * 0.06);
@@ -224,11 +229,10 @@ fn laid_over(picture: &Mat, photo: &Mat, corners: [(f32, f32); 4], d: f32) -> op
     )?;
     let under = core::mean(&blurred, &inside)?[0].max(1.0) as f32;
 
-    let mut out = picture.try_clone()?;
     for y in 0..size.height {
         let (mask_row, shade_row) = (inside.at_row::<u8>(y)?, blurred.at_row::<f32>(y)?);
         let cloth_row = cloth.at_row::<core::Vec3b>(y)?;
-        let out_row = out.at_row_mut::<core::Vec3b>(y)?;
+        let out_row = picture.at_row_mut::<core::Vec3b>(y)?;
         for x in 0..size.width as usize {
             if mask_row[x] == 0 {
                 continue;
@@ -240,5 +244,5 @@ fn laid_over(picture: &Mat, photo: &Mat, corners: [(f32, f32); 4], d: f32) -> op
             }
         }
     }
-    Ok(out)
+    Ok(())
 }

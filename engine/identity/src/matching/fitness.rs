@@ -312,10 +312,11 @@ fn mouth_region(aligned: &Mat) -> Result<(f32, f32), EngineError> {
 /// How far colour `other` (a*, b*) is from skin of colour `skin`, not counting a move towards a
 /// deeper shade of the skin's own hue. Lips are that: the skin's hue, more saturated and a
 /// little redder, and warm light deepens both; a smile's teeth only pale the region. Counted,
-/// it named two smiling faces of a warm-lit group photo (t1.jpg) `MOUTH_COVERED` (39.8 and 30.3;
-/// 18.9 and 23.3 without it). Cloth is not that: blue and green move away from the skin's hue, white, black and grey
-/// towards no hue at all, each of which counts in full. What it gives up is a mask of a
-/// deeper skin tone, red or orange, which reads as lips (no such mask is in our renderings).
+/// it named two smiling faces of a warm-lit group photo (t1.jpg) `MOUTH_COVERED` (39.8 and
+/// 30.3; 18.9 and 23.3 without it). Cloth is not that: blue and green move away from the skin's
+/// hue, white, black and grey towards no hue at all, each of which counts in full. What it
+/// gives up is a mask of a deeper skin tone, red or orange, which reads as lips (no such mask
+/// is in our renderings).
 fn unlike_skin(skin: (f32, f32), other: (f32, f32)) -> f32 {
     let (da, db) = (other.0 - skin.0, other.1 - skin.1);
     let chroma = skin.0.hypot(skin.1);
