@@ -300,43 +300,8 @@ fn main() {
             "most similar impostor pair: {} (cosine {:.3})",
             closest.1, closest.0
         );
-        let mut relatives: Vec<f32> = Vec::new();
-        for (i, a) in pictures.iter().enumerate() {
-            for b in &pictures[i + 1..] {
-                if a.name.starts_with(FAMILY) && b.name.starts_with(FAMILY) {
-                    relatives.push(cosine(embedding(a), embedding(b)));
-                }
-            }
-        }
-        relatives.sort_by(|a, b| b.total_cmp(a));
-        if let Some(&highest) = relatives.first() {
-            println!(
-                "relatives ({FAMILY}): {} pairs, highest cosine {highest:.3} ({:.1}), at or above 0.5: {}",
-                relatives.len(),
-                similarity_from_cosine(highest),
-                relatives.iter().filter(|&&c| c >= 0.5).count()
-            );
-        }
-        let mut look_alikes: Vec<(f32, String)> = Vec::new();
-        for (i, a) in pictures.iter().enumerate() {
-            for b in &pictures[i + 1..] {
-                if a.name.starts_with(BALD_MEN)
-                    && b.name.starts_with(BALD_MEN)
-                    && a.person != b.person
-                {
-                    let label = format!("{} vs {}", a.name, b.name);
-                    look_alikes.push((cosine(embedding(a), embedding(b)), label));
-                }
-            }
-        }
-        look_alikes.sort_by(|a, b| b.0.total_cmp(&a.0));
-        if let Some((highest, label)) = look_alikes.first() {
-            println!(
-                "look-alikes ({BALD_MEN}, different men): {} pairs, highest cosine {highest:.3} ({:.1}, {label}), at or above 0.5: {}",
-                look_alikes.len(),
-                similarity_from_cosine(*highest),
-                look_alikes.iter().filter(|(c, _)| *c >= 0.5).count()
-            );
+        for (what, file) in [("relatives", FAMILY), ("look-alikes", BALD_MEN)] {
+            print_closest_within(&pictures, what, file, embedding);
         }
         if variant.ends_with("(compare-faces)") {
             fit_report(&pictures, embedding);
@@ -402,6 +367,34 @@ fn main() {
     if let Some(path) = det_path {
         draw_det(&curves, &path);
         println!("\nDET curve: {path}");
+    }
+}
+
+/// The pairs of different people within one picture `file` (a family, a collage of look-alikes):
+/// how many, the closest, and how many reach the default threshold.
+fn print_closest_within(
+    pictures: &[Picture],
+    what: &str,
+    file: &str,
+    embedding: fn(&Picture) -> &Vec<f32>,
+) {
+    let mut pairs: Vec<(f32, String)> = Vec::new();
+    for (i, a) in pictures.iter().enumerate() {
+        for b in &pictures[i + 1..] {
+            if a.name.starts_with(file) && b.name.starts_with(file) && a.person != b.person {
+                let label = format!("{} vs {}", a.name, b.name);
+                pairs.push((cosine(embedding(a), embedding(b)), label));
+            }
+        }
+    }
+    pairs.sort_by(|a, b| b.0.total_cmp(&a.0));
+    if let Some((highest, label)) = pairs.first() {
+        println!(
+            "{what} ({file}, different people): {} pairs, highest cosine {highest:.3} ({:.1}, {label}), at or above 0.5: {}",
+            pairs.len(),
+            similarity_from_cosine(*highest),
+            pairs.iter().filter(|(c, _)| *c >= 0.5).count()
+        );
     }
 }
 

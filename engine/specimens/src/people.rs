@@ -46,18 +46,27 @@ pub const OTHER_PEOPLES_CLIPS: [&str; 5] = [
     "webcam_still.mov",
 ];
 
-/// Every face the detector finds in a group photo, cropped with a margin of 0.6 of its box
-/// around it (room for the landmarks and the alignment), in the detector's order.
+/// Every face the detector finds in a group photo, cropped by [`face_crop`], in the detector's
+/// order.
 pub fn group_faces(models: &Models, group: &Mat) -> Result<Vec<Mat>, livegate_engine::EngineError> {
-    let mut faces = Vec::new();
-    for d in models.detector.detect(group)? {
-        let r = d
-            .bbox
-            .to_pixels(0.6, group.cols(), group.rows())
-            .unwrap_or(Rect::new(0, 0, 1, 1));
-        faces.push(Mat::roi(group, r)?.try_clone()?);
-    }
-    Ok(faces)
+    models
+        .detector
+        .detect(group)?
+        .iter()
+        .map(|d| face_crop(group, &d.bbox))
+        .collect()
+}
+
+/// The face in `bbox` of a picture of several, with a margin of 0.6 of its box around it (room
+/// for the landmarks and the alignment), as a picture of its own.
+fn face_crop(
+    picture: &Mat,
+    bbox: &livegate_engine::geometry::Rect,
+) -> Result<Mat, livegate_engine::EngineError> {
+    let r = bbox
+        .to_pixels(0.6, picture.cols(), picture.rows())
+        .unwrap_or(Rect::new(0, 0, 1, 1));
+    Ok(Mat::roi(picture, r)?.try_clone()?)
 }
 
 /// Whose each face of `bald_men.jpg` is, by the centre of its detector box in the 1986×1545
@@ -91,7 +100,7 @@ const BALD_MEN: [((f32, f32), &str); 24] = [
     ((848.0, 1317.0), "bald man 4"),
 ];
 
-/// The faces of `bald_men.jpg` (`collage`), each cropped as [`group_faces`] crops and named by
+/// The faces of `bald_men.jpg` (`collage`), each cropped by [`face_crop`] and named by
 /// [`BALD_MEN`]; a face whose centre is not within half its width of a named one is left out.
 pub fn bald_men(
     models: &Models,
@@ -103,12 +112,10 @@ pub fn bald_men(
         let named = BALD_MEN
             .iter()
             .find(|((x, y), _)| (x - cx).hypot(y - cy) < d.bbox.width / 2.0);
-        let (Some((_, man)), Some(r)) =
-            (named, d.bbox.to_pixels(0.6, collage.cols(), collage.rows()))
-        else {
+        let Some((_, man)) = named else {
             continue;
         };
-        faces.push((*man, Mat::roi(collage, r)?.try_clone()?));
+        faces.push((*man, face_crop(collage, &d.bbox)?));
     }
     Ok(faces)
 }

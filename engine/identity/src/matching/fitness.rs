@@ -137,8 +137,8 @@ pub struct FaceImageQuality {
 /// and 19 of 36 named. They differ from skin in lightness more than in colour, and no lightness
 /// limit is safe (real mouth regions read 0.36–1.14 of the brows' lightness, our black masks
 /// 0.28–0.70, white 1.09–2.30); a colour limit under 23.3 would name real lips. One not named
-/// is compared as a face and mostly still matches: 2 of 366 genuine pairs below 90 with a black
-/// mask, 14 of 326 with a white one (`--example match_report`).
+/// is compared as a face and mostly still matches: 7 of 366 genuine pairs below 90 with a black
+/// mask, 8 of 326 with a white one (`--example match_report`).
 pub const MAX_MOUTH_COLOUR_SHIFT: f32 = 30.0;
 
 /// Real pictures: at most 0.36 (152 photos and clip frames of 14 people: talking, smiling;

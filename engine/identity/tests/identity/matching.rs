@@ -316,7 +316,7 @@ fn faces_of(picture: &str) -> Vec<matching::MatchableFace> {
 #[test]
 fn relatives_in_a_family_photo_do_not_match_each_other() {
     // Grandparents, parents, a daughter and a son: the look-alikes a KYC check must not accept
-    // for one another. Measured: at most 53.9 (`--example match_report`).
+    // for one another. Measured: at most 56.9 (`--example match_report`).
     let family = faces_of("family_of_six.png");
     assert_eq!(family.len(), 6);
     for (i, a) in family.iter().enumerate() {
