@@ -105,9 +105,9 @@ pub fn crop_tensor(bgr: &Mat, roi: &Roi, side: usize, mirror: bool) -> Result<Te
 /// walks its source in tiles, an order the hardware prefetcher does not follow, so each line
 /// came in on its own: FaceMesh's 192×192 crop took 0.45–0.5 ms on one core after a decode,
 /// against 0.17 ms from a frame in cache. Read in row order first, the region streams in
-/// (0.03 ms), and the landmarks stage of a frame fell from 2.32–2.75 ms to 1.93–2.20 (six runs,
-/// old and new builds alternating: `cargo bench -p livegate-engine --bench pipeline`). The
-/// crop itself is unchanged, pixel for pixel.
+/// (0.03 ms), and the landmarks stage of a frame fell from 2.27–2.75 ms to 1.89–2.20 (nine
+/// runs, old and new builds alternating: `cargo bench -p livegate-engine --bench pipeline`).
+/// The crop itself is unchanged, pixel for pixel.
 fn bring_into_cache(bgr: &Mat, roi: &Roi) {
     const LINE: usize = 64;
     if bgr.empty() || bgr.typ() != opencv::core::CV_8UC3 {
