@@ -197,8 +197,8 @@ mod tests {
         let frame =
             Mat::new_rows_cols_with_default(40, 60, opencv::core::CV_8UC3, Scalar::all(200.0))
                 .unwrap();
-        // Centred on the top-left corner, twice the frame's size: only its lower-right quarter
-        // lies on the frame.
+        // Centred on the frame's top-left corner and 120 px across: only part of its
+        // lower-right quarter lies on the frame.
         let roi = Roi {
             cx: 0.0,
             cy: 0.0,
