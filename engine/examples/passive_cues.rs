@@ -1,6 +1,9 @@
 //! What the picture-level cues make of real faces and of a real silicone mask: the passive
 //! model's depth score ([`texture::AntiSpoofModel`]), the moiré peak and the glare share
-//! ([`texture::screen_cues`]), on the crop a session keeps (the face with a 25 % margin).
+//! ([`texture::screen_cues`]), on the crop a session keeps (the face with a 25 % margin); and
+//! how dark the face's darkest parts are (pupils, nostrils, brows, the lips' line: the grey level
+//! under which 1 % of the pixels inside FaceMesh's landmarks lie, and that over the face's
+//! median), which is what a screen's raised black level would have to be told from.
 //!
 //! Real people: every still of the media manifest (franck, obama, biden, five men named John),
 //! every face of its pictures of several people (a group photo, a family of six, one man's
@@ -19,9 +22,10 @@ use livegate_engine::Models;
 use livegate_engine::detector::largest;
 use livegate_engine::evidence::MOIRE_SCREEN;
 use livegate_engine::evidence::texture::{self, ANTISPOOF_REAL};
+use livegate_engine::landmarks::roi_from_detection;
 use livegate_engine::models::{cache_dir, default_model_dir};
 use livegate_specimens::people::{OTHER_PEOPLES_CLIPS, group_faces, media_files, person_of_still};
-use opencv::core::Mat;
+use opencv::core::{Mat, Point, Scalar, Vector};
 use opencv::prelude::*;
 use opencv::{imgcodecs, imgproc, videoio};
 
@@ -31,6 +35,9 @@ struct Cues {
     depth: f32,
     moire: f32,
     glare: f32,
+    /// Grey level under which 1 % of the face lies, and that over the face's median grey.
+    darkest: f32,
+    darkest_share: f32,
 }
 
 /// The cues of the largest face in `bgr`, if there is one.
@@ -40,11 +47,58 @@ fn cues(models: &Models, bgr: &Mat) -> Option<Cues> {
     let rect = face.bbox.to_pixels(0.25, bgr.cols(), bgr.rows())?;
     let crop = Mat::roi(bgr, rect).ok()?.try_clone().ok()?;
     let screen = texture::screen_cues(&crop).ok()?;
+    let (darkest, median) = darkest_and_median(models, bgr, face)?;
     Some(Cues {
         depth: models.antispoof.depth_score(&crop).ok()?,
         moire: screen.moire,
         glare: screen.glare,
+        darkest,
+        darkest_share: darkest / median.max(1.0),
     })
+}
+
+/// The grey levels under which 1 % and half of the pixels inside the hull of the face's
+/// FaceMesh landmarks lie: the face alone, without hair or background.
+fn darkest_and_median(
+    models: &Models,
+    bgr: &Mat,
+    face: &livegate_engine::detector::Detection,
+) -> Option<(f32, f32)> {
+    let landmarks = models
+        .landmarker
+        .landmarks(bgr, &roi_from_detection(face))
+        .ok()?;
+    let points: Vector<Point> = landmarks
+        .points
+        .iter()
+        .map(|p| Point::new(p[0].round() as i32, p[1].round() as i32))
+        .collect();
+    let mut hull = Vector::<Point>::new();
+    imgproc::convex_hull(&points, &mut hull, false, true).ok()?;
+    let mut inside = Mat::new_rows_cols_with_default(
+        bgr.rows(),
+        bgr.cols(),
+        opencv::core::CV_8UC1,
+        Scalar::all(0.0),
+    )
+    .ok()?;
+    imgproc::fill_convex_poly(&mut inside, &hull, Scalar::all(1.0), imgproc::LINE_8, 0).ok()?;
+    let mut grey = Mat::default();
+    imgproc::cvt_color_def(bgr, &mut grey, imgproc::COLOR_BGR2GRAY).ok()?;
+    let mut histogram = [0usize; 256];
+    let (grey, inside) = (grey.data_bytes().ok()?, inside.data_bytes().ok()?);
+    for (&g, _) in grey.iter().zip(inside).filter(|(_, m)| **m != 0) {
+        histogram[g as usize] += 1;
+    }
+    let total: usize = histogram.iter().sum();
+    let level = |share: f64| {
+        let mut seen = 0;
+        histogram.iter().position(|&n| {
+            seen += n;
+            seen as f64 >= share * total as f64
+        })
+    };
+    Some((level(0.01)? as f32, level(0.5)? as f32))
 }
 
 fn clip_frames(path: &Path) -> Vec<Mat> {
@@ -65,8 +119,9 @@ fn row(who: &str, cues: &[Cues]) {
     let mut depth: Vec<f32> = cues.iter().map(|c| c.depth).collect();
     depth.sort_by(f32::total_cmp);
     let max = |f: fn(&Cues) -> f32| cues.iter().map(f).fold(0.0f32, f32::max);
+    let min = |f: fn(&Cues) -> f32| cues.iter().map(f).fold(f32::MAX, f32::min);
     println!(
-        "| {who} | {} | {:.3} / {:.3} / {:.3} | {} | {:.1} | {:.3} |",
+        "| {who} | {} | {:.3} / {:.3} / {:.3} | {} | {:.1} | {:.3} | {:.0} – {:.0} | {:.3} – {:.3} |",
         cues.len(),
         depth[0],
         depth[depth.len() / 2],
@@ -74,6 +129,10 @@ fn row(who: &str, cues: &[Cues]) {
         depth.iter().filter(|&&d| d <= ANTISPOOF_REAL).count(),
         max(|c| c.moire),
         max(|c| c.glare),
+        min(|c| c.darkest),
+        max(|c| c.darkest),
+        min(|c| c.darkest_share),
+        max(|c| c.darkest_share),
     );
 }
 
@@ -125,9 +184,9 @@ fn main() {
     }
 
     println!(
-        "| person | pictures | passive depth min / median / max | at or below {ANTISPOOF_REAL} (\"not real\") | moiré max (screen > {MOIRE_SCREEN}) | glare max |"
+        "| person | pictures | passive depth min / median / max | at or below {ANTISPOOF_REAL} (\"not real\") | moiré max (screen > {MOIRE_SCREEN}) | glare max | darkest 1 % of the face, grey level | the same over the face's median |"
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|");
     for (person, cues) in people.iter().filter(|(_, c)| !c.is_empty()) {
         row(person, cues);
     }
@@ -148,6 +207,6 @@ fn main() {
     imgproc::cvt_color_def(&stored, &mut upright, imgproc::COLOR_RGB2BGR).unwrap();
     match cues(&models, &upright) {
         Some(c) => row("**attack: silicone full-head mask, worn**", &[c]),
-        None => println!("| attack: silicone full-head mask | no face found | | | | |"),
+        None => println!("| attack: silicone full-head mask | no face found | | | | | | |"),
     }
 }
