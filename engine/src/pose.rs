@@ -1,8 +1,9 @@
 //! Head pose (yaw, pitch, roll) from landmarks, in two forms.
 //!
-//! - [`estimate`], the *absolute* pose, by solvePnP of six landmarks against a generic 3-D face:
-//!   coarse (a generic face's proportions are nobody's), used where a rough "is the user facing
-//!   the camera" is enough: hints, picking frontal frames.
+//! - [`estimate`], the *absolute* pose, by perspective-n-point of six landmarks against a
+//!   generic 3-D face (OpenCV's iterative method, redone in Rust in [`pnp`] for speed; same
+//!   answers): coarse (a generic face's proportions are nobody's), used where a rough "is the
+//!   user facing the camera" is enough: hints, picking frontal frames.
 //! - [`relative`], the *rotation between two frames of the same face*, by a rigid fit of all 468
 //!   FaceMesh points in 3-D (orthogonal Procrustes). It needs no generic face: the reference is
 //!   the user's own face, so it measures what the challenge steps ask ("turn from where you
@@ -24,12 +25,13 @@
 //!
 //! A horizontally mirrored frame therefore flips the sign of yaw and roll.
 
-use opencv::calib3d;
-use opencv::core::{Mat, Point2f, Point3f, Vector};
+use opencv::core::Mat;
 use opencv::prelude::*;
 
 use crate::error::EngineError;
 use crate::landmarks::{FaceLandmarks, index};
+
+mod pnp;
 
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct HeadPose {
@@ -178,43 +180,25 @@ pub fn estimate(
     width: i32,
     height: i32,
 ) -> Result<HeadPose, EngineError> {
-    let object: Vector<Point3f> = MODEL
+    let model: Vec<[f64; 3]> = MODEL
         .iter()
-        .map(|(_, p)| Point3f::new(p[0], p[1], p[2]))
+        .map(|(_, p)| [p[0] as f64, p[1] as f64, p[2] as f64])
         .collect();
-    let image: Vector<Point2f> = MODEL
+    let pixels: Vec<[f64; 2]> = MODEL
         .iter()
         .map(|(i, _)| {
             let (x, y) = landmarks.xy(*i);
-            Point2f::new(x, y)
+            [x as f64, y as f64]
         })
         .collect();
-    let f = width as f64;
-    let camera = Mat::from_slice_2d(&[
-        [f, 0.0, width as f64 / 2.0],
-        [0.0, f, height as f64 / 2.0],
-        [0.0, 0.0, 1.0],
-    ])?;
-    let dist = Mat::default();
-    let (mut rvec, mut tvec) = (Mat::default(), Mat::default());
-    calib3d::solve_pnp(
-        &object,
-        &image,
-        &camera,
-        &dist,
-        &mut rvec,
-        &mut tvec,
-        false,
-        calib3d::SOLVEPNP_ITERATIVE,
-    )?;
-    let mut m = Mat::default();
-    calib3d::rodrigues_def(&rvec, &mut m)?;
-    let mut r = [[0.0f64; 3]; 3];
-    for (i, row) in r.iter_mut().enumerate() {
-        for (j, cell) in row.iter_mut().enumerate() {
-            *cell = *m.at_2d::<f64>(i as i32, j as i32)?;
-        }
-    }
+    let camera = pnp::Pinhole {
+        focal: width as f64,
+        cx: width as f64 / 2.0,
+        cy: height as f64 / 2.0,
+    };
+    let r = pnp::solve(&model, &pixels, camera).ok_or_else(|| {
+        EngineError::Analysis("head pose: the landmarks fit no camera pose".into())
+    })?;
     // The model's -z axis is the face's forward direction, as in a relative rotation.
     Ok(angles(&r))
 }
