@@ -29,6 +29,7 @@ pub mod loader;
 pub mod models;
 pub mod pose;
 pub mod quality;
+pub mod resample;
 pub mod stats;
 
 pub use analyzer::{AnalyzerConfig, FaceObservation, FrameAnalysis, FrameAnalyzer, StageTimings};

@@ -6,6 +6,7 @@ use opencv::prelude::*;
 
 use crate::error::EngineError;
 use crate::geometry::Rect;
+use crate::resample;
 
 /// Measures of one frame's face; ranges and meanings are those of the public API's `Quality`.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -40,15 +41,7 @@ pub fn measure(bgr: &Mat, face: &Rect) -> Result<Quality, EngineError> {
     let scaled_h = ((region.height as f32 * SHARPNESS_WIDTH as f32 / region.width as f32).round()
         as i32)
         .max(8);
-    let mut small = Mat::default();
-    imgproc::resize(
-        &gray,
-        &mut small,
-        Size::new(SHARPNESS_WIDTH, scaled_h),
-        0.0,
-        0.0,
-        imgproc::INTER_AREA,
-    )?;
+    let small = resample::resize_area(&gray, Size::new(SHARPNESS_WIDTH, scaled_h), 0.0, 0.0)?;
     let (cx, cy) = face.center();
     let half_diag = ((w * w + h * h) as f32).sqrt() / 2.0;
     let off = ((cx - w as f32 / 2.0).powi(2) + (cy - h as f32 / 2.0).powi(2)).sqrt();

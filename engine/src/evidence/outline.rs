@@ -29,6 +29,7 @@ use opencv::prelude::*;
 
 use crate::error::EngineError;
 use crate::geometry::Rect;
+use crate::resample;
 
 /// One frame in this many (with one face) is measured.
 pub const SAMPLE_EVERY: u32 = 5;
@@ -171,15 +172,7 @@ fn straight_edges(
 ) -> Result<Vector<Vec4i>, EngineError> {
     let mut grey = Mat::default();
     imgproc::cvt_color_def(&Mat::roi(bgr, roi)?, &mut grey, imgproc::COLOR_BGR2GRAY)?;
-    let mut small = Mat::default();
-    imgproc::resize(
-        &grey,
-        &mut small,
-        Size::new(0, 0),
-        scale as f64,
-        scale as f64,
-        imgproc::INTER_AREA,
-    )?;
+    let small = resample::resize_area(&grey, Size::new(0, 0), scale as f64, scale as f64)?;
     let mut blurred = Mat::default();
     imgproc::gaussian_blur_def(&small, &mut blurred, Size::new(3, 3), 0.0)?;
     let mut edges = Mat::default();
