@@ -154,10 +154,11 @@ fn kabsch_rotation(h: &Rotation3) -> Rotation3 {
         })
     };
     let r = rotation(1.0);
-    let det = r[0][0] * (r[1][1] * r[2][2] - r[1][2] * r[2][1])
-        - r[0][1] * (r[1][0] * r[2][2] - r[1][2] * r[2][0])
-        + r[0][2] * (r[1][0] * r[2][1] - r[1][1] * r[2][0]);
-    if det < 0.0 { rotation(-1.0) } else { r }
+    if pnp::det(&r) < 0.0 {
+        rotation(-1.0)
+    } else {
+        r
+    }
 }
 
 /// Yaw, pitch and roll of a rotation of the face (camera axes: x right, y down, z away).

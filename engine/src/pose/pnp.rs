@@ -10,7 +10,7 @@
 //! started elsewhere (the previous frame's pose, or SQPnP, which minimises another error) settles
 //! 1–4° away; every threshold that reads the absolute pose was placed on this method's answers.
 
-use super::Rotation3;
+use super::{Rotation3, dot, mul};
 
 /// A pinhole camera without distortion: focal length and principal point, in pixels.
 #[derive(Debug, Clone, Copy)]
@@ -395,10 +395,6 @@ fn solve_spd<const N: usize>(a: [[f64; N]; N], b: [f64; N]) -> Option<[f64; N]> 
 
 const IDENTITY: Rotation3 = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
 
-fn dot(a: &[f64; 3], b: &[f64; 3]) -> f64 {
-    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
-}
-
 fn cross(a: &[f64; 3], b: &[f64; 3]) -> [f64; 3] {
     [
         a[1] * b[2] - a[2] * b[1],
@@ -411,15 +407,11 @@ fn skew(v: &[f64; 3]) -> Rotation3 {
     [[0.0, -v[2], v[1]], [v[2], 0.0, -v[0]], [-v[1], v[0], 0.0]]
 }
 
-fn mul(m: &Rotation3, p: &[f64; 3]) -> [f64; 3] {
-    [dot(&m[0], p), dot(&m[1], p), dot(&m[2], p)]
-}
-
 fn matmul(a: &Rotation3, b: &Rotation3) -> Rotation3 {
     std::array::from_fn(|i| std::array::from_fn(|j| (0..3).map(|k| a[i][k] * b[k][j]).sum()))
 }
 
-fn det(m: &Rotation3) -> f64 {
+pub(super) fn det(m: &Rotation3) -> f64 {
     m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
         - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
         + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
