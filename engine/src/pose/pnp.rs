@@ -27,9 +27,14 @@ const MIN_RELATIVE_STEP: f64 = f32::EPSILON as f64;
 
 /// The rotation taking model coordinates to camera coordinates for the pose that best
 /// reprojects `model[i]` onto `pixels[i]`. `None` when the points leave it undetermined (fewer
-/// than six, or a degenerate start).
+/// than six, a coordinate that is not a finite number, or a degenerate start).
 pub fn solve(model: &[[f64; 3]], pixels: &[[f64; 2]], camera: Pinhole) -> Option<Rotation3> {
-    if model.len() < 6 || model.len() != pixels.len() {
+    let finite = pixels
+        .iter()
+        .flatten()
+        .chain(model.iter().flatten())
+        .all(|v| v.is_finite());
+    if model.len() < 6 || model.len() != pixels.len() || !finite {
         return None;
     }
     let (rotation, translation) = direct_linear_start(model, pixels, camera)?;
@@ -506,9 +511,11 @@ mod tests {
     }
 
     #[test]
-    fn too_few_points_give_no_pose() {
-        let pixels = project(&IDENTITY, [0.0, 0.0, 500.0]);
+    fn too_few_points_or_points_off_the_number_line_give_no_pose() {
+        let mut pixels = project(&IDENTITY, [0.0, 0.0, 500.0]);
         assert!(solve(&FACE[..5], &pixels[..5], CAMERA).is_none());
         assert!(solve(&FACE, &pixels[..5], CAMERA).is_none());
+        pixels[2][1] = f64::NAN;
+        assert!(solve(&FACE, &pixels, CAMERA).is_none());
     }
 }
