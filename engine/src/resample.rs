@@ -3,13 +3,13 @@
 //!
 //! For a shrink by a whole factor OpenCV averages blocks with vector instructions and stays the
 //! fastest. For any other factor it walks a table of (source pixel, destination pixel, weight)
-//! entries one pixel at a time: 0.13 ms to bring a 240-pixel-wide face to the quality measure's
-//! 128, more than half of that stage. Here each destination pixel's cell is the difference of
-//! two running sums of its row, integers and exact, plus the partly covered pixels at its ends;
-//! the columns are then combined with the same weights, row by row, in straight loops that the
-//! compiler vectorises. The weights are OpenCV's (each cell's coverage over its width, the last
-//! cell cut at the image's edge, slivers under a thousandth left out), so the pixels are OpenCV's
-//! to within rounding: OpenCV sums in single precision, this in double then single.
+//! entries one pixel at a time, over every source row: 0.12 ms to bring a 240-pixel-wide face
+//! to the quality measure's 128, more than half of that stage. Here each destination row first
+//! sums its source rows, weighted, whole rows at a time in loops the compiler vectorises; only
+//! that one summed row then goes through the column weights. The weights are OpenCV's (each
+//! cell's coverage over its width, the last cell cut at the image's edge, slivers under a
+//! thousandth left out) and the sums single precision, as OpenCV's, so the pixels are OpenCV's
+//! to within rounding: 0.004 % of them off by one on 2,276 real faces.
 
 use opencv::core::{CV_8UC1, Mat, Scalar, Size, ToInputArray};
 use opencv::imgproc;
