@@ -20,6 +20,22 @@ pub struct Pinhole {
     pub cy: f64,
 }
 
+impl Pinhole {
+    /// The depth the projection divides by: the point's, or 1 where that is 0, as OpenCV's.
+    fn depth(point: &[f64; 3]) -> f64 {
+        if point[2] != 0.0 { point[2] } else { 1.0 }
+    }
+
+    /// Where a point in camera coordinates lands, minus where it was seen, in pixels.
+    fn residual(&self, point: &[f64; 3], seen: &[f64; 2]) -> [f64; 2] {
+        let z = Self::depth(point);
+        [
+            self.focal * point[0] / z + self.cx - seen[0],
+            self.focal * point[1] / z + self.cy - seen[1],
+        ]
+    }
+}
+
 /// OpenCV's limits for this solver: 20 iterations, or a step under `FLT_EPSILON` of the
 /// parameters' size.
 const MAX_ITERATIONS: usize = 20;
@@ -174,11 +190,8 @@ fn normal_equations(
     let mut squared = 0.0;
     for (m, p) in model.iter().zip(pixels) {
         let c = camera_point(&rotation, params, m);
-        let z = if c[2] != 0.0 { c[2] } else { 1.0 };
-        let residual = [
-            camera.focal * c[0] / z + camera.cx - p[0],
-            camera.focal * c[1] / z + camera.cy - p[1],
-        ];
+        let z = Pinhole::depth(&c);
+        let residual = camera.residual(&c, p);
         // d(u, v)/d(camera point), then through the camera point's derivatives.
         let du = [camera.focal / z, 0.0, -camera.focal * c[0] / (z * z)];
         let dv = [0.0, camera.focal / z, -camera.focal * c[1] / (z * z)];
@@ -214,10 +227,8 @@ fn reprojection_error(
         .iter()
         .zip(pixels)
         .map(|(m, p)| {
-            let c = camera_point(&rotation, params, m);
-            let z = if c[2] != 0.0 { c[2] } else { 1.0 };
-            (camera.focal * c[0] / z + camera.cx - p[0]).powi(2)
-                + (camera.focal * c[1] / z + camera.cy - p[1]).powi(2)
+            let e = camera.residual(&camera_point(&rotation, params, m), p);
+            e[0] * e[0] + e[1] * e[1]
         })
         .sum::<f64>()
         .sqrt()
