@@ -129,6 +129,12 @@ fn mul(r: &Rotation3, p: &[f64; 3]) -> [f64; 3] {
     [dot(&r[0], p), dot(&r[1], p), dot(&r[2], p)]
 }
 
+fn det(m: &Rotation3) -> f64 {
+    m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
+        - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+        + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
+}
+
 /// The rotation of the Kabsch problem with cross-covariance `h`, by OpenCV's SVD.
 fn kabsch_rotation(h: &Rotation3) -> Rotation3 {
     let identity = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
@@ -154,11 +160,7 @@ fn kabsch_rotation(h: &Rotation3) -> Rotation3 {
         })
     };
     let r = rotation(1.0);
-    if pnp::det(&r) < 0.0 {
-        rotation(-1.0)
-    } else {
-        r
-    }
+    if det(&r) < 0.0 { rotation(-1.0) } else { r }
 }
 
 /// Yaw, pitch and roll of a rotation of the face (camera axes: x right, y down, z away).
@@ -181,17 +183,11 @@ pub fn estimate(
     width: i32,
     height: i32,
 ) -> Result<HeadPose, EngineError> {
-    let model: Vec<[f64; 3]> = MODEL
-        .iter()
-        .map(|(_, p)| [p[0] as f64, p[1] as f64, p[2] as f64])
-        .collect();
-    let pixels: Vec<[f64; 2]> = MODEL
-        .iter()
-        .map(|(i, _)| {
-            let (x, y) = landmarks.xy(*i);
-            [x as f64, y as f64]
-        })
-        .collect();
+    let model = MODEL.map(|(_, p)| p.map(f64::from));
+    let pixels = MODEL.map(|(i, _)| {
+        let (x, y) = landmarks.xy(i);
+        [x as f64, y as f64]
+    });
     let camera = pnp::Pinhole {
         focal: width as f64,
         cx: width as f64 / 2.0,

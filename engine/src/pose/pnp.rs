@@ -10,7 +10,7 @@
 //! started elsewhere (the previous frame's pose, or SQPnP, which minimises another error) settles
 //! 1–4° away; every threshold that reads the absolute pose was placed on this method's answers.
 
-use super::{Rotation3, dot, mul};
+use super::{Rotation3, det, dot, mul};
 
 /// A pinhole camera without distortion: focal length and principal point, in pixels.
 #[derive(Debug, Clone, Copy)]
@@ -134,16 +134,15 @@ fn levenberg_marquardt(
             previous_error = error;
         }
         let previous = params;
-        let mut new_error;
-        loop {
+        let new_error = loop {
             params = damped_step(&previous, &jtj, &jte, lambda_lg10);
-            new_error = reprojection_error(&params, model, pixels, camera);
-            if new_error > previous_error && lambda_lg10 < 16 {
+            let error = reprojection_error(&params, model, pixels, camera);
+            if error > previous_error && lambda_lg10 < 16 {
                 lambda_lg10 += 1;
-                continue;
+            } else {
+                break error;
             }
-            break;
-        }
+        };
         lambda_lg10 = (lambda_lg10 - 1).max(-16);
         let step = (0..6)
             .map(|i| (params[i] - previous[i]).powi(2))
@@ -425,12 +424,6 @@ fn skew(v: &[f64; 3]) -> Rotation3 {
 
 fn matmul(a: &Rotation3, b: &Rotation3) -> Rotation3 {
     std::array::from_fn(|i| std::array::from_fn(|j| (0..3).map(|k| a[i][k] * b[k][j]).sum()))
-}
-
-pub(super) fn det(m: &Rotation3) -> f64 {
-    m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
-        - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
-        + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
 }
 
 #[cfg(test)]
