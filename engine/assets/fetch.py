@@ -296,6 +296,9 @@ def install(entry: dict, dest_dir: Path, downloads: Path, manifest: dict, cache:
             if transform == "qdq-int8":
                 # int8 from the committed activation ranges (engine/assets/int8.py says why).
                 command = [str(HERE / "int8.py"), str(src), str(out), str(HERE / entry["ranges"])]
+            elif transform == "prelu-lookup":
+                # The int8 PReLUs as per-channel tables (engine/assets/prelu_lookup.py).
+                command = [str(HERE / "prelu_lookup.py"), str(src), str(out)]
             else:
                 command = ["-c", TRANSFORMS[transform], str(src), str(out)]
                 if "keep_outputs" in entry:

@@ -13,6 +13,7 @@
 //! static here). A session runs one inference at a time, so each model keeps one session per
 //! core, each on one thread: the server already runs frames of different streams in parallel,
 //! and a model spreading one frame over several threads would only take them from another.
+//! Every session knows our one custom operator ([`lookup`]), which the int8 Iris file uses.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -21,6 +22,8 @@ use std::sync::{Mutex, OnceLock};
 use tract_onnx::prelude::*;
 
 use crate::error::{EngineError, inference_error};
+
+mod lookup;
 
 /// Models that run faster under onnxruntime than under tract on one core (see the module doc).
 pub const ONNXRUNTIME_FASTER: &[&str] = &["yunet", "facemesh", "iris", "sface", "antispoof"];
@@ -153,6 +156,8 @@ fn single_threaded_session(
         .with_intra_op_spinning(false)
         .map_err(text)?
         .with_flush_to_zero()
+        .map_err(text)?
+        .with_operators(lookup::domain().map_err(|e| e.to_string())?)
         .map_err(text)?
         .commit_from_file(path)
         .map_err(|e| e.to_string())

@@ -9,10 +9,11 @@
 //! Openness is the eye aspect ratio of the contour: the mean of three lid-to-lid distances
 //! over the corner-to-corner distance.
 //!
-//! Each eye is one run of the model (~1.2 ms on onnxruntime, which runs it in int8: `iris-int8`
-//! in `engine/assets/models.toml`; ~2 ms in fp32; ~6 ms on tract), so callers ask for the eyes
-//! they need: a blink step measures one eye a frame, in turn (both lids close together
-//! in a blink, so every frame still sees it), and a picture for matching measures both.
+//! Each eye is one run of the model (~0.8 ms on onnxruntime, which runs it in int8 with its
+//! PReLUs as byte tables: `iris-int8` in `engine/assets/models.toml`; ~2 ms in fp32; ~6 ms on
+//! tract), so callers ask for the eyes they need: a blink step measures one eye a frame, in
+//! turn (both lids close together in a blink, so every frame still sees it), and a picture for
+//! matching measures both.
 //!
 //! Tried and not kept (2026-12-07): skipping the model for an eye whose aligned 64×64 crop
 //! differs from the one last measured by less than τ grey levels on average. On six real
