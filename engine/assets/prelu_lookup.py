@@ -4,10 +4,14 @@
 
 onnxruntime has no integer PReLU, so the QDQ quantiser leaves each PReLU in float between a
 DequantizeLinear and a QuantizeLinear: three passes over the tensor, 45 % of MediaPipe Iris's
-run. But that island maps one uint8 to another, channel by channel: its whole effect is a table
-of 256 values per channel. This replaces each DequantizeLinear -> PRelu -> QuantizeLinear by one
-`livegate.ChannelLookup(x, table)` node (x uint8 N×C×…, table uint8 C×256), which the engine
-registers with onnxruntime (`engine/src/backend/lookup.rs`).
+run in onnxruntime's profiler. But that island maps one uint8 to another, channel by channel:
+its whole effect is a table of 256 values per channel. This replaces each DequantizeLinear -> PRelu -> QuantizeLinear by
+Transpose (to channels last) -> `livegate.ChannelLookup(x, table)` -> Transpose (back), table
+uint8 C×256, with the island's zero points as attributes; the engine registers the operator
+with onnxruntime (`engine/src/backend/lookup.rs`). The Transposes cost nothing: onnxruntime's
+layout optimiser cancels them against those it puts round its channels-last integer
+convolutions, which it cannot do through an operator it does not know (75 Transposes stayed
+when the node took channels first, and the model ran slower than with the float islands).
 
 The tables are computed here as onnxruntime computes the island: (q - zero point) × scale in
 float32, x if x > 0 else slope × x, then x / scale rounded half to even, plus the zero point,
@@ -91,7 +95,7 @@ def transform(src: Path, dst: Path) -> None:
             raise SystemExit(f"{prelu.name}: {bad} table entries differ from the reference evaluator")
         name = f"{prelu.name}/lookup"
         tables.append(numpy_helper.from_array(values, f"{name}/table"))
-        # Channels last, between two Transposes: see the module doc.
+        # Channels last, between two Transposes (the module doc says why).
         replaced[id(dq)] = [
             helper.make_node("Transpose", [dq.input[0]], [f"{name}/x"], name=f"{name}/in",
                              perm=[0, 2, 3, 1]),

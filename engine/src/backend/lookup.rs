@@ -120,8 +120,9 @@ fn look_up(tables: &[[u8; 256]], x: &[u8], y: &mut [u8]) {
     }
 }
 
-/// Fractional bits of a multiplier. With 16, a multiplier of up to ±500 fits an i32 product
-/// with any input byte (a PReLU's output scale is not that many times finer than its input's).
+/// Fractional bits of a multiplier. With 16, a multiplier of up to ±128 keeps the product with
+/// any input byte within an i32 (`LIMIT`): a PReLU's output scale is not that many times finer
+/// than its input's, and a table that needs more is looked up.
 const SHIFT: u32 = 16;
 const HALF: i32 = 1 << (SHIFT - 1);
 const LIMIT: i64 = (i32::MAX as i64 - HALF as i64) / 255;
