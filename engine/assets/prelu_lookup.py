@@ -5,9 +5,10 @@
 onnxruntime has no integer PReLU, so the QDQ quantiser leaves each PReLU in float between a
 DequantizeLinear and a QuantizeLinear: three passes over the tensor, 45 % of MediaPipe Iris's
 run in onnxruntime's profiler. But that island maps one uint8 to another, channel by channel:
-its whole effect is a table of 256 values per channel. This replaces each DequantizeLinear -> PRelu -> QuantizeLinear by
-Transpose (to channels last) -> `livegate.ChannelLookup(x, table)` -> Transpose (back), table
-uint8 C×256, with the island's zero points as attributes; the engine registers the operator
+its whole effect is a table of 256 values per channel. This replaces each DequantizeLinear ->
+PRelu -> QuantizeLinear by Transpose (to channels last) -> `livegate.ChannelLookup(x, table)` ->
+Transpose (back), table uint8 C×256, with the island's zero points as attributes; the engine
+registers the operator
 with onnxruntime (`engine/src/backend/lookup.rs`). The Transposes cost nothing: onnxruntime's
 layout optimiser cancels them against those it puts round its channels-last integer
 convolutions, which it cannot do through an operator it does not know (75 Transposes stayed
