@@ -299,6 +299,9 @@ def install(entry: dict, dest_dir: Path, downloads: Path, manifest: dict, cache:
             elif transform == "prelu-lookup":
                 # The int8 PReLUs as per-channel tables (engine/assets/prelu_lookup.py).
                 command = [str(HERE / "prelu_lookup.py"), str(src), str(out)]
+            elif transform == "prelu-nchwc":
+                # PReLUs onnxruntime keeps in its blocked layout (engine/assets/prelu_nchwc.py).
+                command = [str(HERE / "prelu_nchwc.py"), str(src), str(out)]
             else:
                 command = ["-c", TRANSFORMS[transform], str(src), str(out)]
                 if "keep_outputs" in entry:

@@ -30,8 +30,9 @@ pub struct ModelEntry {
     pub version: String,
     pub sha256: String,
     pub licence: String,
-    /// This file is what onnxruntime runs for model `variant_of` (an int8 form tract runs
-    /// slower than the fp32 file, which tract keeps).
+    /// This file is what onnxruntime runs for model `variant_of`: a form of the same graph
+    /// that runs faster there (int8, or operators its layout keeps) and that tract runs no
+    /// faster, or cannot run, so tract keeps the original file.
     #[serde(default)]
     pub variant_of: Option<String>,
 }
@@ -242,15 +243,21 @@ mod tests {
     }
 
     #[test]
-    fn onnxruntime_has_an_int8_iris_pinned_like_any_model() {
+    fn onnxruntime_has_its_own_iris_and_facemesh_pinned_like_any_model() {
         assert_eq!(onnxruntime_variant("iris").as_deref(), Some("iris-int8"));
-        assert_eq!(onnxruntime_variant("facemesh"), None);
-        let variant = manifest().into_iter().find(|e| e.name == "iris-int8");
         assert_eq!(
-            variant.map(|e| e.sha256.len()),
-            Some(64),
-            "pinned like any model"
+            onnxruntime_variant("facemesh").as_deref(),
+            Some("facemesh-nchwc")
         );
+        assert_eq!(onnxruntime_variant("sface"), None);
+        for name in ["iris-int8", "facemesh-nchwc"] {
+            let variant = manifest().into_iter().find(|e| e.name == name);
+            assert_eq!(
+                variant.map(|e| e.sha256.len()),
+                Some(64),
+                "{name} is pinned like any model"
+            );
+        }
     }
 
     #[test]
