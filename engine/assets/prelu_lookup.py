@@ -29,6 +29,8 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 from onnx.reference import ReferenceEvaluator
 
+from graph_edit import replace_nodes  # beside this file
+
 DOMAIN = "livegate"
 OP = "ChannelLookup"
 
@@ -109,12 +111,7 @@ def transform(src: Path, dst: Path) -> None:
         dropped |= {id(prelu), id(q)}
 
     nodes = [m for n in graph.node if id(n) not in dropped for m in replaced.get(id(n), [n])]
-    del graph.node[:]
-    graph.node.extend(nodes)
-    used = {i for n in graph.node for i in n.input}
-    kept = [t for t in graph.initializer if t.name in used] + tables
-    del graph.initializer[:]
-    graph.initializer.extend(sorted(kept, key=lambda t: t.name))
+    replace_nodes(graph, nodes, tables)
     model.opset_import.append(helper.make_opsetid(DOMAIN, 1))
     onnx.save(model, dst)
     print(f"{len(tables)} PReLU islands replaced by lookup tables", file=sys.stderr)

@@ -36,6 +36,8 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper, shape_inference
 from onnx.reference import ReferenceEvaluator
 
+from graph_edit import replace_nodes  # beside this file
+
 
 def channel_pad(node, inits) -> int:
     """How many zero channels a constant Pad appends, or 0 if it does anything else."""
@@ -128,12 +130,7 @@ def transform(src: Path, dst: Path) -> None:
         added += swap[1]
         counts[node.op_type] += 1
 
-    del graph.node[:]
-    graph.node.extend(nodes)
-    used = {i for n in graph.node for i in n.input}
-    kept = [t for t in graph.initializer if t.name in used] + added
-    del graph.initializer[:]
-    graph.initializer.extend(sorted(kept, key=lambda t: t.name))
+    replace_nodes(graph, nodes, added)
     onnx.checker.check_model(model)
     onnx.save(model, dst)
     print(f"{counts['PRelu']} PReLUs and {counts['Pad']} channel pads rewritten", file=sys.stderr)
