@@ -57,9 +57,10 @@ impl Operator for ChannelLookup {
     ) -> ort::Result<Self::Kernel<'attr>> {
         let table = kctx.constant_input::<DynTensorValueType>(1)?;
         let (shape, values) = table.try_extract_tensor::<u8>()?;
-        if shape.len() != 2 || shape[1] != 256 {
+        // At least one channel: the kernels walk the input a pixel (C values) at a time.
+        if shape.len() != 2 || shape[0] < 1 || shape[1] != 256 {
             return Err(ort::Error::new(format!(
-                "ChannelLookup: the table must be C×256, found {shape:?}"
+                "ChannelLookup: the table must be C×256 with C ≥ 1, found {shape:?}"
             )));
         }
         let tables: Vec<[u8; 256]> = values
