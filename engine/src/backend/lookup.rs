@@ -71,7 +71,10 @@ impl Operator for ChannelLookup {
         let linear = zero("x_zero_point")
             .zip(zero("y_zero_point"))
             .and_then(|(x_zero, y_zero)| TwoPieces::fit(&tables, x_zero, y_zero));
-        Ok(ChannelLookupKernel { tables, linear })
+        Ok(match linear {
+            Some(linear) => ChannelLookupKernel::Arithmetic(linear),
+            None => ChannelLookupKernel::Tables(tables),
+        })
     }
 
     fn infer_shape(&self, ctx: &mut ShapeInferenceContext) -> ort::Result<()> {
@@ -80,11 +83,20 @@ impl Operator for ChannelLookup {
     }
 }
 
-struct ChannelLookupKernel {
-    /// One table per channel.
-    tables: Vec<[u8; 256]>,
-    /// The same mapping as arithmetic, where every table has that form.
-    linear: Option<TwoPieces>,
+/// How a node maps its bytes: the same mapping as arithmetic where every table has that form,
+/// else the tables themselves (one per channel).
+enum ChannelLookupKernel {
+    Arithmetic(TwoPieces),
+    Tables(Vec<[u8; 256]>),
+}
+
+impl ChannelLookupKernel {
+    fn channels(&self) -> usize {
+        match self {
+            ChannelLookupKernel::Arithmetic(linear) => linear.above.len(),
+            ChannelLookupKernel::Tables(tables) => tables.len(),
+        }
+    }
 }
 
 impl Kernel for ChannelLookupKernel {
@@ -93,19 +105,19 @@ impl Kernel for ChannelLookupKernel {
             .input(0)?
             .ok_or_else(|| ort::Error::new("ChannelLookup: no input"))?;
         let (shape, x) = input.try_extract_tensor::<u8>()?;
-        let channels = self.tables.len();
+        let channels = self.channels();
         if shape.last().is_none_or(|&c| c as usize != channels) {
             return Err(ort::Error::new(format!(
-                "ChannelLookup: {channels} tables for an input of shape {shape:?}"
+                "ChannelLookup: {channels} channels' tables for an input of shape {shape:?}"
             )));
         }
         let mut output = ctx
             .output(0, shape.to_vec())?
             .ok_or_else(|| ort::Error::new("ChannelLookup: no output"))?;
         let (_, y) = output.try_extract_tensor_mut::<u8>()?;
-        match &self.linear {
-            Some(linear) => linear.apply(x, y),
-            None => look_up(&self.tables, x, y),
+        match self {
+            ChannelLookupKernel::Arithmetic(linear) => linear.apply(x, y),
+            ChannelLookupKernel::Tables(tables) => look_up(tables, x, y),
         }
         Ok(())
     }
