@@ -272,6 +272,15 @@ onnx.save(m, dst)
 }
 
 
+# Transforms kept in their own files beside this one, each run as `script SRC DST`.
+SCRIPT_TRANSFORMS = {
+    # The int8 PReLUs as per-channel tables.
+    "prelu-lookup": "prelu_lookup.py",
+    # PReLUs in operators onnxruntime keeps in its blocked layout.
+    "prelu-nchwc": "prelu_nchwc.py",
+}
+
+
 def install(entry: dict, dest_dir: Path, downloads: Path, manifest: dict, cache: Path) -> None:
     dest = dest_dir / entry["file"]
     want = entry.get("sha256", "")
@@ -296,12 +305,8 @@ def install(entry: dict, dest_dir: Path, downloads: Path, manifest: dict, cache:
             if transform == "qdq-int8":
                 # int8 from the committed activation ranges (engine/assets/int8.py says why).
                 command = [str(HERE / "int8.py"), str(src), str(out), str(HERE / entry["ranges"])]
-            elif transform == "prelu-lookup":
-                # The int8 PReLUs as per-channel tables (engine/assets/prelu_lookup.py).
-                command = [str(HERE / "prelu_lookup.py"), str(src), str(out)]
-            elif transform == "prelu-nchwc":
-                # PReLUs onnxruntime keeps in its blocked layout (engine/assets/prelu_nchwc.py).
-                command = [str(HERE / "prelu_nchwc.py"), str(src), str(out)]
+            elif transform in SCRIPT_TRANSFORMS:
+                command = [str(HERE / SCRIPT_TRANSFORMS[transform]), str(src), str(out)]
             else:
                 command = ["-c", TRANSFORMS[transform], str(src), str(out)]
                 if "keep_outputs" in entry:
