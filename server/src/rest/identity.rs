@@ -21,7 +21,7 @@ use crate::identity::{self, MAX_DOCUMENT_IMAGES};
 use crate::state::AppState;
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(as = CompareFacesRequest)]
 pub struct CompareFacesBody {
     /// Base64 JPEG or PNG (a `data:` URL prefix is accepted).
@@ -76,7 +76,8 @@ fn picture(field: Option<String>, name: &str) -> Result<Vec<u8>, ApiError> {
 /// by a documented monotone rule (knots 0.363->75, 0.5->90, 0.8->99). isMatch = similarity >=
 /// threshold (default 90). confidence is the quality of the weaker picture. Errors: 1010 (500) a
 /// picture cannot be read or shows no face; 1011 (422) similarity below the threshold when
-/// enforceMatch is true; 2012 (400) a missing picture or a threshold outside 0-100.
+/// enforceMatch is true; 2012 (400) a missing picture, a threshold outside 0-100 or a field
+/// this API does not have.
 #[utoipa::path(
     post,
     path = "/api/liveness/compare-faces",

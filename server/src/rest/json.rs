@@ -11,7 +11,7 @@ pub use livegate_proto::rest::{CreateSessionResponse, SessionResult, VerifyRespo
 use crate::error::ApiError;
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(as = CreateSessionRequest)]
 pub struct CreateSessionBody {
     #[serde(default)]
@@ -19,7 +19,7 @@ pub struct CreateSessionBody {
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SessionSettings {
     /// How many audit images the result keeps besides the reference image.
     #[serde(default)]
@@ -77,7 +77,7 @@ impl SessionSettings {
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema, utoipa::IntoParams)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(as = VerifyRequest)]
 #[into_params(parameter_in = Query)]
 pub struct VerifyBody {
@@ -89,10 +89,18 @@ pub struct VerifyBody {
 }
 
 /// A JSON body, or the defaults when the body is empty (the seed's browser example posts none).
+///
+/// Every body type refuses fields it does not know (`deny_unknown_fields`): a misspelt
+/// `confidenceThreshold`, or `lightStep` outside `settings`, would otherwise be dropped without
+/// a word and the session run on weaker settings than its caller asked for.
 pub fn parse_body<T: for<'de> Deserialize<'de> + Default>(body: &[u8]) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::InvalidArgument(format!("request body is not valid JSON: {e}")))
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::InvalidArgument(match e.classify() {
+            serde_json::error::Category::Data => format!("request body: {e}"),
+            _ => format!("request body is not valid JSON: {e}"),
+        })
+    })
 }

@@ -144,6 +144,7 @@ fn body(body: Result<Bytes, BytesRejection>, state: &AppState) -> Result<Bytes, 
 /// Create a liveness session
 ///
 /// The session starts CREATED, with the one-time token its stream (gRPC or WebSocket) presents.
+/// A setting this API does not have, or one outside `settings`, is refused (2012), not ignored.
 #[utoipa::path(
     post,
     path = "/api/liveness/session",

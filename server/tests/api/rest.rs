@@ -102,6 +102,30 @@ async fn bad_requests_get_our_codes_in_the_seed_error_shape() {
         a.extend(["-d", body]);
         assert_error(&curl(&a), 2012, 400);
     }
+    // A field the API does not know is refused by name, not dropped: a session asked to require
+    // the light step, with the setting outside `settings` or misspelt, would otherwise run
+    // without it; a compare with a misspelt threshold would match at 90.
+    let compare = format!("{}/api/liveness/compare-faces", server.rest_url);
+    for (url, body, field) in [
+        (&create, r#"{"lightStep": true}"#, "lightStep"),
+        (&create, r#"{"settings": {"lightstep": true}}"#, "lightstep"),
+        (
+            &compare,
+            r#"{"sourceImage": "", "targetImage": "", "treshold": 95}"#,
+            "treshold",
+        ),
+    ] {
+        let mut a = vec!["-X", "POST", url.as_str()];
+        a.extend(json);
+        a.extend(["-d", body]);
+        let refused = curl(&a);
+        assert_error(&refused, 2012, 400);
+        let message = refused.json["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!("unknown field `{field}`")),
+            "{message}"
+        );
+    }
     // A body over the limit.
     let big = format!(r#"{{"settings": {{}}, "padding": "{}"}}"#, "x".repeat(8192));
     let mut a = args.clone();
@@ -142,6 +166,12 @@ async fn bad_requests_get_our_codes_in_the_seed_error_shape() {
     );
     let refused = curl(&["-X", "POST", &verify]);
     assert_error(&refused, 2012, 400);
+    // A misspelt threshold, which would leave the session's own in force.
+    let verify = format!(
+        "{}/api/liveness/verify/{id}?confidenceTreshold=95",
+        server.rest_url
+    );
+    assert_error(&curl(&["-X", "POST", &verify]), 2012, 400);
     // A session id that is not UTF-8 once decoded, a path or a method outside the API, a
     // stream request that is no WebSocket handshake: our codes in JSON, not axum's plain text
     // or an empty 404 (found by the REST fuzz target).
