@@ -74,7 +74,7 @@ pub struct StreamReport {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("server refused: {message} (code {code:?})", message = .0.message(), code = error_code(.0))]
+    #[error("server refused: {message} ({code})", message = .0.message(), code = code_name(.0))]
     Server(Status),
     #[error("cannot connect: {0}")]
     Connect(#[from] tonic::transport::Error),
@@ -106,6 +106,15 @@ pub fn error_code(status: &Status) -> Option<i32> {
         .get("errorCode")?
         .parse()
         .ok()
+}
+
+/// How an error message names what refused: Livegate's code where the status carries one,
+/// else the gRPC status (a proxy's refusal, a server from before the codes).
+fn code_name(status: &Status) -> String {
+    match error_code(status) {
+        Some(code) => format!("code {code}"),
+        None => format!("gRPC status {:?}", status.code()),
+    }
 }
 
 /// Adds the API key, when there is one, to every call as `authorization: Bearer <key>`.

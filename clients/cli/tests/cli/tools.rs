@@ -128,7 +128,8 @@ async fn cli_streams_a_still_and_exits_1_for_not_live() {
     cmd.args(["--server", &server.grpc_url, "result", "no-such-session"]);
     let out = run(cmd).await;
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("1008"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("(code 1008)"), "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
