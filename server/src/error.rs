@@ -81,9 +81,12 @@ pub enum ApiError {
     AttestationRequired,
     #[error("Face similarity {similarity:.2} is below required threshold {threshold:.2}")]
     SimilarityTooLow { similarity: f32, threshold: f32 },
-    /// A REST path or method that is not part of the API.
+    /// A REST path that is not part of the API.
     #[error("no endpoint {method} {path}")]
     UnknownEndpoint { method: String, path: String },
+    /// A REST path of the API asked with a method it does not take.
+    #[error("{path} does not take {method}")]
+    MethodNotAllowed { method: String, path: String },
 }
 
 impl ApiError {
@@ -116,6 +119,7 @@ impl ApiError {
             ApiError::LightStepUnsupported => ErrorCode::LightStepUnsupported,
             ApiError::AttestationRequired => ErrorCode::AttestationRequired,
             ApiError::UnknownEndpoint { .. } => ErrorCode::UnknownEndpoint,
+            ApiError::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
         }
     }
 
@@ -153,7 +157,9 @@ impl ApiError {
             ErrorCode::LivenessServiceError | ErrorCode::ServerShuttingDown => Code::Unavailable,
             ErrorCode::Unauthenticated => Code::Unauthenticated,
             ErrorCode::RateLimited => Code::ResourceExhausted,
-            ErrorCode::NotAvailable | ErrorCode::UnknownEndpoint => Code::Unimplemented,
+            ErrorCode::NotAvailable
+            | ErrorCode::UnknownEndpoint
+            | ErrorCode::MethodNotAllowed => Code::Unimplemented,
             ErrorCode::SessionCreationFailed | ErrorCode::Unspecified => Code::Internal,
             ErrorCode::SessionExpired
             | ErrorCode::SessionAlreadyStreamed
@@ -200,6 +206,7 @@ pub fn http_status(code: ErrorCode) -> StatusCode {
         | ErrorCode::LightStepUnsupported
         | ErrorCode::AttestationRequired => StatusCode::BAD_REQUEST,
         ErrorCode::SessionNotFound | ErrorCode::UnknownEndpoint => StatusCode::NOT_FOUND,
+        ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::ConfidenceTooLow | ErrorCode::SimilarityTooLow => {
             StatusCode::UNPROCESSABLE_ENTITY
         }

@@ -60,9 +60,10 @@ pub fn router(state: AppState) -> Router {
         .merge(web::router(&state));
     protected
         .merge(public)
-        // A path or method outside the API gets our error body, not an empty 404 or 405.
+        // A path or method outside the API gets our error body, not an empty 404 or 405 (axum
+        // keeps the 405's `Allow` header).
         .fallback(unknown_endpoint)
-        .method_not_allowed_fallback(unknown_endpoint)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn_with_state(limit, declared_length))
         .layer(axum::middleware::from_fn(api_headers))
@@ -73,6 +74,13 @@ pub fn router(state: AppState) -> Router {
 
 async fn unknown_endpoint(method: Method, uri: axum::http::Uri) -> ApiError {
     ApiError::UnknownEndpoint {
+        method: method.to_string(),
+        path: uri.path().to_string(),
+    }
+}
+
+async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::MethodNotAllowed {
         method: method.to_string(),
         path: uri.path().to_string(),
     }

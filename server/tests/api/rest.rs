@@ -186,7 +186,13 @@ async fn bad_requests_get_our_codes_in_the_seed_error_shape() {
         2019,
         404,
     );
-    assert_error(&curl(&[&create]), 2019, 404);
+    // A path of the API with a method it does not take: 405, naming the ones it does.
+    let wrong_method = curl(&[&create]);
+    assert_error(&wrong_method, 2021, 405);
+    assert!(
+        wrong_method.headers.contains("\nallow: post"),
+        "{wrong_method:?}"
+    );
     let no_handshake = format!("{}/api/liveness/session/{id}/stream", server.rest_url);
     assert_error(&curl(&[&no_handshake]), 2012, 400);
     // API answers, errors included, are neither cached nor sniffed (results carry faces).
