@@ -158,11 +158,31 @@ fn session_plan(
     // A session may ask for more than the deployment's minimum, never for less: fewer steps
     // are easier for a replayed video to fulfil by chance.
     let floor = deployment.min_steps.max(2);
-    if min < floor || max > 4 || min > max || max > plan.kinds.len() {
-        return Err(ApiError::InvalidArgument(format!(
-            "challenge steps must satisfy {floor} <= min ({min}) <= max ({max}) <= 4 and max <= the {} kinds allowed",
-            plan.kinds.len()
-        )));
+    let kinds = plan.kinds.len();
+    let refused = if kinds < floor {
+        // Each step is a different kind, so too few kinds is too few steps.
+        Some(format!(
+            "challengeKinds: {kinds} kind(s) make at most {kinds} step(s), and this deployment's plans have at least {floor}"
+        ))
+    } else if min < floor {
+        Some(format!(
+            "minChallengeSteps: {min} is below this deployment's minimum of {floor} steps"
+        ))
+    } else if max > 4 {
+        Some(format!("maxChallengeSteps: {max} is above 4"))
+    } else if min > max {
+        Some(format!(
+            "minChallengeSteps ({min}) is above maxChallengeSteps ({max})"
+        ))
+    } else if max > kinds {
+        Some(format!(
+            "maxChallengeSteps: {max} steps need {max} different kinds, and {kinds} are allowed"
+        ))
+    } else {
+        None
+    };
+    if let Some(message) = refused {
+        return Err(ApiError::InvalidArgument(message));
     }
     plan.min_steps = min;
     plan.max_steps = max;
@@ -212,6 +232,25 @@ mod tests {
         // Narrowing the kinds below the minimum is asking for fewer steps too.
         let two = [pb::ChallengeKind::Blink, pb::ChallengeKind::TurnLeft];
         assert!(session_plan(&deployment(), &settings(0, 0, &two)).is_err());
+    }
+
+    #[test]
+    fn a_refused_plan_says_which_setting_is_wrong() {
+        let message = |s: pb::SessionSettings| match session_plan(&deployment(), &s) {
+            Err(ApiError::InvalidArgument(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        let one = [pb::ChallengeKind::Blink];
+        assert!(message(settings(0, 0, &one)).starts_with("challengeKinds: 1 kind(s)"));
+        assert!(message(settings(2, 0, &[])).starts_with("minChallengeSteps: 2 is below"));
+        assert!(message(settings(3, 5, &[])).starts_with("maxChallengeSteps: 5 is above 4"));
+        assert!(message(settings(4, 3, &[])).starts_with("minChallengeSteps (4) is above"));
+        let three = [
+            pb::ChallengeKind::Blink,
+            pb::ChallengeKind::TurnLeft,
+            pb::ChallengeKind::LookUp,
+        ];
+        assert!(message(settings(3, 4, &three)).starts_with("maxChallengeSteps: 4 steps need"));
     }
 
     #[test]

@@ -34,9 +34,13 @@ pub struct SessionSettings {
     #[serde(default)]
     #[schema(schema_with = livegate_proto::rest::challenge_kinds)]
     pub challenge_kinds: Vec<String>,
+    /// Fewest steps in the plan, each a different kind: at least the deployment's minimum (3
+    /// unless configured; a session may ask for more steps, never for fewer), at most 4 and the
+    /// kinds allowed. Unset: the deployment's.
     #[serde(default)]
     #[schema(minimum = 2, maximum = 4)]
     pub min_challenge_steps: Option<u32>,
+    /// Most steps in the plan, within the same bounds. Unset: the deployment's.
     #[serde(default)]
     #[schema(minimum = 2, maximum = 4)]
     pub max_challenge_steps: Option<u32>,
