@@ -62,15 +62,19 @@ pub fn hint(h: Hint) -> pb::Hint {
     }
 }
 
-/// The engine's encoding for a protocol value; `None` when unset or unknown.
-pub fn frame_encoding(value: i32) -> Option<FrameEncoding> {
-    match pb::FrameEncoding::try_from(value).ok()? {
-        pb::FrameEncoding::Jpeg => Some(FrameEncoding::Jpeg),
-        pb::FrameEncoding::Png => Some(FrameEncoding::Png),
-        pb::FrameEncoding::Rgb24 => Some(FrameEncoding::Rgb24),
-        pb::FrameEncoding::Nv21 => Some(FrameEncoding::Nv21),
-        pb::FrameEncoding::I420 => Some(FrameEncoding::I420),
-        pb::FrameEncoding::Unspecified => None,
+/// The engine's encoding for a frame's `encoding` field, or why there is none: unset, or a
+/// number this server does not know (a client built from a newer proto).
+pub fn frame_encoding(value: i32) -> Result<FrameEncoding, String> {
+    match pb::FrameEncoding::try_from(value) {
+        Ok(pb::FrameEncoding::Jpeg) => Ok(FrameEncoding::Jpeg),
+        Ok(pb::FrameEncoding::Png) => Ok(FrameEncoding::Png),
+        Ok(pb::FrameEncoding::Rgb24) => Ok(FrameEncoding::Rgb24),
+        Ok(pb::FrameEncoding::Nv21) => Ok(FrameEncoding::Nv21),
+        Ok(pb::FrameEncoding::I420) => Ok(FrameEncoding::I420),
+        Ok(pb::FrameEncoding::Unspecified) => Err("frame encoding is not set".into()),
+        Err(_) => Err(format!(
+            "frame encoding {value} is none this server reads (JPEG, PNG, RGB24, NV21, I420)"
+        )),
     }
 }
 

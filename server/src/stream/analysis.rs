@@ -50,7 +50,7 @@ pub fn analyse(
             .run(move |_| {
                 let _entered = span.enter();
                 let result = match convert::frame_encoding(frame.encoding) {
-                    Some(encoding) => {
+                    Ok(encoding) => {
                         let input = FrameInput {
                             encoding,
                             width: frame.width,
@@ -61,9 +61,7 @@ pub fn analyse(
                         };
                         attempt.process(&input, frame.timestamp_ms)
                     }
-                    None => Err(EngineError::InvalidFrame(
-                        "frame encoding is not set".into(),
-                    )),
+                    Err(why) => Err(EngineError::InvalidFrame(why)),
                 };
                 if let Ok(events) = &result {
                     record_frame(&span, events);

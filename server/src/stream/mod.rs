@@ -308,9 +308,16 @@ impl<'a> Driver<'a> {
                 self.light_report = Some(report);
                 Step::Active
             }
-            Some(Ok(_)) => Step::End(End::Failed(ApiError::Protocol(
+            Some(Ok(pb::StreamSessionRequest {
+                message: Some(In::Start(_)),
+            })) => Step::End(End::Failed(ApiError::Protocol(
                 "`start` may only be sent once".into(),
             ))),
+            Some(Ok(pb::StreamSessionRequest { message: None })) => {
+                Step::End(End::Failed(ApiError::Protocol(
+                    "a message with none of `start`, `frame` or `light_shown` in it".into(),
+                )))
+            }
             Some(Err(InboundError::Refused(e))) => Step::End(End::Failed(e)),
             Some(Err(InboundError::Broken(why))) => {
                 tracing::debug!(session = %self.session_id, error = %why, "client stream broke");

@@ -127,6 +127,23 @@ async fn corrupt_frame_ends_the_stream_with_invalid_frame() {
         "{}",
         status.message()
     );
+
+    // An encoding from a newer proto than the server's is named, not called "not set".
+    let session = create_session(&mut client, 0).await.unwrap();
+    let mut newer = frame(0, pb::FrameEncoding::Jpeg, vec![1, 2, 3]);
+    if let Some(In::Frame(f)) = &mut newer.message {
+        f.encoding = 99;
+    }
+    let status = stream_error(&server, vec![start(&session), newer], Some(&session)).await;
+    assert_eq!(
+        error_code(&status),
+        Some(pb::ErrorCode::InvalidFrame as i32)
+    );
+    assert!(
+        status.message().contains("frame encoding 99"),
+        "{}",
+        status.message()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -180,5 +197,22 @@ async fn frame_before_start_is_a_protocol_violation() {
     assert_eq!(
         error_code(&status),
         Some(pb::ErrorCode::StreamProtocolViolation as i32)
+    );
+
+    // A message with nothing in it is not mistaken for a second `start`.
+    let mut client = connect(&server.grpc_url, None).await.unwrap();
+    let session = create_session(&mut client, 0).await.unwrap();
+    let empty = pb::StreamSessionRequest { message: None };
+    let status = stream_error(&server, vec![start(&session), empty], Some(&session)).await;
+    assert_eq!(
+        error_code(&status),
+        Some(pb::ErrorCode::StreamProtocolViolation as i32)
+    );
+    assert!(
+        status
+            .message()
+            .contains("none of `start`, `frame` or `light_shown`"),
+        "{}",
+        status.message()
     );
 }
