@@ -51,7 +51,8 @@ pub async fn accept(
     state.lifecycle.admit()?;
     let policy = state.config.attestation;
     AttestationCheck::admit(policy, start.attestation.as_ref())?;
-    let client = start.client.unwrap_or_default();
+    let mut client = start.client.unwrap_or_default();
+    client.device = device_label(&client.device);
     let session = state
         .sessions
         .claim_stream(
@@ -72,4 +73,39 @@ pub async fn accept(
         client,
         attestation,
     })
+}
+
+/// Longest device description kept, in characters.
+const DEVICE_LABEL_CHARS: usize = 120;
+
+/// The client's free-text device description as the server keeps and logs it: at most
+/// [`DEVICE_LABEL_CHARS`] characters, control characters (line breaks, terminal escapes) as
+/// U+FFFD. The text is the client's word, so a log line must not be theirs to forge or flood.
+fn device_label(device: &str) -> String {
+    device
+        .chars()
+        .take(DEVICE_LABEL_CHARS)
+        .map(|c| {
+            if c.is_control() {
+                char::REPLACEMENT_CHARACTER
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_device_label_can_neither_forge_nor_flood_a_log_line() {
+        assert_eq!(device_label("Pixel 8 / Android 15"), "Pixel 8 / Android 15");
+        assert_eq!(
+            device_label("phone\n2026-12-08 INFO verdict live\u{1b}[2J"),
+            "phone\u{fffd}2026-12-08 INFO verdict live\u{fffd}[2J"
+        );
+        assert_eq!(device_label(&"é".repeat(100_000)).chars().count(), 120);
+    }
 }
