@@ -102,27 +102,28 @@ pub struct Config {
     pub service_name: Option<String>,
 
     /// Sessions each API key may create per minute, on average.
-    #[arg(long, env = "LIVEGATE_SESSIONS_PER_MINUTE", default_value_t = 60)]
+    #[arg(long, env = "LIVEGATE_SESSIONS_PER_MINUTE", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..))]
     pub sessions_per_minute: u32,
 
     /// Sessions each API key may create in a burst, above its per-minute rate.
-    #[arg(long, env = "LIVEGATE_SESSION_BURST", default_value_t = 20)]
+    #[arg(long, env = "LIVEGATE_SESSION_BURST", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
     pub session_burst: u32,
 
     /// Identity checks (compare-faces, KYC) each API key may make per minute, on average.
     #[arg(
         long,
         env = "LIVEGATE_IDENTITY_CHECKS_PER_MINUTE",
-        default_value_t = 120
+        default_value_t = 120,
+        value_parser = clap::value_parser!(u32).range(1..)
     )]
     pub identity_checks_per_minute: u32,
 
     /// Identity checks each API key may make in a burst, above its per-minute rate.
-    #[arg(long, env = "LIVEGATE_IDENTITY_CHECK_BURST", default_value_t = 20)]
+    #[arg(long, env = "LIVEGATE_IDENTITY_CHECK_BURST", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
     pub identity_check_burst: u32,
 
     /// Largest REST request body, and largest gRPC or WebSocket message besides frames, bytes.
-    #[arg(long, env = "LIVEGATE_MAX_REQUEST_BYTES", default_value_t = 16 * 1024 * 1024)]
+    #[arg(long, env = "LIVEGATE_MAX_REQUEST_BYTES", default_value_t = 16 * 1024 * 1024, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_request_bytes: u32,
 
     /// Which backend runs the models: `auto` (onnxruntime for the models it runs faster, when
@@ -137,7 +138,7 @@ pub struct Config {
     pub model_dir: Option<PathBuf>,
 
     /// How long a created session may wait for its stream.
-    #[arg(long, env = "LIVEGATE_SESSION_TTL", default_value = "10m", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "LIVEGATE_SESSION_TTL", default_value = "10m", value_parser = positive_duration)]
     pub session_ttl: Duration,
 
     /// How long a finished session's images are kept (reference and audit images).
@@ -146,11 +147,11 @@ pub struct Config {
     pub image_retention: Option<Duration>,
 
     /// How long a finished session's result (without images) can still be read and verified.
-    #[arg(long, env = "LIVEGATE_RESULT_RETENTION", default_value = "24h", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "LIVEGATE_RESULT_RETENTION", default_value = "24h", value_parser = positive_duration)]
     pub result_retention: Duration,
 
     /// Default confidence (0-100) at or above which a session is live.
-    #[arg(long, env = "LIVEGATE_CONFIDENCE_THRESHOLD", default_value_t = 90.0)]
+    #[arg(long, env = "LIVEGATE_CONFIDENCE_THRESHOLD", default_value_t = 90.0, value_parser = percent)]
     pub confidence_threshold: f32,
 
     /// Challenge kinds the random plans draw from (comma-separated): turn-left, turn-right,
@@ -209,7 +210,7 @@ pub struct Config {
 
     /// Longest the verifier may take to answer; no answer by then counts as unavailable (under
     /// `required`, not live). It runs beside the stream, so a session rarely waits for it.
-    #[arg(long, env = "LIVEGATE_ATTESTATION_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "LIVEGATE_ATTESTATION_TIMEOUT", default_value = "5s", value_parser = positive_duration)]
     pub attestation_timeout: Duration,
 
     /// Fewest steps in a plan (2-4). Three by default: a replayed video fulfilled a random
@@ -238,25 +239,25 @@ pub struct Config {
     /// Time allowed for each challenge step. Short on purpose: a replayed video passes a step when
     /// it happens to make the movement in time (3 of 10 replays passed with 10 s), while our
     /// cooperative clips finish each step within 2.7 s of being asked.
-    #[arg(long, env = "LIVEGATE_STEP_TIME_LIMIT", default_value = "5s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "LIVEGATE_STEP_TIME_LIMIT", default_value = "5s", value_parser = positive_duration)]
     pub step_time_limit: Duration,
 
     /// Largest frame accepted, in bytes.
-    #[arg(long, env = "LIVEGATE_MAX_FRAME_BYTES", default_value_t = 2 * 1024 * 1024)]
+    #[arg(long, env = "LIVEGATE_MAX_FRAME_BYTES", default_value_t = 2 * 1024 * 1024, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_frame_bytes: u32,
 
     /// Frames per second analysed at most; faster frames (by their timestamps) are dropped, and
     /// more than twice this many within a second end the stream with FRAME_RATE_EXCEEDED (2007).
-    #[arg(long, env = "LIVEGATE_MAX_FPS", default_value_t = 30.0)]
+    #[arg(long, env = "LIVEGATE_MAX_FPS", default_value_t = 30.0, value_parser = positive_rate)]
     pub max_fps: f32,
 
     /// Frames a stream may send in all.
-    #[arg(long, env = "LIVEGATE_MAX_FRAMES", default_value_t = 3600)]
+    #[arg(long, env = "LIVEGATE_MAX_FRAMES", default_value_t = 3600, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_frames: u32,
 
     /// Longest a stream may last; then it ends with STREAM_DURATION_EXCEEDED (2009) and the
     /// session is FAILED.
-    #[arg(long, env = "LIVEGATE_MAX_STREAM_DURATION", default_value = "2m", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "LIVEGATE_MAX_STREAM_DURATION", default_value = "2m", value_parser = positive_duration)]
     pub max_stream_duration: Duration,
 
     /// On SIGTERM, how long running streams may go on before they are ended (new sessions and
@@ -266,7 +267,7 @@ pub struct Config {
 
     /// Time a stream may go without sending a frame while the server waits for one (after
     /// `start`; a frame being analysed does not count against it).
-    #[arg(long, env = "LIVEGATE_STREAM_IDLE_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "LIVEGATE_STREAM_IDLE_TIMEOUT", default_value = "10s", value_parser = positive_duration)]
     pub stream_idle_timeout: Duration,
 
     /// On SIGTERM, how long the listeners stay open while readiness reports 503 and new calls
@@ -283,37 +284,74 @@ pub struct Config {
 
     /// Outcomes held in memory (with their images) while the session store is away, retried
     /// until it takes them; past this many an outcome is lost (logged and counted).
-    #[arg(long, env = "LIVEGATE_OUTCOME_QUEUE", default_value_t = crate::outcomes::DEFAULT_QUEUE)]
+    #[arg(long, env = "LIVEGATE_OUTCOME_QUEUE", default_value_t = crate::outcomes::DEFAULT_QUEUE, value_parser = at_least_one)]
     pub outcome_queue: usize,
 
     /// Time a stream has to send its `start` message.
-    #[arg(long, env = "LIVEGATE_START_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "LIVEGATE_START_TIMEOUT", default_value = "10s", value_parser = positive_duration)]
     pub start_timeout: Duration,
 
     /// Frames analysed at once across all streams (default: the number of CPU cores).
-    #[arg(long, env = "LIVEGATE_ENGINE_WORKERS")]
+    #[arg(long, env = "LIVEGATE_ENGINE_WORKERS", value_parser = at_least_one)]
     pub engine_workers: Option<usize>,
 
     /// Identity checks (compare-faces, KYC) in flight at once, both transports together; more
     /// are refused at once with 5001 (REST 429 and Retry-After). Default: twice the engine
     /// workers.
-    #[arg(long, env = "LIVEGATE_MAX_IDENTITY_REQUESTS")]
+    #[arg(long, env = "LIVEGATE_MAX_IDENTITY_REQUESTS", value_parser = at_least_one)]
     pub max_identity_requests: Option<usize>,
 
     /// Open connections in all, gRPC, REST and metrics together; more are closed at once. Keep
     /// it below the process's open-file limit (`ulimit -n`, often 1,024).
-    #[arg(long, env = "LIVEGATE_MAX_CONNECTIONS", default_value_t = 900)]
+    #[arg(long, env = "LIVEGATE_MAX_CONNECTIONS", default_value_t = 900, value_parser = at_least_one)]
     pub max_connections: usize,
 
     /// Open connections from one peer address; more are closed at once. Behind a proxy or a
     /// load balancer that does not keep client addresses, raise it to `max_connections`.
-    #[arg(long, env = "LIVEGATE_MAX_CONNECTIONS_PER_PEER", default_value_t = 64)]
+    #[arg(long, env = "LIVEGATE_MAX_CONNECTIONS_PER_PEER", default_value_t = 64, value_parser = at_least_one)]
     pub max_connections_per_peer: usize,
 
     /// Time a new connection has to open its first request (and, on REST, to send a request's
     /// headers, or to send another on a kept-alive connection).
-    #[arg(long, env = "LIVEGATE_HANDSHAKE_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "LIVEGATE_HANDSHAKE_TIMEOUT", default_value = "10s", value_parser = positive_duration)]
     pub handshake_timeout: Duration,
+}
+
+/// A duration that must not be zero: a limit or a lifetime of nothing would refuse every
+/// session, stream or connection while the server looked up.
+fn positive_duration(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| e.to_string())?;
+    if d.is_zero() {
+        return Err("must be longer than 0s".into());
+    }
+    Ok(d)
+}
+
+/// A count that must be at least one (workers, connections, queue places).
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A confidence on the API's 0–100 scale.
+fn percent(s: &str) -> Result<f32, String> {
+    match s.trim().parse::<f32>() {
+        Ok(v) if (0.0..=100.0).contains(&v) => Ok(v),
+        Ok(v) => Err(format!("{v} is not in 0-100")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A rate above zero (frames a second).
+fn positive_rate(s: &str) -> Result<f32, String> {
+    match s.trim().parse::<f32>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        Ok(v) => Err(format!("{v} is not above 0")),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// A stream lease: at least a second, so that renewals (a third of it) are not a busy loop.
@@ -416,6 +454,32 @@ fn plan_kind(text: &str) -> Result<ChallengeKind, String> {
 }
 
 impl Config {
+    /// What no single flag can say wrong: the plan's step counts against each other and against
+    /// the kinds it may draw (each step is a different kind). Checked at start, so that a
+    /// deployment never runs shorter plans than it was told to.
+    pub fn check(&self) -> Result<(), String> {
+        let mut kinds: Vec<ChallengeKind> = Vec::new();
+        for &k in &self.challenge_kinds {
+            if !kinds.contains(&k) {
+                kinds.push(k);
+            }
+        }
+        if self.min_challenge_steps > self.max_challenge_steps {
+            return Err(format!(
+                "--min-challenge-steps ({}) is above --max-challenge-steps ({})",
+                self.min_challenge_steps, self.max_challenge_steps
+            ));
+        }
+        if kinds.len() < self.min_challenge_steps as usize {
+            return Err(format!(
+                "--challenge-kinds names {} kind(s), fewer than the {} steps of --min-challenge-steps: each step is a different kind",
+                kinds.len(),
+                self.min_challenge_steps
+            ));
+        }
+        Ok(())
+    }
+
     /// The deployment's plan rule: which kinds, how many steps, how long each may take.
     pub fn plan_config(&self) -> PlanConfig {
         let mut kinds: Vec<ChallengeKind> = Vec::new();
@@ -495,7 +559,63 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
-    use super::WebOrigin;
+    use clap::Parser;
+
+    use super::{Config, WebOrigin};
+
+    fn parse(args: &[&str]) -> Result<Config, String> {
+        let config =
+            Config::try_parse_from(std::iter::once("livegate-server").chain(args.iter().copied()))
+                .map_err(|e| e.to_string())?;
+        config.check()?;
+        Ok(config)
+    }
+
+    #[test]
+    fn a_configuration_that_could_never_serve_is_refused_at_start() {
+        assert!(parse(&[]).is_ok(), "the defaults");
+        for args in [
+            &["--confidence-threshold", "150"][..],
+            &["--max-fps", "0"],
+            &["--engine-workers", "0"],
+            &["--max-connections", "0"],
+            &["--max-frame-bytes", "0"],
+            &["--max-frames", "0"],
+            &["--sessions-per-minute", "0"],
+            &["--session-ttl", "0s"],
+            &["--step-time-limit", "0s"],
+            &["--stream-idle-timeout", "0s"],
+            &["--outcome-queue", "0"],
+        ] {
+            let refused = parse(args).expect_err(&format!("{args:?} was accepted"));
+            assert!(refused.contains(args[0]), "{args:?}: {refused}");
+        }
+        // Zero is a real choice where it means "at once": drain, keep no images.
+        assert!(parse(&["--drain-timeout", "0s", "--image-retention", "0s"]).is_ok());
+    }
+
+    #[test]
+    fn plans_are_never_shorter_than_the_deployment_says() {
+        let refused = parse(&["--challenge-kinds", "blink,turn-left"]).unwrap_err();
+        assert!(
+            refused.contains("--challenge-kinds names 2 kind(s)"),
+            "{refused}"
+        );
+        let refused =
+            parse(&["--min-challenge-steps", "4", "--max-challenge-steps", "3"]).unwrap_err();
+        assert!(refused.contains("above --max-challenge-steps"), "{refused}");
+        // Two kinds for a two-step deployment is enough.
+        let config = parse(&[
+            "--challenge-kinds",
+            "blink,look-up",
+            "--min-challenge-steps",
+            "2",
+            "--max-challenge-steps",
+            "2",
+        ])
+        .unwrap();
+        assert_eq!(config.plan_config().min_steps, 2);
+    }
 
     fn origin(s: &str) -> Result<String, String> {
         s.parse::<WebOrigin>().map(|o| o.as_str().to_string())

@@ -2,12 +2,17 @@
 //! environment; `livegate-server --help` lists them). With no configuration at all it listens on
 //! port 50051 (gRPC), 8080 (REST, WebSocket) and 9464 (Prometheus metrics).
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use livegate_server::{Config, telemetry};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let config = Config::parse();
+    if let Err(why) = config.check() {
+        Config::command()
+            .error(clap::error::ErrorKind::ArgumentConflict, why)
+            .exit();
+    }
     if config.openapi {
         print!("{}", livegate_server::rest::openapi::document());
         return std::process::ExitCode::SUCCESS;
