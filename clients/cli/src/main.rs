@@ -70,9 +70,9 @@ enum Command {
     Load {
         /// A video file whose frames are sent (decoded once, before the clock starts).
         video: PathBuf,
-        #[arg(long, default_value_t = 16)]
-        streams: usize,
-        #[arg(long, default_value_t = 10.0)]
+        #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..))]
+        streams: u64,
+        #[arg(long, default_value_t = 10.0, value_parser = positive_rate)]
         fps: f64,
         #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
         duration: std::time::Duration,
@@ -120,13 +120,13 @@ struct StreamArgs {
     #[arg(long)]
     realtime: bool,
     /// Frame rate for image folders and repeated images (videos use their own).
-    #[arg(long)]
+    #[arg(long, value_parser = positive_rate)]
     fps: Option<f64>,
     /// Send SOURCE (an image) this many times: a still photo held to the camera.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     repeat: Option<u32>,
     /// Stop after this many frames.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     max_frames: Option<u32>,
     /// Audit images to keep (0-4).
     #[arg(long, default_value_t = 0)]
@@ -158,6 +158,15 @@ async fn main() -> ExitCode {
             eprintln!("livegate: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// A frame rate above zero (a file's frames at 0 fps would never come).
+fn positive_rate(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        Ok(v) => Err(format!("{v} is not above 0")),
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -207,7 +216,7 @@ async fn run(cli: Cli) -> Result<ExitCode, livegate_cli::ClientError> {
             let frames =
                 tokio::task::block_in_place(|| livegate_cli::load::frames(&video, width, height))?;
             let plan = livegate_cli::load::LoadPlan {
-                streams,
+                streams: streams as usize,
                 fps,
                 duration,
                 server_pid,

@@ -21,6 +21,8 @@ pub struct SourceFrame {
 pub enum SourceError {
     #[error("cannot open {0}")]
     Open(PathBuf),
+    #[error("no such file or folder: {0}")]
+    Missing(PathBuf),
     #[error("cannot open camera {0} (is there one, and may this user read it?)")]
     Camera(i32),
     #[error("{0} holds no images")]
@@ -59,6 +61,10 @@ const JPEG_QUALITY: i32 = 85;
 impl FrameSource {
     /// A video file, or a folder of images (sorted by name) played at `fps`.
     pub fn open(path: &Path, fps: Option<f64>) -> Result<Self, SourceError> {
+        // Said plainly here, before OpenCV's backends each log their own attempt at the name.
+        if !path.exists() {
+            return Err(SourceError::Missing(path.into()));
+        }
         if path.is_dir() {
             let mut files: Vec<PathBuf> = std::fs::read_dir(path)
                 .map_err(|_| SourceError::Open(path.into()))?
@@ -129,6 +135,9 @@ impl FrameSource {
 
     /// One image, sent `count` times at `fps`.
     pub fn still(path: &Path, count: u32, fps: f64) -> Result<Self, SourceError> {
+        if !path.exists() {
+            return Err(SourceError::Missing(path.into()));
+        }
         let image = imgcodecs::imread(path.to_str().unwrap_or_default(), imgcodecs::IMREAD_COLOR)?;
         if image.empty() {
             return Err(SourceError::Open(path.into()));

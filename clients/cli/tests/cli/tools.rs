@@ -241,6 +241,28 @@ async fn cli_compares_faces_and_answers_scripts_in_json() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+
+    // A file that is not there, or a count or rate that could send nothing: said at once,
+    // before a session is spent on it.
+    for args in [
+        &["/no/such/clip.mp4"][..],
+        &["--repeat", "0", "/no/such/photo.jpg"],
+        &["--fps", "0", "/no/such/folder"],
+    ] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_livegate"));
+        cmd.args(["--server", &server.grpc_url, "stream"])
+            .args(args);
+        let out = run(cmd).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        let named = if args.len() == 1 {
+            "no such file or folder"
+        } else {
+            args[0]
+        };
+        assert!(stderr.contains(named), "{args:?}: {stderr}");
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("session "));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
