@@ -18,11 +18,31 @@ pub struct TlsFiles {
 }
 
 impl TlsFiles {
-    pub fn read(cert: &Path, key: &Path) -> std::io::Result<Self> {
-        Ok(TlsFiles {
-            cert_pem: std::fs::read(cert)?,
-            key_pem: std::fs::read(key)?,
-        })
+    /// Reads both files and checks, once, that they make a TLS identity: a start-up error names
+    /// the flag and file at fault rather than the transport's "transport error" later.
+    pub fn read(cert: &Path, key: &Path) -> Result<Self, String> {
+        let read = |flag: &str, path: &Path| {
+            std::fs::read(path).map_err(|e| format!("cannot read {flag} {}: {e}", path.display()))
+        };
+        let files = TlsFiles {
+            cert_pem: read("--tls-cert", cert)?,
+            key_pem: read("--tls-key", key)?,
+        };
+        let certificates = CertificateDer::pem_slice_iter(&files.cert_pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("--tls-cert {}: {e}", cert.display()))?;
+        if certificates.is_empty() {
+            return Err(format!(
+                "--tls-cert {} holds no PEM certificate",
+                cert.display()
+            ));
+        }
+        PrivateKeyDer::from_pem_slice(&files.key_pem)
+            .map_err(|e| format!("--tls-key {} holds no PEM private key ({e})", key.display()))?;
+        files
+            .rest()
+            .map_err(|e| format!("--tls-cert and --tls-key do not make a TLS identity: {e}"))?;
+        Ok(files)
     }
 
     /// tonic's server configuration.
@@ -45,5 +65,26 @@ impl TlsFiles {
             .with_single_cert(chain, key)?;
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Ok(TlsAcceptor::from(Arc::new(config)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TlsFiles;
+
+    #[test]
+    fn a_tls_file_that_cannot_serve_is_named_at_start() {
+        let dir = std::env::temp_dir().join(format!("livegate-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let missing = dir.join("missing.pem");
+        let garbage = dir.join("garbage.pem");
+        std::fs::write(&garbage, "not a certificate\n").unwrap();
+
+        let refused = TlsFiles::read(&missing, &garbage).err().unwrap();
+        assert!(refused.starts_with("cannot read --tls-cert"), "{refused}");
+        assert!(refused.contains("missing.pem"), "{refused}");
+        let refused = TlsFiles::read(&garbage, &garbage).err().unwrap();
+        assert!(refused.contains("holds no PEM certificate"), "{refused}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
