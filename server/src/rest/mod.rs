@@ -210,8 +210,8 @@ async fn session_results(
 
 /// Check a finished session against a threshold; consumes the result
 ///
-/// The threshold may come in the body or the query (the body's wins); without either, the
-/// session's. A second verify of the same session gets 2011.
+/// The threshold may come in the body or the query (both with different values: 2012); without
+/// either, the session's. A second verify of the same session gets 2011.
 #[utoipa::path(
     post,
     path = "/api/liveness/verify/{sessionId}",
@@ -238,11 +238,17 @@ async fn verify(
     // A query that does not parse (`?confidenceThreshold=abc`) is our 2012, in JSON, not
     // axum's plain-text 400.
     let Query(query) = query.map_err(|e| ApiError::InvalidArgument(e.body_text()))?;
-    // The threshold may come in the body or the query; the seed's examples send neither.
+    // The threshold may come in the body or the query; the seed's examples send neither. Two
+    // that differ are refused rather than one picked: the other may be the one the caller meant.
     let from_body: json::VerifyBody = json::parse_body(&body(raw, &state)?)?;
-    let threshold = from_body
-        .confidence_threshold
-        .or(query.confidence_threshold);
+    let threshold = match (from_body.confidence_threshold, query.confidence_threshold) {
+        (Some(body), Some(query)) if body != query => {
+            return Err(ApiError::InvalidArgument(format!(
+                "confidenceThreshold is in both the body ({body}) and the query ({query}): send it once"
+            )));
+        }
+        (body, query) => body.or(query),
+    };
     Ok(Json(
         api::verify_session(&state, &tenant, &id, threshold)
             .await?

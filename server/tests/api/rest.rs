@@ -172,6 +172,27 @@ async fn bad_requests_get_our_codes_in_the_seed_error_shape() {
         server.rest_url
     );
     assert_error(&curl(&["-X", "POST", &verify]), 2012, 400);
+    // Two thresholds that differ, one in the query and one in the body: neither is picked.
+    let verify = format!(
+        "{}/api/liveness/verify/{id}?confidenceThreshold=95",
+        server.rest_url
+    );
+    let both = curl(&[
+        "-X",
+        "POST",
+        &verify,
+        "-H",
+        "content-type: application/json",
+        "-d",
+        r#"{"confidenceThreshold": 10}"#,
+    ]);
+    assert_error(&both, 2012, 400);
+    assert!(
+        both.json["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("both the body (10) and the query (95)")),
+        "{both:?}"
+    );
     // A session id that is not UTF-8 once decoded, a path or a method outside the API, a
     // stream request that is no WebSocket handshake: our codes in JSON, not axum's plain text
     // or an empty 404 (found by the REST fuzz target).
