@@ -132,14 +132,21 @@ fn session_plan(
     if !settings.challenge_kinds.is_empty() {
         let mut kinds = Vec::new();
         for &k in &settings.challenge_kinds {
-            let kind = pb::ChallengeKind::try_from(k)
-                .ok()
+            let named = pb::ChallengeKind::try_from(k).ok();
+            let kind = named
                 .and_then(convert::engine_challenge_kind)
                 .filter(|kind| deployment.kinds.contains(kind))
                 .ok_or_else(|| {
-                    ApiError::InvalidArgument(format!(
-                        "challengeKinds: {k} is not a challenge this deployment offers"
-                    ))
+                    ApiError::InvalidArgument(match named {
+                        Some(pb::ChallengeKind::Light) => "challengeKinds: LIGHT is not drawn \
+                             with the movements; ask for it with lightStep"
+                            .into(),
+                        Some(kind) => format!(
+                            "challengeKinds: {} is not a challenge this deployment offers",
+                            kind.api_name()
+                        ),
+                        None => format!("challengeKinds: {k} is not a challenge kind"),
+                    })
                 })?;
             if !kinds.contains(&kind) {
                 kinds.push(kind);
@@ -251,6 +258,31 @@ mod tests {
             pb::ChallengeKind::LookUp,
         ];
         assert!(message(settings(3, 4, &three)).starts_with("maxChallengeSteps: 4 steps need"));
+        // Kinds by the names the caller used, not the proto's numbers.
+        assert!(message(settings(0, 0, &[pb::ChallengeKind::Light])).contains("lightStep"));
+        let unknown = pb::SessionSettings {
+            challenge_kinds: vec![99],
+            ..Default::default()
+        };
+        assert_eq!(
+            message(unknown),
+            "challengeKinds: 99 is not a challenge kind"
+        );
+        let no_blink = PlanConfig {
+            kinds: vec![
+                ChallengeKind::TurnLeft,
+                ChallengeKind::TurnRight,
+                ChallengeKind::LookUp,
+            ],
+            ..deployment()
+        };
+        match session_plan(&no_blink, &settings(0, 0, &[pb::ChallengeKind::Blink])) {
+            Err(ApiError::InvalidArgument(m)) => assert_eq!(
+                m,
+                "challengeKinds: BLINK is not a challenge this deployment offers"
+            ),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
