@@ -455,9 +455,22 @@ fn plan_kind(text: &str) -> Result<ChallengeKind, String> {
 
 impl Config {
     /// What no single flag can say wrong: the plan's step counts against each other and against
-    /// the kinds it may draw (each step is a different kind). Checked at start, so that a
-    /// deployment never runs shorter plans than it was told to.
+    /// the kinds it may draw (each step is a different kind), and images kept no longer than
+    /// their session. Checked at start, so that a deployment never runs shorter plans than it was
+    /// told to, nor keeps a face after the session it belongs to is gone.
     pub fn check(&self) -> Result<(), String> {
+        // A session's record lives until the later of its TTL and its result retention, both
+        // counted from its creation; in Redis its images are keys of their own, with their own
+        // lifetime, which nothing would then cut short.
+        let record = self.session_ttl.max(self.result_retention);
+        if self.image_retention() > record {
+            return Err(format!(
+                "--image-retention ({}) is longer than a session is kept (--session-ttl {}, --result-retention {}): its images would outlive it",
+                humantime::format_duration(self.image_retention()),
+                humantime::format_duration(self.session_ttl),
+                humantime::format_duration(self.result_retention)
+            ));
+        }
         let mut kinds: Vec<ChallengeKind> = Vec::new();
         for &k in &self.challenge_kinds {
             if !kinds.contains(&k) {
@@ -592,6 +605,26 @@ mod tests {
         }
         // Zero is a real choice where it means "at once": drain, keep no images.
         assert!(parse(&["--drain-timeout", "0s", "--image-retention", "0s"]).is_ok());
+    }
+
+    #[test]
+    fn images_are_never_kept_longer_than_their_session() {
+        assert!(
+            parse(&["--image-retention", "24h"]).is_ok(),
+            "as long as the result"
+        );
+        let refused = parse(&["--image-retention", "48h"]).unwrap_err();
+        assert!(refused.contains("would outlive it"), "{refused}");
+        let refused = parse(&[
+            "--image-retention",
+            "2h",
+            "--result-retention",
+            "1h",
+            "--session-ttl",
+            "10m",
+        ])
+        .unwrap_err();
+        assert!(refused.contains("--image-retention (2h)"), "{refused}");
     }
 
     #[test]
