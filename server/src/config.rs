@@ -471,12 +471,7 @@ impl Config {
                 humantime::format_duration(self.result_retention)
             ));
         }
-        let mut kinds: Vec<ChallengeKind> = Vec::new();
-        for &k in &self.challenge_kinds {
-            if !kinds.contains(&k) {
-                kinds.push(k);
-            }
-        }
+        let kinds = self.distinct_kinds();
         if self.min_challenge_steps > self.max_challenge_steps {
             return Err(format!(
                 "--min-challenge-steps ({}) is above --max-challenge-steps ({})",
@@ -493,14 +488,20 @@ impl Config {
         Ok(())
     }
 
-    /// The deployment's plan rule: which kinds, how many steps, how long each may take.
-    pub fn plan_config(&self) -> PlanConfig {
+    /// `--challenge-kinds` without repeats, in the order given.
+    fn distinct_kinds(&self) -> Vec<ChallengeKind> {
         let mut kinds: Vec<ChallengeKind> = Vec::new();
         for &k in &self.challenge_kinds {
             if !kinds.contains(&k) {
                 kinds.push(k);
             }
         }
+        kinds
+    }
+
+    /// The deployment's plan rule: which kinds, how many steps, how long each may take.
+    pub fn plan_config(&self) -> PlanConfig {
+        let kinds = self.distinct_kinds();
         let max = (self.max_challenge_steps as usize).min(kinds.len());
         PlanConfig {
             min_steps: (self.min_challenge_steps as usize).min(max),
