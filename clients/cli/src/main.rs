@@ -70,8 +70,8 @@ enum Command {
     Load {
         /// A video file whose frames are sent (decoded once, before the clock starts).
         video: PathBuf,
-        #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..))]
-        streams: u64,
+        #[arg(long, default_value_t = 16, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+        streams: usize,
         #[arg(long, default_value_t = 10.0, value_parser = positive_rate)]
         fps: f64,
         #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
@@ -216,7 +216,7 @@ async fn run(cli: Cli) -> Result<ExitCode, livegate_cli::ClientError> {
             let frames =
                 tokio::task::block_in_place(|| livegate_cli::load::frames(&video, width, height))?;
             let plan = livegate_cli::load::LoadPlan {
-                streams: streams as usize,
+                streams,
                 fps,
                 duration,
                 server_pid,
