@@ -530,13 +530,12 @@ impl Config {
     }
 
     pub fn engine_workers(&self) -> usize {
-        self.engine_workers
-            .unwrap_or_else(|| {
-                std::thread::available_parallelism()
-                    .map(|n| n.get())
-                    .unwrap_or(1)
-            })
-            .max(1)
+        // At least one either way: the flag refuses 0, and a machine has a core.
+        self.engine_workers.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
     }
 
     pub fn model_dir(&self) -> PathBuf {
