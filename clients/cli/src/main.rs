@@ -74,19 +74,19 @@ enum Command {
         streams: usize,
         #[arg(long, default_value_t = 10.0, value_parser = positive_rate)]
         fps: f64,
-        #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+        #[arg(long, default_value = "60s", value_parser = positive_duration)]
         duration: std::time::Duration,
         /// Frames are scaled to this width and height, as a camera would send them.
-        #[arg(long, default_value_t = 640)]
+        #[arg(long, default_value_t = 640, value_parser = clap::value_parser!(i32).range(16..=8192))]
         width: i32,
-        #[arg(long, default_value_t = 480)]
+        #[arg(long, default_value_t = 480, value_parser = clap::value_parser!(i32).range(16..=8192))]
         height: i32,
         /// The server's process id (the server on this machine): report its CPU and resident
         /// memory over the run.
         #[arg(long)]
         server_pid: Option<u32>,
         /// How often the server's process is sampled (a soak: `--duration 30m --sample-every 1m`).
-        #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+        #[arg(long, default_value = "10s", value_parser = positive_duration)]
         sample_every: std::time::Duration,
     },
 }
@@ -158,6 +158,15 @@ async fn main() -> ExitCode {
             eprintln!("livegate: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// A duration above zero: a load of no time measures nothing.
+fn positive_duration(s: &str) -> Result<std::time::Duration, String> {
+    match humantime::parse_duration(s) {
+        Ok(d) if d.is_zero() => Err("must be longer than 0s".into()),
+        Ok(d) => Ok(d),
+        Err(e) => Err(e.to_string()),
     }
 }
 
