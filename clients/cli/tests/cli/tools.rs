@@ -263,6 +263,18 @@ async fn cli_compares_faces_and_answers_scripts_in_json() {
         assert!(stderr.contains(named), "{args:?}: {stderr}");
         assert!(!String::from_utf8_lossy(&out.stdout).contains("session "));
     }
+    // A load of no time, or of frames no camera makes, is refused rather than reported as NaN
+    // or an OpenCV assertion.
+    for args in [&["--duration", "0s"][..], &["--width", "0"]] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_livegate"));
+        cmd.args(["--server", &server.grpc_url, "load"])
+            .args(args)
+            .arg(media("franck.mp4"));
+        let out = run(cmd).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(args[0]), "{args:?}: {stderr}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
