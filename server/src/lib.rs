@@ -104,7 +104,7 @@ pub async fn serve(
         None => None,
         Some(listener) => {
             let router = rest::router(state.clone());
-            let acceptor = tls.as_ref().map(|files| files.rest()).transpose()?;
+            let acceptor = tls.as_ref().map(|files| files.rest.clone());
             Some(tokio::spawn(http_server::serve(
                 listener,
                 router,

@@ -11,38 +11,41 @@ use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-/// The configured certificate chain and key, read once at start-up.
+/// The configured certificate chain and key, read and checked once at start-up.
 pub struct TlsFiles {
     pub cert_pem: Vec<u8>,
     pub key_pem: Vec<u8>,
+    /// The REST listener's acceptor, speaking HTTP/2 and HTTP/1.1 by ALPN.
+    pub rest: TlsAcceptor,
 }
 
 impl TlsFiles {
-    /// Reads both files and checks, once, that they make a TLS identity: a start-up error names
-    /// the flag and file at fault rather than the transport's "transport error" later.
+    /// Reads both files and makes the REST listener's TLS configuration from them, which checks
+    /// that they make a TLS identity: a start-up error names the flag and file at fault rather
+    /// than the transport's "transport error" later.
     pub fn read(cert: &Path, key: &Path) -> Result<Self, String> {
         let read = |flag: &str, path: &Path| {
             std::fs::read(path).map_err(|e| format!("cannot read {flag} {}: {e}", path.display()))
         };
-        let files = TlsFiles {
-            cert_pem: read("--tls-cert", cert)?,
-            key_pem: read("--tls-key", key)?,
-        };
-        let certificates = CertificateDer::pem_slice_iter(&files.cert_pem)
+        let (cert_pem, key_pem) = (read("--tls-cert", cert)?, read("--tls-key", key)?);
+        let chain = CertificateDer::pem_slice_iter(&cert_pem)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| format!("--tls-cert {}: {e}", cert.display()))?;
-        if certificates.is_empty() {
+        if chain.is_empty() {
             return Err(format!(
                 "--tls-cert {} holds no PEM certificate",
                 cert.display()
             ));
         }
-        PrivateKeyDer::from_pem_slice(&files.key_pem)
+        let private_key = PrivateKeyDer::from_pem_slice(&key_pem)
             .map_err(|e| format!("--tls-key {} holds no PEM private key ({e})", key.display()))?;
-        files
-            .rest()
+        let rest = acceptor(chain, private_key)
             .map_err(|e| format!("--tls-cert and --tls-key do not make a TLS identity: {e}"))?;
-        Ok(files)
+        Ok(TlsFiles {
+            cert_pem,
+            key_pem,
+            rest,
+        })
     }
 
     /// tonic's server configuration.
@@ -52,20 +55,20 @@ impl TlsFiles {
             &self.key_pem,
         ))
     }
+}
 
-    /// An acceptor for the REST listener, speaking HTTP/2 and HTTP/1.1 by ALPN.
-    pub fn rest(&self) -> Result<TlsAcceptor, Box<dyn std::error::Error + Send + Sync>> {
-        let chain =
-            CertificateDer::pem_slice_iter(&self.cert_pem).collect::<Result<Vec<_>, _>>()?;
-        let key = PrivateKeyDer::from_pem_slice(&self.key_pem)?;
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()?
-            .with_no_client_auth()
-            .with_single_cert(chain, key)?;
-        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-        Ok(TlsAcceptor::from(Arc::new(config)))
-    }
+/// An acceptor for the REST listener, speaking HTTP/2 and HTTP/1.1 by ALPN.
+fn acceptor(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<TlsAcceptor, rustls::Error> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
 #[cfg(test)]
